@@ -1,0 +1,4 @@
+export interface CommandIO {
+  out(s: string): void;
+  err(s: string): void;
+}

@@ -1,0 +1,68 @@
+/** Gather and apply for one host: one exec for all facts, one exec for all changes (stop at the first failure). */
+import type { Connection } from '../transport/types.ts';
+import { buildBatch, newNonce, parseBatch, unfinishedSection } from './batch-script.ts';
+import type { HostPlan, PlannedStep, RawFact } from './plan.ts';
+import type { Fact } from './types.ts';
+
+export async function gatherFacts(conn: Connection, facts: readonly Fact[]): Promise<Map<string, RawFact>> {
+  const raw = new Map<string, RawFact>();
+  if (facts.length === 0) return raw;
+  const nonce = newNonce();
+  const script = buildBatch(facts.map((f) => ({ script: f.command })), nonce, { errexit: false, stopOnFailure: false, mergeStderr: false });
+  const res = await conn.exec(script);
+  for (const r of parseBatch(res.stdout, nonce)) raw.set(facts[r.index].key, { output: r.output, code: r.code });
+  if (raw.size < facts.length) {
+    const missing = facts.filter((f) => !raw.has(f.key)).map((f) => f.key);
+    throw new Error(`fact gathering ended early (exit ${res.code}); missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}${res.stderr ? `\n${res.stderr.trim()}` : ''}`);
+  }
+  return raw;
+}
+
+export interface AppliedStep {
+  planned: PlannedStep;
+  /** set when one of the step's changes failed */
+  error?: string;
+  output: string;
+  /** not run: an earlier change failed */
+  notRun: boolean;
+}
+
+/** Run every change of the plan in one exec. Returns per-step results in plan order. */
+export async function applyPlan(conn: Connection, plan: HostPlan): Promise<AppliedStep[]> {
+  const owners: number[] = [];
+  const sections: { script: string }[] = [];
+  plan.steps.forEach((p, i) => {
+    for (const c of p.changes) {
+      owners.push(i);
+      sections.push({ script: c.script });
+    }
+  });
+  const results: AppliedStep[] = plan.steps.map((p) => ({ planned: p, output: '', notRun: false }));
+  if (sections.length > 0) {
+    const nonce = newNonce();
+    const res = await conn.exec(buildBatch(sections, nonce, { errexit: true, stopOnFailure: true, mergeStderr: true }));
+    const done = parseBatch(res.stdout, nonce);
+    for (const r of done) {
+      const a = results[owners[r.index]];
+      a.output += r.output;
+      if (r.code !== 0 && !a.error) a.error = `change "${sectionSummary(plan, owners, r.index)}" failed (exit ${r.code})${r.output.trim() ? `: ${r.output.trim()}` : ''}`;
+    }
+    const failedIdx = done.find((r) => r.code !== 0)?.index;
+    if (failedIdx === undefined && done.length < sections.length) {
+      // the exec died mid-way (timeout, connection lost, shell killed)
+      const idx = done.length;
+      const a = results[owners[idx]];
+      const partial = unfinishedSection(res.stdout, nonce, idx) ?? '';
+      a.error = `change "${sectionSummary(plan, owners, idx)}" did not finish (exit ${res.code})${partial.trim() ? `: ${partial.trim()}` : ''}${res.stderr.trim() ? `\n${res.stderr.trim()}` : ''}`;
+    }
+    const stopAt = results.findIndex((r) => r.error);
+    if (stopAt >= 0) for (let i = stopAt + 1; i < results.length; i++) results[i].notRun = true;
+  }
+  return results;
+}
+
+function sectionSummary(plan: HostPlan, owners: number[], sectionIdx: number): string {
+  const stepIdx = owners[sectionIdx];
+  const first = owners.indexOf(stepIdx);
+  return plan.steps[stepIdx].changes[sectionIdx - first].summary;
+}

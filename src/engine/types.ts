@@ -1,0 +1,126 @@
+import type { Inventory, Vars } from '../inventory/types.ts';
+
+/**
+ * A fact is a command plus a parser (pyinfra's model). All facts a host's steps declare are gathered in ONE exec
+ * per host, each command in its own subshell with delimited output; the parser gets that command's stdout and exit code.
+ */
+export interface Fact<T = unknown> {
+  /** unique key: two steps declaring the same key share one gathered value */
+  readonly key: string;
+  /** POSIX sh snippet, read-only on the host; runs as the connection user (or become) */
+  readonly command: string;
+  parse(stdout: string, exitCode: number): T;
+}
+
+/** The host a step or role is expanded/planned for. */
+export interface HostInfo {
+  name: string;
+  vars: Vars;
+  groups: string[];
+}
+
+export interface PlanContext {
+  host: HostInfo;
+  /** the gathered value of a fact the step declared (throws if it was not declared) */
+  fact<T>(f: Fact<T>): T;
+  /**
+   * Predicted state shared by the steps of this host, in order: a step that will change something later steps
+   * depend on records it here (e.g. `module:ip_vs` = true), so the plan stays pure and --check stays exact.
+   */
+  state: Map<string, unknown>;
+}
+
+/** One change a step will make: a summary for the operator and the POSIX sh that makes it. */
+export interface Change {
+  summary: string;
+  /** runs with `set -e` in its own subshell; must be safe to run exactly once */
+  script: string;
+  /** unified diff shown with --diff (file content changes) */
+  diff?: string;
+}
+
+export interface Plan {
+  changes: Change[];
+  /** shown in the plan (e.g. a sysctl key the running kernel lacks, skipped) */
+  warnings?: string[];
+  /** the whole step is skipped, with the reason */
+  skipped?: string;
+}
+
+export interface StepOptions {
+  /** handler names notified when this step changes something */
+  notify?: string | string[];
+  tags?: string[];
+  /** label shown in the progress and recap instead of the default */
+  name?: string;
+}
+
+/** A step plans purely from facts: (desired, facts) → changes. Only the engine does I/O. */
+export interface Step {
+  readonly kind: string; // 'file', 'sysctl', ...
+  readonly name: string; // 'file /etc/sysctl.d/90-lvs.conf'
+  readonly facts: readonly Fact[];
+  plan(ctx: PlanContext): Plan;
+  readonly notify?: readonly string[];
+  readonly tags?: readonly string[];
+}
+
+/** Context for expanding roles and per-host step functions (pure: inventory data only, no facts). */
+export interface ExpandContext {
+  host: HostInfo;
+  inventory: Inventory;
+  /** hosts of the current play (after --limit) */
+  playHosts: string[];
+}
+
+/** Something that expands into steps for one host. */
+export type StepLike = Step | Role | readonly StepLike[] | ((ctx: ExpandContext) => StepLike) | null | undefined | false;
+
+/** A problem found before anything is touched; reported with exit 4. */
+export interface Problem {
+  message: string;
+  host?: string;
+  field?: string;
+  file?: string;
+  line?: number;
+  hint?: string;
+}
+
+export interface ValidateContext {
+  inventory: Inventory;
+  /** hosts of the play this role is used in (after --limit) */
+  playHosts: string[];
+  /** the whole playbook, for cross-play checks (e.g. a DR real server needs a realserver-dr role somewhere) */
+  playbook: Playbook;
+}
+
+/** A role: a named, typed bundle of steps, with whole-inventory validation that runs before any host is touched. */
+export interface Role {
+  readonly role: string; // role name, e.g. 'director-nat'
+  steps(ctx: ExpandContext): StepLike;
+  validate?(ctx: ValidateContext): Problem[];
+  /** handlers this role brings (name → step), merged into the play's */
+  handlers?: Record<string, Step | ((ctx: ExpandContext) => Step)>;
+}
+
+export interface Play {
+  name?: string;
+  /** host pattern (same syntax as --limit) */
+  hosts: string;
+  /** rolling batches: a number, a percentage ('30%'), or a list of either (Ansible semantics) */
+  serial?: number | string | Array<number | string>;
+  /** stop the play when more than this percentage of a batch's hosts failed */
+  maxFailPercentage?: number;
+  roles?: Role[];
+  steps?: StepLike[];
+  /** handler name → step; run once per host at the end of the play, only if notified */
+  handlers?: Record<string, Step | ((ctx: ExpandContext) => Step)>;
+  tags?: string[];
+}
+
+export interface Playbook {
+  name: string;
+  plays: Play[];
+  /** end-of-run verification (see the verification issue) */
+  verify?: unknown[];
+}

@@ -1,0 +1,60 @@
+/** Exit codes, as Ansible's. */
+export const EXIT = {
+  ok: 0,
+  hostFailed: 2,
+  unreachable: 3,
+  invalid: 4,
+  usage: 5,
+} as const;
+
+/** Where a problem sits, so that an error can name it. */
+export interface Location {
+  file?: string;
+  line?: number; // 1-based
+  col?: number; // 1-based
+  host?: string;
+  field?: string;
+}
+
+export function formatLocation(loc: Location): string {
+  const parts: string[] = [];
+  if (loc.file) parts.push(loc.line ? `${loc.file}:${loc.line}${loc.col ? `:${loc.col}` : ''}` : loc.file);
+  if (loc.host) parts.push(`host ${loc.host}`);
+  if (loc.field) parts.push(`field ${loc.field}`);
+  return parts.join(', ');
+}
+
+/** An error the operator can fix: bad inventory, playbook or option values. Nothing was touched on any host. */
+export class ValidationError extends Error {
+  readonly exitCode: number = EXIT.invalid;
+  constructor(
+    message: string,
+    readonly location: Location = {},
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'ValidationError';
+  }
+  override toString(): string {
+    const where = formatLocation(this.location);
+    return `${where ? `${where}: ` : ''}${this.message}${this.hint ? `\n  fix: ${this.hint}` : ''}`;
+  }
+}
+
+/** Several validation errors found in one pass, reported together. */
+export class ValidationErrors extends Error {
+  readonly exitCode: number = EXIT.invalid;
+  constructor(readonly errors: ValidationError[]) {
+    super(errors.map((e) => e.toString()).join('\n'));
+    this.name = 'ValidationErrors';
+  }
+}
+
+/** Bad or incomplete command-line options. */
+export class UsageError extends Error {
+  readonly exitCode: number = EXIT.usage;
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

@@ -1,0 +1,66 @@
+import type { Fact } from '../engine/types.ts';
+import { q } from '../shell.ts';
+import { FactParseError, section, splitSections } from './sections.ts';
+
+/** Files up to this size have their content gathered (for diffs and managed blocks); bigger ones only a hash. */
+export const FILE_CONTENT_LIMIT = 1024 * 1024;
+
+export type FileState =
+  | { exists: false }
+  | {
+      exists: true;
+      /** 'file' for a regular file, otherwise what it is (a directory cannot be managed as a file) */
+      type: 'file' | 'directory' | 'other';
+      mode: number;
+      uid: number;
+      gid: number;
+      owner: string;
+      group: string;
+      size: number;
+      sha256: string;
+      /** the content, when the file is not larger than FILE_CONTENT_LIMIT */
+      content?: string;
+    };
+
+/** A file's existence, mode, owner, sha256 and (if small) content. Symlinks are followed, as a write would. */
+export function fileFact(path: string): Fact<FileState> {
+  const p = q(path);
+  const command = [
+    `f=${p}`,
+    `if [ -f "$f" ]; then`,
+    `  echo @@stat; stat -L -c '%a %u %g %U %G %s' "$f"`,
+    `  echo @@sha256; sha256sum < "$f" | cut -d' ' -f1`,
+    `  if [ "$(stat -L -c %s "$f")" -le ${FILE_CONTENT_LIMIT} ]; then echo @@content; base64 < "$f"; fi`,
+    `elif [ -d "$f" ]; then echo @@directory`,
+    `elif [ -e "$f" ]; then echo @@other`,
+    `else echo @@absent; fi`,
+  ].join('\n');
+  const key = `file:${path}`;
+  return {
+    key,
+    command,
+    parse(stdout): FileState {
+      const s = splitSections(stdout);
+      if (section(s, 'absent')) return { exists: false };
+      const none = { mode: 0, uid: 0, gid: 0, owner: '', group: '', size: 0, sha256: '' };
+      if (section(s, 'directory')) return { exists: true, type: 'directory', ...none };
+      if (section(s, 'other')) return { exists: true, type: 'other', ...none };
+      const st = section(s, 'stat')?.lines[0]?.split(' ');
+      const sha = section(s, 'sha256')?.lines[0]?.trim();
+      if (!st || st.length < 6 || !sha || !/^[0-9a-f]{64}$/.test(sha)) throw new FactParseError(key, 'no stat/sha256 output', stdout);
+      const content = section(s, 'content');
+      return {
+        exists: true,
+        type: 'file',
+        mode: parseInt(st[0]!, 8),
+        uid: Number(st[1]),
+        gid: Number(st[2]),
+        owner: st[3]!,
+        group: st[4]!,
+        size: Number(st[5]),
+        sha256: sha,
+        ...(content ? { content: Buffer.from(content.lines.join(''), 'base64').toString('utf8') } : {}),
+      };
+    },
+  };
+}

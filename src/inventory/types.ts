@@ -1,0 +1,31 @@
+import type { Location } from '../errors.ts';
+
+export type Vars = Record<string, unknown>;
+
+export interface HostEntry {
+  name: string;
+  /** every group the host belongs to, directly or through children, including 'all' */
+  groups: string[];
+  /** merged variables, precedence applied (see README: inventory precedence) */
+  vars: Vars;
+  source: Location;
+  /** where each of `vars` was set (file:line of the winning definition), for errors about a variable */
+  varSources?: Record<string, Location>;
+}
+
+export interface GroupEntry {
+  name: string;
+  hosts: string[]; // direct members
+  children: string[]; // direct child groups
+  vars: Vars; // group's own vars (inventory file + group_vars/)
+  source: Location;
+  /** where each of `vars` was set */
+  varSources?: Record<string, Location>;
+}
+
+export interface Inventory {
+  file: string; // absolute path
+  hosts: Map<string, HostEntry>;
+  groups: Map<string, GroupEntry>;
+  extraVars: Vars;
+}

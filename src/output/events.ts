@@ -1,0 +1,63 @@
+/** What a run reports, as it happens. Reporters (plain lines, listr2, JSON Lines) consume these. */
+import type { StepStatus } from '../engine/plan.ts';
+
+export type RunEvent =
+  | { event: 'run_start'; playbook: string; inventory: string; check: boolean; hosts: string[] }
+  | { event: 'play_start'; play: string; hosts: string[]; batches: string[][] }
+  | { event: 'facts'; play: string; host: string; facts: number; ms: number }
+  | {
+      event: 'step';
+      play: string;
+      host: string;
+      step: string;
+      kind: string;
+      role?: string;
+      handler: boolean;
+      status: StepStatus;
+      changes: string[];
+      diff?: string[];
+      warnings: string[];
+      skipped?: string;
+      error?: string;
+      output?: string;
+    }
+  | { event: 'host_done'; play: string; host: string; status: 'ok' | 'failed' | 'unreachable' | 'skipped'; roundTrips: number; ms: number }
+  | { event: 'unreachable'; play: string; host: string; error: string }
+  | { event: 'play_abort'; play: string; reason: string }
+  | { event: 'play_end'; play: string; ms: number }
+  | { event: 'verify'; result: VerifyRecord }
+  | { event: 'recap'; hosts: Record<string, HostRecap>; verify: VerifyRecord[]; elapsedMs: number; check: boolean };
+
+export interface HostRecap {
+  ok: number;
+  changed: number;
+  failed: number;
+  skipped: number;
+  unreachable: boolean;
+  roundTrips: number;
+}
+
+export interface VerifyRecord {
+  service: string;
+  expected: Record<string, number>;
+  observed: Record<string, number>;
+  pass: boolean;
+  detail?: string;
+}
+
+export interface Reporter {
+  event(e: RunEvent): void;
+  /** flush and stop (listr2 renderer, files) */
+  close(): Promise<void>;
+}
+
+/** Fan one event stream out to several reporters. */
+export class Reporters implements Reporter {
+  constructor(private readonly list: Reporter[]) {}
+  event(e: RunEvent): void {
+    for (const r of this.list) r.event(e);
+  }
+  async close(): Promise<void> {
+    for (const r of this.list) await r.close();
+  }
+}

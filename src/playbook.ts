@@ -1,0 +1,66 @@
+/** The playbook API operators write against: `export default playbook({ name, plays: [...] })`. */
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+import { ValidationError } from './errors.ts';
+import type { Play, Playbook } from './engine/types.ts';
+
+const serialItem = z.union([z.number().int().positive(), z.string().regex(/^\s*\d+(\.\d+)?\s*%?\s*$/, 'a number or a percentage like "30%"')]);
+
+const playSchema = z.strictObject({
+  name: z.string().optional(),
+  hosts: z.string().min(1, 'hosts: a host pattern such as "directors" or "all"'),
+  serial: z.union([serialItem, z.array(serialItem).min(1)]).optional(),
+  maxFailPercentage: z.number().min(0).max(100).optional(),
+  roles: z.array(z.any()).optional(),
+  steps: z.array(z.any()).optional(),
+  handlers: z.record(z.string(), z.any()).optional(),
+  tags: z.array(z.string()).optional(),
+});
+
+const playbookSchema = z.strictObject({
+  name: z.string().min(1),
+  plays: z.array(playSchema).min(1, 'a playbook needs at least one play'),
+  verify: z.array(z.any()).optional(),
+});
+
+/** zod issues → one readable line each: `plays[0].serial: …` */
+export function formatZodIssues(err: z.ZodError, prefix = ''): string {
+  return err.issues
+    .map((i) => {
+      const path = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+      return `${prefix}${path ? `${path}: ` : ''}${i.message}`;
+    })
+    .join('; ');
+}
+
+/** Build a playbook; checks its shape at run time too (a typo in a key is an error, not a silent no-op). */
+export function playbook(pb: Playbook): Playbook {
+  const r = playbookSchema.safeParse(pb);
+  if (!r.success) throw new ValidationError(`invalid playbook: ${formatZodIssues(r.error)}`, {}, 'see the Playbook type in lvsplay (README: playbook API)');
+  return pb;
+}
+
+export function play(p: Play): Play {
+  return p;
+}
+
+/** Load a .ts/.js playbook module (tsx is registered by the launcher) and return its default export. */
+export async function loadPlaybook(file: string): Promise<Playbook> {
+  const abs = resolve(file);
+  if (!existsSync(abs)) throw new ValidationError(`playbook not found: ${abs}`, { file }, 'pass the path of a .ts playbook, e.g. playbooks/site.ts');
+  let mod: { default?: unknown };
+  try {
+    mod = await import(pathToFileURL(abs).href);
+  } catch (e) {
+    if (e instanceof ValidationError) throw new ValidationError(e.message, { file, ...e.location }, e.hint);
+    const msg = (e as Error).message ?? String(e);
+    throw new ValidationError(`cannot load playbook: ${msg}`, { file });
+  }
+  const pb = mod.default;
+  if (!pb || typeof pb !== 'object') throw new ValidationError('the playbook module has no default export', { file }, 'end it with: export default playbook({ name, plays: [...] })');
+  const r = playbookSchema.safeParse(pb);
+  if (!r.success) throw new ValidationError(`invalid playbook: ${formatZodIssues(r.error)}`, { file });
+  return pb as Playbook;
+}

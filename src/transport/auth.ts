@@ -1,0 +1,83 @@
+/**
+ * Public key authentication in OpenSSH's order: the ssh-agent's keys first (when SSH_AUTH_SOCK is set), then the
+ * key files. Records what was tried, so that a failure can say so.
+ */
+import type { AnyAuthMethod, AuthHandlerMiddleware, AuthenticationType, NextAuthHandler } from 'ssh2';
+import type { IdentityFile, KeyLoader } from './identity.ts';
+
+export interface AuthPlan {
+  username: string;
+  agentSocket?: string;
+  identities: IdentityFile[];
+  loader: KeyLoader;
+}
+
+export interface AuthAttempts {
+  /** human-readable list: "ssh-agent (/run/agent.sock)", "key /k/id_ed25519 (ssh-ed25519)", "key /x: file not found" */
+  tried: string[];
+  /** methods the server said it accepts, from its last failure reply */
+  serverMethods?: AuthenticationType[];
+}
+
+/**
+ * Build an ssh2 authHandler. `waiting(true/false)` brackets key loading, which may prompt for a passphrase, so
+ * that the caller can pause its connect timeout meanwhile.
+ */
+export function makeAuthHandler(
+  plan: AuthPlan,
+  attempts: AuthAttempts,
+  waiting: (isWaiting: boolean) => void,
+): AuthHandlerMiddleware {
+  const steps: Array<() => Promise<AnyAuthMethod | undefined>> = [];
+  if (plan.agentSocket) {
+    const agent = plan.agentSocket;
+    steps.push(async () => {
+      attempts.tried.push(`ssh-agent (${agent})`);
+      return { type: 'agent', username: plan.username, agent };
+    });
+  }
+  for (const id of plan.identities) {
+    steps.push(async () => {
+      waiting(true);
+      let loaded;
+      try {
+        loaded = await plan.loader.load(id.path);
+      } finally {
+        waiting(false);
+      }
+      if (!loaded.ok) {
+        // OpenSSH silently skips default key files that do not exist; so do we.
+        if (!(loaded.missing && !id.explicit)) attempts.tried.push(`key ${id.path}: ${loaded.reason}`);
+        return undefined;
+      }
+      attempts.tried.push(`key ${id.path} (${loaded.type})`);
+      return { type: 'publickey', username: plan.username, key: loaded.key };
+    });
+  }
+
+  let next = 0;
+  return (authsLeft, _partialSuccess, callback) => {
+    // authsLeft is null on the first call, then the server's list of methods that can continue.
+    if (authsLeft) attempts.serverMethods = authsLeft;
+    const done = callback as unknown as (m: AnyAuthMethod | false) => void;
+    const advance = (): void => {
+      if (authsLeft && !authsLeft.includes('publickey')) return done(false);
+      const step = steps[next++];
+      if (!step) return done(false);
+      step().then(
+        (method) => (method ? (callback as NextAuthHandler)(method) : advance()),
+        () => advance(),
+      );
+    };
+    advance();
+  };
+}
+
+export function describeAuthFailure(target: string, attempts: AuthAttempts): string {
+  const tried = attempts.tried.length ? attempts.tried.join('; ') : 'nothing: no ssh-agent (SSH_AUTH_SOCK unset) and no key file found (~/.ssh/id_rsa, id_ecdsa, id_ed25519)';
+  const server = attempts.serverMethods?.length ? `; the server accepts: ${attempts.serverMethods.join(', ')}` : '';
+  return (
+    `authentication failed for ${target}; tried ${tried}${server}. ` +
+    `Check ansible_user, ansible_ssh_private_key_file and the host's authorized_keys`
+  );
+}

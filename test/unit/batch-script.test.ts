@@ -1,0 +1,37 @@
+import test from 'ava';
+import { buildBatch, parseBatch } from '../../src/engine/batch-script.ts';
+import { LocalConnection } from '../helpers/local-connection.ts';
+
+const conn = new LocalConnection();
+
+test('facts batch: output and exit code of each section, exactly', async (t) => {
+  const sections = [{ script: 'printf abc' }, { script: 'printf "x\\ny\\n"' }, { script: 'exit 7' }, { script: 'echo err >&2; echo ok' }, { script: 'cat' }];
+  const script = buildBatch(sections, 'n1', { errexit: false, stopOnFailure: false, mergeStderr: false });
+  const res = await conn.exec(script);
+  const r = parseBatch(res.stdout, 'n1');
+  t.deepEqual(
+    r.map((x) => [x.output, x.code]),
+    [
+      ['abc', 0],
+      ['x\ny\n', 0],
+      ['', 7],
+      ['ok\n', 0],
+      ['', 0], // stdin is /dev/null: `cat` cannot eat the rest of the script
+    ],
+  );
+});
+
+test('changes batch: set -e inside a section, stop at the first failure, stderr kept', async (t) => {
+  const sections = [{ script: 'echo one' }, { script: 'echo boom >&2; false; echo after' }, { script: 'echo three' }];
+  const res = await conn.exec(buildBatch(sections, 'n2', { errexit: true, stopOnFailure: true, mergeStderr: true }));
+  const r = parseBatch(res.stdout, 'n2');
+  t.is(r.length, 2);
+  t.is(r[1].code, 1);
+  t.is(r[1].output, 'boom\n');
+  t.false(res.stdout.includes('three'));
+});
+
+test('markers from another run are not confused with ours', (t) => {
+  const out = '\n@@other:B:0@@\nzzz\n@@other:E:0:0@@\n\n@@me:B:0@@\nmine\n@@me:E:0:0@@\n';
+  t.deepEqual(parseBatch(out, 'me'), [{ index: 0, output: 'mine', code: 0 }]);
+});

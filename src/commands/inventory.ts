@@ -1,5 +1,5 @@
 /** `lvsplay inventory -i INV [--list|--graph] [--host NAME]`. */
-import { parse, requireInventory } from '../cli.ts';
+import { parse, requireInventory } from './common.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { inventoryGraph, inventoryList, loadInventory, parseExtraVars } from '../inventory/index.ts';
 import type { CommandIO } from './io.ts';

@@ -1,5 +1,5 @@
 /** `lvsplay run PLAYBOOK -i INVENTORY`: load, validate (exit 4 before any connection), converge, recap. */
-import { commonOptions, parse, parseForks, requireInventory, RUN_HELP } from '../cli.ts';
+import { commonOptions, parse, parseForks, requireInventory, RUN_HELP } from './common.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { loadInventory, parseExtraVars, connectionSpec } from '../inventory/index.ts';
 import { loadPlaybook } from '../playbook.ts';

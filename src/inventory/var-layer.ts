@@ -1,4 +1,4 @@
-import { isPair, isScalar, type YAMLMap } from 'yaml';
+import { isPair, isScalar, type Node, type YAMLMap } from 'yaml';
 import type { Location } from '../errors.ts';
 import type { Vars } from './types.ts';
 import { keyName, locationOf, toPlain, type YamlFile } from './yaml-file.ts';
@@ -24,10 +24,10 @@ export function layerFromMap(file: YamlFile, map: YAMLMap): VarLayer {
     const name = keyName(pair.key);
     if (name === undefined) continue;
     if (name === '<<' && isScalar(pair.key) && pair.key.source === '<<') {
-      mergeLoc ??= locationOf(file, pair.key);
+      mergeLoc ??= locationOf(file, pair.key as Node);
       continue;
     }
-    sources[name] = locationOf(file, pair.key);
+    sources[name] = locationOf(file, pair.key as Node);
   }
   for (const name of Object.keys(vars)) sources[name] ??= mergeLoc ?? { file: file.display };
   return { vars, sources };

@@ -44,25 +44,48 @@ export function parseYamlText(text: string, display: string, problems: Problems)
     customTags: pyyamlTags,
     lineCounter: lines,
     prettyErrors: false,
-    uniqueKeys: true,
+    uniqueKeys: false, // duplicates are reported by reportDuplicateKeys
   });
-  const file: YamlFile = { display, doc, lines, wellFormed: true };
+  const file: YamlFile = { display, doc, lines, wellFormed: doc.errors.length === 0 };
   for (const err of doc.errors) {
     const at = lines.linePos(err.pos[0]);
-    if (err.code === 'DUPLICATE_KEY') {
-      const dup = duplicateKeyInfo(file, err.pos[0]);
-      const what = dup ? `duplicate key ${JSON.stringify(dup.key)} (first at line ${dup.firstLine})` : 'duplicate key';
-      problems.add(
-        `${what}: keys of a YAML mapping must be unique`,
-        { file: display, line: at.line, col: at.col },
-        'merge the two entries into one, or rename one of them',
-      );
-    } else {
-      file.wellFormed = false;
-      problems.add(`YAML syntax error: ${err.message.split('\n')[0]}`, { file: display, line: at.line, col: at.col });
-    }
+    problems.add(`YAML syntax error: ${err.message.split('\n')[0]}`, { file: display, line: at.line, col: at.col });
   }
+  reportDuplicateKeys(file, problems);
   return file;
+}
+
+/**
+ * Duplicate keys in any mapping, at the line of the repeated key. Done here rather than with the parser's
+ * uniqueKeys option, whose error position is not always the key's.
+ */
+function reportDuplicateKeys(file: YamlFile, problems: Problems): void {
+  const found: { key: string; first: Node; again: Node }[] = [];
+  visit(file.doc, {
+    Map(_, map) {
+      const seen = new Map<string, Node>();
+      for (const pair of map.items) {
+        if (!isPair(pair) || !isScalar(pair.key) || pair.key.value === null) continue;
+        const key = String(pair.key.value);
+        if (key === '<<' && pair.key.source === '<<') continue; // several merge keys are legal
+        const first = seen.get(key);
+        if (!first) {
+          seen.set(key, pair.key);
+          continue;
+        }
+        found.push({ key, first, again: pair.key });
+      }
+      return undefined;
+    },
+  });
+  found.sort((a, b) => (lineOf(file, a.again) ?? 0) - (lineOf(file, b.again) ?? 0));
+  for (const { key, first, again } of found) {
+    problems.add(
+      `duplicate key ${JSON.stringify(key)} (first at line ${lineOf(file, first)}): keys of a YAML mapping must be unique`,
+      locationOf(file, again),
+      'merge the two entries into one, or rename one of them',
+    );
+  }
 }
 
 /** Read and parse a YAML file; a file that cannot be read is reported and yields undefined. */
@@ -79,23 +102,6 @@ export function readYamlFile(path: string, display: string, problems: Problems):
     return undefined;
   }
   return parseYamlText(text, display, problems);
-}
-
-/** The key text and first-occurrence line of a duplicate key reported at `pos`. */
-function duplicateKeyInfo(file: YamlFile, pos: number): { key: string; firstLine: number } | undefined {
-  let found: { key: string; firstLine: number } | undefined;
-  visit(file.doc, {
-    Map(_, map) {
-      const keyAt = (p: unknown) => (isPair(p) && isScalar(p.key) && p.key.range ? p.key.range[0] : -1);
-      const dup = map.items.find((p) => keyAt(p) === pos);
-      if (!dup || !isScalar(dup.key)) return undefined;
-      const key = String(dup.key.value);
-      const first = map.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === key);
-      found = { key, firstLine: first ? lineOf(file, first.key as Node) ?? 0 : 0 };
-      return visit.BREAK;
-    },
-  });
-  return found;
 }
 
 export function lineOf(file: YamlFile, node: Node | null | undefined): number | undefined {

@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { ValidationError, type Location } from '../errors.ts';
 import { inNet, parseCidr, parseIpv4, networkOf } from './ipv4.ts';
+import { proxyJumpFromSshArgs, parseJumpChain } from '../inventory/index.ts';
 
 export const MGMT_NET = 'mgmt';
 export const MGMT_NIC = 'eth0';
@@ -57,15 +58,14 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const NIC_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,14}$/;
 const NET_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
 
-/** `-o ProxyJump=root@127.0.0.1:2222`, `-oProxyJump=...`, `-o ProxyJump ...` or `-J root@127.0.0.1:2222`. */
+/** The first ProxyJump hop of an ssh argument string (`-o ProxyJump=root@127.0.0.1:2222`, `-J …`), if any. */
 export function parseJump(args: string): { user: string; host: string; port: number } | undefined {
-  const m =
-    /(?:^|\s)-o\s*ProxyJump[=\s]\s*(\S+)/i.exec(args) ?? /(?:^|\s)-J\s*(\S+)/.exec(args);
-  if (!m) return undefined;
-  const first = m[1].replace(/^['"]|['"]$/g, '').split(',')[0];
-  const jm = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(first);
-  if (!jm) return undefined;
-  return { user: jm[1] ?? 'root', host: jm[2].replace(/^\[|\]$/g, ''), port: jm[3] ? Number(jm[3]) : 22 };
+  try {
+    const chain = proxyJumpFromSshArgs(args);
+    return chain === undefined ? undefined : parseJumpChain(chain, 'root')[0];
+  } catch {
+    return undefined;
+  }
 }
 
 export function topologyFromHosts(hosts: HostVarsInput[], file: string): LabTopology {

@@ -1,12 +1,12 @@
 /** Errors of a command run over an open connection (connection failures are UnreachableError, in types.ts). */
 
-/** The command ran longer than its timeout; it was sent SIGKILL and its channel was closed. */
+/** The command ran longer than its timeout; its remote process group was killed and its channel closed. */
 export class CommandTimeoutError extends Error {
   constructor(
     readonly host: string,
     readonly timeoutMs: number,
   ) {
-    super(`${host}: command timed out after ${formatSeconds(timeoutMs)} and was killed`);
+    super(`${host}: command timed out after ${formatSeconds(timeoutMs)} and was killed (SIGKILL to its process group)`);
     this.name = 'CommandTimeoutError';
   }
 }

@@ -1,0 +1,242 @@
+/**
+ * The cluster as the roles see it: services, VRRP instances, NICs and addresses resolved from the inventory.
+ * Pure functions of the inventory. Invalid entries are left out here; `validate.ts` reports them as Problems
+ * (the engine runs every role's validation before anything is touched, so nothing is built from bad data).
+ */
+import type { Inventory } from '../../src/inventory/types.ts';
+import { type Cidr, cidrString, isIpv4, parseCidr, sameSubnet } from './net.ts';
+import {
+  type IpvsTimeouts,
+  ipvsTimeoutsSchema,
+  type LbKind,
+  type NatDip,
+  natDipSchema,
+  type NodeSvc,
+  nodeSvcSchema,
+  nicsSchema,
+  type Service,
+  serviceSchema,
+  type Vrrp,
+  type VrrpInstance,
+  vrrpSchema,
+} from './schema.ts';
+import { z } from 'zod';
+
+export interface Nic {
+  name: string;
+  address: string;
+  prefix: number;
+}
+
+function vars(inv: Inventory, host: string): Record<string, unknown> {
+  return inv.hosts.get(host)?.vars ?? {};
+}
+
+/** A host's NIC addresses from `lvs_nics` (or the lab's `lab_nics`): [{name, address|addresses}]. */
+export function hostNics(inv: Inventory, host: string): Nic[] {
+  const v = vars(inv, host);
+  const r = nicsSchema.safeParse(v.lvs_nics ?? v.lab_nics ?? []);
+  if (!r.success) return [];
+  return r.data.flatMap((n) =>
+    [...(n.address ? [n.address] : []), ...(n.addresses ?? [])].map((a) => {
+      const c = parseCidr(a)!;
+      return { name: n.name, address: c.address, prefix: c.prefix };
+    }),
+  );
+}
+
+/** Every address a host owns according to the inventory: NICs and ansible_host. */
+export function hostAddresses(inv: Inventory, host: string): string[] {
+  const out = hostNics(inv, host).map((n) => n.address);
+  const ah = vars(inv, host).ansible_host;
+  if (isIpv4(ah)) out.push(ah);
+  return [...new Set(out)];
+}
+
+/** The host's address on `iface`, or (if `near` is given) its address in a subnet shared with `near`. */
+export function addressOn(inv: Inventory, host: string, iface: string): Nic | undefined {
+  return hostNics(inv, host).find((n) => n.name === iface);
+}
+
+/**
+ * The address a real server is reached at by a director: the entry's `address`, else the host's `lvs_rip`, else
+ * its NIC address in a subnet of one of the director's NICs (same segment, required for DR), else its first NIC
+ * address, else ansible_host.
+ */
+export function realServerAddress(inv: Inventory, host: string, explicit: string | undefined, director?: string): string | undefined {
+  if (explicit) return explicit;
+  const v = vars(inv, host);
+  if (isIpv4(v.lvs_rip)) return v.lvs_rip;
+  const nics = hostNics(inv, host);
+  if (director) {
+    const dn = hostNics(inv, director);
+    const shared = nics.find((n) => dn.some((d) => d.prefix === n.prefix && sameSubnet(d.address, n.address, n.prefix)));
+    if (shared) return shared.address;
+  }
+  if (nics[0]) return nics[0].address;
+  return isIpv4(v.ansible_host) ? v.ansible_host : undefined;
+}
+
+/** Valid elements of a list variable (each element parsed on its own: one bad service does not hide the others). */
+function validItems<T>(raw: unknown, schema: z.ZodType<T>): T[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.flatMap((x) => {
+    const r = schema.safeParse(x);
+    return r.success ? [r.data] : [];
+  });
+}
+
+/** The virtual services in a host's `lvs_services`. */
+export function hostServices(inv: Inventory, host: string): Service[] {
+  return validItems(vars(inv, host).lvs_services, serviceSchema) as Service[];
+}
+
+/** Every virtual service any host of the inventory declares (deduplicated by content). */
+export function allServices(inv: Inventory): Service[] {
+  const seen = new Map<string, Service>();
+  for (const h of inv.hosts.keys()) for (const s of hostServices(inv, h)) seen.set(JSON.stringify(s), s);
+  return [...seen.values()];
+}
+
+function matchesNames(inv: Inventory, host: string, names: readonly string[]): boolean {
+  const groups = inv.hosts.get(host)?.groups ?? [];
+  return names.some((n) => n === host || groups.includes(n));
+}
+
+/** Services a director host serves: from its own lvs_services, of the given lb_kinds, and `directors` naming it. */
+export function servicesOfDirector(inv: Inventory, host: string, kinds: readonly LbKind[], only?: readonly string[]): Service[] {
+  return hostServices(inv, host).filter(
+    (s) => kinds.includes(s.lb_kind) && (!s.directors || matchesNames(inv, host, s.directors)) && (!only || only.includes(s.name)),
+  );
+}
+
+export interface ResolvedRealServer {
+  host: string;
+  address: string;
+  port: number;
+  weight: number;
+}
+
+export interface ResolvedService {
+  service: Service;
+  realServers: ResolvedRealServer[];
+  sorry?: { address: string; port: number };
+}
+
+/** Real servers of a service with addresses as seen from `director`; unresolvable ones are left out (validated). */
+export function resolveService(inv: Inventory, s: Service, director?: string): ResolvedService {
+  const realServers = s.real_servers.flatMap((rs) => {
+    if (!rs.address && !inv.hosts.has(rs.host)) return [];
+    const address = realServerAddress(inv, rs.host, rs.address, director);
+    return address ? [{ host: rs.host, address, port: rs.port ?? s.port, weight: rs.weight }] : [];
+  });
+  let sorry: ResolvedService['sorry'];
+  if (s.sorry_server) {
+    const a = s.sorry_server.address ?? (s.sorry_server.host && inv.hosts.has(s.sorry_server.host) ? realServerAddress(inv, s.sorry_server.host, undefined, director) : undefined);
+    if (a) sorry = { address: a, port: s.sorry_server.port ?? s.port };
+  }
+  return { service: s, realServers, ...(sorry ? { sorry } : {}) };
+}
+
+function parsed<T>(raw: unknown, schema: z.ZodType<T>): T | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const r = schema.safeParse(raw);
+  return r.success ? r.data : undefined;
+}
+
+export function hostVrrp(inv: Inventory, host: string): Vrrp | undefined {
+  return parsed(vars(inv, host).lvs_vrrp, vrrpSchema);
+}
+
+export function hostNodeSvc(inv: Inventory, host: string): NodeSvc | undefined {
+  return parsed(vars(inv, host).lvs_node_svc, nodeSvcSchema);
+}
+
+export function hostNatDip(inv: Inventory, host: string): NatDip | undefined {
+  return parsed(vars(inv, host).lvs_nat_dip, natDipSchema);
+}
+
+export function hostIpvsTimeouts(inv: Inventory, host: string): IpvsTimeouts | undefined {
+  return parsed(vars(inv, host).lvs_ipvs_timeouts, ipvsTimeoutsSchema);
+}
+
+export interface HostVrrpInstance {
+  instance: VrrpInstance;
+  state: 'MASTER' | 'BACKUP';
+  priority: number;
+  vips: Cidr[];
+  /** unicast: this host's address on the interface, and the other members' addresses */
+  unicastSrc?: string;
+  peers: string[];
+}
+
+/** A peer's address on the segment of `src` (or on a NIC of the same name, or its ansible_host). */
+function peerAddress(inv: Inventory, peer: string, iface: string, src: Nic | undefined): string | undefined {
+  const nics = hostNics(inv, peer);
+  const same = src && nics.find((n) => sameSubnet(n.address, src.address, src.prefix));
+  if (same) return same.address;
+  const named = nics.find((n) => n.name === iface);
+  if (named) return named.address;
+  const ah = vars(inv, peer).ansible_host;
+  return isIpv4(ah) ? ah : undefined;
+}
+
+/** The VRRP instances this host is a member of, with its state, priority and unicast peers. */
+export function vrrpInstancesOf(inv: Inventory, host: string, vrrp: Vrrp | undefined = hostVrrp(inv, host)): HostVrrpInstance[] {
+  if (!vrrp) return [];
+  return vrrp.instances
+    .filter((i) => i.priorities[host] !== undefined)
+    .map((i) => {
+      const priority = i.priorities[host]!;
+      const top = Math.max(...Object.values(i.priorities));
+      const state = i.nopreempt || priority < top ? 'BACKUP' : 'MASTER';
+      const src = addressOn(inv, host, i.interface);
+      const peers = i.unicast
+        ? Object.keys(i.priorities)
+            .filter((p) => p !== host)
+            .map((p) => peerAddress(inv, p, i.interface, src))
+            .filter((a): a is string => a !== undefined)
+        : [];
+      return {
+        instance: i,
+        state,
+        priority,
+        vips: i.vips.map((v) => parseCidr(v, 32)!),
+        ...(i.unicast && src ? { unicastSrc: src.address } : {}),
+        peers,
+      };
+    });
+}
+
+/** Every address a director answers on: its own, its VRRP VIPs and its NAT inner address (DIP). */
+export function directorAddresses(inv: Inventory, host: string): string[] {
+  const out = new Set(hostAddresses(inv, host));
+  for (const i of vrrpInstancesOf(inv, host)) for (const v of i.vips) out.add(v.address);
+  const dip = hostNatDip(inv, host);
+  if (dip) out.add(parseCidr(dip.address)!.address);
+  return [...out];
+}
+
+/** VIPs of services of `kind` that list `host` as a real server (any host's lvs_services). */
+export function realServerVips(inv: Inventory, host: string, kind: LbKind): string[] {
+  return [...new Set(allServices(inv).filter((s) => s.lb_kind === kind && s.real_servers.some((r) => r.host === host)).map((s) => s.vip))].sort();
+}
+
+/**
+ * The gateway a NAT real server routes back through: the host's `lvs_nat_gateway`, else the DIP of the directors
+ * (hosts with `lvs_nat_dip`) whose NAT services list it, when they agree on one.
+ */
+export function natGatewayOf(inv: Inventory, host: string): { gateway?: string; candidates: string[] } {
+  const v = vars(inv, host).lvs_nat_gateway;
+  if (isIpv4(v)) return { gateway: v, candidates: [v] };
+  const dips = new Set<string>();
+  for (const d of inv.hosts.keys()) {
+    const dip = hostNatDip(inv, d);
+    if (!dip) continue;
+    if (hostServices(inv, d).some((s) => s.lb_kind === 'NAT' && s.real_servers.some((r) => r.host === host))) dips.add(parseCidr(dip.address)!.address);
+  }
+  const candidates = [...dips].sort();
+  return candidates.length === 1 ? { gateway: candidates[0], candidates } : { candidates };
+}
+
+export { cidrString };

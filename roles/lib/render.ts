@@ -1,0 +1,40 @@
+/** keepalived configuration rendered from the ejs templates under roles/NAME/templates/ (pure: inventory → text). */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ejs from 'ejs';
+import type { HostVrrpInstance, ResolvedService } from './cluster.ts';
+
+export const ROLES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface KeepalivedConfig {
+  host: string;
+  routerId: string;
+  syncDaemon?: { interface: string; instance: string; id?: number };
+  syncGroups: { name: string; instances: string[] }[];
+  instances: HostVrrpInstance[];
+  services: ResolvedService[];
+}
+
+/** Render roles/ROLE/templates/TEMPLATE with `data`; templates include shared pieces from roles/lib/templates. */
+export function renderTemplate(role: string, template: string, data: Record<string, unknown>): string {
+  const filename = join(ROLES_DIR, role, 'templates', template);
+  const text = ejs.render(readFileSync(filename, 'utf8'), data, { filename, escape: (s: unknown) => String(s) });
+  // collapse blank-line runs the template logic leaves behind, end with one newline
+  return `${text.replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+}
+
+/** keepalived.conf of director-nat or director-dr-ha: global_defs, VRRP, virtual_servers. */
+export function renderDirectorConfig(role: 'director-nat' | 'director-dr-ha', c: KeepalivedConfig): string {
+  return renderTemplate(role, 'keepalived.conf.ejs', { ...c, syncDaemon: c.syncDaemon ?? null });
+}
+
+/** node-svc main config: global_defs and `include CONFDIR/*.conf`. */
+export function renderNodeSvcMain(host: string, confDir: string): string {
+  return renderTemplate('node-svc', 'keepalived.conf.ejs', { host, routerId: host, syncDaemon: null, confDir });
+}
+
+/** node-svc: one virtual_server per file. */
+export function renderNodeSvcService(host: string, vs: ResolvedService): string {
+  return renderTemplate('node-svc', 'service.conf.ejs', { host, vs });
+}

@@ -1,0 +1,186 @@
+/**
+ * The cluster data model: what operators write in the inventory (YAML), as strict zod schemas. A typo in a key,
+ * an unknown scheduler or lb_kind, a malformed address, prefix or port is a Problem naming host and field.
+ *
+ * Inventory variables (see .notes/roles-readme.md for an example of each):
+ *   lvs_services   virtual services served by the directors (NAT, DR, TUN)
+ *   lvs_vrrp       keepalived VRRP instances, sync groups, lvs_sync_daemon
+ *   lvs_node_svc   node-svc: kube-proxy-style services on a plain host
+ *   lvs_nics       a host's NICs [{name, address: CIDR}] (the lab's `lab_nics` is read too)
+ *   lvs_rip        a real server's address for the services (default: see realServerAddress)
+ *   lvs_nat_dip    director-nat: the inner address {address: CIDR, interface}
+ *   lvs_nat_gateway realserver-nat: the director address to route through
+ *   lvs_ipvs_timeouts {tcp, tcpfin, udp} for `ipvsadm --set`
+ */
+import { z } from 'zod';
+import { isIpv4, parseCidr } from './net.ts';
+
+/** IPVS schedulers (each is the kernel module ip_vs_<name>); fo, ovf, mh need a newer kernel. */
+export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;
+export type Scheduler = (typeof SCHEDULERS)[number];
+export const LB_KINDS = ['NAT', 'DR', 'TUN'] as const;
+export type LbKind = (typeof LB_KINDS)[number];
+
+export const ipv4 = z.string({ error: 'must be an IPv4 address such as 198.18.0.100' }).refine(isIpv4, {
+  error: (i) => `${JSON.stringify(i.input)} is not an IPv4 address (write it like 198.18.0.100)`,
+});
+
+/** An address with an optional prefix (`198.18.0.100` = /32). */
+export const cidr = z.string({ error: 'must be an address like 198.18.0.100/32' }).refine((s) => parseCidr(s, 32) !== undefined, {
+  error: (i) => `${JSON.stringify(i.input)} is not an address with a prefix 0-32 (write it like 198.18.0.100/32)`,
+});
+
+/** A CIDR that must carry its prefix (addresses of NICs). */
+export const cidrWithPrefix = z.string({ error: 'must be a CIDR like 198.18.0.11/24' }).refine((s) => parseCidr(s) !== undefined, {
+  error: (i) => `${JSON.stringify(i.input)} is not a CIDR with a prefix 0-32 (write it like 198.18.0.11/24)`,
+});
+
+export const port = z
+  .number({ error: (i) => `${JSON.stringify(i.input)} is not a port number (an integer 1-65535)` })
+  .int({ error: 'a port is an integer 1-65535' })
+  .min(1, { error: 'a port is an integer 1-65535' })
+  .max(65535, { error: 'a port is an integer 1-65535' });
+
+export const ifname = z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, { error: 'is not an interface name (at most 15 letters, digits, _ . : -)' });
+const absPath = z.string().regex(/^\/[^\s"'\\]*$/, { error: 'must be an absolute path without spaces or quotes' });
+/** A command line for keepalived (notify, MISC_CHECK): an absolute program path then arguments; no double quotes. */
+const commandLine = z.string().regex(/^\/[^"\n\\]*$/, { error: 'must be a command starting with an absolute path, without " or newlines' });
+const objName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { error: 'must be a name of letters, digits, _ . - (at most 63)' });
+
+export const scheduler = z.string().refine((s) => (SCHEDULERS as readonly string[]).includes(s), {
+  error: (i) => `unknown scheduler ${JSON.stringify(i.input)} (known: ${SCHEDULERS.join(', ')})`,
+});
+export const lbKind = z.string().refine((s) => (LB_KINDS as readonly string[]).includes(s), {
+  error: (i) => `unknown lb_kind ${JSON.stringify(i.input)} (use NAT, DR or TUN)`,
+});
+
+const seconds = z.number().int().min(1).max(86400);
+
+export const healthCheckSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('HTTP_GET'),
+    path: z.string().regex(/^\/\S*$/, { error: 'must be a URL path starting with /' }).default('/'),
+    status_code: z.number().int().min(100).max(599).default(200),
+    connect_port: port.optional(),
+    connect_timeout: seconds.default(3),
+    retry: z.number().int().min(0).max(100).default(2),
+    delay_before_retry: seconds.default(2),
+  }),
+  z.strictObject({
+    type: z.literal('TCP_CHECK'),
+    connect_port: port.optional(),
+    connect_timeout: seconds.default(3),
+    retry: z.number().int().min(0).max(100).default(2),
+    delay_before_retry: seconds.default(2),
+  }),
+  z.strictObject({
+    type: z.literal('MISC_CHECK'),
+    script: commandLine,
+    timeout: seconds.default(5),
+  }),
+  z.strictObject({ type: z.literal('NONE') }),
+], { error: 'health_check.type must be HTTP_GET, TCP_CHECK, MISC_CHECK or NONE' });
+export type HealthCheck = z.output<typeof healthCheckSchema>;
+
+export const realServerSchema = z.strictObject({
+  /** inventory host name: the address comes from the inventory */
+  host: z.string().min(1),
+  /** default: the service's port */
+  port: port.optional(),
+  weight: z.number().int().min(0).max(65535).default(1),
+  /** override of the address taken from the inventory */
+  address: ipv4.optional(),
+});
+
+export const sorryServerSchema = z
+  .strictObject({ host: z.string().min(1).optional(), address: ipv4.optional(), port: port.optional() })
+  .refine((s) => (s.host === undefined) !== (s.address === undefined), { error: 'sorry_server needs exactly one of host or address' });
+
+export const serviceSchema = z.strictObject({
+  name: objName,
+  vip: ipv4,
+  port,
+  protocol: z.enum(['TCP', 'UDP'], { error: 'protocol must be TCP or UDP' }).default('TCP'),
+  lb_kind: lbKind,
+  scheduler: scheduler.default('rr'),
+  persistence_timeout: seconds.optional(),
+  delay_loop: seconds.default(5),
+  /** host or group names of the directors serving it (default: every director whose role handles its lb_kind) */
+  directors: z.array(z.string().min(1)).optional(),
+  health_check: healthCheckSchema.default({ type: 'TCP_CHECK', connect_timeout: 3, retry: 2, delay_before_retry: 2 }),
+  sorry_server: sorryServerSchema.optional(),
+  real_servers: z.array(realServerSchema).min(1, { error: 'a service needs at least one real server' }),
+});
+export type Service = z.output<typeof serviceSchema> & { lb_kind: LbKind; scheduler: Scheduler };
+
+export const vrrpInstanceSchema = z.strictObject({
+  name: objName,
+  interface: ifname,
+  virtual_router_id: z.number().int().min(1, { error: 'virtual_router_id is 1-255' }).max(255, { error: 'virtual_router_id is 1-255' }),
+  /** inventory host name → priority (1-254); the highest is MASTER */
+  priorities: z
+    .record(z.string(), z.number().int().min(1, { error: 'a priority is 1-254' }).max(254, { error: 'a priority is 1-254' }))
+    .refine((r) => Object.keys(r).length >= 1, { error: 'name at least one director' }),
+  vips: z.array(cidr).min(1, { error: 'an instance needs at least one VIP' }),
+  /** keepalived PASS authentication: at most 8 characters are used */
+  auth_pass: z.string().regex(/^[A-Za-z0-9_.:@+-]{1,8}$/, { error: 'auth_pass is 1-8 letters, digits or _ . : @ + -' }).optional(),
+  advert_int: z.number().int().min(1).max(255).default(1),
+  /** unicast VRRP to the other members' addresses on `interface` instead of multicast */
+  unicast: z.boolean().default(false),
+  /** both start BACKUP, the better priority does not take over from a running master */
+  nopreempt: z.boolean().default(false),
+  notify: z
+    .strictObject({ master: commandLine.optional(), backup: commandLine.optional(), fault: commandLine.optional(), stop: commandLine.optional() })
+    .optional(),
+});
+export type VrrpInstance = z.output<typeof vrrpInstanceSchema>;
+
+export const vrrpSchema = z.strictObject({
+  instances: z.array(vrrpInstanceSchema).default([]),
+  sync_groups: z
+    .array(z.strictObject({ name: objName, instances: z.array(objName).min(2, { error: 'a sync group needs at least two instances' }) }))
+    .default([]),
+  /** connection sync between the directors (IPVS sync daemon), bound to one VRRP instance's state */
+  lvs_sync_daemon: z.strictObject({ interface: ifname, instance: objName, id: z.number().int().min(0).max(255).optional() }).optional(),
+});
+export type Vrrp = z.output<typeof vrrpSchema>;
+
+export const nodeServiceSchema = serviceSchema.omit({ lb_kind: true, directors: true, sorry_server: true }).extend({
+  lb_kind: z.literal('NAT', { error: 'node-svc services are NAT (port mapping through the node)' }).default('NAT'),
+});
+
+export const nodeSvcSchema = z.strictObject({
+  /** always-up dummy device holding the service IPs (kube-proxy: kube-ipvs0) */
+  device: ifname.default('lvs-svc0'),
+  ipset: z.string().regex(/^[A-Za-z0-9_.-]{1,31}$/).default('LVS-CLUSTER-IP'),
+  chains: z
+    .strictObject({
+      services: z.string().regex(/^[A-Za-z0-9_-]{1,28}$/).default('LVS-SERVICES'),
+      mark_masq: z.string().regex(/^[A-Za-z0-9_-]{1,28}$/).default('LVS-MARK-MASQ'),
+      postrouting: z.string().regex(/^[A-Za-z0-9_-]{1,28}$/).default('LVS-POSTROUTING'),
+    })
+    .default({ services: 'LVS-SERVICES', mark_masq: 'LVS-MARK-MASQ', postrouting: 'LVS-POSTROUTING' }),
+  /** fwmark bit marking packets to masquerade */
+  mark: z.string().regex(/^0x[0-9a-fA-F]{1,8}$/, { error: 'mark is a hex bit such as 0x2000' }).default('0x2000'),
+  services: z.array(nodeServiceSchema).min(1, { error: 'lvs_node_svc needs at least one service' }),
+});
+export type NodeSvc = z.output<typeof nodeSvcSchema>;
+export type NodeService = NodeSvc['services'][number];
+
+export const nicsSchema = z.array(
+  z.looseObject({
+    name: ifname,
+    address: cidrWithPrefix.optional(),
+    addresses: z.array(cidrWithPrefix).optional(),
+  }),
+);
+
+export const natDipSchema = z.strictObject({ address: cidrWithPrefix, interface: ifname });
+export type NatDip = z.output<typeof natDipSchema>;
+
+export const ipvsTimeoutsSchema = z.strictObject({
+  tcp: z.number().int().min(0).max(86400 * 7),
+  tcpfin: z.number().int().min(0).max(86400),
+  udp: z.number().int().min(0).max(86400),
+});
+export type IpvsTimeouts = z.output<typeof ipvsTimeoutsSchema>;

@@ -1,0 +1,66 @@
+/**
+ * `lvsplay lab install`: the Debian packages the lab needs. Installed with apt-get when missing (never the kernel
+ * package: the VM tier downloads and unpacks that one, see kernel.ts).
+ */
+import { run, LabError } from './run.ts';
+
+/** tier 1: hosts (sshd), the tools roles run on them, and the fleet builder's own tools (perl is Essential) */
+export const HOST_PACKAGES = [
+  'openssh-server',
+  'openssh-client',
+  'keepalived',
+  'ipvsadm',
+  'iptables',
+  'ipset',
+  'iproute2',
+  'curl',
+  'busybox-static',
+  'cpio',
+  'procps',
+] as const;
+/** tier 2 adds QEMU (qboot.rom comes with qemu-system-data, a dependency) */
+export const VM_PACKAGES = ['qemu-system-x86'] as const;
+
+export function requireRoot(what: string): void {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new LabError(`${what} needs root (network namespaces, mounts, apt-get); run it as root, e.g. with sudo`);
+  }
+}
+
+/** Packages of the list that dpkg does not report as installed. */
+export async function missingPackages(pkgs: readonly string[]): Promise<string[]> {
+  const r = await run('dpkg-query', ['-W', '-f', '${Package} ${db:Status-Abbrev}\n', ...pkgs]);
+  const installed = new Set(
+    r.stdout
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f[1]?.startsWith('ii'))
+      .map((f) => f[0]),
+  );
+  return pkgs.filter((p) => !installed.has(p));
+}
+
+/** Install what is missing; says what it does. Returns the packages it installed. */
+export async function installPackages(opts: { vm: boolean; log?: (s: string) => void }): Promise<string[]> {
+  const log = opts.log ?? ((s: string) => process.stdout.write(s + '\n'));
+  const want = [...HOST_PACKAGES, ...(opts.vm ? VM_PACKAGES : [])];
+  const missing = await missingPackages(want);
+  if (missing.length === 0) return [];
+  requireRoot(`installing the lab packages (${missing.join(' ')})`);
+  log(`lab: installing missing Debian packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const args = ['install', '-y', '-q', '--no-install-recommends', ...missing];
+  let r = await run('apt-get', args, { env });
+  if (r.code !== 0) {
+    // a fresh machine has no package lists yet
+    log('lab: apt-get install failed, running apt-get update and retrying');
+    const u = await run('apt-get', ['update', '-q'], { env });
+    if (u.code !== 0) throw new LabError(`apt-get update failed: ${u.stderr.trim().slice(-1500)}`);
+    r = await run('apt-get', args, { env });
+  }
+  if (r.code !== 0) {
+    throw new LabError(`apt-get install ${missing.join(' ')} failed: ${r.stderr.trim().slice(-1500)}\n  fix: install them by hand, then retry`);
+  }
+  log(`lab: installed ${missing.join(' ')}`);
+  return missing;
+}

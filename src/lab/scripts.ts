@@ -1,0 +1,212 @@
+/**
+ * The shell/perl programs that build and run the namespace fleet. They are plain text generated here and written
+ * under the lab directory, so that the very same fleet runs on the machine (tier 1) and inside the VM (tier 2)
+ * without a node process in the guest (node costs 1–2 s per start under TCG).
+ */
+import { q } from '../shell.ts';
+import { bridgeName, switchPort, nsNames } from './paths.ts';
+import { JUMP_ADDRESS, MGMT_NET, MGMT_PREFIX, type LabTopology } from './topology.ts';
+
+/**
+ * PID 1 of a host. Runs inside `ip netns exec NS unshare --mount --uts --pid --fork --kill-child --propagation private`.
+ * usage: host-init.sh HOSTDIR HOSTNAME MGMT_ADDRESS SSHDIR
+ */
+export const HOST_INIT = `#!/bin/sh
+# lvsplay lab host init: private /etc /var /run /root /tmp, own /proc, hostname, net.* sysctls only, sshd, reaper.
+set -eu
+H=$1 NAME=$2 ADDR=$3 SSH=$4
+# keep a handle on the host dir: the lab dir may sit under /tmp, which gets covered below
+cd "$H"
+mount -t proc -o nosuid,nodev,noexec proc /proc
+mount -t overlay overlay -o "lowerdir=/etc,upperdir=$H/etc.upper,workdir=$H/etc.work" /etc
+mount -t overlay overlay -o "lowerdir=/var,upperdir=$H/var.upper,workdir=$H/var.work" /var
+mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
+mkdir -p /run/sshd /run/lock /run/lvsplay
+cp "$SSH/host_ed25519_key" "$SSH/authorized_keys" "$SSH/host_sshd_config" /run/lvsplay/
+chmod 600 /run/lvsplay/host_ed25519_key
+# never the machine's /root (its dotfiles and credentials)
+mount -t tmpfs -o mode=700 tmpfs /root
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
+hostname "$NAME"
+echo "$NAME" > /etc/hostname
+# /proc/sys read-only except net.* (those belong to this host's network namespace)
+mount --bind /proc/sys /proc/sys
+mount -o remount,bind,ro /proc/sys
+mount --bind /proc/sys/net /proc/sys/net
+mount -o remount,bind,rw /proc/sys/net
+/usr/sbin/sshd -f /run/lvsplay/host_sshd_config -o "ListenAddress=$ADDR"
+i=0
+until [ -n "$(ss -Hltn "sport = :22")" ]; do
+  i=$((i + 1)); [ $i -lt 400 ] || { echo "sshd did not listen on $ADDR:22" >&2; exit 1; }
+  sleep 0.05
+done
+: > ready
+# minimal init: reap every orphan until killed (teardown sends SIGKILL to the unshare parent)
+exec perl -e '$SIG{CHLD} = sub {}; while (1) { sleep 3600 if waitpid(-1, 0) <= 0 }'
+`;
+
+/**
+ * Loopback forwarder for the jump host, inetd style: per accepted connection it runs CMD with the socket as
+ * stdin/stdout (CMD = ip netns exec CTL sshd -i), so the listening socket lives in the root namespace while every
+ * ssh session lives in the control namespace. perl is Essential on Debian: no extra package.
+ * usage: jump.pl ADDR PORT READYFILE|- CMD...
+ */
+export const JUMP_PL = `#!/usr/bin/perl
+use strict;
+use warnings;
+use IO::Socket::INET;
+my ($addr, $port, $ready, @cmd) = @ARGV;
+my $srv = IO::Socket::INET->new(LocalAddr => $addr, LocalPort => $port, Proto => 'tcp', Listen => 128, ReuseAddr => 1)
+  or die "lvsplay lab jump: cannot listen on $addr:$port: $@\\n";
+if ($ready ne '-') { open(my $f, '>', $ready) or die "$ready: $!\\n"; close $f; }
+$SIG{CHLD} = 'IGNORE';    # children are reaped by the kernel
+while (1) {
+  my $c = $srv->accept or next;
+  my $pid = fork;
+  if (defined $pid && $pid == 0) {
+    $SIG{CHLD} = 'DEFAULT';    # sshd must wait for its own children
+    close $srv;
+    open(STDIN, '<&', $c) or die "stdin: $!\\n";
+    open(STDOUT, '>&', $c) or die "stdout: $!\\n";
+    close $c;
+    exec(@cmd) or die "exec $cmd[0]: $!\\n";
+  }
+  close $c;
+}
+`;
+
+const SSHD_COMMON = `PubkeyAuthentication yes
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+X11Forwarding no
+AllowAgentForwarding no
+PrintMotd no
+PrintLastLog no
+LogLevel ERROR
+`;
+
+/** sshd of a lab host (the orchestrator opens one connection per host, many sessions). */
+export const HOST_SSHD_CONFIG = `# lvsplay lab host sshd
+Port 22
+HostKey /run/lvsplay/host_ed25519_key
+AuthorizedKeysFile /run/lvsplay/authorized_keys
+PidFile /run/sshd.pid
+${SSHD_COMMON}MaxStartups 200
+MaxSessions 100
+AllowTcpForwarding yes
+AcceptEnv LANG LC_*
+Subsystem sftp /usr/lib/openssh/sftp-server
+`;
+
+/** sshd of the jump host, inetd mode: forwarding only, no sessions (MaxSessions 0), so it runs nothing. */
+export function jumpSshdConfig(sshDir: string): string {
+  return `# lvsplay lab jump host sshd (inetd mode, control namespace)
+HostKey ${sshDir}/host_ed25519_key
+AuthorizedKeysFile ${sshDir}/authorized_keys
+PidFile none
+${SSHD_COMMON}MaxSessions 0
+PermitTTY no
+AllowTcpForwarding local
+PermitOpen any
+`;
+}
+
+export interface FleetContext {
+  binDir: string; // host-init.sh, jump.pl
+  sshDir: string;
+  hostsDir: string; // per-host upper/work dirs: must be on a real filesystem (not overlayfs)
+  pidsFile: string;
+  logFile: string;
+  jumpListen: string; // 127.0.0.1 on the machine, 0.0.0.0 inside the VM (reached through hostfwd)
+  jumpPort: number;
+  jumpReady: string; // file written once the jump listens, or '-'
+  /** seconds to wait for every host's sshd */
+  readyTimeout: number;
+}
+
+/** The script that builds the whole fleet: namespaces, bridges, veths, addresses, hosts, the jump. */
+export function upScript(t: LabTopology, id: string, c: FleetContext): string {
+  const ns = nsNames(id);
+  const L: string[] = [];
+  const add = (s: string) => L.push(s);
+  add(`#!/bin/sh
+# generated by lvsplay lab: builds the namespace fleet of lab ${id}
+set -eu
+PIDS=${q(c.pidsFile)}
+# remember every process we start with its start time, so that teardown kills exactly these
+started() {
+  st=$(sed 's/^.*) //' /proc/$3/stat | cut -d' ' -f20)
+  echo "$1 $2 $3 $st" >> "$PIDS"
+}`);
+  // namespaces (a failed step leaves only names teardown knows about)
+  add(`ip netns add ${ns.switch}`);
+  add(`ip netns add ${ns.ctl}`);
+  for (const h of t.hosts) add(`ip netns add ${q(ns.host(h.name))}`);
+
+  // the switch: one bridge per net, ports to every host NIC and to the control namespace
+  const sw: string[] = ['link set lo up'];
+  t.nets.forEach((net, i) => {
+    const br = bridgeName(net, i);
+    sw.push(`link add ${br} type bridge stp_state 0 forward_delay 0 mcast_snooping 0`, `link set ${br} up`);
+  });
+  const bridgeOf = (net: string) => bridgeName(net, t.nets.indexOf(net));
+  sw.push(`link add ctl0 type veth peer name eth0 netns ${ns.ctl}`, `link set ctl0 master ${bridgeOf(MGMT_NET)} up`);
+  t.hosts.forEach((h, hi) =>
+    h.nics.forEach((n, ni) => {
+      const port = switchPort(hi, ni);
+      sw.push(`link add ${port} type veth peer name ${n.name} netns ${ns.host(h.name)}`);
+      sw.push(`link set ${port} master ${bridgeOf(n.net)} up`);
+    }),
+  );
+  add(`ip -n ${ns.switch} -batch - <<'EOF'\n${sw.join('\n')}\nEOF`);
+  add(`ip -n ${ns.ctl} -batch - <<'EOF'
+link set lo up
+addr add ${JUMP_ADDRESS}/${MGMT_PREFIX} dev eth0
+link set eth0 up
+EOF`);
+  for (const h of t.hosts) {
+    const b = ['link set lo up'];
+    for (const n of h.nics) {
+      for (const a of n.addresses) b.push(`addr add ${a} dev ${n.name}`);
+      b.push(`link set ${n.name} up`);
+    }
+    if (h.gateway) b.push(`route add default via ${h.gateway}`);
+    add(`ip -n ${q(ns.host(h.name))} -batch - <<'EOF'\n${b.join('\n')}\nEOF`);
+  }
+
+  // hosts
+  t.hosts.forEach((h) => {
+    const hd = `${c.hostsDir}/${h.name}`;
+    add(`mkdir -p ${q(hd)}/etc.upper ${q(hd)}/etc.work ${q(hd)}/var.upper ${q(hd)}/var.work; rm -f ${q(hd)}/ready
+setsid ip netns exec ${q(ns.host(h.name))} unshare --mount --uts --pid --fork --kill-child --propagation private \\
+  /bin/sh ${q(c.binDir)}/host-init.sh ${q(hd)} ${q(h.name)} ${h.mgmt} ${q(c.sshDir)} </dev/null >${q(hd)}/log 2>&1 &
+started host ${q(h.name)} $!`);
+  });
+
+  // the jump host: a loopback listener whose sessions run in the control namespace
+  add(`setsid unshare --pid --fork --kill-child perl ${q(c.binDir)}/jump.pl ${c.jumpListen} ${c.jumpPort} ${q(c.jumpReady)} \\
+  ip netns exec ${ns.ctl} /usr/sbin/sshd -i -f ${q(c.sshDir)}/jump_sshd_config </dev/null >>${q(c.logFile)} 2>&1 &
+started jump - $!`);
+
+  // wait for every host's sshd (each init writes HOSTDIR/ready once sshd listens)
+  const names = t.hosts.map((h) => q(h.name)).join(' ');
+  add(`HOSTS=${q(c.hostsDir)}
+end=$(( $(date +%s) + ${c.readyTimeout} ))
+while :; do
+  missing=''
+  for h in ${names}; do [ -e "$HOSTS/$h/ready" ] || missing="$missing $h"; done
+  [ -n "$missing" ] || break
+  if [ "$(date +%s)" -ge "$end" ]; then
+    echo "lab hosts not ready after ${c.readyTimeout}s:$missing" >&2
+    for h in $missing; do echo "--- $h:" >&2; tail -n 5 "$HOSTS/$h/log" >&2 || true; done
+    exit 1
+  fi
+  sleep 0.05
+done
+echo "lab ${id}: ${t.hosts.length} hosts ready"`);
+  return L.join('\n') + '\n';
+}

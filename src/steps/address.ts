@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import type { Change, Step, StepOptions } from '../engine/types.ts';
+import { interfacesFact } from '../facts/ip.ts';
+import { formatCidr, parseCidr, type Cidr } from '../facts/netaddr.ts';
+import { q } from '../shell.ts';
+import { badArg, commonShape, makeStep, parseOptions, PlanError } from './common.ts';
+import { linkWillExist, validIfname } from './link.ts';
+
+export interface AddressOptions extends StepOptions {
+  /** global (default), host, link, site */
+  scope?: 'global' | 'host' | 'link' | 'site';
+  /** IPv4 label, must start with the device name: 'eth0:vip' */
+  label?: string;
+}
+
+const schema = z.strictObject({
+  ...commonShape,
+  scope: z.enum(['global', 'host', 'link', 'site']).optional(),
+  label: z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'must be at most 15 characters').optional(),
+});
+
+/** State key: `addr:DEV:IP` true when present (or made present by an earlier step). */
+const addrStateKey = (dev: string, ip: string) => `addr:${dev}:${ip}`;
+
+function parseAddr(label: string, cidr: string): Cidr {
+  const c = typeof cidr === 'string' ? parseCidr(cidr) : undefined;
+  if (!c) badArg(label, 'cidr', `"${String(cidr)}" is not an address with prefix`, 'e.g. "10.0.0.100/32" or "fd00::1/64"');
+  return c;
+}
+
+/**
+ * An address on a device (`ip addr add`). The same address with another prefix, scope or label on that device is
+ * replaced; the device must exist (or be created by an earlier link step).
+ */
+export function address(dev: string, cidr: string, options: AddressOptions = {}): Step {
+  const label = `address ${cidr} dev ${dev}`;
+  validIfname(label, 'dev', dev);
+  const want = parseAddr(label, cidr);
+  const o = parseOptions(schema, options, label);
+  if (o.label !== undefined && (want.family !== 4 || !o.label.startsWith(dev))) {
+    badArg(label, 'label', `"${o.label}" is not allowed`, `labels are IPv4-only and must start with the device name, e.g. "${dev}:vip"`);
+  }
+  const scope = o.scope ?? 'global';
+  return makeStep('address', label, [interfacesFact], o, (ctx) => {
+    const ifaces = ctx.fact(interfacesFact);
+    const iface = ifaces.get(dev);
+    if (!linkWillExist(iface !== undefined, ctx.state, dev)) {
+      throw new PlanError(`${label}: device ${dev} does not exist on this host`, `create it first, e.g. link('${dev}', {type: 'dummy'})`);
+    }
+    const key = addrStateKey(dev, want.address);
+    const predicted = ctx.state.get(key);
+    ctx.state.set(key, true);
+    if (predicted === true) return { changes: [] };
+    const have = predicted === false ? undefined : iface?.addresses.find((a) => a.address === want.address);
+    const sameLabel = (have?.label ?? dev) === (o.label ?? dev);
+    if (have && have.prefix === want.prefix && have.scope === scope && (o.label === undefined || sameLabel)) return { changes: [] };
+    const add = `ip addr add ${formatCidr(want)} dev ${q(dev)} scope ${scope}${o.label ? ` label ${q(o.label)}` : ''}`;
+    const changes: Change[] = [];
+    if (have) {
+      changes.push({
+        summary: `replace ${have.address}/${have.prefix} (scope ${have.scope}${have.label ? `, label ${have.label}` : ''}) on ${dev} with ${formatCidr(want)}`,
+        script: `ip addr del ${have.address}/${have.prefix} dev ${q(dev)}\n${add}`,
+      });
+    } else changes.push({ summary: `add ${formatCidr(want)} to ${dev}`, script: add });
+    return { changes };
+  });
+}
+
+/** An address that must not be on a device (any prefix). A missing device means the address is absent too. */
+export function addressAbsent(dev: string, cidr: string, options: StepOptions = {}): Step {
+  const label = `addressAbsent ${cidr} dev ${dev}`;
+  validIfname(label, 'dev', dev);
+  const want = parseAddr(label, cidr);
+  const o = parseOptions(z.strictObject({ ...commonShape }), options, label);
+  return makeStep('addressAbsent', label, [interfacesFact], o, (ctx) => {
+    const key = addrStateKey(dev, want.address);
+    const predicted = ctx.state.get(key);
+    ctx.state.set(key, false);
+    if (predicted === false) return { changes: [] };
+    const have = ctx.fact(interfacesFact).get(dev)?.addresses.filter((a) => a.address === want.address) ?? [];
+    if (predicted === true && have.length === 0) {
+      return { changes: [{ summary: `remove ${want.address} from ${dev}`, script: `ip addr del ${formatCidr(want)} dev ${q(dev)}` }] };
+    }
+    return {
+      changes: have.map((a) => ({ summary: `remove ${a.address}/${a.prefix} from ${dev}`, script: `ip addr del ${a.address}/${a.prefix} dev ${q(dev)}` })),
+    };
+  });
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import type { Change, Step, StepOptions } from '../engine/types.ts';
+import { toolsFact } from '../facts/host.ts';
+import { interfacesFact } from '../facts/ip.ts';
+import { q } from '../shell.ts';
+import { badArg, commonShape, makeStep, parseOptions, PlanError } from './common.ts';
+import { moduleStateKey } from './kernel-module.ts';
+import { modprobeCommand } from './modprobe.ts';
+
+/** State key: `link:NAME` is true when the link exists (or will, after an earlier step), false when removed. */
+export const linkStateKey = (name: string) => `link:${name}`;
+
+export interface LinkOptions extends StepOptions {
+  type: 'dummy' | 'ipip';
+  /** bring it up (default true); false brings it down */
+  up?: boolean;
+}
+
+const schema = z.strictObject({ ...commonShape, type: z.enum(['dummy', 'ipip']), up: z.boolean().optional() });
+const IFNAME = /^[A-Za-z0-9_.:-]{1,15}$/;
+
+export function validIfname(label: string, field: string, name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !IFNAME.test(name) || name.includes(':')) {
+    badArg(label, field, `"${String(name)}" is not an interface name`, 'at most 15 characters of letters, digits, _ . -');
+  }
+}
+
+/** Does the link exist now or will it by this point of the run? (`tunl0` comes with the ipip module.) */
+export function linkWillExist(exists: boolean, state: Map<string, unknown>, name: string): boolean {
+  const predicted = state.get(linkStateKey(name));
+  if (predicted !== undefined) return predicted === true;
+  if (name === 'tunl0' && state.get(moduleStateKey('ipip')) === true) return true;
+  return exists;
+}
+
+/**
+ * A network device of type dummy (an always-up home for VIPs) or ipip (`tunl0` is the ipip module's fallback
+ * device: ensured by loading ipip; any other name is created as an ipip tunnel), up or down.
+ */
+export function link(name: string, options: LinkOptions): Step {
+  const label = `link ${name}`;
+  validIfname(label, 'name', name);
+  const o = parseOptions(schema, options, label);
+  const up = o.up ?? true;
+  return makeStep('link', label, [interfacesFact, toolsFact], o, (ctx) => {
+    const ifaces = ctx.fact(interfacesFact);
+    const cur = ifaces.get(name);
+    const changes: Change[] = [];
+    const exists = linkWillExist(cur !== undefined, ctx.state, name);
+    if (cur && cur.kind !== undefined && cur.kind !== o.type) {
+      throw new PlanError(`${label}: exists with type ${cur.kind}, not ${o.type}`, `remove it (linkAbsent('${name}')) or choose another name`);
+    }
+    if (!exists) {
+      if (o.type === 'ipip' && name === 'tunl0') {
+        changes.push({ summary: `load ipip (creates tunl0)`, script: modprobeCommand(ctx.fact(toolsFact), 'ipip', label) });
+        ctx.state.set(moduleStateKey('ipip'), true);
+      } else {
+        changes.push({ summary: `add ${o.type} device ${name}`, script: `ip link add ${q(name)} type ${o.type}` });
+      }
+    }
+    ctx.state.set(linkStateKey(name), true);
+    // a device created in this run starts down; one that exists keeps its flags
+    const isUp = cur !== undefined && exists && cur.up;
+    if (up && !isUp) changes.push({ summary: `set ${name} up`, script: `ip link set dev ${q(name)} up` });
+    if (!up && isUp) changes.push({ summary: `set ${name} down`, script: `ip link set dev ${q(name)} down` });
+    return { changes };
+  });
+}
+
+export type LinkAbsentOptions = StepOptions;
+
+/** A device that must not exist (`ip link del`). tunl0 cannot be deleted (unload ipip instead): refused. */
+export function linkAbsent(name: string, options: LinkAbsentOptions = {}): Step {
+  const label = `linkAbsent ${name}`;
+  validIfname(label, 'name', name);
+  if (['lo', 'tunl0', 'gre0', 'sit0', 'ip6tnl0'].includes(name)) badArg(label, 'name', `${name} cannot be deleted with ip link del`, 'bring it down with link(..., {up: false}) or unload its module');
+  const o = parseOptions(z.strictObject({ ...commonShape }), options, label);
+  return makeStep('linkAbsent', label, [interfacesFact], o, (ctx) => {
+    const exists = linkWillExist(ctx.fact(interfacesFact).has(name), ctx.state, name);
+    ctx.state.set(linkStateKey(name), false);
+    return { changes: exists ? [{ summary: `delete device ${name}`, script: `ip link del dev ${q(name)}` }] : [] };
+  });
+}

@@ -1,0 +1,109 @@
+import { posix } from 'node:path';
+import { z } from 'zod';
+import type { Change, Step, StepOptions } from '../engine/types.ts';
+import { fileFact } from '../facts/file.ts';
+import { toolsFact } from '../facts/host.ts';
+import { normalizeSysctlValue, sysctlFact } from '../facts/sysctl.ts';
+import { q } from '../shell.ts';
+import { atomicWriteScript } from './atomic-write.ts';
+import { badArg, commonShape, makeStep, parseOptions, PlanError } from './common.ts';
+import { unifiedDiff } from './diff.ts';
+import { linkStateKey } from './link.ts';
+import { moduleStateKey } from './kernel-module.ts';
+
+export type SysctlOptions = StepOptions;
+
+const schema = z.strictObject({ ...commonShape });
+const KEY = /^[A-Za-z0-9_]+([./][A-Za-z0-9_:@+.-]+)+$/;
+
+/** Key prefixes whose /proc/sys directory appears only once a module is loaded. */
+const MODULE_KEYS: Array<[RegExp, string]> = [
+  [/^net[./]ipv4[./]vs[./]/, 'ip_vs'],
+  [/^net[./]netfilter[./]nf_conntrack_/, 'nf_conntrack'],
+  [/^net[./]bridge[./]/, 'br_netfilter'],
+];
+
+/** The interface a per-interface key names (`net.ipv4.conf.IFACE.x`, `net/ipv4/conf/eth0.100/x`), if any. */
+export function interfaceOfKey(key: string): string | undefined {
+  const m = key.includes('/')
+    ? /^\/?net\/ipv[46]\/(?:conf|neigh)\/([^/]+)\/[^/]+$/.exec(key)
+    : /^net\.ipv[46]\.(?:conf|neigh)\.([^.]+)\.[^.]+$/.exec(key);
+  return m && m[1] !== 'all' && m[1] !== 'default' ? m[1] : undefined;
+}
+
+/** Interfaces a module creates when it loads (ipip makes tunl0). */
+const MODULE_LINKS: Record<string, string> = { tunl0: 'ipip', gre0: 'ip_gre', sit0: 'sit', ip6tnl0: 'ip6_tunnel' };
+
+/**
+ * Kernel parameters kept in one file (`/etc/sysctl.d/NAME.conf`; a bare name is put there) and live. Both converge;
+ * `sysctl -p FILE` applies the file only when the file or a live value differs. A key the running kernel lacks is
+ * skipped with a warning and never written (it would make `sysctl -p` fail), unless an earlier step of this run
+ * creates it: kernelModule ip_vs for `net.ipv4.vs.*`, link/kernelModule for `net.ipv4.conf.IFACE.*`.
+ */
+export function sysctl(file: string, values: Record<string, string | number | boolean>, options: SysctlOptions = {}): Step {
+  const path = typeof file === 'string' && !file.includes('/') ? `/etc/sysctl.d/${file.endsWith('.conf') ? file : `${file}.conf`}` : file;
+  const label = `sysctl ${path}`;
+  if (typeof path !== 'string' || !path.startsWith('/') || !path.endsWith('.conf')) {
+    badArg(label, 'file', 'must be an absolute path ending in .conf, or a bare name', 'e.g. sysctl("90-lvs", {...}) for /etc/sysctl.d/90-lvs.conf');
+  }
+  if (!values || typeof values !== 'object' || Object.keys(values).length === 0) badArg(label, 'values', 'at least one key is required');
+  const desired = new Map<string, string>();
+  for (const [k, v] of Object.entries(values)) {
+    if (!KEY.test(k)) badArg(label, k, 'is not a sysctl key', 'write it as net.ipv4.ip_forward (or net/ipv4/conf/eth0.100/rp_filter for names with dots)');
+    if (!['string', 'number', 'boolean'].includes(typeof v) || /[\n#;]/.test(String(v))) badArg(label, k, 'value must be a string or number without newlines, # or ;');
+    desired.set(k, normalizeSysctlValue(typeof v === 'boolean' ? (v ? 1 : 0) : v));
+  }
+  const o = parseOptions(schema, options, label);
+  const live = sysctlFact([...desired.keys()]);
+  const fFact = fileFact(path);
+  return makeStep('sysctl', label, [live, fFact, toolsFact], o, (ctx) => {
+    const values = ctx.fact(live);
+    const warnings: string[] = [];
+    const keep: Array<[string, string]> = [];
+    let liveDiffers = false;
+    for (const [k, v] of desired) {
+      const cur = values.get(k);
+      if (cur === null || cur === undefined) {
+        const mod = MODULE_KEYS.find(([re]) => re.test(k))?.[1];
+        const iface = interfaceOfKey(k);
+        const ifaceMod = iface ? MODULE_LINKS[iface] : undefined;
+        const predicted =
+          (mod !== undefined && ctx.state.get(moduleStateKey(mod)) === true) ||
+          (iface !== undefined && (ctx.state.get(linkStateKey(iface)) === true || (ifaceMod !== undefined && ctx.state.get(moduleStateKey(ifaceMod)) === true)));
+        if (!predicted) {
+          warnings.push(
+            mod
+              ? `${k}: skipped, the running kernel has no such key (module ${mod} not loaded; load it with kernelModule('${mod}') before this step)`
+              : iface
+                ? `${k}: skipped, interface ${iface} does not exist on this host`
+                : `${k}: skipped, the running kernel has no such key (removed or not built in)`,
+          );
+          continue;
+        }
+        liveDiffers = true; // appears during this run; set when the file is applied
+      } else if (cur !== v) liveDiffers = true;
+      keep.push([k, v]);
+    }
+    const changes: Change[] = [];
+    const f = ctx.fact(fFact);
+    if (f.exists && f.type !== 'file') throw new PlanError(`${label}: ${path} exists and is not a regular file`);
+    if (keep.length === 0 && !f.exists) return { changes, warnings };
+    const content = `# managed by lvsplay: changes here are overwritten\n${keep.map(([k, v]) => `${k} = ${v}\n`).join('')}`;
+    const fileDiffers = !f.exists || f.content !== content;
+    if (!fileDiffers && !liveDiffers) return { changes, warnings };
+    const tools = ctx.fact(toolsFact);
+    const sysctlCmd = tools.has('sysctl') ? 'sysctl' : tools.has('busybox-sysctl') ? 'busybox sysctl' : undefined;
+    if (!sysctlCmd) throw new PlanError(`${label}: no sysctl command on the host`, 'install procps (or busybox)');
+    const script = [
+      ...(fileDiffers ? [atomicWriteScript({ path, content, mode: f.exists ? f.mode : 0o644 })] : []),
+      `${sysctlCmd} -p ${q(path)} >/dev/null`,
+    ].join('\n');
+    const changed = keep.filter(([k, v]) => values.get(k) !== v).map(([k, v]) => `${k}=${v}`);
+    changes.push({
+      summary: `${fileDiffers ? `write ${posix.basename(path)} and ` : ''}apply${changed.length ? ` (${changed.join(', ')})` : ''}`,
+      script,
+      ...(fileDiffers ? { diff: unifiedDiff(f.exists ? (f.content ?? '') : '', content, f.exists ? path : '/dev/null', path) } : {}),
+    });
+    return { changes, warnings };
+  });
+}

@@ -1,0 +1,214 @@
+/**
+ * SshPool: one SSH connection per host, opened on first use and reused for everything (facts, apply, handlers,
+ * verification); one connection per jump host chain, shared by all hosts behind it. closeAll() closes everything.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from 'ssh2';
+import { z } from 'zod';
+import { UsageError } from '../errors.ts';
+import { dial, DialError, hopLabel, type Hop } from './dial.ts';
+import { KnownHostsStore } from './host-keys.ts';
+import { identityFiles, KeyLoader, PASSPHRASE_ENV, terminalPrompt, type PassphrasePrompt } from './identity.ts';
+import { SshConnection } from './ssh-connection.ts';
+import { UnreachableError, type Connection, type ConnectionSpec } from './types.ts';
+
+const optionsSchema = z.object({
+  /** trust-on-first-use: append unknown host keys to known_hosts instead of refusing them */
+  acceptNewHostKeys: z.boolean().default(false),
+  /** per hop, for TCP connect + handshake + authentication; a spec's connectTimeoutMs wins */
+  connectTimeoutMs: z.number().int().positive().default(10_000),
+  /** default for exec; 0 disables */
+  commandTimeoutMs: z.number().int().nonnegative().default(600_000),
+  /** 0 disables keepalive */
+  keepaliveIntervalMs: z.number().int().nonnegative().default(15_000),
+  /** concurrent exec channels per host (sshd's MaxSessions defaults to 10; one is kept for killing timed-out commands) */
+  maxChannelsPerHost: z.number().int().min(1).max(9).default(8),
+});
+
+export interface SshPoolOptions {
+  acceptNewHostKeys?: boolean;
+  connectTimeoutMs?: number;
+  commandTimeoutMs?: number;
+  keepaliveIntervalMs?: number;
+  maxChannelsPerHost?: number;
+  /** where HOME, SSH_AUTH_SOCK and LVSPLAY_SSH_PASSPHRASE come from (default: process.env) */
+  env?: NodeJS.ProcessEnv;
+  /** how to ask for a key passphrase; default: on the terminal when stdin is a TTY; false: never ask */
+  passphrasePrompt?: PassphrasePrompt | false;
+}
+
+export interface PoolStats {
+  /** SSH connections opened to target hosts */
+  hostConnections: number;
+  /** SSH connections opened to jump hosts */
+  jumpConnections: number;
+}
+
+export class SshPool {
+  readonly stats: PoolStats = { hostConnections: 0, jumpConnections: 0 };
+  private readonly o: z.infer<typeof optionsSchema>;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly home: string;
+  private readonly loader: KeyLoader;
+  private readonly store = new KnownHostsStore();
+  private readonly hosts = new Map<string, Promise<SshConnection>>();
+  private readonly jumps = new Map<string, Promise<Client>>();
+  /** every SSH client we opened and have not seen close, for closeAll */
+  private readonly clients = new Set<Client>();
+  private closed = false;
+
+  constructor(opts: SshPoolOptions = {}) {
+    const { env, passphrasePrompt, ...rest } = opts;
+    const parsed = optionsSchema.safeParse(rest);
+    if (!parsed.success) {
+      throw new UsageError(
+        `invalid SSH options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
+    }
+    this.o = parsed.data;
+    this.env = env ?? process.env;
+    this.home = this.env.HOME || homedir();
+    this.loader = new KeyLoader(
+      this.env[PASSPHRASE_ENV],
+      passphrasePrompt === false ? undefined : (passphrasePrompt ?? terminalPrompt),
+    );
+  }
+
+  /** The open connection to this host (by spec.name), connecting on first use. Rejects with UnreachableError. */
+  connect(spec: ConnectionSpec): Promise<Connection> {
+    if (this.closed) return Promise.reject(new UnreachableError(spec.name, 'the SSH pool is closed'));
+    let p = this.hosts.get(spec.name);
+    if (!p) {
+      p = this.open(spec);
+      this.hosts.set(spec.name, p);
+      // A failed connect is not remembered: a later call tries again.
+      p.catch(() => {
+        if (this.hosts.get(spec.name) === p) this.hosts.delete(spec.name);
+      });
+    }
+    return p;
+  }
+
+  private async open(spec: ConnectionSpec): Promise<SshConnection> {
+    const chain = spec.jumps.map(hopLabel);
+    const target: Hop = { host: spec.host, port: spec.port, user: spec.user };
+    const where = hopLabel(target) + (chain.length ? ` via ${chain.join(' -> ')}` : '');
+    let via: { client: Client; label: string } | undefined;
+    try {
+      for (let i = 0; i < spec.jumps.length; i++) {
+        const client = await this.jump(spec, i, via);
+        via = { client, label: chain[i] };
+      }
+    } catch (err) {
+      throw this.unreachable(spec, err, `cannot reach ${where}: `);
+    }
+    let client: Client;
+    try {
+      client = await this.dialHop(spec, target, via);
+    } catch (err) {
+      throw this.unreachable(spec, err, '', chain.length ? ` (reached via ${chain.join(' -> ')})` : '');
+    }
+    this.stats.hostConnections++;
+    const conn = new SshConnection(spec, client, {
+      commandTimeoutMs: this.o.commandTimeoutMs,
+      maxChannels: this.o.maxChannelsPerHost,
+      where,
+      onGone: () => {
+        const cur = this.hosts.get(spec.name);
+        if (cur) cur.then((c) => c === conn && this.hosts.delete(spec.name), () => undefined);
+      },
+    });
+    return conn;
+  }
+
+  /** The connection to jump host i of spec's chain, shared by every host whose chain starts the same way. */
+  private jump(spec: ConnectionSpec, i: number, via: { client: Client; label: string } | undefined): Promise<Client> {
+    const key = spec.jumps
+      .slice(0, i + 1)
+      .map(hopLabel)
+      .join(' -> ');
+    let p = this.jumps.get(key);
+    if (!p) {
+      const hop = spec.jumps[i];
+      p = this.dialHop(spec, hop, via).then(
+        (client) => {
+          this.stats.jumpConnections++;
+          client.on('close', () => {
+            if (this.jumps.get(key) === p) this.jumps.delete(key);
+          });
+          return client;
+        },
+        (err: unknown) => {
+          if (this.jumps.get(key) === p) this.jumps.delete(key);
+          throw new DialError(`jump host ${hopLabel(hop)}: ${(err as Error).message}`);
+        },
+      );
+      this.jumps.set(key, p);
+    }
+    return p;
+  }
+
+  private async dialHop(spec: ConnectionSpec, hop: Hop, via: { client: Client; label: string } | undefined): Promise<Client> {
+    const client = await dial({
+      hop,
+      via,
+      knownHostsFile: spec.knownHostsFile ?? join(this.home, '.ssh', 'known_hosts'),
+      acceptNewHostKeys: this.o.acceptNewHostKeys,
+      timeoutMs: spec.connectTimeoutMs ?? this.o.connectTimeoutMs,
+      keepaliveIntervalMs: this.o.keepaliveIntervalMs,
+      agentSocket: this.env.SSH_AUTH_SOCK || undefined,
+      // Jump hosts use the same keys as the host behind them (one lab key, as a rule).
+      identities: identityFiles(spec.privateKeyFile, this.home),
+      loader: this.loader,
+      store: this.store,
+    });
+    if (this.closed) {
+      client.end();
+      throw new DialError('the SSH pool was closed while connecting');
+    }
+    this.clients.add(client);
+    client.on('close', () => this.clients.delete(client));
+    return client;
+  }
+
+  private unreachable(spec: ConnectionSpec, err: unknown, prefix: string, suffix = ''): UnreachableError {
+    const msg = err instanceof Error ? err.message : String(err);
+    return new UnreachableError(spec.name, prefix + msg + suffix);
+  }
+
+  /** Close every host and jump connection (hosts first, then jumps from the innermost out). */
+  async closeAll(): Promise<void> {
+    this.closed = true;
+    const conns = await Promise.allSettled([...this.hosts.values()]);
+    this.hosts.clear();
+    await Promise.all(conns.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
+    const jumpKeys = [...this.jumps.keys()].sort((a, b) => b.split(' -> ').length - a.split(' -> ').length);
+    for (const key of jumpKeys) {
+      const client = await this.jumps.get(key)?.catch(() => undefined);
+      if (client) await endClient(client);
+    }
+    this.jumps.clear();
+    await Promise.all([...this.clients].map(endClient));
+  }
+}
+
+/** End an SSH client and wait for its socket to close (at most 2 s, then destroy it). */
+function endClient(client: Client): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => {
+      client.destroy();
+      resolve();
+    }, 2000);
+    client.once('close', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    client.end();
+    const sock = (client as unknown as { _sock?: { destroyed?: boolean; writable?: boolean } })._sock;
+    if (!sock || sock.destroyed || sock.writable === false) {
+      clearTimeout(force);
+      resolve();
+    }
+  });
+}

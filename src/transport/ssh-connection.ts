@@ -1,0 +1,279 @@
+/**
+ * One open SSH connection to one host: runs scripts over exec channels, at most `maxChannels` at a time
+ * (sshd's MaxSessions defaults to 10 per connection; the rest wait in a queue).
+ */
+import { constants as osConstants } from 'node:os';
+import { StringDecoder } from 'node:string_decoder';
+import PQueue from 'p-queue';
+import type { Client, ClientChannel } from 'ssh2';
+import { BecomeError, CommandTimeoutError } from './errors.ts';
+import { UnreachableError, type Connection, type ConnectionSpec, type ExecOptions, type ExecResult } from './types.ts';
+
+export interface SshConnectionOptions {
+  commandTimeoutMs: number;
+  maxChannels: number;
+  /** describes where the host sits ("root@127.0.0.1:2222 via root@jump:22"), for messages */
+  where: string;
+  /** called once when the connection is gone (closed by us, by the server, or broken) */
+  onGone: () => void;
+}
+
+const SUDO_MISSING_MARK = 'lvsplay-become: sudo not found';
+
+/**
+ * The first line of every script reports the process group of the remote command on stderr (and is removed from
+ * the result), so that a timed-out command can be killed with all its children: sshd refuses channel "signal"
+ * requests for root sessions ("session signalling requires privilege separation"), and closing the channel leaves
+ * the processes running. Reads /proc with shell builtins only (no extra process); silent where /proc is missing.
+ */
+const PGID_MARK = '@lvsplay-pgid';
+const PGID_PROLOGUE = `read -r _ _ _ _ lvsplay_pgid _ </proc/$$/stat 2>/dev/null && echo "${PGID_MARK} $lvsplay_pgid" >&2; unset lvsplay_pgid\n`;
+const PGID_LINE = new RegExp(`^${PGID_MARK} (\\d+)\\n`);
+
+/** How long a timed-out command may take to be killed before we give up waiting (the rejection comes anyway). */
+const KILL_WAIT_MS = 5000;
+
+/** Single-quote a word for sh. */
+function shQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function becomeTarget(spec: ConnectionSpec, become: boolean): string | undefined {
+  const target = spec.becomeUser ?? 'root';
+  // Already that user: sudo would add nothing but a dependency on sudo.
+  return become && target !== spec.user ? target : undefined;
+}
+
+/** The remote command line that reads the script from stdin, through sudo when becoming another user. */
+export function remoteCommand(spec: ConnectionSpec, become: boolean, command = 'sh -s'): string {
+  const target = becomeTarget(spec, become);
+  if (target === undefined) return command;
+  return (
+    `command -v sudo >/dev/null 2>&1 || { echo '${SUDO_MISSING_MARK}' >&2; exit 127; }; ` +
+    `exec sudo -n -u ${shQuote(target)} -- ${command}`
+  );
+}
+
+/** A become failure recognised from sudo's own complaint (sudo fails before running the script), or undefined. */
+function becomeFailure(spec: ConnectionSpec, result: ExecResult): string | undefined {
+  const target = spec.becomeUser ?? 'root';
+  if (result.code === 127 && result.stderr.includes(SUDO_MISSING_MARK)) {
+    return `become needs sudo, which is not installed (or not on PATH) for ${spec.user}; install sudo on the host or connect as ${target}`;
+  }
+  if (result.code !== 1) return undefined;
+  const line = result.stderr.split('\n').find((l) => l.startsWith('sudo: '));
+  if (!line) return undefined;
+  if (/password is required|terminal is required|askpass/.test(line)) {
+    return `sudo asks ${spec.user} for a password to become ${target} (${line.trim()}); allow it without a password (NOPASSWD in sudoers) or connect as ${target}`;
+  }
+  if (/unknown user|not in the sudoers|not allowed to/.test(line)) {
+    return `sudo refused to let ${spec.user} become ${target}: ${line.trim()}`;
+  }
+  return undefined;
+}
+
+function signalNumber(name: string): number {
+  return (osConstants.signals as Record<string, number>)[`SIG${name}`] ?? 0;
+}
+
+export class SshConnection implements Connection {
+  private queue: PQueue;
+  private execs = 0;
+  private goneReason: string | undefined;
+  private closing: Promise<void> | undefined;
+  /** fail-functions of the commands in flight, called when the connection goes away under them */
+  private inflight = new Set<() => void>();
+
+  constructor(
+    readonly spec: ConnectionSpec,
+    private readonly client: Client,
+    private readonly opts: SshConnectionOptions,
+  ) {
+    this.queue = new PQueue({ concurrency: Math.max(1, opts.maxChannels) });
+    client.on('error', (err) => {
+      this.goneReason ??= `connection to ${opts.where} broke: ${err.message}`;
+    });
+    client.on('close', () => {
+      this.goneReason ??= `connection to ${opts.where} was closed`;
+      for (const fail of [...this.inflight]) fail();
+      opts.onGone();
+    });
+  }
+
+  get roundTrips(): number {
+    return this.execs;
+  }
+
+  /** Whether the connection can still run commands. */
+  get alive(): boolean {
+    return this.goneReason === undefined;
+  }
+
+  exec(script: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const become = opts.become ?? this.spec.become;
+    const timeoutMs = opts.timeoutMs ?? this.opts.commandTimeoutMs;
+    return this.queue.add(async () => {
+      const result = await this.run(become, script, timeoutMs, opts.onStdout);
+      if (become) {
+        const failure = becomeFailure(this.spec, result);
+        if (failure) throw new BecomeError(this.spec.name, failure);
+      }
+      return result;
+    });
+  }
+
+  private run(
+    become: boolean,
+    script: string,
+    timeoutMs: number,
+    onStdout: ((chunk: string) => void) | undefined,
+  ): Promise<ExecResult> {
+    const host = this.spec.name;
+    return new Promise<ExecResult>((resolve, reject) => {
+      if (this.goneReason) return reject(new UnreachableError(host, this.goneReason));
+      this.execs++;
+      let channel: ClientChannel | undefined;
+      let pgid: number | undefined;
+      let settled = false;
+      const settle = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.inflight.delete(onClientClose);
+        fn();
+      };
+      const timer =
+        timeoutMs > 0
+          ? setTimeout(() => {
+              settled = true; // no more output to the caller; the rejection follows the kill
+              this.inflight.delete(onClientClose);
+              const ch = channel;
+              void this.killGroup(become, pgid).finally(() => {
+                ch?.close();
+                reject(new CommandTimeoutError(host, timeoutMs));
+              });
+            }, timeoutMs)
+          : undefined;
+      const onClientClose = () =>
+        settle(() =>
+          reject(new UnreachableError(host, this.goneReason ?? `connection to ${this.opts.where} was closed during a command`)),
+        );
+      this.inflight.add(onClientClose);
+
+      const start = (err: Error | undefined, ch: ClientChannel) => {
+        if (err) {
+          return settle(() => reject(new UnreachableError(host, `cannot open a session on ${this.opts.where}: ${err.message}`)));
+        }
+        if (settled) {
+          ch.close();
+          return;
+        }
+        channel = ch;
+        const out = new StringDecoder('utf8');
+        const errDec = new StringDecoder('utf8');
+        const stdout: string[] = [];
+        let stderr = '';
+        let code: number | null = null;
+        let signal: string | undefined;
+        ch.on('data', (buf: Buffer) => {
+          const s = out.write(buf);
+          if (!s) return;
+          stdout.push(s);
+          if (onStdout && !settled) onStdout(s);
+        });
+        ch.stderr.on('data', (buf: Buffer) => {
+          stderr += errDec.write(buf);
+          if (pgid === undefined) {
+            const m = PGID_LINE.exec(stderr);
+            if (m) pgid = Number(m[1]);
+          }
+        });
+        ch.on('exit', (c: number | null, sig?: string) => {
+          code = c;
+          signal = sig ?? undefined;
+        });
+        ch.on('close', () => {
+          if (settled) return;
+          const tail = out.end();
+          if (tail) {
+            stdout.push(tail);
+            if (onStdout) onStdout(tail);
+          }
+          stderr += errDec.end();
+          if (code === null && signal === undefined) {
+            return settle(() =>
+              reject(new UnreachableError(host, `${this.opts.where}: the command's channel closed without an exit status`)),
+            );
+          }
+          const result: ExecResult = {
+            code: code ?? 128 + signalNumber(signal!),
+            stdout: stdout.join(''),
+            stderr: stderr.replace(PGID_LINE, ''),
+          };
+          if (signal !== undefined) result.signal = signal;
+          settle(() => resolve(result));
+        });
+        ch.end(PGID_PROLOGUE + script);
+      };
+      try {
+        this.client.exec(remoteCommand(this.spec, become), start);
+      } catch (err) {
+        settle(() => reject(new UnreachableError(host, `cannot run a command on ${this.opts.where}: ${(err as Error).message}`)));
+      }
+    });
+  }
+
+  /**
+   * SIGKILL a timed-out command's process group, from a separate exec channel (outside the queue: it must not
+   * wait behind the commands it is meant to stop). Best effort, bounded in time.
+   */
+  private killGroup(become: boolean, pgid: number | undefined): Promise<void> {
+    if (pgid === undefined || pgid <= 1 || this.goneReason) return Promise.resolve();
+    // sh -c: the kill builtin, as /bin/kill may be missing on a minimal host (dash's kill takes no "--")
+    const command = remoteCommand(this.spec, become, `sh -c 'kill -KILL -${pgid}'`);
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, KILL_WAIT_MS);
+      const done = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      try {
+        this.execs++;
+        this.client.exec(command, (err, ch) => {
+          if (err) return done();
+          ch.on('close', done);
+          ch.resume();
+          ch.stderr.resume();
+          ch.end();
+        });
+      } catch {
+        done();
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      this.goneReason ??= `connection to ${this.opts.where} was closed by lvsplay`;
+      const done = () => {
+        clearTimeout(force);
+        resolve();
+      };
+      // A server that does not answer the disconnect must not hold up shutdown.
+      const force = setTimeout(() => {
+        this.client.destroy();
+        resolve();
+      }, 2000);
+      this.client.once('close', done);
+      this.client.end();
+      if (!isOpen(this.client)) done();
+    });
+    return this.closing;
+  }
+}
+
+/** ssh2 keeps no public "connected" flag; its socket tells. */
+function isOpen(client: Client): boolean {
+  const sock = (client as unknown as { _sock?: { writable?: boolean; destroyed?: boolean } })._sock;
+  return !!sock && !sock.destroyed && sock.writable !== false;
+}

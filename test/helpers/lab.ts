@@ -1,0 +1,113 @@
+/**
+ * A real lab for a test file: `const lab = useLab(test, { topology: 'inventory/lab.yaml' })` brings it up once in
+ * test.before (hosts-only by default, `{ vm: true }` for the IPVS VM) and always tears it down in
+ * test.after.always. Every lab gets its own directory, namespace prefix and jump port, so test files run
+ * concurrently. Tests use `lab().inventory` (a copy of the topology pointing at this lab's port, key and
+ * known_hosts) with the orchestrator, or `lab().ssh(host, script)` for direct checks.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestFn } from 'ava';
+import { parseDocument, isMap } from 'yaml';
+import { labUp, labDown, type UpResult } from '../../src/lab/lab.ts';
+import { labPaths } from '../../src/lab/paths.ts';
+import { run, type RunResult } from '../../src/lab/run.ts';
+import { vmCannotRunReason } from '../../src/lab/vm.ts';
+
+export interface LabOptions {
+  /** inventory file whose hosts the lab builds (e.g. inventory/lab.yaml, test/fixtures/lab/pair.yaml) */
+  topology: string;
+  /** true: the VM tier (real IPVS); default: namespaces only */
+  vm?: boolean;
+}
+
+export interface Lab {
+  dir: string;
+  id: string;
+  port: number;
+  /** the topology rewritten for this lab (jump port, key, known_hosts): give this to the orchestrator */
+  inventory: string;
+  up: UpResult;
+  /** lines the lab printed while coming up */
+  log: string[];
+  /** run a sh script on a host through the jump, with the OpenSSH client */
+  ssh(host: string, script: string, timeoutMs?: number): Promise<RunResult>;
+  down(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen({ host: '127.0.0.1', port: 0 }, () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Copy of the topology pointing at this lab: the jump port, key and known_hosts. */
+export function labInventory(topology: string, dir: string, port: number): string {
+  const p = labPaths(dir);
+  const doc = parseDocument(readFileSync(topology, 'utf8'));
+  if (!isMap(doc.get('all'))) throw new Error(`${topology}: no all: group`);
+  doc.setIn(['all', 'vars', 'ansible_ssh_common_args'], `-o ProxyJump=root@127.0.0.1:${port}`);
+  doc.setIn(['all', 'vars', 'ansible_ssh_private_key_file'], p.key);
+  doc.setIn(['all', 'vars', 'lvsplay_known_hosts'], p.knownHosts);
+  const file = path.join(p.dir, 'inventory.yaml');
+  writeFileSync(file, `# generated from ${path.resolve(topology)} for lab ${p.id}\n${doc.toString()}`);
+  return file;
+}
+
+export async function startLab(o: LabOptions): Promise<Lab> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lvsplay-lab-'));
+  const port = await freePort();
+  const inventory = labInventory(o.topology, dir, port);
+  const log: string[] = [];
+  const p = labPaths(dir);
+  const down = async () => {
+    await labDown({ dir, log: (s) => log.push(s) });
+    rmSync(dir, { recursive: true, force: true });
+  };
+  let up: UpResult;
+  try {
+    up = await labUp({ inventory, dir, vm: o.vm ?? false, log: (s) => log.push(s) });
+  } catch (e) {
+    await down().catch(() => {});
+    throw new Error(`lab up failed: ${(e as Error).message}\n${log.join('\n')}`);
+  }
+  return {
+    dir: p.dir, id: p.id, port, inventory, up, log, down,
+    ssh: (host, script, timeoutMs = 120_000) =>
+      run('ssh', ['-F', p.sshConfig, '-o', 'ConnectTimeout=30', host, 'sh -s'], { input: script, timeoutMs }),
+  };
+}
+
+/**
+ * One lab per test file. Returns a getter (valid inside tests). A VM suite whose QEMU truly cannot run is
+ * skipped with a loud message; any other failure to bring the lab up fails the suite.
+ */
+export function useLab(test: TestFn, o: LabOptions): () => Lab {
+  let lab: Lab | undefined;
+  let skipped: string | undefined;
+  test.before(async () => {
+    if (o.vm) {
+      skipped = await vmCannotRunReason();
+      if (skipped) {
+        process.stderr.write(`\n!!!!! SKIPPING VM LAB SUITE: QEMU cannot run here: ${skipped} !!!!!\n\n`);
+        return;
+      }
+    }
+    lab = await startLab(o);
+  });
+  test.after.always(async () => {
+    await lab?.down();
+  });
+  return () => {
+    if (skipped) throw new Error(`VM lab unavailable: ${skipped}`);
+    if (!lab) throw new Error('the lab is not up (test.before failed)');
+    return lab;
+  };
+}

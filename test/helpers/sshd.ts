@@ -1,0 +1,163 @@
+/**
+ * A real OpenSSH sshd for tests: listens on 127.0.0.1 at a free high port, with host keys generated in a temp dir,
+ * one authorized client key, root login by key only, no PAM, its own PidFile and log. Always stop() it (t.teardown);
+ * a process 'exit' hook kills any left running.
+ *
+ * HOME of the sessions is set (SetEnv) to an empty dir: root's real ~/.bashrc on the dev machines runs pyenv init,
+ * 7-11 s per command.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const SSHD = '/usr/sbin/sshd';
+
+export type KeyType = 'ed25519' | 'ecdsa' | 'rsa';
+
+export interface KeyPair {
+  path: string;
+  /** the .pub line: "ssh-ed25519 AAAA... comment" */
+  publicLine: string;
+  /** "ssh-ed25519 AAAA..." without comment */
+  publicKey: string;
+  type: KeyType;
+}
+
+/** Generate an OpenSSH key pair with ssh-keygen. */
+export async function makeKey(dir: string, name: string, type: KeyType = 'ed25519', passphrase = ''): Promise<KeyPair> {
+  const path = join(dir, name);
+  const args = ['-q', '-t', type, '-N', passphrase, '-C', `lvsplay-test-${name}`, '-f', path];
+  if (type === 'rsa') args.push('-b', '2048');
+  await run('ssh-keygen', args);
+  const publicLine = readFileSync(`${path}.pub`, 'utf8').trim();
+  return { path, publicLine, publicKey: publicLine.split(/\s+/).slice(0, 2).join(' '), type };
+}
+
+export async function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `lvsplay-${prefix}-`));
+}
+
+export interface SshdOptions {
+  /** public key lines allowed to log in as root (and any user) */
+  authorizedKeys: string[];
+  /** host key types to generate (default: ed25519) */
+  hostKeyTypes?: KeyType[];
+  /** extra sshd_config lines; they take precedence over the helper's defaults */
+  extraConfig?: string[];
+}
+
+export interface Sshd {
+  host: '127.0.0.1';
+  port: number;
+  dir: string;
+  hostKeys: KeyPair[];
+  /** known_hosts line(s) for this server, "[127.0.0.1]:port type base64" */
+  knownHostsLines(): string[];
+  log(): string;
+  /** how many logins sshd accepted so far (its log's "Accepted publickey" lines) */
+  acceptedLogins(): number;
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function startSshd(opts: SshdOptions): Promise<Sshd> {
+  // sshd refuses to start without its privilege separation directory.
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const dir = await tempDir('sshd');
+  mkdirSync(join(dir, 'home'));
+  const hostKeys: KeyPair[] = [];
+  for (const t of opts.hostKeyTypes ?? ['ed25519']) hostKeys.push(await makeKey(dir, `ssh_host_${t}_key`, t));
+  writeFileSync(join(dir, 'authorized_keys'), opts.authorizedKeys.join('\n') + '\n', { mode: 0o600 });
+
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const logFile = join(dir, `sshd-${port}.log`);
+    const config = [
+      // sshd_config keeps the first value it reads for a keyword: extra lines go first to override the defaults.
+      ...(opts.extraConfig ?? []),
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      ...hostKeys.map((k) => `HostKey ${k.path}`),
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'UsePAM no',
+      'StrictModes no',
+      'PermitRootLogin prohibit-password',
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'AllowTcpForwarding yes',
+      'LogLevel VERBOSE',
+      `SetEnv HOME=${join(dir, 'home')}`,
+    ];
+    const configFile = join(dir, 'sshd_config');
+    writeFileSync(configFile, config.join('\n') + '\n');
+    const child = spawn(SSHD, ['-D', '-f', configFile, '-E', logFile], { stdio: 'ignore' });
+    running.add(child);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.once('exit', () => running.delete(child));
+    const readLog = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+    const ready = await waitFor(() => readLog().includes('Server listening on'), exited, 10_000);
+    if (ready === true) {
+      const stop = async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGTERM');
+          const t = setTimeout(() => child.kill('SIGKILL'), 2000);
+          await exited;
+          clearTimeout(t);
+        }
+        rmSync(dir, { recursive: true, force: true });
+      };
+      return {
+        host: '127.0.0.1',
+        port,
+        dir,
+        hostKeys,
+        knownHostsLines: () => hostKeys.map((k) => `[127.0.0.1]:${port} ${k.publicKey}`),
+        log: readLog,
+        acceptedLogins: () => (readLog().match(/Accepted publickey for /g) ?? []).length,
+        stop,
+      };
+    }
+    child.kill('SIGKILL');
+    await exited;
+    lastError = new Error(`sshd did not start on port ${port} (${ready}):\n${readLog()}`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  throw lastError;
+}
+
+/** Poll `cond` until true; resolves true, or a reason ('exited N' / 'timeout'). */
+async function waitFor(cond: () => boolean, exited: Promise<number | null>, ms: number): Promise<true | string> {
+  let exitCode: number | null | undefined;
+  void exited.then((c) => (exitCode = c));
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (cond()) return true;
+    if (exitCode !== undefined) return `exited ${exitCode}`;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return 'timeout';
+}

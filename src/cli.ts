@@ -5,6 +5,7 @@ import { reportError } from './commands/common.ts';
 import { runCommand } from './commands/run.ts';
 
 import { inventoryCommand } from './commands/inventory.ts';
+import { factsCommand } from './commands/facts.ts';
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -39,6 +40,8 @@ export async function main(argv: string[]): Promise<number> {
         return EXIT.ok;
       case 'run':
         return await runCommand(rest, { out, err });
+      case 'facts':
+        return await factsCommand(rest, { out, err });
       case 'inventory':
         return await inventoryCommand(rest, { out, err });
       case 'lab': {

@@ -97,7 +97,7 @@ export function topologyFromHosts(hosts: HostVarsInput[], file: string): LabTopo
         'use -o ProxyJump=root@127.0.0.1:PORT');
     }
     if (j.port < 1 || j.port > 65535) {
-      throw new ValidationError(`jump port ${j.port} is out of range`, loc('ansible_ssh_common_args'));
+      throw new ValidationError(`jump port ${j.port} is out of range`, loc('ansible_ssh_common_args'), 'use a free port between 1024 and 65535');
     }
     if (jump && (jump.port !== j.port || jump.user !== j.user)) {
       throw new ValidationError(`host ${h.name} uses jump ${j.user}@127.0.0.1:${j.port}, others use ${jump.user}@127.0.0.1:${jump.port}`,
@@ -126,7 +126,7 @@ export function topologyFromHosts(hosts: HostVarsInput[], file: string): LabTopo
     }
     rawNics.forEach((raw, i) => {
       const f = `lab_nics[${i}]`;
-      if (!raw || typeof raw !== 'object') throw new ValidationError(`${f} must be a mapping`, loc(f));
+      if (!raw || typeof raw !== 'object') throw new ValidationError(`${f} must be a mapping`, loc(f), '{name: eth1, net: front, address: 198.18.0.11/24}');
       const r = raw as Record<string, unknown>;
       const name = r.name;
       const net = r.net;
@@ -136,14 +136,14 @@ export function topologyFromHosts(hosts: HostVarsInput[], file: string): LabTopo
       }
       if (nics.some((n) => n.name === name)) {
         throw new ValidationError(`${f}: interface ${name} is defined twice${name === MGMT_NIC ? ` (${MGMT_NIC} is the management NIC)` : ''}`,
-          loc(`${f}.name`));
+          loc(`${f}.name`), 'give every NIC of a host its own name (eth1, eth2, …)');
       }
       if (typeof net !== 'string' || !NET_RE.test(net) || net === MGMT_NET) {
         throw new ValidationError(`${f}.net ${JSON.stringify(net ?? null)} is not a usable net name`, loc(`${f}.net`),
           `a short name like front or back (not ${MGMT_NET}, which the lab uses for management)`);
       }
       const list = r.addresses ?? (r.address === undefined ? [] : [r.address]);
-      if (!Array.isArray(list)) throw new ValidationError(`${f}.addresses must be a list`, loc(`${f}.addresses`));
+      if (!Array.isArray(list)) throw new ValidationError(`${f}.addresses must be a list`, loc(`${f}.addresses`), 'addresses: [198.18.0.11/24, 198.18.0.12/24]');
       const addresses = list.map((a, k) => {
         const c = typeof a === 'string' ? parseCidr(a) : undefined;
         if (!c) {

@@ -107,7 +107,8 @@ export class SshPool {
     try {
       client = await this.dialHop(spec, target, via);
     } catch (err) {
-      throw this.unreachable(spec, err, '', chain.length ? ` (reached via ${chain.join(' -> ')})` : '');
+      const viaNamed = err instanceof DialError && err.message.startsWith('jump host');
+      throw this.unreachable(spec, err, '', chain.length && !viaNamed ? ` (reached via ${chain.join(' -> ')})` : '');
     }
     this.stats.hostConnections++;
     const conn = new SshConnection(spec, client, {

@@ -13,6 +13,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { ConnectionSpec } from '../../src/transport/types.ts';
 
 const run = promisify(execFile);
 const SSHD = '/usr/sbin/sshd';
@@ -160,4 +161,25 @@ async function waitFor(cond: () => boolean, exited: Promise<number | null>, ms: 
     await new Promise((r) => setTimeout(r, 25));
   }
   return 'timeout';
+}
+
+/** A ConnectionSpec for root on this sshd with this key (override anything). */
+export function specFor(sshd: Sshd, key: KeyPair | undefined, over: Partial<ConnectionSpec> = {}): ConnectionSpec {
+  return {
+    name: `host-${sshd.port}`,
+    host: sshd.host,
+    port: sshd.port,
+    user: 'root',
+    privateKeyFile: key?.path,
+    jumps: [],
+    become: false,
+    ...over,
+  };
+}
+
+/** A known_hosts file in dir listing these servers' host keys. */
+export function writeKnownHosts(dir: string, servers: Sshd[], name = 'known_hosts'): string {
+  const file = join(dir, name);
+  writeFileSync(file, servers.flatMap((s) => s.knownHostsLines()).join('\n') + '\n', { mode: 0o600 });
+  return file;
 }

@@ -1,0 +1,180 @@
+import { z } from 'zod';
+import type { Change, Step, StepOptions } from '../engine/types.ts';
+import { serviceFact } from '../facts/service.ts';
+import { q } from '../shell.ts';
+import { absolutePath, badArg, commonShape, makeStep, parseOptions, PlanError } from './common.ts';
+
+export type ServiceStateWanted = 'started' | 'stopped' | 'restarted' | 'reloaded';
+
+export interface ServiceOptions extends StepOptions {
+  state?: ServiceStateWanted;
+  /** start at boot (systemd hosts only; ignored with a warning elsewhere) */
+  enabled?: boolean;
+  /** systemd unit (default NAME.service) */
+  unit?: string;
+  /** plain manager (hosts without systemd): the start command; daemonizing unless `background` */
+  start?: string;
+  /** plain manager: the daemon's pidfile (written by the daemon, or by us with `background`) */
+  pidfile?: string;
+  /** plain manager: the process name (/proc/PID/comm) that proves the pid is the daemon; default: the command's */
+  process?: string;
+  /** plain manager: the command stays in the foreground; run it in the background and write the pidfile */
+  background?: boolean;
+  /** plain manager: signal for `reloaded` (default HUP) and for stopping (default TERM) */
+  reloadSignal?: string;
+  stopSignal?: string;
+  /** plain manager: seconds to wait for the old process to exit / the new one to write its pidfile (default 10) */
+  timeout?: number;
+}
+
+const SIGNAL = z.string().regex(/^(HUP|INT|QUIT|USR1|USR2|TERM|KILL|CONT|STOP)$/, 'must be a signal name like HUP or TERM');
+const schema = z.strictObject({
+  ...commonShape,
+  state: z.enum(['started', 'stopped', 'restarted', 'reloaded']).optional(),
+  enabled: z.boolean().optional(),
+  unit: z.string().regex(/^[A-Za-z0-9@_.:-]+$/, 'must be a systemd unit name').optional(),
+  start: z.string().min(1).refine((s) => !s.includes('\n'), 'must be one line').optional(),
+  pidfile: absolutePath.optional(),
+  process: z.string().regex(/^[^/\n]{1,64}$/, 'must be a process name').optional(),
+  background: z.boolean().optional(),
+  reloadSignal: SIGNAL.optional(),
+  stopSignal: SIGNAL.optional(),
+  timeout: z.number().positive().max(600).optional(),
+});
+
+/** How daemons the roles run are started without systemd. keepalived forks and writes its pidfile itself. */
+const KNOWN: Record<string, { start: string; pidfile: string; process: string }> = {
+  keepalived: { start: 'keepalived -D -p /run/keepalived.pid', pidfile: '/run/keepalived.pid', process: 'keepalived' },
+};
+
+interface Plain {
+  name: string;
+  start: string;
+  pidfile: string;
+  comm: string;
+  background: boolean;
+  reloadSignal: string;
+  stopSignal: string;
+  timeout: number;
+}
+
+/** Shell: the live pid of the daemon from its pidfile, or empty (dead, stale, foreign). */
+function pidOf(p: Plain): string {
+  return [
+    `lvs_pid=''`,
+    `if [ -f ${q(p.pidfile)} ]; then lvs_pid=$(head -n 1 ${q(p.pidfile)} | tr -dc 0-9)`,
+    `  if [ -z "$lvs_pid" ] || ! kill -0 "$lvs_pid" 2>/dev/null || [ "$(cat /proc/"$lvs_pid"/comm 2>/dev/null)" != ${q(p.comm)} ]; then lvs_pid=''; fi`,
+    `fi`,
+  ].join('\n');
+}
+
+/** Shell: stop the daemon and wait until the process is gone (a zombie counts as gone). */
+function stopScript(p: Plain): string {
+  const ticks = Math.ceil(p.timeout * 10);
+  return [
+    pidOf(p),
+    `if [ -n "$lvs_pid" ]; then`,
+    `  kill -${p.stopSignal} "$lvs_pid"`,
+    `  lvs_i=0`,
+    `  while kill -0 "$lvs_pid" 2>/dev/null && [ "$(sed 's/.*) //' /proc/"$lvs_pid"/stat 2>/dev/null | cut -c1)" != Z ]; do`,
+    `    lvs_i=$((lvs_i + 1))`,
+    `    if [ "$lvs_i" -gt ${ticks} ]; then echo ${q(`${p.name} (pid `)}"$lvs_pid"${q(`) did not exit within ${p.timeout}s after SIG${p.stopSignal}`)} >&2; exit 1; fi`,
+    `    sleep 0.1`,
+    `  done`,
+    `fi`,
+    // a daemon killed before it cleaned up leaves its pidfile; the next start must not trust it
+    `rm -f ${q(p.pidfile)}`,
+  ].join('\n');
+}
+
+/** Shell: start the daemon, wait for its pidfile to name a live process, and check it survives its first second. */
+function startScript(p: Plain): string {
+  const ticks = Math.ceil(p.timeout * 10);
+  const launch = p.background
+    ? `nohup sh -c ${q(`exec ${p.start}`)} </dev/null >"$lvs_log" 2>&1 &\necho $! > ${q(p.pidfile)}`
+    : `if ! ${p.start} </dev/null >"$lvs_log" 2>&1; then cat "$lvs_log" >&2; echo ${q(`${p.name}: start command failed: ${p.start}`)} >&2; exit 1; fi`;
+  return [
+    `lvs_log=$(mktemp)`,
+    `trap 'rm -f "$lvs_log"' EXIT`,
+    launch,
+    `lvs_i=0`,
+    `while :; do`,
+    pidOf(p).replace(/^/gm, '  '),
+    `  [ -n "$lvs_pid" ] && break`,
+    `  lvs_i=$((lvs_i + 1))`,
+    `  if [ "$lvs_i" -gt ${ticks} ]; then cat "$lvs_log" >&2; echo ${q(`${p.name}: no live process in ${p.pidfile} ${p.timeout}s after start`)} >&2; exit 1; fi`,
+    `  sleep 0.1`,
+    `done`,
+    `sleep 1`,
+    `if ! kill -0 "$lvs_pid" 2>/dev/null; then cat "$lvs_log" >&2; echo ${q(`${p.name}: exited right after starting`)} >&2; exit 1; fi`,
+  ].join('\n');
+}
+
+/**
+ * A service started/stopped/restarted/reloaded (and enabled at boot). With systemd (a fact tells) through
+ * systemctl; otherwise a plain daemon manager: start command + pidfile, signals, and a restart that waits for the
+ * old process to exit (keepalived refuses to start while the old one runs). `reloaded` sends SIGHUP to a running
+ * daemon (keepalived keeps its VIPs and IPVS table) and starts a stopped one.
+ */
+export function service(name: string, options: ServiceOptions = {}): Step {
+  const label = `service ${name}`;
+  if (typeof name !== 'string' || !/^[A-Za-z0-9@_.-]+$/.test(name)) badArg(label, 'name', `"${name}" is not a service name`);
+  const o = parseOptions(schema, options, label);
+  const state = o.state ?? 'started';
+  const unit = o.unit ?? (name.includes('.') ? name : `${name}.service`);
+  const known = KNOWN[name];
+  const start = o.start ?? known?.start;
+  const pidfile = o.pidfile ?? known?.pidfile ?? `/run/${name}.pid`;
+  if (o.background && o.pidfile === undefined && !known) badArg(label, 'pidfile', 'is needed with background: true', `e.g. pidfile: '/run/${name}.pid'`);
+  const plain: Plain | undefined = start
+    ? {
+        name,
+        start,
+        pidfile,
+        comm: (o.process ?? (o.start ? o.start.split(/\s+/)[0]!.split('/').pop()! : known!.process)).slice(0, 15),
+        background: o.background ?? false,
+        reloadSignal: o.reloadSignal ?? 'HUP',
+        stopSignal: o.stopSignal ?? 'TERM',
+        timeout: o.timeout ?? 10,
+      }
+    : undefined;
+  const fact = serviceFact(unit, pidfile, plain?.comm ?? name);
+  return makeStep('service', `${label} ${state}`, [fact], o, (ctx) => {
+    const st = ctx.fact(fact);
+    const changes: Change[] = [];
+    const warnings: string[] = [];
+    if (st.manager === 'systemd') {
+      const u = q(unit);
+      const running = st.active === 'active' || st.active === 'reloading' || st.active === 'activating';
+      if (st.enabled === 'masked' && state !== 'stopped') throw new PlanError(`${label}: unit ${unit} is masked`, `systemctl unmask ${unit}`);
+      if (state === 'started' && !running) changes.push({ summary: `start ${unit}`, script: `systemctl start ${u}` });
+      if (state === 'stopped' && running) changes.push({ summary: `stop ${unit}`, script: `systemctl stop ${u}` });
+      if (state === 'restarted') changes.push({ summary: `restart ${unit}`, script: `systemctl restart ${u}` });
+      if (state === 'reloaded') {
+        changes.push(running ? { summary: `reload ${unit}`, script: `systemctl reload ${u}` } : { summary: `start ${unit} (was not running)`, script: `systemctl start ${u}` });
+      }
+      if (o.enabled !== undefined) {
+        const isEnabled = ['enabled', 'enabled-runtime', 'static', 'alias', 'indirect', 'generated'].includes(st.enabled);
+        if (o.enabled && !isEnabled) changes.push({ summary: `enable ${unit}`, script: `systemctl enable ${u}` });
+        if (!o.enabled && st.enabled === 'enabled') changes.push({ summary: `disable ${unit}`, script: `systemctl disable ${u}` });
+      }
+      return { changes };
+    }
+    if (!plain) {
+      throw new PlanError(`${label}: the host does not run systemd and no start command is known for ${name}`, `give start (and pidfile) in the options, e.g. service('${name}', {start: '/usr/sbin/${name}', pidfile: '/run/${name}.pid'})`);
+    }
+    if (o.enabled !== undefined) warnings.push(`enabled ignored: the host does not run systemd (start at boot is up to its init)`);
+    const running = st.pid !== undefined;
+    if (state === 'started' && !running) changes.push({ summary: `start ${name} (${plain.start})`, script: `${stopScript(plain)}\n${startScript(plain)}` });
+    if (state === 'stopped' && running) changes.push({ summary: `stop ${name} (pid ${st.pid})`, script: stopScript(plain) });
+    if (state === 'restarted') changes.push({ summary: `restart ${name}`, script: `${stopScript(plain)}\n${startScript(plain)}` });
+    if (state === 'reloaded') {
+      changes.push(
+        running
+          ? { summary: `reload ${name} (SIG${plain.reloadSignal} to pid ${st.pid})`, script: `${pidOf(plain)}\nif [ -n "$lvs_pid" ]; then kill -${plain.reloadSignal} "$lvs_pid"; else\n${startScript(plain)}\nfi` }
+          : { summary: `start ${name} (was not running)`, script: `${stopScript(plain)}\n${startScript(plain)}` },
+      );
+    }
+    return { changes, ...(warnings.length ? { warnings } : {}) };
+  });
+}

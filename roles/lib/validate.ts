@@ -23,7 +23,6 @@ import {
 import { networkOf, parseCidr, sameSubnet } from './net.ts';
 import { type LvsRole, type RoleUsage, usagesWith } from './registry.ts';
 import {
-  cidrWithPrefix,
   ipv4,
   ipvsTimeoutsSchema,
   natDipSchema,
@@ -197,14 +196,6 @@ function checkVrrp(c: Ctx, hosts: Set<string>): void {
         add(c, h, `lvs_vrrp.instances[${index}].interface`, `VRRP instance ${i.name} is unicast but ${h} has no address on ${i.interface} in the inventory`,
           `add {name: ${i.interface}, address: CIDR} to ${h}'s lvs_nics so the source and peer addresses are known`, 'lvs_vrrp');
       }
-      // equal priorities: neither member wins a MASTER/BACKUP election deterministically
-      const prios = Object.entries(i.priorities);
-      const dup = prios.find(([m, p]) => prios.some(([m2, p2]) => m2 !== m && p2 === p));
-      if (dup && h === Object.keys(i.priorities)[0]) {
-        const same = prios.filter(([, p]) => p === dup[1]).map(([m]) => m);
-        add(c, h, `lvs_vrrp.instances[${index}].priorities`, `VRRP instance ${i.name}: ${same.join(' and ')} have the same priority ${dup[1]}`,
-          'give the intended MASTER a higher priority than the BACKUP (e.g. 150 and 100)', 'lvs_vrrp');
-      }
     });
     // sync groups and the sync daemon refer to instances this host runs
     const mine = new Set(v.instances.filter((i) => i.priorities[h] !== undefined).map((i) => i.name));
@@ -234,6 +225,14 @@ function checkVrrp(c: Ctx, hosts: Set<string>): void {
       }
     }
     const first = views[0]!;
+    // equal priorities: no deterministic MASTER/BACKUP election
+    const prios = Object.entries(first.priorities);
+    const dup = prios.find(([m, p]) => prios.some(([m2, p2]) => m2 !== m && p2 === p));
+    if (dup) {
+      const same = prios.filter(([, p]) => p === dup[1]).map(([m]) => m);
+      add(c, first.host, `lvs_vrrp.instances[${first.index}].priorities`, `VRRP instance ${name}: ${same.join(' and ')} have the same priority ${dup[1]}`,
+        'give the intended MASTER a higher priority than the BACKUP (e.g. 150 and 100)', 'lvs_vrrp');
+    }
     for (const v of views.slice(1)) {
       const diffs: string[] = [];
       if (v.vrid !== first.vrid) diffs.push(`virtual_router_id ${first.vrid} on ${first.host}, ${v.vrid} on ${v.host}`);
@@ -343,10 +342,6 @@ function checkDirectorData(c: Ctx): void {
     if (d.services.length === 0) {
       add(c, d.host, 'lvs_services', `${d.usage.role.role} is applied to ${d.host}, but none of its lvs_services is ${DIRECTOR_KINDS[d.usage.role.role]!.join('/')} for this director`,
         'add the virtual services to lvs_services (e.g. in group_vars of the directors), with lb_kind and, if several directors, directors: [...]');
-    }
-    if (d.usage.role.role === 'director-nat') {
-      const dip = hostNatDip(c.inv, d.host);
-      if (dip && !cidrWithPrefix.safeParse(dip.address).success) continue;
     }
     // real servers must resolve to an address
     for (const s of d.services) {

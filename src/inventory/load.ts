@@ -41,7 +41,7 @@ export function loadInventory(file: string, opts: LoadOptions = {}): Inventory {
   const { groups, ranks } = buildGroups(raw, groupVars, parents, problems);
   const extra: VarLayer = { vars: { ...(opts.extraVars ?? {}) }, sources: {} };
   for (const k of Object.keys(extra.vars)) extra.sources[k] = EXTRA_VARS_SOURCE;
-  const hosts = buildHosts(raw, groups, ranks, parents, hostVars, extra);
+  const hosts = buildHosts(raw, groups, ranks, parents, groupVars, hostVars, extra);
 
   const inventoryDir = dirname(abs);
   for (const host of hosts.values()) resolveConnection(host, inventoryDir, problems);
@@ -183,6 +183,7 @@ function buildHosts(
   groups: Map<string, GroupEntry>,
   ranks: Map<string, GroupRank>,
   parents: Map<string, string[]>,
+  groupVars: Map<string, VarsDirEntry>,
   hostVars: Map<string, VarsDirEntry>,
   extra: VarLayer,
 ): Map<string, HostEntry> {
@@ -207,8 +208,15 @@ function buildHosts(
     const ordered = [...member]
       .map((g) => groups.get(g)!)
       .sort((a, b) => rankOf(a).depth - rankOf(b).depth || rankOf(a).priority - rankOf(b).priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const layers: VarLayer[] = ordered.map((g) => ({ vars: g.vars, sources: g.varSources ?? {} }));
-    layers.push(...h.layers, ...(hostVars.get(h.name)?.layers ?? []), extra);
+    // Ansible: every inventory-file group var < every group_vars/ file (each in group order) < inventory-file host
+    // vars < host_vars/ files < extra vars
+    const layers: VarLayer[] = [
+      ...ordered.flatMap((g) => raw.groups.get(g.name)?.layers ?? []),
+      ...ordered.flatMap((g) => groupVars.get(g.name)?.layers ?? []),
+      ...h.layers,
+      ...(hostVars.get(h.name)?.layers ?? []),
+      extra,
+    ];
     const merged = mergeLayers(layers);
     out.set(h.name, {
       name: h.name,

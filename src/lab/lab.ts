@@ -33,6 +33,8 @@ export interface UpResult {
   seconds: number;
   /** false when the lab was already up with this topology (nothing done) */
   built: boolean;
+  /** seconds per phase: prepare (packages, keys, files), build (namespaces, hosts ready), ssh check */
+  phases: Record<string, number>;
 }
 
 /** Does this machine's kernel have IPVS (loaded, or loadable with modprobe)? */
@@ -86,9 +88,16 @@ export async function labUp(o: UpOptions): Promise<UpResult> {
     log('lab: the topology needs IPVS (lab_needs_ipvs) and this kernel has none: using the VM tier (--no-vm to skip)');
   }
   const hash = topologyHash(t);
+  const phases: Record<string, number> = {};
+  let tPhase = t0;
+  const phase = (name: string) => {
+    const now = performance.now();
+    phases[name] = Math.round(now - tPhase) / 1000;
+    tPhase = now;
+  };
   const result = (built: boolean): UpResult => ({
     dir: p.dir, id: p.id, tier, hosts: t.hosts.map((h) => h.name), jumpPort: t.jump.port,
-    seconds: (performance.now() - t0) / 1000, built,
+    seconds: (performance.now() - t0) / 1000, built, phases,
   });
 
   const old = readState(p);
@@ -117,14 +126,17 @@ export async function labUp(o: UpOptions): Promise<UpResult> {
   };
   writeState(p, state); // before anything exists: a crash from here on is cleaned up by lab down
   try {
+    phase('prepare');
     if (tier === 'ns') {
       state.procs = await fleetUp(p, t);
     } else {
       throw new LabError('VM tier: TODO');
     }
+    phase('build');
     state.phase = 'up';
     writeState(p, state);
     await checkReachable(p, t, log);
+    phase('ssh check');
   } catch (e) {
     log(`lab ${p.id}: bring-up failed, removing what was built`);
     await labDown({ dir: p.dir, log: () => {} }).catch((d) => log(`lab: cleanup also failed: ${(d as Error).message}`));
@@ -134,6 +146,7 @@ export async function labUp(o: UpOptions): Promise<UpResult> {
   state.upSeconds = Math.round(r.seconds * 100) / 100;
   writeState(p, state);
   log(`lab ${p.id} up in ${r.seconds.toFixed(1)} s (${tierName(tier)}): ${r.hosts.length} hosts: ${r.hosts.join(' ')}`);
+  log(`  phases: ${Object.entries(phases).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`);
   log(`  nets: ${t.nets.join(', ')}; jump: root@127.0.0.1:${t.jump.port}; dir: ${p.dir}`);
   log(`  ssh: lvsplay lab ssh HOST   or   ssh -F ${p.sshConfig} HOST`);
   return r;

@@ -40,7 +40,7 @@ test('host entries: every group (transitive, all included, shallow first), merge
   t.deepEqual(inv.hosts.get('lb1')!.varSources!.vrrp_priority, { file: join(fixtures, 'basic/inventory.yaml'), line: 14 });
 });
 
-test('precedence: all < parent < child, same depth alphabetical, host vars, group_vars after the inventory file', (t) => {
+test('precedence: all < parent < child, same depth alphabetical, host vars, group_vars files after all inventory-file group vars', (t) => {
   const inv = precedence();
   const v = (h: string) => inv.hosts.get(h)!.vars;
   // host var in the inventory beats every group
@@ -55,8 +55,9 @@ test('precedence: all < parent < child, same depth alphabetical, host vars, grou
   // group_vars/ files come after the same group's inventory vars
   t.is(v('web1').from_all, 'group_vars');
   t.is(v('web1').site_only, 'group_vars');
-  // a child group's inventory vars beat the parent's group_vars file
   t.is(v('lb2').who, 'web-inventory');
+  // as in Ansible, every group_vars/ file beats every inventory-file group var, even a deeper group's
+  t.is(v('web1').tier, 'site-group-vars');
   // group_vars/lb/ directory: files in name order, later wins; README.md is ignored
   t.is(v('lb1').lb_setting, 'first');
   t.is(v('lb1').lb_second, 'second');

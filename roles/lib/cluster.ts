@@ -19,6 +19,7 @@ import {
   type Vrrp,
   type VrrpInstance,
   vrrpSchema,
+  parseVrrpVip,
 } from './schema.ts';
 import { z } from 'zod';
 
@@ -86,16 +87,28 @@ function validItems<T>(raw: unknown, schema: z.ZodType<T>): T[] {
   });
 }
 
+// a loaded inventory does not change: parsed services are cached per inventory object
+const servicesCache = new WeakMap<Inventory, Map<string, Service[]>>();
+const allCache = new WeakMap<Inventory, Service[]>();
+
 /** The virtual services in a host's `lvs_services`. */
 export function hostServices(inv: Inventory, host: string): Service[] {
-  return validItems(vars(inv, host).lvs_services, serviceSchema) as Service[];
+  let m = servicesCache.get(inv);
+  if (!m) servicesCache.set(inv, (m = new Map()));
+  let r = m.get(host);
+  if (!r) m.set(host, (r = validItems(vars(inv, host).lvs_services, serviceSchema) as Service[]));
+  return r;
 }
 
 /** Every virtual service any host of the inventory declares (deduplicated by content). */
 export function allServices(inv: Inventory): Service[] {
+  const cached = allCache.get(inv);
+  if (cached) return cached;
   const seen = new Map<string, Service>();
   for (const h of inv.hosts.keys()) for (const s of hostServices(inv, h)) seen.set(JSON.stringify(s), s);
-  return [...seen.values()];
+  const r = [...seen.values()];
+  allCache.set(inv, r);
+  return r;
 }
 
 function matchesNames(inv: Inventory, host: string, names: readonly string[]): boolean {
@@ -164,7 +177,7 @@ export interface HostVrrpInstance {
   instance: VrrpInstance;
   state: 'MASTER' | 'BACKUP';
   priority: number;
-  vips: Cidr[];
+  vips: Array<Cidr & { dev?: string }>;
   /** unicast: this host's address on the interface, and the other members' addresses */
   unicastSrc?: string;
   peers: string[];
@@ -201,7 +214,7 @@ export function vrrpInstancesOf(inv: Inventory, host: string, vrrp: Vrrp | undef
         instance: i,
         state,
         priority,
-        vips: i.vips.map((v) => parseCidr(v, 32)!),
+        vips: i.vips.map((v) => parseVrrpVip(v)!),
         ...(i.unicast && src ? { unicastSrc: src.address } : {}),
         peers,
       };

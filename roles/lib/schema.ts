@@ -113,6 +113,16 @@ export const serviceSchema = z.strictObject({
 });
 export type Service = z.output<typeof serviceSchema> & { lb_kind: LbKind; scheduler: Scheduler };
 
+/** A VRRP VIP: `ADDRESS[/PREFIX] [dev IFACE]` → {address, prefix, dev?}. */
+export function parseVrrpVip(s: string): { address: string; prefix: number; dev?: string } | undefined {
+  const m = /^(\S+)(?:\s+dev\s+([A-Za-z0-9_.:-]{1,15}))?$/.exec(s.trim());
+  const c = m ? parseCidr(m[1]!, 32) : undefined;
+  return c ? { ...c, ...(m![2] ? { dev: m![2] } : {}) } : undefined;
+}
+const vrrpVip = z.string({ error: 'must be an address like 198.18.0.100/32' }).refine((s) => parseVrrpVip(s) !== undefined, {
+  error: (i) => `${JSON.stringify(i.input)} is not a VIP: write ADDRESS[/PREFIX 0-32] [dev IFACE], like 198.18.0.100/32 or 198.18.1.1/24 dev eth2`,
+});
+
 export const vrrpInstanceSchema = z.strictObject({
   name: objName,
   interface: ifname,
@@ -121,7 +131,8 @@ export const vrrpInstanceSchema = z.strictObject({
   priorities: z
     .record(z.string(), z.number().int().min(1, { error: 'a priority is 1-254' }).max(254, { error: 'a priority is 1-254' }))
     .refine((r) => Object.keys(r).length >= 1, { error: 'name at least one director' }),
-  vips: z.array(cidr).min(1, { error: 'an instance needs at least one VIP' }),
+  /** `198.18.0.100` (= /32), `198.18.1.1/24`, or `198.18.1.1/24 dev eth2` (default device: the instance's interface) */
+  vips: z.array(vrrpVip).min(1, { error: 'an instance needs at least one VIP' }),
   /** keepalived PASS authentication: at most 8 characters are used */
   auth_pass: z.string().regex(/^[A-Za-z0-9_.:@+-]{1,8}$/, { error: 'auth_pass is 1-8 letters, digits or _ . : @ + -' }).optional(),
   advert_int: z.number().int().min(1).max(255).default(1),
@@ -179,8 +190,8 @@ export const natDipSchema = z.strictObject({ address: cidrWithPrefix, interface:
 export type NatDip = z.output<typeof natDipSchema>;
 
 export const ipvsTimeoutsSchema = z.strictObject({
-  tcp: z.number().int().min(0).max(86400 * 7),
-  tcpfin: z.number().int().min(0).max(86400),
-  udp: z.number().int().min(0).max(86400),
+  tcp: z.number().int().min(1).max(86400 * 7),
+  tcpfin: z.number().int().min(1).max(86400),
+  udp: z.number().int().min(1).max(86400),
 });
 export type IpvsTimeouts = z.output<typeof ipvsTimeoutsSchema>;

@@ -31,11 +31,11 @@ import {
   serviceSchema,
   type Service,
   vrrpSchema,
+  parseVrrpVip,
 } from './schema.ts';
 import { dedupeProblems, readVar, varLocation } from './vars.ts';
 import { z } from 'zod';
 
-const DIRECTOR_KINDS: Record<string, readonly ('NAT' | 'DR' | 'TUN')[]> = { 'director-nat': ['NAT'], 'director-dr-ha': ['DR', 'TUN'] };
 
 /** The variables of the data model, with a hint shown when one is malformed. */
 const VARS: Array<[string, z.ZodType, string]> = [
@@ -69,8 +69,8 @@ function serviceIndex(inv: Inventory, host: string, s: Service): number {
 function directorUsages(c: Ctx): Array<{ usage: RoleUsage; host: string; services: Service[] }> {
   const out: Array<{ usage: RoleUsage; host: string; services: Service[] }> = [];
   for (const u of c.usages) {
-    const kinds = DIRECTOR_KINDS[u.role.role];
-    if (!kinds) continue;
+    const kinds = u.role.lbKinds;
+    if (!kinds || (u.role.role !== 'director-nat' && u.role.role !== 'director-dr-ha')) continue;
     for (const h of u.hosts) out.push({ usage: u, host: h, services: servicesOfDirector(c.inv, h, kinds, u.role.serviceNames) });
   }
   return out;
@@ -189,7 +189,7 @@ function checkVrrp(c: Ctx, hosts: Set<string>): void {
       const network = nic ? networkOf({ address: nic.address, prefix: nic.prefix }) : `interface ${i.interface}`;
       const view: View = {
         host: h, vrid: i.virtual_router_id, auth: i.auth_pass, iface: i.interface, network, priorities: i.priorities, index,
-        vips: i.vips.map((x) => { const p = parseCidr(x, 32)!; return `${p.address}/${p.prefix}`; }).sort().join(' '),
+        vips: i.vips.map((x) => { const p = parseVrrpVip(x)!; return `${p.address}/${p.prefix}${p.dev ? ` dev ${p.dev}` : ''}`; }).sort().join(' '),
       };
       byName.set(i.name, [...(byName.get(i.name) ?? []), view]);
       if (i.unicast && !nic) {
@@ -249,11 +249,14 @@ function checkVrrp(c: Ctx, hosts: Set<string>): void {
   }
   // a virtual_router_id is unique per L2 segment
   const byNet = new Map<string, Map<number, { name: string; host: string; index: number }>>();
+  const reported = new Set<string>();
   for (const [name, views] of byName) {
     for (const v of views) {
       const ids = byNet.get(v.network) ?? new Map();
       const other = ids.get(v.vrid);
-      if (other && other.name !== name) {
+      const pairKey = `${v.network} ${v.vrid} ${[other?.name, name].sort().join(' ')}`;
+      if (other && other.name !== name && !reported.has(pairKey)) {
+        reported.add(pairKey);
         add(c, v.host, `lvs_vrrp.instances[${v.index}].virtual_router_id`,
           `virtual_router_id ${v.vrid} is used by VRRP instances ${other.name} (${other.host}) and ${name} (${v.host}) on the same network ${v.network}`,
           'give every VRRP instance on one network its own virtual_router_id (1-255)', 'lvs_vrrp');
@@ -340,7 +343,7 @@ function checkNodeSvc(c: Ctx): void {
 function checkDirectorData(c: Ctx): void {
   for (const d of directorUsages(c)) {
     if (d.services.length === 0) {
-      add(c, d.host, 'lvs_services', `${d.usage.role.role} is applied to ${d.host}, but none of its lvs_services is ${DIRECTOR_KINDS[d.usage.role.role]!.join('/')} for this director`,
+      add(c, d.host, 'lvs_services', `${d.usage.role.role} is applied to ${d.host}, but none of its lvs_services is ${(d.usage.role.lbKinds ?? []).join('/')} for this director`,
         'add the virtual services to lvs_services (e.g. in group_vars of the directors), with lb_kind and, if several directors, directors: [...]');
     }
     // real servers must resolve to an address
@@ -356,6 +359,29 @@ function checkDirectorData(c: Ctx): void {
   }
 }
 
+/** Real server roles need something to do: VIPs to hold (DR/TUN), a gateway to route through (NAT). */
+function checkRealServerData(c: Ctx): void {
+  for (const u of c.usages) {
+    for (const h of u.hosts) {
+      if (u.role.role === 'realserver-dr' || u.role.role === 'realserver-tun') {
+        const kind = u.role.role === 'realserver-dr' ? 'DR' : 'TUN';
+        if ((u.role.vipsFor?.(c.inv, h) ?? []).length === 0) {
+          add(c, h, 'lvs_services', `${h} gets the ${u.role.role} role but is a real server of no ${kind} service: it has no VIP to hold`,
+            `list ${h} in the real_servers of a ${kind} service in lvs_services, or give the role its vips`);
+        }
+      }
+      if (u.role.role === 'realserver-nat' && !u.role.gatewayFor?.(c.inv, h)) {
+        const cand = natGatewayOf(c.inv, h).candidates;
+        add(c, h, 'lvs_nat_gateway',
+          cand.length > 1
+            ? `NAT real server ${h}: its directors have different inner addresses (${cand.join(', ')}), which one to route through is ambiguous`
+            : `NAT real server ${h} has no route back through the director: no gateway is known`,
+          `set lvs_nat_gateway on ${h}, or lvs_nat_dip {address, interface} on its director, or realserverNat({gateway})`);
+      }
+    }
+  }
+}
+
 /** All problems of the cluster as the playbook uses it (not yet filtered to one role). */
 export function clusterProblems(inv: Inventory, usages: RoleUsage[]): Problem[] {
   const c: Ctx = { inv, usages, problems: [] };
@@ -363,6 +389,8 @@ export function clusterProblems(inv: Inventory, usages: RoleUsage[]): Problem[] 
   // director data may sit on hosts the playbook references only as real servers/peers: read those too
   for (const s of allServices(inv)) for (const rs of s.real_servers) if (inv.hosts.has(rs.host)) hosts.add(rs.host);
   checkVariables(c, hosts);
+  // malformed data first: the rules below would only report its consequences (a service left out, a missing VIP)
+  if (c.problems.length > 0) return dedupeProblems(c.problems);
   checkReferences(c);
   checkPortMapping(c);
   checkDrVipOwnAddress(c);
@@ -371,6 +399,7 @@ export function clusterProblems(inv: Inventory, usages: RoleUsage[]): Problem[] 
   checkDirectorData(c);
   checkRealServerRoles(c, directorsByService(c));
   checkNodeSvc(c);
+  checkRealServerData(c);
   return dedupeProblems(c.problems);
 }
 
@@ -381,5 +410,17 @@ export function validateLvs(self: LvsRole, ctx: ValidateContext): Problem[] {
     const u = host ? usages.find((x) => x.hosts.includes(host)) : undefined;
     return (u ?? usages[0])?.role;
   };
-  return clusterProblems(ctx.inventory, usages).filter((p) => owner(p.host) === self);
+  return cachedProblems(ctx, usages).filter((p) => owner(p.host) === self);
+}
+
+// every role of a playbook asks the same question about the same (immutable) inventory: compute it once
+const problemCache = new WeakMap<Inventory, WeakMap<object, Problem[]>>();
+
+function cachedProblems(ctx: ValidateContext, usages: RoleUsage[]): Problem[] {
+  if (usages.some((u) => u.play < 0) || !ctx.playbook) return clusterProblems(ctx.inventory, usages);
+  let byPb = problemCache.get(ctx.inventory);
+  if (!byPb) problemCache.set(ctx.inventory, (byPb = new WeakMap()));
+  let r = byPb.get(ctx.playbook);
+  if (!r) byPb.set(ctx.playbook, (r = clusterProblems(ctx.inventory, usages)));
+  return r;
 }

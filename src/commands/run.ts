@@ -11,6 +11,8 @@ import { PlainReporter } from '../output/plain.ts';
 import { ListrReporter } from '../output/listr.ts';
 import { Reporters, type Reporter, type RunEvent } from '../output/events.ts';
 import type { CommandIO } from './io.ts';
+import { planVerification } from '../verify/targets.ts';
+import { runVerification } from '../verify/run.ts';
 
 const options = {
   ...commonOptions,
@@ -53,6 +55,8 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   const specs = new Map<string, ReturnType<typeof connectionSpec>>();
   for (const p of plays) for (const h of p.hosts) if (!specs.has(h)) specs.set(h, connectionSpec(inv, h));
   if (o.limit && specs.size === 0) throw new UsageError(`--limit "${o.limit}" matches no host of the playbook's plays`);
+  // the verification is planned (and its entries validated) before any host is touched
+  const verifyPlan = o.check || o['no-verify'] ? undefined : planVerification(pb, inv);
 
   const t0 = Date.now();
   const reporter = makeReporters(io, o.json, !!o.verbose);
@@ -67,7 +71,13 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
       reporter,
       connect: (h) => pool.connect(specs.get(h)!),
     });
-    const verify: Extract<RunEvent, { event: 'recap' }>['verify'] = [];
+    const verify: Extract<RunEvent, { event: 'recap' }>['verify'] = verifyPlan
+      ? await runVerification(verifyPlan, {
+          connect: (h) => pool.connect(specs.get(h) ?? connectionSpec(inv, h)),
+          onRecord: (r) => reporter.event({ event: 'verify', result: r }),
+          onNote: (n) => io.out(`verify: ${n}\n`),
+        })
+      : [];
     reporter.event({ event: 'recap', hosts: result.recap, verify, elapsedMs: Date.now() - t0, check: !!o.check });
     code = exitCodeFor(result.failed.size, result.unreachable.size, verify.some((v) => !v.pass));
   } finally {

@@ -1,4 +1,5 @@
 import type { Inventory, Vars } from '../inventory/types.ts';
+import type { VerifyEntry } from '../verify/spec.ts';
 
 /**
  * A fact is a command plus a parser (pyinfra's model). All facts a host's steps declare are gathered in ONE exec
@@ -121,6 +122,6 @@ export interface Play {
 export interface Playbook {
   name: string;
   plays: Play[];
-  /** end-of-run verification (see the verification issue) */
-  verify?: unknown[];
+  /** end-of-run verification: entries built by services({...}) (README: verification); none = every service from `clients` */
+  verify?: VerifyEntry[];
 }

@@ -7,7 +7,7 @@ function parseIpJson(key: string, stdout: string, exitCode: number): unknown[] {
   const text = stdout.trim();
   if (text === '@@noip') throw new FactParseError(key, 'the `ip` command (iproute2) is not installed', stdout);
   if (!text.startsWith("[")) {
-    throw new FactParseError(key, `\`ip -j\` failed (exit ${exitCode}); iproute2 >= 4.13 with JSON output is required`, stdout);
+    throw new FactParseError(key, `\`ip -j\` did not print JSON (exit ${exitCode})`, stdout);
   }
   try {
     const v = JSON.parse(text) as unknown;
@@ -17,8 +17,6 @@ function parseIpJson(key: string, stdout: string, exitCode: number): unknown[] {
     throw new FactParseError(key, `invalid JSON from ip -j (${(e as Error).message})`, stdout);
   }
 }
-
-const ipCmd = (args: string) => `if command -v ip >/dev/null 2>&1; then ip -j ${args}; else echo @@noip; fi`;
 
 export interface IpAddress {
   family: 4 | 6;
@@ -85,14 +83,72 @@ export function parseInterfaces(key: string, linkJson: unknown[], addrJson: unkn
   return out;
 }
 
-/** All interfaces with kind, flags and addresses. One fact for the address and link steps. */
+/** Flags `ip addr` prints after an address that are not its IPv4 label. */
+const ADDR_FLAGS = new Set(['secondary', 'primary', 'dynamic', 'noprefixroute', 'deprecated', 'tentative', 'permanent', 'nodad', 'optimistic', 'dadfailed', 'home', 'mngtmpaddr', 'temporary', 'stable-privacy', 'autojoin']);
+
+/**
+ * Parse `ip -o [-d] link show` and `ip -o addr show` (iproute2 without JSON, < 4.13, and busybox ip), e.g.
+ * `3: veth0@veth1: <BROADCAST,UP,LOWER_UP> mtu 1500 …\    link/ether … \    veth addrgenmode eui64 …` and
+ * `3: veth0    inet 10.9.0.50/24 scope global secondary veth0:vip\       valid_lft forever …`.
+ */
+export function parseInterfacesText(key: string, linkText: string, addrText: string): Interfaces {
+  const out: Interfaces = new Map();
+  for (const line of linkText.split('\n')) {
+    if (!line.trim()) continue;
+    const m = /^\d+:\s+([^:@\s]+)(?:@[^:\s]+)?:\s+<([^>]*)>/.exec(line);
+    if (!m) throw new FactParseError(key, `unexpected ip -o link line ${JSON.stringify(line)}`, linkText);
+    const segs = line.split('\\').map((x) => x.trim());
+    const linkType = /^link\/(\S+)/.exec(segs[1] ?? '')?.[1] ?? 'none';
+    // with -d the device kind opens the third segment ("veth addrgenmode …", "dummy addrgenmode …")
+    const kindWord = segs[2]?.split(/\s+/)[0];
+    const kind = kindWord && !['addrgenmode', 'altname', 'vf', 'alias'].includes(kindWord) ? kindWord : undefined;
+    const flags = m[2]!.split(',').filter(Boolean);
+    out.set(m[1]!, { name: m[1]!, flags, up: flags.includes('UP'), ...(kind ? { kind } : {}), linkType, addresses: [] });
+  }
+  for (const line of addrText.split('\n')) {
+    if (!line.trim()) continue;
+    const m = /^\d+:\s+(\S+)\s+(inet6?)\s+(\S+)\s*([^\\]*)/.exec(line);
+    if (!m) continue; // link-layer lines some versions print
+    const name = m[1]!.replace(/@.*/, '');
+    const [local, len] = m[3]!.split('/');
+    const address = canonicalIp(local ?? '');
+    if (!address) throw new FactParseError(key, `unparseable address in ${JSON.stringify(line)}`, addrText);
+    const family = m[2] === 'inet' ? 4 : 6;
+    const words = m[4]!.trim().split(/\s+/).filter(Boolean);
+    const si = words.indexOf('scope');
+    const scope = si >= 0 ? words[si + 1]! : 'global';
+    const last = words[words.length - 1];
+    const label = family === 4 && last && last !== name && !ADDR_FLAGS.has(last) && last !== scope && words.length > si + 2 ? last : undefined;
+    let iface = out.get(name);
+    if (!iface) {
+      iface = { name, flags: [], up: false, linkType: 'none', addresses: [] };
+      out.set(name, iface);
+    }
+    iface.addresses.push({ family, address, prefix: len !== undefined ? Number(len) : family === 4 ? 32 : 128, scope, ...(label ? { label } : {}) });
+  }
+  return out;
+}
+
+/**
+ * All interfaces with kind, flags and addresses. One fact for the address and link steps. JSON (`ip -j`) when the
+ * host's iproute2 has it, else the one-line text format (old iproute2, busybox ip).
+ */
 export const interfacesFact: Fact<Interfaces> = {
   key: 'ip:interfaces',
-  command: `${ipCmd('-d link show')}\necho @@addr\n${ipCmd('addr show')}`,
+  command: [
+    `if ! command -v ip >/dev/null 2>&1; then echo @@noip`,
+    `elif ip -j link show lo >/dev/null 2>&1; then ip -j -d link show; echo @@addr; ip -j addr show`,
+    `else echo @@text; ip -o -d link show 2>/dev/null || ip -o link show; echo @@addr; ip -o addr show; fi`,
+  ].join('\n'),
   parse(stdout, exitCode): Interfaces {
-    const i = stdout.indexOf('\n@@addr\n');
-    if (i < 0) throw new FactParseError('ip:interfaces', 'missing @@addr marker', stdout);
-    return parseInterfaces('ip:interfaces', parseIpJson('ip:interfaces', stdout.slice(0, i), exitCode), parseIpJson('ip:interfaces', stdout.slice(i + 8), exitCode));
+    const key = 'ip:interfaces';
+    if (stdout.trim() === '@@noip') throw new FactParseError(key, 'the `ip` command (iproute2) is not installed', stdout);
+    const text = stdout.startsWith('@@text\n');
+    const body = text ? stdout.slice(7) : stdout;
+    const i = body.indexOf('\n@@addr\n');
+    if (i < 0) throw new FactParseError(key, 'missing @@addr marker', stdout);
+    if (text) return parseInterfacesText(key, body.slice(0, i), body.slice(i + 8));
+    return parseInterfaces(key, parseIpJson(key, body.slice(0, i), exitCode), parseIpJson(key, body.slice(i + 8), exitCode));
   },
 };
 
@@ -145,18 +201,55 @@ export function parseRoutes(key: string, json: unknown[], family: 4 | 6): Route[
   return out;
 }
 
-/** Routes of the main table, IPv4 and IPv6. */
+const ROUTE_TYPES = new Set(['unicast', 'local', 'broadcast', 'multicast', 'unreachable', 'blackhole', 'prohibit', 'throw', 'nat', 'anycast']);
+
+/** Parse `ip route show` text (iproute2 without JSON, busybox ip): `10.20.0.0/16 via 10.9.0.2 dev veth0 metric 5`. */
+export function parseRoutesText(key: string, text: string, family: 4 | 6): Route[] {
+  const out: Route[] = [];
+  for (const line of text.split('\n')) {
+    const w = line.trim().split(/\s+/).filter(Boolean);
+    if (!w.length) continue;
+    let type: string | undefined;
+    if (ROUTE_TYPES.has(w[0]!)) type = w.shift();
+    const dst = normalizeRouteDst(w.shift() ?? '', family);
+    if (!dst) throw new FactParseError(key, `unparseable route ${JSON.stringify(line)}`, text);
+    const r: Route = { family, dst, ...(type && type !== 'unicast' ? { type } : {}) };
+    for (let i = 0; i < w.length; i++) {
+      const v = w[i + 1];
+      if (w[i] === 'via' && v) (r.via = canonicalIp(v)), i++;
+      else if (w[i] === 'dev' && v) (r.dev = v), i++;
+      else if (w[i] === 'metric' && v) (r.metric = Number(v)), i++;
+      else if (w[i] === 'proto' && v) (r.protocol = v), i++;
+      else if (w[i] === 'scope' && v) (r.scope = v), i++;
+    }
+    out.push(r);
+  }
+  return out;
+}
+
+/** Routes of the main table, IPv4 and IPv6 (JSON when available, else text). */
 export const routesFact: Fact<Route[]> = {
   key: 'ip:routes',
-  command: `${ipCmd('-4 route show table main')}\necho @@inet6\n${ipCmd('-6 route show table main')}`,
-  parse(stdout, exitCode): Route[] {
-    const i = stdout.indexOf('\n@@inet6\n');
-    if (i < 0) throw new FactParseError('ip:routes', 'missing @@inet6 marker', stdout);
-    const v6text = stdout.slice(i + 9).trim();
+  command: [
+    `if ! command -v ip >/dev/null 2>&1; then echo @@noip`,
+    `elif ip -j link show lo >/dev/null 2>&1; then ip -j -4 route show table main; echo @@inet6; ip -j -6 route show table main`,
+    `else echo @@text; ip -4 route show table main; echo @@inet6; ip -6 route show table main 2>/dev/null; fi`,
+  ].join('\n'),
+  parse(stdout): Route[] {
+    const key = 'ip:routes';
+    if (stdout.trim() === '@@noip') throw new FactParseError(key, 'the `ip` command (iproute2) is not installed', stdout);
+    const text = stdout.startsWith('@@text\n');
+    const body = text ? stdout.slice(7) : stdout;
+    const i = body.indexOf('\n@@inet6\n') >= 0 ? body.indexOf('\n@@inet6\n') : body.startsWith('@@inet6\n') ? -1 : -2;
+    if (i === -2) throw new FactParseError(key, 'missing @@inet6 marker', stdout);
+    const v4 = i < 0 ? '' : body.slice(0, i);
+    const v6 = i < 0 ? body.slice(8) : body.slice(i + 9);
+    if (text) return [...parseRoutesText(key, v4, 4), ...parseRoutesText(key, v6.split('\n').filter((l) => !/^(RTNETLINK|Error)/.test(l)).join('\n'), 6)];
+    const v6text = v6.trim();
     return [
-      ...parseRoutes('ip:routes', parseIpJson('ip:routes', stdout.slice(0, i), exitCode), 4),
+      ...(v4.trim() === '' ? [] : parseRoutes(key, parseIpJson(key, v4, 0), 4)),
       // a host without IPv6 prints nothing (or an error) for -6: treat as no IPv6 routes
-      ...(v6text.startsWith('[') ? parseRoutes('ip:routes', parseIpJson('ip:routes', v6text, 0), 6) : []),
+      ...(v6text.startsWith('[') ? parseRoutes(key, parseIpJson(key, v6text, 0), 6) : []),
     ];
   },
 };

@@ -43,6 +43,22 @@ export interface VerifyRecord {
   observed: Record<string, number>;
   pass: boolean;
   detail?: string;
+  /** the fields below are filled by src/verify (README: verification) */
+  /** 'VIP:port' */
+  vip?: string;
+  scheduler?: string;
+  /** the statistical rule applied: shares (chi-square), sticky, reach-all */
+  rule?: 'shares' | 'sticky' | 'reach-all';
+  vantage?: string;
+  /** the director holding the VIP (null: none; several: split brain, see reasons) */
+  master?: string | null;
+  probes?: number;
+  failed?: number;
+  /** chi-square p-value (rule shares) */
+  p?: number;
+  rows?: Array<{ backend: string; expected: number; observed: number; count: number; verdict: string; director?: number }>;
+  reasons?: string[];
+  notes?: string[];
 }
 
 export interface Reporter {

@@ -99,7 +99,8 @@ export function file(path: string, options: FileOptions): Step {
           ...(o.validate ? { validate: o.validate } : {}),
           ...(backupPath ? { backupPath } : {}),
         }),
-        diff: unifiedDiff(f.exists ? (f.content ?? '') : '', content, f.exists ? path : '/dev/null', path),
+        // a file too large to gather has no old content to diff against
+        ...(f.exists && f.content === undefined ? {} : { diff: unifiedDiff(f.exists ? f.content! : '', content, f.exists ? path : '/dev/null', path) }),
       });
       ctx.state.set(`file:${path}`, content);
       return { changes, ...(f.exists && f.content === undefined ? { warnings: [`${path} is too large for a diff`] } : {}) };

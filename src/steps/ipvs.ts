@@ -256,7 +256,7 @@ export function ipvs(options: IpvsOptions): Step {
       if (debian) {
         const d = ctx.fact(defaultsFact);
         if (d.exists && d.content !== undefined && !/^AUTO="?true"?\s*$/m.test(d.content)) {
-          changes.push({ summary: `restore IPVS rules at boot (AUTO="true" in ${DEBIAN_DEFAULTS})`, script: `sed -i 's/^AUTO=.*/AUTO="true"/' ${DEBIAN_DEFAULTS}` });
+          changes.push({ summary: `restore IPVS rules at boot (AUTO="true" in ${DEBIAN_DEFAULTS})`, script: `if grep -q '^AUTO=' ${DEBIAN_DEFAULTS}; then sed -i 's/^AUTO=.*/AUTO="true"/' ${DEBIAN_DEFAULTS}; else echo 'AUTO="true"' >> ${DEBIAN_DEFAULTS}; fi` });
         } else if (!d.exists) warnings.push(`${DEBIAN_DEFAULTS} not found: the ipvsadm package's init script restores ${DEBIAN_RULES} only with AUTO="true" there`);
       } else if (o.persist === true) warnings.push(`enable ipvsadm.service so that ${path} is restored at boot`);
     }

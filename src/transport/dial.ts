@@ -43,6 +43,9 @@ export function hopLabel(hop: Hop): string {
   return `${hop.user}@${host}:${hop.port}`;
 }
 
+/** A timer firing this much later than due is taken as a stall of this process. */
+const STALL_MS = 1000;
+
 /** A timeout that can be held while we wait on the operator (passphrase prompt). */
 class PausableTimer {
   private timer: NodeJS.Timeout | undefined;
@@ -68,7 +71,16 @@ class PausableTimer {
   }
   private resume(): void {
     this.startedAt = Date.now();
-    this.timer = setTimeout(this.fire, Math.max(0, this.remaining));
+    const due = Math.max(0, this.remaining);
+    this.timer = setTimeout(() => {
+      // A timer that fires far too late means our own event loop was stalled (decrypting a key with bcrypt-pbkdf
+      // in JavaScript takes seconds): that time is not the host's fault, so it does not count.
+      const late = Date.now() - this.startedAt - due;
+      if (late > STALL_MS) {
+        this.remaining = late;
+        this.resume();
+      } else this.fire();
+    }, due);
   }
   stop(): void {
     clearTimeout(this.timer);

@@ -53,6 +53,8 @@ export class SshPool {
   private readonly loader: KeyLoader;
   private readonly store = new KnownHostsStore();
   private readonly hosts = new Map<string, Promise<SshConnection>>();
+  /** the open connections among `hosts`, by spec name */
+  private readonly live = new Map<string, SshConnection>();
   private readonly jumps = new Map<string, Promise<Client>>();
   /** every SSH client we opened and have not seen close, for closeAll */
   private readonly clients = new Set<Client>();
@@ -78,6 +80,12 @@ export class SshPool {
   /** The open connection to this host (by spec.name), connecting on first use. Rejects with UnreachableError. */
   connect(spec: ConnectionSpec): Promise<Connection> {
     if (this.closed) return Promise.reject(new UnreachableError(spec.name, 'the SSH pool is closed'));
+    const live = this.live.get(spec.name);
+    if (live && !live.alive) {
+      // closed by its user or by the server: open a new one
+      this.live.delete(spec.name);
+      this.hosts.delete(spec.name);
+    }
     let p = this.hosts.get(spec.name);
     if (!p) {
       p = this.open(spec);
@@ -116,10 +124,12 @@ export class SshPool {
       maxChannels: this.o.maxChannelsPerHost,
       where,
       onGone: () => {
-        const cur = this.hosts.get(spec.name);
-        if (cur) cur.then((c) => c === conn && this.hosts.delete(spec.name), () => undefined);
+        if (this.live.get(spec.name) !== conn) return;
+        this.live.delete(spec.name);
+        this.hosts.delete(spec.name);
       },
     });
+    this.live.set(spec.name, conn);
     return conn;
   }
 
@@ -183,6 +193,7 @@ export class SshPool {
     this.closed = true;
     const conns = await Promise.allSettled([...this.hosts.values()]);
     this.hosts.clear();
+    this.live.clear();
     await Promise.all(conns.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
     const jumpKeys = [...this.jumps.keys()].sort((a, b) => b.split(' -> ').length - a.split(' -> ').length);
     for (const key of jumpKeys) {

@@ -30,6 +30,9 @@ const PGID_MARK = '@lvsplay-pgid';
 const PGID_PROLOGUE = `read -r _ _ _ _ lvsplay_pgid _ </proc/$$/stat 2>/dev/null && echo "${PGID_MARK} $lvsplay_pgid" >&2; unset lvsplay_pgid\n`;
 const PGID_LINE = new RegExp(`^${PGID_MARK} (\\d+)\\n`);
 
+/** Channel opens refused by sshd are retried this many times (20, 40, 80 ... ms apart). */
+const CHANNEL_OPEN_RETRIES = 6;
+
 /** How long a timed-out command may take to be killed before we give up waiting (the rejection comes anyway). */
 const KILL_WAIT_MS = 5000;
 
@@ -72,8 +75,24 @@ function becomeFailure(spec: ConnectionSpec, result: ExecResult): string | undef
   return undefined;
 }
 
+/** Node's name for a signal ('SIGTERM'); ssh2 reports them either way. */
+function signalName(name: string): string {
+  return name.startsWith('SIG') ? name : `SIG${name}`;
+}
+
 function signalNumber(name: string): number {
-  return (osConstants.signals as Record<string, number>)[`SIG${name}`] ?? 0;
+  return (osConstants.signals as Record<string, number>)[name] ?? 0;
+}
+
+/** The promise's value, or undefined after ms. */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(undefined), ms);
+    void p.then((v) => {
+      clearTimeout(t);
+      resolve(v);
+    });
+  });
 }
 
 export class SshConnection implements Connection {
@@ -134,6 +153,10 @@ export class SshConnection implements Connection {
       this.execs++;
       let channel: ClientChannel | undefined;
       let pgid: number | undefined;
+      // resolves with the remote process group once the script's first line has reported it (or undefined when
+      // the channel ends first): a timeout that strikes before then still needs it to kill the command
+      let pgidKnown: (pgid: number | undefined) => void = () => undefined;
+      const pgidReady = new Promise<number | undefined>((res) => (pgidKnown = res));
       let settled = false;
       const settle = (fn: () => void) => {
         if (settled) return;
@@ -148,7 +171,10 @@ export class SshConnection implements Connection {
               settled = true; // no more output to the caller; the rejection follows the kill
               this.inflight.delete(onClientClose);
               const ch = channel;
-              void this.killGroup(become, pgid).finally(() => {
+              const kill = ch
+                ? withTimeout(pgidReady, KILL_WAIT_MS).then((id) => this.killGroup(become, id))
+                : Promise.resolve(); // the channel is not open yet: start() will close it unused
+              void kill.finally(() => {
                 ch?.close();
                 reject(new CommandTimeoutError(host, timeoutMs));
               });
@@ -162,7 +188,10 @@ export class SshConnection implements Connection {
 
       const start = (err: Error | undefined, ch: ClientChannel) => {
         if (err) {
-          return settle(() => reject(new UnreachableError(host, `cannot open a session on ${this.opts.where}: ${err.message}`)));
+          const hint = /open failed/i.test(err.message) ? ' (is sshd MaxSessions below maxChannelsPerHost?)' : '';
+          return settle(() =>
+            reject(new UnreachableError(host, `cannot open a session on ${this.opts.where}: ${err.message}${hint}`)),
+          );
         }
         if (settled) {
           ch.close();
@@ -185,14 +214,18 @@ export class SshConnection implements Connection {
           stderr += errDec.write(buf);
           if (pgid === undefined) {
             const m = PGID_LINE.exec(stderr);
-            if (m) pgid = Number(m[1]);
+            if (m) {
+              pgid = Number(m[1]);
+              pgidKnown(pgid);
+            }
           }
         });
         ch.on('exit', (c: number | null, sig?: string) => {
           code = c;
-          signal = sig ?? undefined;
+          signal = sig ? signalName(sig) : undefined;
         });
         ch.on('close', () => {
+          pgidKnown(undefined);
           if (settled) return;
           const tail = out.end();
           if (tail) {
@@ -215,11 +248,22 @@ export class SshConnection implements Connection {
         });
         ch.end(PGID_PROLOGUE + script);
       };
-      try {
-        this.client.exec(remoteCommand(this.spec, become), start);
-      } catch (err) {
-        settle(() => reject(new UnreachableError(host, `cannot run a command on ${this.opts.where}: ${(err as Error).message}`)));
-      }
+      const open = (attempt: number) => {
+        try {
+          this.client.exec(remoteCommand(this.spec, become), (err, ch) => {
+            // sshd frees a session slot some time after the channel's close; under a full window of channels a
+            // new open can briefly be refused ("open failed"). Nothing ran, so trying again is safe.
+            if (err && /open failed/i.test(err.message) && attempt < CHANNEL_OPEN_RETRIES && !settled) {
+              setTimeout(() => open(attempt + 1), 20 * 2 ** attempt);
+              return;
+            }
+            start(err, ch);
+          });
+        } catch (err) {
+          settle(() => reject(new UnreachableError(host, `cannot run a command on ${this.opts.where}: ${(err as Error).message}`)));
+        }
+      };
+      open(0);
     });
   }
 

@@ -33,7 +33,7 @@ export interface ExecOptions {
 export interface ExecResult {
   /** exit status; 128 + signal number when the command was killed by a signal */
   code: number;
-  /** set when the command was killed by a signal (e.g. 'KILL') */
+  /** set when the command was killed by a signal, as Node names them (e.g. 'SIGKILL') */
   signal?: string;
   stdout: string;
   stderr: string;

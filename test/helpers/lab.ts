@@ -34,6 +34,7 @@ export interface Lab {
   log: string[];
   /** run a sh script on a host through the jump, with the OpenSSH client */
   ssh(host: string, script: string, timeoutMs?: number): Promise<RunResult>;
+  /** lab down and remove the lab dir (idempotent) */
   down(): Promise<void>;
 }
 
@@ -67,9 +68,12 @@ export async function startLab(o: LabOptions): Promise<Lab> {
   const inventory = labInventory(o.topology, dir, port);
   const log: string[] = [];
   const p = labPaths(dir);
+  let isDown = false;
   const down = async () => {
+    if (isDown) return;
     await labDown({ dir, log: (s) => log.push(s) });
     rmSync(dir, { recursive: true, force: true });
+    isDown = true;
   };
   let up: UpResult;
   try {
@@ -86,28 +90,30 @@ export async function startLab(o: LabOptions): Promise<Lab> {
 }
 
 /**
- * One lab per test file. Returns a getter (valid inside tests). A VM suite whose QEMU truly cannot run is
- * skipped with a loud message; any other failure to bring the lab up fails the suite.
+ * One lab per test file. Returns a getter, valid inside tests; a failure to bring the lab up fails the suite.
+ * VM suites first call `vmUnavailable()` and, when it gives a reason, `skipLoudly(test, reason)` instead.
  */
 export function useLab(test: TestFn, o: LabOptions): () => Lab {
   let lab: Lab | undefined;
-  let skipped: string | undefined;
   test.before(async () => {
-    if (o.vm) {
-      skipped = await vmCannotRunReason();
-      if (skipped) {
-        process.stderr.write(`\n!!!!! SKIPPING VM LAB SUITE: QEMU cannot run here: ${skipped} !!!!!\n\n`);
-        return;
-      }
-    }
     lab = await startLab(o);
   });
   test.after.always(async () => {
     await lab?.down();
   });
   return () => {
-    if (skipped) throw new Error(`VM lab unavailable: ${skipped}`);
     if (!lab) throw new Error('the lab is not up (test.before failed)');
     return lab;
   };
+}
+
+/** Why a VM lab cannot run here (QEMU missing or broken), or undefined. */
+export async function vmUnavailable(): Promise<string | undefined> {
+  return vmCannotRunReason();
+}
+
+/** Register the suite as skipped, loudly: never a silent pass. */
+export function skipLoudly(test: TestFn, title: string, reason: string): void {
+  process.stderr.write(`\n${'!'.repeat(78)}\n!! SKIPPED: ${title}: QEMU cannot run here: ${reason}\n${'!'.repeat(78)}\n\n`);
+  test.skip(`${title} (QEMU cannot run: ${reason})`, () => {});
 }

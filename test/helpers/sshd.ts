@@ -34,6 +34,8 @@ export async function makeKey(dir: string, name: string, type: KeyType = 'ed2551
   const path = join(dir, name);
   const args = ['-q', '-t', type, '-N', passphrase, '-C', `lvsplay-test-${name}`, '-f', path];
   if (type === 'rsa') args.push('-b', '2048');
+  // few KDF rounds: ssh2 decrypts keys in JavaScript, blocking the event loop (~1 s per 16 rounds)
+  if (passphrase) args.push('-a', '2');
   await run('ssh-keygen', args);
   const publicLine = readFileSync(`${path}.pub`, 'utf8').trim();
   return { path, publicLine, publicKey: publicLine.split(/\s+/).slice(0, 2).join(' '), type };
@@ -111,6 +113,8 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
       'KbdInteractiveAuthentication no',
       'AllowTcpForwarding yes',
       'LogLevel VERBOSE',
+      // tests open many connections at once; the default (10:30:100) drops some before the handshake
+      'MaxStartups 100',
       `SetEnv HOME=${join(dir, 'home')}`,
     ];
     const configFile = join(dir, 'sshd_config');

@@ -82,7 +82,7 @@ test('generated names fit the kernel limit and the script builds what the topolo
     binDir: '/L/bin', sshDir: '/L/ssh', hostsDir: '/L/hosts', pidsFile: '/L/pids', logFile: '/L/log',
     jumpListen: '127.0.0.1', jumpPort: 2222, jumpReady: '/L/jr', readyTimeout: 30,
   });
-  for (const n of [ns.switch, ns.ctl, ns.host('alpha'), ns.host('beta')]) t.true(s.includes(`ip netns add ${n}`), n);
+  for (const n of [ns.switch, ns.ctl, ns.host('alpha'), ns.host('beta')]) t.true(s.includes(`\nnetns add ${n}\n`), n);
   t.true(s.includes('addr add 198.18.0.2/24 dev eth1') && s.includes('addr add 198.18.0.3/24 dev eth1'));
   t.true(s.includes('route add default via 198.18.0.2'));
   t.true(s.includes(`link add h1n1 type veth peer name eth1 netns ${ns.host('beta')}`));

@@ -1,0 +1,112 @@
+/**
+ * The director implementation behind director-nat and director-dr-ha (they differ in their default `kinds`):
+ * options, the keepalived config of a director, its steps. One keepalived runs per host, so a director pair that
+ * serves NAT as well as DR/TUN services uses one role with `kinds: ['NAT', 'DR', 'TUN']`.
+ */
+import { z } from 'zod';
+import type { ExpandContext, Step, ValidateContext } from '../../src/engine/types.ts';
+import { address, ipvs, sysctl } from '../../src/steps/index.ts';
+import { hostIpvsTimeouts, hostNatDip, hostNics, hostVrrp, resolveService, servicesOfDirector, vrrpInstancesOf } from './cluster.ts';
+import { parseCidr } from './net.ts';
+import type { LvsRole } from './registry.ts';
+import { validateLvs } from './validate.ts';
+import { type KeepalivedConfig, renderDirectorConfig } from './render.ts';
+import { ipvsTimeoutsSchema, type LbKind, natDipSchema } from './schema.ts';
+import { installSteps, ipvsModuleSteps, keepalivedConfigFile, keepalivedHandlers, keepalivedRunning, roleOptions } from './steps.ts';
+import type { Inventory } from '../../src/inventory/types.ts';
+
+export const directorShape = {
+  /** lb_kinds of the services this director renders (director-nat: NAT; director-dr-ha: DR, TUN) */
+  kinds: z.array(z.enum(['NAT', 'DR', 'TUN'], { error: 'kinds are NAT, DR or TUN' })).min(1).optional(),
+  /** NAT inner address the real servers route through; default: the host's lvs_nat_dip */
+  dip: natDipSchema.optional(),
+  /** serve only these services (names in lvs_services); default: every service of the role's lb_kinds for the host */
+  services: z.array(z.string().min(1)).min(1).optional(),
+  configPath: z.string().regex(/^\/\S+$/, { error: 'must be an absolute path' }).default('/etc/keepalived/keepalived.conf'),
+  /** keepalived router_id; default: the inventory host name */
+  routerId: z.string().regex(/^[A-Za-z0-9_.-]{1,63}$/).optional(),
+  /** install keepalived and ipvsadm with the package manager (default true; already installed = no change) */
+  install: z.boolean().default(true),
+  /** more kernel modules to load and persist (the schedulers in use are added automatically) */
+  modules: z.array(z.string().regex(/^[A-Za-z0-9_-]+$/)).default([]),
+  /** `ipvsadm --set` timeouts; default: the host's lvs_ipvs_timeouts (unset: left as they are) */
+  ipvsTimeouts: ipvsTimeoutsSchema.optional(),
+};
+
+export type DirectorOptions = {
+  kinds?: LbKind[];
+  dip?: { address: string; interface: string };
+  services?: string[];
+  configPath?: string;
+  routerId?: string;
+  install?: boolean;
+  modules?: string[];
+  ipvsTimeouts?: { tcp: number; tcpfin: number; udp: number };
+};
+
+/** The keepalived.conf data of a director host (pure). */
+export function directorConfig(inv: Inventory, host: string, kinds: readonly LbKind[], o: { services?: string[]; routerId?: string }): KeepalivedConfig {
+  const vrrp = hostVrrp(inv, host);
+  const instances = vrrpInstancesOf(inv, host, vrrp);
+  const mine = new Set(instances.map((i) => i.instance.name));
+  return {
+    host,
+    routerId: o.routerId ?? host,
+    ...(vrrp?.lvs_sync_daemon && mine.has(vrrp.lvs_sync_daemon.instance) ? { syncDaemon: vrrp.lvs_sync_daemon } : {}),
+    syncGroups: (vrrp?.sync_groups ?? []).filter((g) => g.instances.every((n) => mine.has(n))),
+    instances,
+    services: servicesOfDirector(inv, host, kinds, o.services).map((s) => resolveService(inv, s, host)),
+  };
+}
+
+/** Steps of a director: packages, IPVS modules, NAT forwarding and DIP (if it serves NAT), timeouts, keepalived. */
+export function directorSteps(
+  role: 'director-nat' | 'director-dr-ha',
+  kinds: readonly LbKind[],
+  o: z.output<z.ZodObject<typeof directorShape>>,
+  ctx: ExpandContext,
+): Step[] {
+  const inv = ctx.inventory;
+  const host = ctx.host.name;
+  const config = directorConfig(inv, host, kinds, o);
+  const schedulers = config.services.map((s) => s.service.scheduler);
+  const timeouts = o.ipvsTimeouts ?? hostIpvsTimeouts(inv, host);
+  const nat: Step[] = [];
+  if (kinds.includes('NAT')) {
+    // NAT: requests and replies both pass the director
+    nat.push(sysctl(`90-lvs-${role}`, { 'net.ipv4.ip_forward': 1 }));
+    const dip = o.dip ?? hostNatDip(inv, host);
+    if (dip) {
+      // a DIP that is a VRRP VIP follows the active director (keepalived holds it); otherwise it is a plain address
+      const c = parseCidr(dip.address)!;
+      const asVip = config.instances.some((i) => i.vips.some((v) => v.address === c.address));
+      const own = hostNics(inv, host).some((n) => n.address === c.address);
+      if (!asVip && !own) nat.push(address(dip.interface, `${c.address}/${c.prefix}`));
+    }
+  }
+  return [
+    ...(o.install ? installSteps(['keepalived', 'ipvsadm']) : []),
+    ...ipvsModuleSteps(schedulers, o.modules),
+    ...nat,
+    // keepalived owns the IPVS table of a director; only the timeouts are set here (prune: false keeps its services)
+    ...(timeouts ? [ipvs({ services: [], prune: false, timeouts, name: `ipvs timeouts tcp ${timeouts.tcp} tcpfin ${timeouts.tcpfin} udp ${timeouts.udp}` })] : []),
+    keepalivedConfigFile(o.configPath, renderDirectorConfig(role, config)),
+    keepalivedRunning(),
+  ];
+}
+
+/** A director role: `defaultKinds` unless the options say otherwise. */
+export function makeDirectorRole(role: 'director-nat' | 'director-dr-ha', defaultKinds: readonly LbKind[], options: unknown): LvsRole {
+  const o = roleOptions(z.strictObject(directorShape), options, role);
+  const kinds = o.kinds ? [...new Set(o.kinds)] : [...defaultKinds];
+  const self: LvsRole = {
+    role,
+    lbKinds: kinds,
+    ...(o.services ? { serviceNames: o.services } : {}),
+    // malformed inventory data is left out of the steps and reported by validate (run before any host is touched)
+    steps: (ctx: ExpandContext) => directorSteps(role, kinds, o, ctx),
+    validate: (ctx: ValidateContext) => validateLvs(self, ctx),
+    handlers: keepalivedHandlers(),
+  };
+  return self;
+}

@@ -1,0 +1,62 @@
+/**
+ * realserver-nat: a real server behind an LVS-NAT director. Its replies must pass the director to be un-NATed:
+ * a default route (or routes to the client networks) via the director's inner address (DIP). NAT tuning as
+ * options: tcp_timestamps=0 (many clients masqueraded behind one address), a short FIN timeout, tw_reuse.
+ */
+import { z } from 'zod';
+import type { ExpandContext, Step, ValidateContext } from '../../src/engine/types.ts';
+import type { Inventory } from '../../src/inventory/types.ts';
+import { route, sysctl } from '../../src/steps/index.ts';
+import { natGatewayOf } from '../lib/cluster.ts';
+import { networkOf, parseCidr } from '../lib/net.ts';
+import { persistOf } from '../lib/realserver.ts';
+import type { LvsRole } from '../lib/registry.ts';
+import { cidr, ipv4 } from '../lib/schema.ts';
+import { persistSchema, persistSteps, roleOptions } from '../lib/steps.ts';
+import { validateLvs } from '../lib/validate.ts';
+
+const ROLE = 'realserver-nat';
+const schema = z.strictObject({
+  /** the director address to route through; default: lvs_nat_gateway, else the DIP of the host's NAT directors */
+  gateway: ipv4.optional(),
+  /** client networks to route via the gateway; default: the default route */
+  routes: z.array(cidr).min(1).optional(),
+  /** false: net.ipv4.tcp_timestamps=0 (unset: left as it is) */
+  tcpTimestamps: z.boolean().optional(),
+  /** net.ipv4.tcp_fin_timeout in seconds, e.g. 30 */
+  finTimeout: z.number().int().min(1).max(600).optional(),
+  /** net.ipv4.tcp_tw_reuse */
+  twReuse: z.boolean().optional(),
+  persist: persistSchema.optional(),
+});
+
+export type RealserverNatOptions = z.input<typeof schema>;
+
+export function realserverNat(options: RealserverNatOptions = {}): LvsRole {
+  const o = roleOptions(schema, options, ROLE);
+  const gatewayFor = (inv: Inventory, host: string) => o.gateway ?? natGatewayOf(inv, host).gateway;
+  const role: LvsRole = {
+    role: ROLE,
+    gatewayFor,
+    steps(ctx: ExpandContext) {
+      const host = ctx.host.name;
+      const gw = gatewayFor(ctx.inventory, host);
+      if (!gw) return []; // reported by validate (no route back through the director)
+      const dests = (o.routes ?? ['default']).map((r) => (r === 'default' ? r : networkOf(parseCidr(r, 32)!)));
+      const tuning: Record<string, number> = {
+        ...(o.tcpTimestamps !== undefined ? { 'net.ipv4.tcp_timestamps': o.tcpTimestamps ? 1 : 0 } : {}),
+        ...(o.finTimeout !== undefined ? { 'net.ipv4.tcp_fin_timeout': o.finTimeout } : {}),
+        ...(o.twReuse !== undefined ? { 'net.ipv4.tcp_tw_reuse': o.twReuse ? 1 : 0 } : {}),
+      };
+      const steps: Step[] = [
+        ...dests.map((d) => route(d, { via: gw })),
+        ...(Object.keys(tuning).length ? [sysctl('90-lvs-realserver-nat', tuning)] : []),
+        ...persistSteps(ROLE, persistOf(ctx.host.vars, o.persist), dests.map((d) => `ip route replace ${d} via ${gw}`)),
+      ];
+      return steps;
+    },
+    validate: (ctx: ValidateContext) => validateLvs(role, ctx),
+  };
+  return role;
+}
+

@@ -1,0 +1,53 @@
+/**
+ * realserver-tun: a real server behind an LVS-TUN director. The ipip module (loaded now and at boot), tunl0 up
+ * with the VIP(s), rp_filter=0 on all/default/tunl0/the facing NICs (decapsulated packets arrive on tunl0 while
+ * the route back to the client is another NIC: strict rp_filter drops them; the effective value is max(all, nic)),
+ * arp_ignore/arp_announce on tunl0, persisted across reboots (rc.local by default).
+ */
+import { z } from 'zod';
+import type { ExpandContext, ValidateContext } from '../../src/engine/types.ts';
+import type { Inventory } from '../../src/inventory/types.ts';
+import { address, kernelModule, link, sysctl } from '../../src/steps/index.ts';
+import { facingInterfaces, persistOf, realServerShape, vipsOf } from '../lib/realserver.ts';
+import type { LvsRole } from '../lib/registry.ts';
+import { persistSteps, roleOptions } from '../lib/steps.ts';
+import { validateLvs } from '../lib/validate.ts';
+
+const ROLE = 'realserver-tun';
+const schema = z.strictObject(realServerShape);
+
+export type RealserverTunOptions = z.input<typeof schema>;
+
+export function tunSysctls(ifaces: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const i of ['all', 'default', 'tunl0', ...ifaces]) out[`net.ipv4.conf.${i}.rp_filter`] = 0;
+  for (const i of ['all', 'tunl0']) {
+    out[`net.ipv4.conf.${i}.arp_ignore`] = 1;
+    out[`net.ipv4.conf.${i}.arp_announce`] = 2;
+  }
+  return out;
+}
+
+export function realserverTun(options: RealserverTunOptions = {}): LvsRole {
+  const o = roleOptions(schema, options, ROLE);
+  const vipsFor = (inv: Inventory, host: string) => vipsOf(inv, host, 'TUN', o.vips);
+  const role: LvsRole = {
+    role: ROLE,
+    vipsFor,
+    steps(ctx: ExpandContext) {
+      const host = ctx.host.name;
+      const vips = vipsFor(ctx.inventory, host);
+      if (vips.length === 0) return []; // reported by validate (a real server of no TUN service)
+      const ifaces = facingInterfaces(ctx.inventory, host, o.interfaces);
+      return [
+        kernelModule('ipip', { persist: 'ipip' }),
+        link('tunl0', { type: 'ipip', up: true }),
+        sysctl('90-lvs-realserver-tun', tunSysctls(ifaces)),
+        ...vips.map((v) => address('tunl0', `${v}/32`)),
+        ...persistSteps(ROLE, persistOf(ctx.host.vars, o.persist), ['ip link set tunl0 up', ...vips.map((v) => `ip addr replace ${v}/32 dev tunl0`)]),
+      ];
+    },
+    validate: (ctx: ValidateContext) => validateLvs(role, ctx),
+  };
+  return role;
+}

@@ -1,0 +1,59 @@
+/**
+ * web-backend: a tiny HTTP server on a real server so a client's curls can tell which backend answered:
+ * busybox httpd (fast to start even under TCG emulation) serving `index.html` = the inventory host name and
+ * `healthz` = "ok" (the HTTP_GET health checks), on every port the services use for this host.
+ * For lab and test clusters on hosts without systemd (it is started by pidfile, not by a unit).
+ */
+import { z } from 'zod';
+import type { ExpandContext, Step } from '../../src/engine/types.ts';
+import type { Inventory } from '../../src/inventory/types.ts';
+import { file, service } from '../../src/steps/index.ts';
+import { allServices, hostNodeSvc } from '../lib/cluster.ts';
+import { port } from '../lib/schema.ts';
+import { roleOptions } from '../lib/steps.ts';
+import type { Role } from '../../src/engine/types.ts';
+
+const ROLE = 'web-backend';
+const schema = z.strictObject({
+  /** ports to listen on; default: every real server / sorry server port of this host in lvs_services and lvs_node_svc */
+  ports: z.array(port).min(1).optional(),
+  root: z.string().regex(/^\/\S+[^/]$/).default('/srv/lvsplay-www'),
+});
+
+export type WebBackendOptions = z.input<typeof schema>;
+
+/** Ports this host serves as a real server or sorry server, from every host's service data. */
+export function backendPorts(inv: Inventory, host: string): number[] {
+  const ports = new Set<number>();
+  const services = [...allServices(inv)];
+  for (const h of inv.hosts.keys()) services.push(...((hostNodeSvc(inv, h)?.services ?? []) as typeof services));
+  for (const s of services) {
+    for (const rs of s.real_servers) if (rs.host === host) ports.add(rs.port ?? s.port);
+    if (s.sorry_server?.host === host) ports.add(s.sorry_server.port ?? s.port);
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+export function webBackend(options: WebBackendOptions = {}): Role {
+  const o = roleOptions(schema, options, ROLE);
+  return {
+    role: ROLE,
+    steps(ctx: ExpandContext): Step[] {
+      const host = ctx.host.name;
+      const ports = o.ports ?? backendPorts(ctx.inventory, host);
+      return [
+        file(`${o.root}/index.html`, { content: `${host}\n`, mode: '0644' }),
+        file(`${o.root}/healthz`, { content: 'ok\n', mode: '0644' }),
+        ...ports.map((p) =>
+          service(`lvsplay-httpd-${p}`, {
+            state: 'started',
+            start: `busybox httpd -f -p 0.0.0.0:${p} -h ${o.root}`,
+            background: true,
+            pidfile: `/run/lvsplay-httpd-${p}.pid`,
+            process: 'busybox',
+          }),
+        ),
+      ];
+    },
+  };
+}

@@ -1,0 +1,67 @@
+/** `lvsplay verify PLAYBOOK -i INVENTORY`: only the verification of a playbook's cluster (nothing is converged). */
+import { commonOptions, parse, requireInventory } from './common.ts';
+import { EXIT, UsageError } from '../errors.ts';
+import { loadInventory, parseExtraVars, connectionSpec } from '../inventory/index.ts';
+import { loadPlaybook } from '../playbook.ts';
+import { SshPool } from '../transport/index.ts';
+import { JsonLinesReporter } from '../output/json-lines.ts';
+import { planVerification } from '../verify/targets.ts';
+import { runVerification } from '../verify/run.ts';
+import { formatVerifyRecord } from '../verify/table.ts';
+import type { CommandIO } from './io.ts';
+
+export const VERIFY_HELP = `Usage: lvsplay verify PLAYBOOK.ts -i INVENTORY [options]
+
+Probe every virtual service of the playbook's verify entries (default: every service of the inventory, from the
+first host of the clients group) and check the distribution over the real servers against the scheduler and the
+weights (chi-square at p = 0.001 for rr/wrr; stickiness for sh/persistence; every server reached for lc/wlc/…),
+the director holding each VIP, and the active director's IPVS counters. Nothing is changed on any host.
+
+Options:
+  -i, --inventory FILE     Ansible-format YAML inventory (required)
+  -e, --extra-vars K=V     extra variables (repeatable)
+      --json FILE          JSON Lines: one {"event":"verify","result":{...}} per service, then the recap
+      --accept-new-host-keys  trust unknown SSH host keys and record them
+  -v, --verbose            print what is probed from where
+  -h, --help
+
+Exit codes: 0 every service passed, 2 a service failed, 4 invalid inventory/playbook, 5 bad options.`;
+
+const options = { ...commonOptions } as const;
+
+export async function verifyCommand(argv: string[], io: CommandIO): Promise<number> {
+  const { values: o, positionals } = parse(argv, options, 'verify');
+  if (o.help) {
+    io.out(VERIFY_HELP + '\n');
+    return EXIT.ok;
+  }
+  if (positionals.length !== 1) throw new UsageError(`verify: expected exactly one PLAYBOOK, got ${positionals.length ? positionals.join(' ') : 'none'} (usage: lvsplay verify PLAYBOOK.ts -i INVENTORY)`);
+  if (o.limit) throw new UsageError('verify: --limit does not apply (use only: [...] in the playbook\'s verify entries)');
+  const inv = loadInventory(requireInventory(o.inventory, 'verify'), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
+  const pb = await loadPlaybook(positionals[0]!);
+  const plan = planVerification(pb, inv);
+  const hosts = new Set(plan.jobs.flatMap((j) => [j.vantage, ...j.target.directors]));
+  const specs = new Map([...hosts].map((h) => [h, connectionSpec(inv, h)]));
+
+  const t0 = Date.now();
+  const json = o.json ? new JsonLinesReporter(o.json) : undefined;
+  const pool = new SshPool({ acceptNewHostKeys: !!o['accept-new-host-keys'] });
+  try {
+    const records = await runVerification(plan, {
+      connect: (h) => pool.connect(specs.get(h) ?? connectionSpec(inv, h)),
+      onNote: (n) => io.out(`verify: ${n}\n`),
+      onRecord: (r) => {
+        io.out(formatVerifyRecord(r) + '\n');
+        json?.event({ event: 'verify', result: r });
+      },
+      ...(o.verbose ? { log: (l: string) => io.out(l + '\n') } : {}),
+    });
+    json?.event({ event: 'recap', hosts: {}, verify: records, elapsedMs: Date.now() - t0, check: false });
+    const failed = records.filter((r) => !r.pass);
+    io.out(`\nverify: ${records.length - failed.length} of ${records.length} services passed${failed.length ? ` (failed: ${failed.map((r) => r.service).join(', ')})` : ''} in ${((Date.now() - t0) / 1000).toFixed(1)}s\n`);
+    return failed.length ? EXIT.hostFailed : EXIT.ok;
+  } finally {
+    await pool.closeAll();
+    await json?.close();
+  }
+}

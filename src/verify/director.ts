@@ -1,0 +1,80 @@
+/**
+ * One exec per director per snapshot: its addresses (`ip -j addr`: who holds the VIP) and its IPVS table with
+ * weights and connection counters. Parsing is pure; `snapshotDirector` is the only I/O here.
+ */
+import type { Connection } from '../transport/types.ts';
+import { section, splitSections } from '../facts/sections.ts';
+import { parseIpvsList, parseIpvsStats, type IpvsListService, type IpvsStatsService } from './ipvsadm.ts';
+
+export interface AddrEntry {
+  ifname: string;
+  address: string;
+  up: boolean;
+}
+
+export interface DirectorSnapshot {
+  host: string;
+  /** orchestrator clock (ms) when the output arrived */
+  at: number;
+  addrs: AddrEntry[];
+  list?: Map<string, IpvsListService>;
+  stats?: Map<string, IpvsStatsService>;
+  /** why the IPVS table is missing (no ipvsadm, no IPVS in the kernel, not root …) */
+  ipvsError?: string;
+}
+
+export const SNAPSHOT_SCRIPT = [
+  `echo @@addr`,
+  `ip -j addr show 2>/dev/null || echo '[]'`,
+  `if ! command -v ipvsadm >/dev/null 2>&1; then echo '@@ipvserror ipvsadm is not installed'`,
+  `elif out=$(ipvsadm -Ln --exact 2>&1); then echo @@list; printf '%s\\n' "$out"; echo @@stats; ipvsadm -Ln --stats --exact 2>&1`,
+  `else echo "@@ipvserror $(printf '%s' "$out" | head -n 1)"; fi`,
+].join('\n');
+
+/** IPv4 addresses per interface from `ip -j addr show`. */
+export function parseIpAddrJson(text: string): AddrEntry[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text.trim() || '[]');
+  } catch {
+    throw new Error(`ip -j addr: invalid JSON (iproute2 >= 4.13 is needed): ${JSON.stringify(text.slice(0, 120))}`);
+  }
+  if (!Array.isArray(raw)) return [];
+  const out: AddrEntry[] = [];
+  for (const l of raw as Array<{ ifname?: string; flags?: string[]; addr_info?: Array<{ family?: string; local?: string }> }>) {
+    if (typeof l?.ifname !== 'string') continue;
+    const up = (l.flags ?? []).includes('UP');
+    for (const a of l.addr_info ?? []) if (a.family === 'inet' && typeof a.local === 'string') out.push({ ifname: l.ifname, address: a.local, up });
+  }
+  return out;
+}
+
+/** The interface on which the host serves `vip` as a director (not lo: DR/TUN real servers keep the VIP there). */
+export function vipInterface(addrs: readonly AddrEntry[], vip: string): string | undefined {
+  return addrs.find((a) => a.address === vip && a.ifname !== 'lo' && !a.ifname.startsWith('tunl') && a.up)?.ifname;
+}
+
+export function parseSnapshot(host: string, stdout: string, at: number): DirectorSnapshot {
+  const s = splitSections(stdout);
+  const addr = section(s, 'addr');
+  const snap: DirectorSnapshot = { host, at, addrs: addr ? parseIpAddrJson(addr.lines.join('\n')) : [] };
+  const err = section(s, 'ipvserror');
+  if (err) snap.ipvsError = err.arg.trim() || 'ipvsadm failed';
+  const list = section(s, 'list');
+  const stats = section(s, 'stats');
+  try {
+    if (list) snap.list = parseIpvsList(list.lines.join('\n'));
+    if (stats) snap.stats = parseIpvsStats(stats.lines.join('\n'));
+  } catch (e) {
+    snap.ipvsError = (e as Error).message;
+    delete snap.list;
+    delete snap.stats;
+  }
+  if (!addr) snap.ipvsError = snap.ipvsError ?? 'no output from the snapshot script';
+  return snap;
+}
+
+export async function snapshotDirector(host: string, conn: Connection): Promise<DirectorSnapshot> {
+  const r = await conn.exec(SNAPSHOT_SCRIPT, { timeoutMs: 30_000 });
+  return parseSnapshot(host, r.stdout, Date.now());
+}

@@ -1,0 +1,117 @@
+/**
+ * Parsers of `ipvsadm -Ln --exact` (scheduler, weights, active/inactive connections) and
+ * `ipvsadm -Ln --stats --exact` (per-real-server connection counters), and the delta of two counter snapshots.
+ * Keys: service 'TCP 198.18.0.100:80', real server '198.18.0.21:80'. Pure.
+ */
+
+export interface IpvsListReal {
+  forward: string; // Masq, Route, Tunnel, Local
+  weight: number;
+  active: number;
+  inactive: number;
+}
+
+export interface IpvsListService {
+  key: string;
+  scheduler: string;
+  /** persistence timeout (s) when persistent */
+  persistent?: number;
+  reals: Map<string, IpvsListReal>;
+}
+
+export function serviceKey(protocol: string, vip: string, port: number): string {
+  return `${protocol.toUpperCase()} ${vip}:${port}`;
+}
+
+const SERVICE_LINE = /^(TCP|UDP|SCTP|FWM)\s+(\S+)\s*(.*)$/;
+const REAL_LINE = /^\s+->\s+(\S+)\s*(.*)$/;
+
+/** `ipvsadm -Ln --exact` → services by key. Header lines are skipped; an unknown line is an error. */
+export function parseIpvsList(text: string): Map<string, IpvsListService> {
+  const out = new Map<string, IpvsListService>();
+  let cur: IpvsListService | undefined;
+  for (const line of text.split('\n')) {
+    if (!line.trim() || /^IP Virtual Server/.test(line) || /^Prot /.test(line) || /->\s+RemoteAddress/.test(line)) continue;
+    const s = SERVICE_LINE.exec(line);
+    if (s) {
+      const rest = s[3]!.trim().split(/\s+/).filter(Boolean);
+      const pIdx = rest.indexOf('persistent');
+      cur = {
+        key: `${s[1]} ${s[2]}`,
+        scheduler: rest[0] ?? '',
+        ...(pIdx >= 0 && rest[pIdx + 1] !== undefined ? { persistent: Number(rest[pIdx + 1]) } : {}),
+        reals: new Map(),
+      };
+      out.set(cur.key, cur);
+      continue;
+    }
+    const r = REAL_LINE.exec(line);
+    if (r && cur) {
+      const [forward, weight, active, inactive] = r[2]!.trim().split(/\s+/);
+      cur.reals.set(r[1]!, { forward: forward ?? '', weight: Number(weight), active: Number(active), inactive: Number(inactive) });
+      continue;
+    }
+    throw new Error(`cannot parse ipvsadm -Ln line ${JSON.stringify(line)}`);
+  }
+  return out;
+}
+
+export interface IpvsCounters {
+  conns: number;
+  inPkts: number;
+  outPkts: number;
+  inBytes: number;
+  outBytes: number;
+}
+
+export interface IpvsStatsService {
+  key: string;
+  total: IpvsCounters;
+  reals: Map<string, IpvsCounters>;
+}
+
+function counters(fields: string[], line: string): IpvsCounters {
+  const n = fields.map((f) => Number(f));
+  if (n.length < 5 || n.some((x) => !Number.isFinite(x))) {
+    throw new Error(`cannot parse ipvsadm --stats counters in ${JSON.stringify(line)} (use --exact: no K/M suffixes)`);
+  }
+  return { conns: n[0]!, inPkts: n[1]!, outPkts: n[2]!, inBytes: n[3]!, outBytes: n[4]! };
+}
+
+/** `ipvsadm -Ln --stats --exact` → services by key with their totals and per-real-server counters. */
+export function parseIpvsStats(text: string): Map<string, IpvsStatsService> {
+  const out = new Map<string, IpvsStatsService>();
+  let cur: IpvsStatsService | undefined;
+  for (const line of text.split('\n')) {
+    if (!line.trim() || /^IP Virtual Server/.test(line) || /^Prot /.test(line) || /->\s+RemoteAddress/.test(line)) continue;
+    const s = SERVICE_LINE.exec(line);
+    if (s) {
+      const fields = s[3]!.trim().split(/\s+/);
+      // FWM services print the mark then the counters
+      cur = { key: `${s[1]} ${s[2]}`, total: counters(fields, line), reals: new Map() };
+      out.set(cur.key, cur);
+      continue;
+    }
+    const r = REAL_LINE.exec(line);
+    if (r && cur) {
+      cur.reals.set(r[1]!, counters(r[2]!.trim().split(/\s+/), line));
+      continue;
+    }
+    throw new Error(`cannot parse ipvsadm --stats line ${JSON.stringify(line)}`);
+  }
+  return out;
+}
+
+/**
+ * New connections per real server of one service between two snapshots. A real server absent from `before`
+ * counts from 0 (it was added in between); counters that went down (service re-created) count from 0 as well.
+ */
+export function connDeltas(before: IpvsStatsService | undefined, after: IpvsStatsService | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!after) return out;
+  for (const [rs, c] of after.reals) {
+    const b = before?.reals.get(rs)?.conns ?? 0;
+    out.set(rs, c.conns >= b ? c.conns - b : c.conns);
+  }
+  return out;
+}

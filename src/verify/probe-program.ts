@@ -1,0 +1,130 @@
+/**
+ * The probe program run on the vantage host, and the shell that runs it: ONE process per service (or per drill),
+ * never one exec or one curl per probe. Every probe is a new TCP connection (keep-alive would pin one backend);
+ * HTTP probes send `Connection: close` and identify the backend from the first line of the response body (the
+ * lab's and the roles' web pages serve the host name).
+ *
+ * With node on the vantage host: a dependency-free CommonJS program, fed to `node -` through a heredoc, config as
+ * one JSON argument. Output lines (parsed by probe-output.ts):
+ *   START <epochMs> <pid>
+ *   P <seq> <startEpochMs> <durationMs> ok|fail <backend|error, URI-encoded>
+ *   END <epochMs> <sent> <ok> <failed>
+ * Without node (batch HTTP only): one curl with a URL glob [1-N] and `-w` delimiters:
+ *   @@LVSPLAY_CURL <http_code> <exitcode> <time_total>   after each body.
+ */
+import { q } from '../shell.ts';
+
+export interface ProbeConfig {
+  host: string;
+  port: number;
+  /** HTTP GET (backend from the body) or a bare TCP connect */
+  http: boolean;
+  path: string;
+  /** number of probes; 0 = until stopped (SIGTERM, stopFile, maxMs) */
+  count: number;
+  /** start-to-start spacing in ms (0: back to back) */
+  intervalMs: number;
+  timeoutMs: number;
+  /** probes in flight at most (1 = strictly one after the other) */
+  concurrency: number;
+  /** hard stop after this long, whatever happens */
+  maxMs: number;
+}
+
+/** The program (plain CommonJS, runs on node >= 10); keep it dependency-free and small: it is sent every time. */
+export const PROBE_PROGRAM = String.raw`'use strict';
+const net = require('net');
+const cfg = JSON.parse(process.argv[2]);
+const out = (s) => process.stdout.write(s + '\n');
+const t0 = Date.now();
+let stopping = false, sent = 0, okN = 0, failN = 0, inflight = 0;
+process.on('SIGTERM', () => { stopping = true; });
+process.on('SIGINT', () => { stopping = true; });
+out('START ' + t0 + ' ' + process.pid);
+function label(s) { return encodeURIComponent(String(s).slice(0, 120)) || '-'; }
+function probe(seq) {
+  return new Promise((resolve) => {
+    const start = Date.now();
+    let done = false, buf = Buffer.alloc(0);
+    const sock = net.connect({ host: cfg.host, port: cfg.port });
+    const finish = (ok, info) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      if (ok) okN++; else failN++;
+      out('P ' + seq + ' ' + start + ' ' + (Date.now() - start) + ' ' + (ok ? 'ok ' : 'fail ') + label(info));
+      resolve();
+    };
+    const timer = setTimeout(() => finish(false, 'timeout'), cfg.timeoutMs);
+    sock.setNoDelay(true);
+    sock.on('connect', () => {
+      if (!cfg.http) { sock.end(); finish(true, '-'); return; }
+      sock.write('GET ' + cfg.path + ' HTTP/1.0\r\nHost: ' + cfg.host + '\r\nConnection: close\r\nUser-Agent: lvsplay-probe\r\n\r\n');
+    });
+    sock.on('data', (d) => { if (buf.length < 65536) buf = Buffer.concat([buf, d]); });
+    sock.on('end', () => {
+      const text = buf.toString('utf8');
+      const m = /^HTTP\/\d(?:\.\d)? (\d{3})/.exec(text);
+      if (!m) return finish(false, 'bad-response');
+      const status = Number(m[1]);
+      const i = text.indexOf('\r\n\r\n');
+      const body = i >= 0 ? text.slice(i + 4) : '';
+      const line = body.split('\n').map((l) => l.trim()).find((l) => l) || '-';
+      if (status >= 400) return finish(false, 'http-' + status);
+      finish(true, line);
+    });
+    sock.on('error', (e) => finish(false, e.code || 'error'));
+  });
+}
+function stopFileSeen() { return cfg.stopFile && require('fs').existsSync(cfg.stopFile); }
+async function main() {
+  const deadline = t0 + cfg.maxMs;
+  const all = [];
+  for (let seq = 1; cfg.count === 0 || seq <= cfg.count; seq++) {
+    if (stopping || Date.now() >= deadline || stopFileSeen()) break;
+    while (inflight >= cfg.concurrency) await new Promise((r) => setTimeout(r, 2));
+    const started = Date.now();
+    inflight++; sent++;
+    const p = probe(seq).then(() => { inflight--; });
+    if (cfg.concurrency > 1) all.push(p); else await p;
+    const wait = started + cfg.intervalMs - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  await Promise.all(all);
+  out('END ' + Date.now() + ' ' + sent + ' ' + okN + ' ' + failN);
+}
+main().then(() => process.exit(0), (e) => { out('ERROR ' + label(e && e.stack || e)); process.exit(1); });
+`;
+
+export interface ProgramOptions extends ProbeConfig {
+  /** stream mode: stop when this file exists on the vantage host */
+  stopFile?: string;
+}
+
+const HEREDOC = 'LVSPLAY_PROBE_PROGRAM_END';
+
+/** Shell running the node probe program with this config (node must exist: see probeScript). */
+export function nodeProbeScript(o: ProgramOptions): string {
+  return `node - ${q(JSON.stringify(o))} <<'${HEREDOC}'\n${PROBE_PROGRAM}\n${HEREDOC}`;
+}
+
+/** Shell running one curl for `count` HTTP probes (each a new connection: `Connection: close`). */
+export function curlProbeScript(o: ProbeConfig): string {
+  const url = `http://${o.host}:${o.port}${o.path}${o.path.includes('?') ? '&' : '?'}lvsplay_probe=[1-${o.count}]`;
+  const secs = Math.max(0.1, o.timeoutMs / 1000).toFixed(1);
+  return [
+    `echo "CURL $(date +%s)"`,
+    `curl -sS --max-time ${secs} --connect-timeout ${secs} -H 'Connection: close' -H 'User-Agent: lvsplay-probe' -w '\\n@@LVSPLAY_CURL %{http_code} %{exitcode} %{time_total}\\n' ${q(url)} 2>/dev/null`,
+    `echo "CURLEND $?"`,
+  ].join('\n');
+}
+
+/**
+ * The one exec that probes a service: node when the vantage host has it, else curl for HTTP; a TCP service or a
+ * stream needs node (says so with `NOPROBER`).
+ */
+export function probeScript(o: ProgramOptions): string {
+  const fallback = o.http && o.count > 0 ? curlProbeScript(o) : `echo "NOPROBER the vantage host has no node (needed for ${o.http ? 'a probe stream' : 'TCP probes'})"`;
+  return [`if command -v node >/dev/null 2>&1; then`, nodeProbeScript(o), `else`, fallback, `fi`].join('\n');
+}

@@ -1,0 +1,72 @@
+/**
+ * The playbook's `verify` entries and the helpers that build them:
+ *
+ *   export default playbook({ name, plays, verify: [services({ from: 'clients', probes: 100 })] });
+ *
+ * A playbook without `verify` checks every virtual service of the inventory from the first host of the `clients`
+ * group (when the inventory has one).
+ */
+import { z } from 'zod';
+import { ValidationError } from '../errors.ts';
+import { formatZodIssues } from '../playbook.ts';
+
+export interface ServicesCheckOptions {
+  /** host pattern; its first host is the vantage point the probes start from (default 'clients') */
+  from?: string;
+  /** new TCP connections per service (default 100) */
+  probes?: number;
+  /** only these services (names from lvs_services / lvs_node_svc) */
+  only?: string[];
+  /** HTTP path probed (default '/') */
+  path?: string;
+  /** per-probe timeout in ms (default 2000) */
+  timeoutMs?: number;
+  /** 'http': backend from the response body; 'tcp': connect only, counts from the director. Default: http when the
+   *  health check is HTTP_GET or the port is 80/8080, else tcp */
+  mode?: 'http' | 'tcp';
+  /** failed probes tolerated (default 0) */
+  maxFailed?: number;
+}
+
+export interface ServicesCheck {
+  readonly check: 'services';
+  from: string;
+  probes: number;
+  only?: string[];
+  path: string;
+  timeoutMs: number;
+  mode?: 'http' | 'tcp';
+  maxFailed: number;
+}
+
+/** One entry of `Playbook.verify`. */
+export type VerifyEntry = ServicesCheck;
+
+const optionsSchema = z.strictObject({
+  from: z.string().min(1).default('clients'),
+  probes: z.number().int().min(1).max(100_000).default(100),
+  only: z.array(z.string().min(1)).min(1).optional(),
+  path: z.string().regex(/^\/\S*$/, 'must be a URL path starting with /').default('/'),
+  timeoutMs: z.number().int().min(50).max(60_000).default(2000),
+  mode: z.enum(['http', 'tcp']).optional(),
+  maxFailed: z.number().int().min(0).default(0),
+});
+
+/** Verify the virtual services: distribution, health, director cross-check (see README: verification). */
+export function services(options: ServicesCheckOptions = {}): ServicesCheck {
+  const r = optionsSchema.safeParse(options);
+  if (!r.success) throw new ValidationError(`verify services(): ${formatZodIssues(r.error)}`, {}, 'see ServicesCheckOptions (README: verification)');
+  return { check: 'services', ...r.data } as ServicesCheck;
+}
+
+/** An entry as found in a loaded playbook (plain objects from JSON-ish playbooks are accepted too). */
+export function parseVerifyEntry(x: unknown, index: number): VerifyEntry {
+  if (x && typeof x === 'object' && (x as { check?: unknown }).check === 'services') {
+    const { check: _c, ...rest } = x as Record<string, unknown>;
+    void _c;
+    const r = optionsSchema.safeParse(rest);
+    if (r.success) return { check: 'services', ...r.data } as ServicesCheck;
+    throw new ValidationError(`playbook verify[${index}]: ${formatZodIssues(r.error)}`, {}, "build entries with services({ from: 'clients', probes: 100 }) from 'lvsplay'");
+  }
+  throw new ValidationError(`playbook verify[${index}] is not a verification entry: ${JSON.stringify(x)?.slice(0, 80)}`, {}, "build entries with services({ ... }) from 'lvsplay'");
+}

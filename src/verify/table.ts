@@ -1,0 +1,31 @@
+/** The verification table: one block per service (backend, expected %, observed %, count, director Δ, verdict). */
+import type { VerifyRecord } from '../output/events.ts';
+
+const pct = (x: number | undefined) => (x === undefined ? '-' : `${(x * 100).toFixed(1)}%`);
+
+export function formatVerifyRecord(v: VerifyRecord): string {
+  const out: string[] = [];
+  const head = [v.vip, v.scheduler, v.rule, v.master !== undefined ? `master ${v.master ?? '(none)'}` : undefined, v.vantage ? `from ${v.vantage}` : undefined]
+    .filter(Boolean)
+    .join(', ');
+  out.push(`VERIFY ${v.service}${head ? ` (${head})` : ''}: ${v.pass ? 'PASS' : 'FAIL'}`);
+  const rows = v.rows ?? [...new Set([...Object.keys(v.expected), ...Object.keys(v.observed)])].map((b) => ({ backend: b, expected: v.expected[b] ?? 0, observed: v.observed[b] ?? 0, count: NaN, verdict: '' }));
+  const w = Math.max(7, ...rows.map((r) => r.backend.length));
+  out.push(`  ${'backend'.padEnd(w)}  expected  observed  probes  director  verdict`);
+  for (const r of rows) {
+    const d = (r as { director?: number }).director;
+    out.push(
+      `  ${r.backend.padEnd(w)}  ${pct(r.expected).padStart(8)}  ${pct(r.observed).padStart(8)}  ${(Number.isNaN(r.count) ? '-' : String(r.count)).padStart(6)}  ${(d === undefined ? '-' : String(d)).padStart(8)}  ${r.verdict}`,
+    );
+  }
+  const stat = v.p !== undefined ? `chi-square p = ${v.p < 1e-4 ? v.p.toExponential(2) : v.p.toFixed(4)} (fails below 0.001); ` : '';
+  if (v.probes !== undefined) out.push(`  ${stat}${v.probes} probes, ${v.failed ?? 0} failed`);
+  for (const r of v.reasons ?? []) out.push(`  FAIL: ${r}`);
+  if (!v.reasons && !v.pass && v.detail) out.push(`  FAIL: ${v.detail}`);
+  for (const n of v.notes ?? []) out.push(`  note: ${n}`);
+  return out.join('\n');
+}
+
+export function formatVerifyRecords(records: VerifyRecord[]): string {
+  return records.map(formatVerifyRecord).join('\n');
+}

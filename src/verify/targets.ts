@@ -1,0 +1,165 @@
+/**
+ * Which services to verify, from where, against which directors: resolved from the inventory through the roles'
+ * cluster model (roles/lib/cluster.ts), before any host is touched. Pure.
+ */
+import type { Inventory } from '../inventory/types.ts';
+import type { Playbook } from '../engine/types.ts';
+import { ValidationError } from '../errors.ts';
+import { selectHosts, hostsOfGroup } from '../inventory/index.ts';
+import {
+  allServices,
+  hostNodeSvc,
+  realServerAddress,
+  resolveService,
+  servicesOfDirector,
+  vrrpInstancesOf,
+} from '../../roles/lib/cluster.ts';
+import { LB_KINDS } from '../../roles/lib/schema.ts';
+import { parseVerifyEntry, type ServicesCheck, type VerifyEntry } from './spec.ts';
+
+export interface BackendTarget {
+  /** inventory host (or the address when the real server is not an inventory host) */
+  label: string;
+  host: string;
+  address: string;
+  port: number;
+  weight: number;
+}
+
+export interface ServiceTarget {
+  name: string;
+  kind: 'NAT' | 'DR' | 'TUN' | 'node-svc';
+  vip: string;
+  port: number;
+  protocol: 'TCP' | 'UDP';
+  scheduler: string;
+  persistence?: number;
+  healthCheck: string;
+  backends: BackendTarget[];
+  /** hosts that may hold the VIP and balance it, best VRRP priority first */
+  directors: string[];
+}
+
+export interface VerifyJob {
+  target: ServiceTarget;
+  vantage: string;
+  http: boolean;
+  check: ServicesCheck;
+}
+
+export interface VerifyPlan {
+  jobs: VerifyJob[];
+  /** said in the output: why something is not verified */
+  notes: string[];
+}
+
+/** Hosts that are real servers of any service (they may carry lvs_services too, through shared group vars). */
+function realServerHosts(inv: Inventory): Set<string> {
+  const out = new Set<string>();
+  for (const s of allServices(inv)) for (const r of s.real_servers) out.add(r.host);
+  for (const h of inv.hosts.keys()) for (const s of hostNodeSvc(inv, h)?.services ?? []) for (const r of s.real_servers) out.add(r.host);
+  return out;
+}
+
+/** The directors of an LVS service: the VRRP members carrying its VIP (by priority), else the hosts declaring it. */
+export function directorsOf(inv: Inventory, name: string, vip: string): string[] {
+  const vrrp: Array<{ host: string; priority: number }> = [];
+  for (const h of inv.hosts.keys()) {
+    for (const i of vrrpInstancesOf(inv, h)) if (i.vips.some((v) => v.address === vip)) vrrp.push({ host: h, priority: i.priority });
+  }
+  if (vrrp.length) return [...new Set(vrrp.sort((a, b) => b.priority - a.priority).map((x) => x.host))];
+  const rs = realServerHosts(inv);
+  return [...inv.hosts.keys()].filter((h) => !rs.has(h) && servicesOfDirector(inv, h, LB_KINDS).some((s) => s.name === name && s.vip === vip));
+}
+
+/** Every virtual service of the inventory: lvs_services (NAT/DR/TUN) and node-svc services. */
+export function serviceTargets(inv: Inventory): ServiceTarget[] {
+  const out: ServiceTarget[] = [];
+  for (const s of allServices(inv)) {
+    if (out.some((t) => t.name === s.name)) continue;
+    const directors = directorsOf(inv, s.name, s.vip);
+    const r = resolveService(inv, s, directors[0]);
+    out.push({
+      name: s.name,
+      kind: s.lb_kind,
+      vip: s.vip,
+      port: s.port,
+      protocol: s.protocol,
+      scheduler: s.scheduler,
+      ...(s.persistence_timeout !== undefined ? { persistence: s.persistence_timeout } : {}),
+      healthCheck: s.health_check.type,
+      backends: r.realServers.map((b) => ({ label: b.host, host: b.host, address: b.address, port: b.port, weight: b.weight })),
+      directors,
+    });
+  }
+  for (const node of inv.hosts.keys()) {
+    for (const s of hostNodeSvc(inv, node)?.services ?? []) {
+      const name = out.some((t) => t.name === s.name) ? `${node}/${s.name}` : s.name;
+      const backends = s.real_servers.flatMap((rs) => {
+        const address = realServerAddress(inv, rs.host, rs.address, node);
+        return address ? [{ label: rs.host, host: rs.host, address, port: rs.port ?? s.port, weight: rs.weight }] : [];
+      });
+      out.push({
+        name,
+        kind: 'node-svc',
+        vip: s.vip,
+        port: s.port,
+        protocol: s.protocol,
+        scheduler: s.scheduler,
+        ...(s.persistence_timeout !== undefined ? { persistence: s.persistence_timeout } : {}),
+        healthCheck: s.health_check.type,
+        backends,
+        directors: [node],
+      });
+    }
+  }
+  return out;
+}
+
+/** HTTP probing (backend from the body) unless told otherwise: HTTP_GET health check or port 80/8080. */
+export function isHttp(t: ServiceTarget, check: ServicesCheck): boolean {
+  if (check.mode) return check.mode === 'http';
+  return t.healthCheck === 'HTTP_GET' || t.port === 80 || t.port === 8080;
+}
+
+/** The playbook's verify entries, or the default (every service from `clients`), as jobs. Throws ValidationError. */
+export function planVerification(pb: Playbook, inv: Inventory): VerifyPlan {
+  const notes: string[] = [];
+  let entries: VerifyEntry[];
+  if (pb.verify === undefined) {
+    if (!inv.groups.has('clients') || hostsOfGroup(inv, 'clients').length === 0) {
+      return { jobs: [], notes: ['no verification: the playbook has no verify entries and the inventory no clients group to probe from'] };
+    }
+    entries = [parseVerifyEntry({ check: 'services' }, 0)];
+  } else {
+    entries = pb.verify.map((x, i) => parseVerifyEntry(x, i));
+  }
+  const targets = serviceTargets(inv);
+  const jobs: VerifyJob[] = [];
+  entries.forEach((check, i) => {
+    const sel = selectHosts(inv, check.from);
+    if (sel.hosts.length === 0) {
+      throw new ValidationError(`verify[${i}]: from "${check.from}" matches no host of the inventory`, { file: inv.file }, 'name a host or group to probe from, e.g. from: "clients"');
+    }
+    const vantage = sel.hosts[0]!;
+    for (const name of check.only ?? []) {
+      if (!targets.some((t) => t.name === name)) {
+        throw new ValidationError(`verify[${i}]: no service "${name}" in the inventory (services: ${targets.map((t) => t.name).join(', ') || 'none'})`, { file: inv.file }, 'fix the name in only: [...]');
+      }
+    }
+    for (const t of targets) {
+      if (check.only && !check.only.includes(t.name)) continue;
+      if (t.protocol === 'UDP') {
+        notes.push(`${t.name}: UDP services are not probed`);
+        continue;
+      }
+      if (t.backends.length === 0) {
+        notes.push(`${t.name}: no resolvable real server in the inventory; not probed`);
+        continue;
+      }
+      jobs.push({ target: t, vantage, http: isHttp(t, check), check });
+    }
+  });
+  if (pb.verify === undefined && jobs.length === 0) notes.push('no verification: the inventory defines no virtual service');
+  return { jobs, notes };
+}

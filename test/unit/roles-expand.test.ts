@@ -1,0 +1,170 @@
+/** Role expansion (pure): given the reference cluster inventory, each role yields the expected steps and options. */
+import test from 'ava';
+import { fileURLToPath } from 'node:url';
+import { loadInventory } from '../../src/inventory/index.ts';
+import { expandPlay, hostInfo } from '../../src/engine/expand.ts';
+import type { Fact, PlanContext, Role, Step } from '../../src/engine/types.ts';
+import { directorDrHa, directorNat, nodeSvc, realserverDr, realserverNat, realserverTun, webBackend } from '../../roles/index.ts';
+import type { LvsRole } from '../../roles/lib/registry.ts';
+
+const inv = loadInventory(fileURLToPath(new URL('../fixtures/roles/cluster.yaml', import.meta.url)));
+
+function expand(role: Role, host: string) {
+  const e = expandPlay({ hosts: host, roles: [role] }, { host: hostInfo(inv, host), inventory: inv, playHosts: [host] });
+  return { names: e.steps.map((s) => s.step.name), steps: e.steps.map((s) => s.step), handlers: e.handlers, tags: e.steps.map((s) => s.tags) };
+}
+
+/** Plan a step on a host where no file exists yet (the facts a fresh host would report for file steps). */
+function planFresh(step: Step) {
+  const ctx: PlanContext = {
+    host: hostInfo(inv, 'dir1'),
+    state: new Map(),
+    fact<T>(f: Fact<T>): T {
+      if (f.key.startsWith('file:')) return { exists: false } as T;
+      throw new Error(`fact ${f.key} not faked`);
+    },
+  };
+  return step.plan(ctx);
+}
+
+test('director-dr-ha on dir1: packages, IPVS modules (+ the schedulers in use), timeouts, keepalived config, running', (t) => {
+  const e = expand(directorDrHa(), 'dir1');
+  t.deepEqual(e.names, [
+    'pkg keepalived',
+    'pkg ipvsadm',
+    'kernelModule ip_vs',
+    'kernelModule ip_vs_rr',
+    'kernelModule ip_vs_wrr',
+    'kernelModule ip_vs_sh',
+    'kernelModule ip_vs_wlc',
+    'ipvs timeouts tcp 900 tcpfin 30 udp 300',
+    'file /etc/keepalived/keepalived.conf',
+    'service keepalived started',
+  ]);
+  t.deepEqual([...e.handlers.keys()].sort(), ['reload keepalived', 'restart keepalived']);
+  t.is(e.handlers.get('reload keepalived')!.name, 'service keepalived reloaded');
+  t.true(e.tags.every((tags) => tags.includes('director-dr-ha')), 'steps are tagged with the role');
+  // only a keepalived install/upgrade restarts; a config change reloads
+  t.deepEqual(e.steps[0]!.notify, ['restart keepalived']);
+  t.deepEqual(e.steps[8]!.notify, ['reload keepalived']);
+});
+
+test('the keepalived config file is tested with keepalived -t before the swap and written 0644', (t) => {
+  const step = expand(directorDrHa(), 'dir1').steps.find((s) => s.kind === 'file')!;
+  const plan = planFresh(step);
+  const script = plan.changes.map((c) => c.script).join('\n');
+  t.regex(script, /keepalived -t -f /);
+  t.regex(script, /chmod 0?644/);
+  t.notRegex(script, /chmod 0?7/);
+});
+
+test('director-dr-ha options: services filter, config path, no install, timeouts override', (t) => {
+  const e = expand(directorDrHa({ services: ['web-dr'], configPath: '/etc/keepalived/lvs.conf', install: false, ipvsTimeouts: { tcp: 600, tcpfin: 20, udp: 60 } }), 'dir2');
+  t.false(e.names.some((n) => n.startsWith('pkg')));
+  t.true(e.names.includes('file /etc/keepalived/lvs.conf'));
+  t.true(e.names.includes('ipvs timeouts tcp 600 tcpfin 20 udp 60'));
+  // web-tun (wlc) is filtered out: its scheduler module is not added
+  t.false(e.names.includes('kernelModule ip_vs_wlc'));
+  t.deepEqual((directorDrHa({ services: ['web-dr'] }) as LvsRole).serviceNames, ['web-dr']);
+});
+
+test('director-nat on dir-nat: ip_forward, no timeouts when none are set, DIP held by keepalived (no plain address step)', (t) => {
+  const e = expand(directorNat(), 'dir-nat');
+  t.deepEqual(e.names, [
+    'pkg keepalived',
+    'pkg ipvsadm',
+    'kernelModule ip_vs',
+    'kernelModule ip_vs_rr',
+    'kernelModule ip_vs_wrr',
+    'kernelModule ip_vs_sh',
+    'sysctl /etc/sysctl.d/90-lvs-director-nat.conf',
+    'file /etc/keepalived/keepalived.conf',
+    'service keepalived started',
+  ]);
+});
+
+test('director-nat: a DIP that is no VRRP VIP is added as an address', (t) => {
+  const e = expand(directorNat({ dip: { address: '198.18.1.3/24', interface: 'eth2' } }), 'dir-nat');
+  t.true(e.names.includes('address 198.18.1.3/24 dev eth2'));
+});
+
+test('realserver-dr: arp sysctls, the VIPs of its DR services on lo /32, rc.local by default', (t) => {
+  const role = realserverDr();
+  t.deepEqual(role.vipsFor!(inv, 'rs-dr1'), ['198.18.0.100']);
+  const e = expand(role, 'rs-dr1');
+  t.deepEqual(e.names, ['sysctl /etc/sysctl.d/90-lvs-realserver-dr.conf', 'address 198.18.0.100/32 dev lo', 'rc.local realserver-dr']);
+  const rc = planFresh(e.steps[2]!);
+  const diff = rc.changes.map((c) => `${c.diff ?? ''}${c.script}`).join('\n');
+  t.regex(diff, /ip addr replace 198\.18\.0\.100\/32 dev lo/);
+  t.regex(diff, /#!\/bin\/sh/);
+});
+
+test('realserver-dr with persist: systemd writes a oneshot unit and enables it', (t) => {
+  const e = expand(realserverDr({ persist: 'systemd', vips: ['198.18.0.100', '198.18.0.102'] }), 'rs-dr2');
+  t.deepEqual(e.names, [
+    'sysctl /etc/sysctl.d/90-lvs-realserver-dr.conf',
+    'address 198.18.0.100/32 dev lo',
+    'address 198.18.0.102/32 dev lo',
+    'file /etc/systemd/system/lvsplay-realserver-dr.service',
+    'service lvsplay-realserver-dr started',
+  ]);
+});
+
+test('realserver-tun: ipip, tunl0 up, rp_filter/arp sysctls, the VIP on tunl0, persistence', (t) => {
+  const e = expand(realserverTun(), 'rs-tun2');
+  t.deepEqual(e.names, [
+    'kernelModule ipip',
+    'link tunl0',
+    'sysctl /etc/sysctl.d/90-lvs-realserver-tun.conf',
+    'address 198.18.0.101/32 dev tunl0',
+    'rc.local realserver-tun',
+  ]);
+});
+
+test('realserver-nat: default route via the director DIP, NAT tuning only when asked', (t) => {
+  const role = realserverNat();
+  t.is(role.gatewayFor!(inv, 'rs-nat1'), '198.18.1.1');
+  t.deepEqual(expand(role, 'rs-nat1').names, ['route default via 198.18.1.1', 'rc.local realserver-nat']);
+  const tuned = expand(realserverNat({ routes: ['198.18.0.0/24'], tcpTimestamps: false, finTimeout: 30, persist: 'none' }), 'rs-nat2');
+  t.deepEqual(tuned.names, ['route 198.18.0.0/24 via 198.18.1.1', 'sysctl /etc/sysctl.d/90-lvs-realserver-nat.conf']);
+  t.is(realserverNat({ gateway: '198.18.1.9' }).gatewayFor!(inv, 'rs-nat1'), '198.18.1.9');
+});
+
+test('node-svc: dummy device with the VIPs, ipset, kube-proxy chains, vs.conntrack, keepalived conf.d', (t) => {
+  const e = expand(nodeSvc(), 'node1');
+  for (const n of [
+    'kernelModule nf_conntrack',
+    'link lvs-svc0',
+    'address 198.18.0.120/32 dev lvs-svc0',
+    'sysctl /etc/sysctl.d/90-lvs-node-svc.conf',
+    'ipset LVS-CLUSTER-IP',
+    'iptablesRule nat LVS-SERVICES -m set --match-set LVS-CLUSTER-IP dst,dst -j LVS-MARK-MASQ',
+    'iptablesRule nat LVS-MARK-MASQ -j MARK --set-xmark 0x2000/0x2000',
+    'iptablesRule nat LVS-POSTROUTING -m mark --mark 0x2000/0x2000 -j MASQUERADE',
+    'iptablesRule nat PREROUTING -j LVS-SERVICES',
+    'iptablesRule nat OUTPUT -j LVS-SERVICES',
+    'iptablesRule nat POSTROUTING -j LVS-POSTROUTING',
+    'file /etc/keepalived/conf.d/web.conf',
+    'prune /etc/keepalived/conf.d',
+    'file /etc/keepalived/keepalived.conf',
+  ]) {
+    t.true(e.names.includes(n), `missing step ${n}`);
+  }
+  // chains are created before rules use them, service files before the main config that includes them
+  t.true(e.names.indexOf('iptablesChain nat LVS-SERVICES') < e.names.indexOf('iptablesRule nat PREROUTING -j LVS-SERVICES'));
+  t.true(e.names.indexOf('file /etc/keepalived/conf.d/web.conf') < e.names.indexOf('file /etc/keepalived/keepalived.conf'));
+  const custom = expand(nodeSvc({ device: 'kube-ipvs0', ipset: 'KUBE-CLUSTER-IP', chains: { services: 'KUBE-SERVICES' }, mark: '0x4000' }), 'node1');
+  t.true(custom.names.includes('link kube-ipvs0'));
+  t.true(custom.names.includes('iptablesRule nat KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst -j LVS-MARK-MASQ'));
+  t.true(custom.names.includes('iptablesRule nat LVS-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000'));
+});
+
+test('web-backend: a busybox httpd per port the host serves (real server and sorry server ports)', (t) => {
+  t.deepEqual(expand(webBackend(), 'rs-nat2').names, [
+    'file /srv/lvsplay-www/index.html',
+    'file /srv/lvsplay-www/healthz',
+    'service lvsplay-httpd-8080 started',
+    'service lvsplay-httpd-8081 started',
+  ]);
+  t.deepEqual(expand(webBackend(), 'rs-dr1').names.slice(2), ['service lvsplay-httpd-80 started']);
+});

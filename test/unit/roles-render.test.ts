@@ -1,0 +1,95 @@
+/**
+ * Golden tests for the keepalived configurations the roles render (test/fixtures/roles/golden/), each also passed
+ * through the real `keepalived -t -f FILE` inside a network namespace created here (the config test checks that
+ * the VRRP interfaces exist; it parses virtual_server blocks without needing IPVS in the kernel).
+ * UPDATE_GOLDEN=1 rewrites the golden files.
+ */
+import test from 'ava';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadInventory } from '../../src/inventory/index.ts';
+import { hostNodeSvc, resolveService } from '../../roles/lib/cluster.ts';
+import { directorConfig } from '../../roles/lib/director.ts';
+import { renderDirectorConfig, renderNodeSvcMain, renderNodeSvcService } from '../../roles/lib/render.ts';
+import type { Service } from '../../roles/lib/schema.ts';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const goldenDir = here('../fixtures/roles/golden');
+const update = process.env.UPDATE_GOLDEN === '1';
+
+const cluster = loadInventory(here('../fixtures/roles/cluster.yaml'));
+const prod = loadInventory(here('../../inventory/prod.example.yaml'));
+const misc = loadInventory(here('../fixtures/roles/misc-check.yaml'));
+
+const nodeWeb = () => {
+  const svc = hostNodeSvc(cluster, 'node1')!.services.find((s) => s.name === 'web')!;
+  return renderNodeSvcService('node1', resolveService(cluster, svc as Service, 'node1'));
+};
+
+const cases: Array<[string, () => string]> = [
+  ['lab-dir-nat.conf', () => renderDirectorConfig('director-nat', directorConfig(cluster, 'dir-nat', ['NAT'], {}))],
+  ['lab-dir1.conf', () => renderDirectorConfig('director-dr-ha', directorConfig(cluster, 'dir1', ['DR', 'TUN'], {}))],
+  ['lab-dir2.conf', () => renderDirectorConfig('director-dr-ha', directorConfig(cluster, 'dir2', ['DR', 'TUN'], {}))],
+  ['lab-node1-keepalived.conf', () => renderNodeSvcMain('node1', '/etc/keepalived/conf.d')],
+  ['lab-node1-conf.d-web.conf', nodeWeb],
+  ['prod-lb1.conf', () => renderDirectorConfig('director-dr-ha', directorConfig(prod, 'lb1', ['DR', 'TUN'], {}))],
+  ['prod-lb2.conf', () => renderDirectorConfig('director-dr-ha', directorConfig(prod, 'lb2', ['DR', 'TUN'], {}))],
+  ['misc-nat2.conf', () => renderDirectorConfig('director-nat', directorConfig(misc, 'nat2', ['NAT'], {}))],
+];
+
+// one namespace for the config tests, with the interfaces the configs name
+const ns = `lvsplay-kt-${process.pid}`;
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'lvsplay-golden-'));
+
+test.before(() => {
+  execFileSync('ip', ['netns', 'add', ns]);
+  execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
+  execFileSync('ip', ['-n', ns, 'link', 'add', 'eth2', 'type', 'veth', 'peer', 'name', 'eth3']);
+});
+
+test.after.always(() => {
+  spawnSync('ip', ['netns', 'del', ns]);
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** `keepalived -t -f FILE` in the namespace; the file is 0644 as the roles deploy it (keepalived skips an executable one). */
+function configTest(file: string): { status: number | null; output: string } {
+  chmodSync(file, 0o644);
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'keepalived', '-t', '-f', file], { encoding: 'utf8' });
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+for (const [name, render] of cases) {
+  test.serial(`${name}: matches the golden file and passes keepalived -t`, (t) => {
+    const text = render();
+    const golden = path.join(goldenDir, name);
+    if (update || !existsSync(golden)) {
+      mkdirSync(goldenDir, { recursive: true });
+      writeFileSync(golden, text);
+      if (!update) t.fail(`golden file ${golden} did not exist: written, review and re-run`);
+    }
+    t.is(text, readFileSync(golden, 'utf8'));
+    let file = path.join(tmp, name);
+    if (name === 'lab-node1-keepalived.conf') {
+      // test the include for real: conf.d in a temp dir holding the service file
+      const confDir = path.join(tmp, 'conf.d');
+      mkdirSync(confDir, { recursive: true });
+      writeFileSync(path.join(confDir, 'web.conf'), nodeWeb());
+      writeFileSync(file, text.replace('include /etc/keepalived/conf.d/*.conf', `include ${confDir}/*.conf`));
+    } else {
+      writeFileSync(file, text);
+    }
+    const r = configTest(file);
+    t.is(r.status, 0, `keepalived -t -f ${file} failed:\n${r.output}`);
+    t.notRegex(r.output, /WARNING|unknown keyword|SECURITY VIOLATION/i, r.output);
+  });
+}
+
+test.serial('keepalived -t rejects a broken config (the check can fail)', (t) => {
+  const file = path.join(tmp, 'broken.conf');
+  writeFileSync(file, readFileSync(path.join(goldenDir, 'lab-dir1.conf'), 'utf8').replace('interface eth1', 'interface eth9'));
+  t.not(configTest(file).status, 0);
+});

@@ -1,0 +1,96 @@
+/** Validation of LVS cluster inventories: each rule has a broken inventory under test/fixtures/roles/broken/. */
+import test from 'ava';
+import { fileURLToPath } from 'node:url';
+import { loadInventory } from '../../src/inventory/index.ts';
+import type { Problem } from '../../src/engine/types.ts';
+import { ValidationError } from '../../src/errors.ts';
+import site from '../../playbooks/site.ts';
+import { directorDrHa, directorNat, nodeSvc, realserverDr, realserverNat, realserverTun } from '../../roles/index.ts';
+import { isLvsRole } from '../../roles/lib/registry.ts';
+import { selectHosts } from '../../src/inventory/index.ts';
+
+const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/roles/${name}`, import.meta.url));
+
+/** Every problem the playbook's roles report for the inventory, as the engine asks them (role by role, per play). */
+function problems(inventoryFile: string): Array<Problem & { role: string }> {
+  const inv = loadInventory(inventoryFile);
+  const out: Array<Problem & { role: string }> = [];
+  for (const play of site.plays) {
+    const hosts = selectHosts(inv, play.hosts).hosts;
+    if (hosts.length === 0) continue;
+    for (const r of play.roles ?? []) {
+      for (const p of r.validate?.({ inventory: inv, playHosts: hosts, playbook: site }) ?? []) out.push({ ...p, role: r.role });
+    }
+  }
+  return out;
+}
+
+test('the reference cluster has no problems', (t) => {
+  t.deepEqual(problems(fixture('cluster.yaml')), []);
+});
+
+interface Case {
+  file: string;
+  message: RegExp;
+  host: string;
+  field: string;
+  /** the problem points at the YAML line of the variable */
+  line?: boolean;
+}
+
+const cases: Case[] = [
+  { file: 'dr-port-mapping', message: /service web-dr \(lb_kind DR\): real server rs-dr2 port 8080 differs from the virtual port 80; DR cannot map ports/, host: 'dir1', field: 'lvs_services[1].real_servers[1].port', line: true },
+  { file: 'tun-port-mapping', message: /service web-tun \(lb_kind TUN\): real server rs-tun1 port 8080 .* TUN cannot map ports/, host: 'dir1', field: 'lvs_services[2].real_servers[0].port', line: true },
+  { file: 'dr-vip-own-address', message: /the DR VIP 198\.18\.0\.11 is dir1's own address/, host: 'dir1', field: 'lvs_services[1].vip', line: true },
+  { file: 'vrid-reused', message: /virtual_router_id 51 is used by VRRP instances VI_1 \(dir1\) and VI_2 \(dir1\) on the same network 198\.18\.0\.0\/24/, host: 'dir1', field: 'lvs_vrrp.instances[1].virtual_router_id', line: true },
+  { file: 'vrrp-disagree', message: /members of VRRP instance VI_1 disagree: virtual_router_id 51 on dir1, 53 on dir2; auth_pass differs .*; vips \[198\.18\.0\.100\/32\] on dir1, \[198\.18\.0\.100\/32 198\.18\.0\.102\/32\] on dir2/, host: 'dir2', field: 'lvs_vrrp.instances[0]', line: true },
+  { file: 'equal-priorities', message: /VRRP instance VI_1: dir1 and dir2 have the same priority 100/, host: 'dir1', field: 'lvs_vrrp.instances[0].priorities', line: true },
+  { file: 'unknown-scheduler', message: /unknown scheduler "wrrr" \(known: rr, wrr/, host: 'rs-dr1', field: 'lvs_services[0].scheduler', line: true },
+  { file: 'unknown-lb-kind', message: /unknown lb_kind "DIRECT" \(use NAT, DR or TUN\)/, host: 'rs-dr1', field: 'lvs_services[2].lb_kind', line: true },
+  { file: 'malformed-address', message: /"198\.18\.0\.310" is not an IPv4 address/, host: 'rs-dr1', field: 'lvs_services[0].vip', line: true },
+  { file: 'malformed-prefix', message: /"198\.18\.0\.101\/33" is not an address with a prefix 0-32/, host: 'dir1', field: 'lvs_vrrp.instances[1].vips[0]', line: true },
+  { file: 'malformed-port', message: /lvs_services\[1\]\.port: a port is an integer 1-65535/, host: 'rs-dr1', field: 'lvs_services[1].port', line: true },
+  { file: 'unknown-key', message: /unknown key\(s\) "persistance_timeout"/, host: 'rs-dr1', field: 'lvs_services[1]', line: true },
+  { file: 'dr-no-realserver-role', message: /service web-dr \(DR\) uses rs-dr2 as a real server, but no play applies the realserver-dr role to rs-dr2/, host: 'rs-dr2', field: 'lvs_services[1].real_servers[1]' },
+  { file: 'nat-no-route-back', message: /NAT real server rs-nat2 routes through 198\.18\.1\.254, which is not an address of its director dir-nat/, host: 'rs-nat2', field: 'lvs_nat_gateway', line: true },
+  { file: 'nat-not-realserver-nat', message: /service web-nat \(NAT\) uses rs-nat2 as a real server, but no play applies realserver-nat to it/, host: 'rs-nat2', field: 'lvs_services[0].real_servers[1]' },
+];
+
+for (const c of cases) {
+  test(`broken inventory ${c.file}: one problem naming host ${c.host} and field ${c.field}`, (t) => {
+    const file = fixture(`broken/${c.file}.yaml`);
+    const ps = problems(file);
+    t.is(ps.length, 1, `exactly one problem, reported once: ${JSON.stringify(ps, null, 1)}`);
+    const p = ps[0]!;
+    t.regex(p.message, c.message);
+    t.is(p.host, c.host);
+    t.is(p.field, c.field);
+    t.truthy(p.hint, 'every problem carries a fix');
+    if (c.line) {
+      t.is(p.file, file);
+      t.true((p.line ?? 0) > 0);
+    }
+  });
+}
+
+test('a real server that serves no DR service is a problem of realserver-dr', (t) => {
+  const inv = loadInventory(fixture('cluster.yaml'));
+  const role = realserverDr();
+  const ps = role.validate!({ inventory: inv, playHosts: ['rs-nat1'], playbook: { name: 'x', plays: [{ hosts: 'rs-nat1', roles: [role] }] } });
+  t.true(ps.some((p) => p.host === 'rs-nat1' && /real server of no DR service/.test(p.message)), JSON.stringify(ps));
+});
+
+test('a typo in a role option is a ValidationError when the playbook is built', (t) => {
+  const e = t.throws(() => directorDrHa({ confgPath: '/x' } as never), { instanceOf: ValidationError });
+  t.regex(e!.message, /unknown option "confgPath"/);
+  t.throws(() => realserverNat({ gateway: '10.0.0.300' }), { instanceOf: ValidationError, message: /gateway/ });
+  t.throws(() => realserverTun({ persist: 'init.d' } as never), { instanceOf: ValidationError });
+  t.throws(() => nodeSvc({ mark: '8192' }), { instanceOf: ValidationError });
+  t.throws(() => directorNat({ dip: { address: '198.18.1.1', interface: 'eth2' } }), { instanceOf: ValidationError, message: /dip/ });
+});
+
+test('every role of the site playbook is an LVS role or the web backend', (t) => {
+  const names = site.plays.flatMap((p) => (p.roles ?? []).map((r) => r.role));
+  t.deepEqual([...new Set(names)].sort(), ['director-dr-ha', 'director-nat', 'node-svc', 'realserver-dr', 'realserver-nat', 'realserver-tun', 'web-backend']);
+  t.true(site.plays.every((p) => (p.roles ?? []).every((r) => isLvsRole(r) || r.role === 'web-backend')));
+});

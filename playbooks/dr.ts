@@ -4,7 +4,7 @@
  *
  *   lvsplay run playbooks/dr.ts -i inventory/prod.example.yaml
  *
- * Groups: ha_directors, realservers_dr.
+ * Groups: directors, realservers.
  */
 import { playbook } from 'lvsplay';
 import { directorDrHa, realserverDr } from 'lvsplay/roles';
@@ -12,7 +12,7 @@ import { directorDrHa, realserverDr } from 'lvsplay/roles';
 export default playbook({
   name: 'LVS-DR director pair and real servers',
   plays: [
-    { name: 'DR real servers', hosts: 'realservers_dr', roles: [realserverDr()] },
-    { name: 'DR director pair', hosts: 'ha_directors', roles: [directorDrHa()] },
+    { name: 'DR real servers', hosts: 'realservers', roles: [realserverDr()] },
+    { name: 'DR director pair', hosts: 'directors', roles: [directorDrHa()] },
   ],
 });

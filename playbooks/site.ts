@@ -1,24 +1,26 @@
 /**
  * One-shot bootstrap of the whole LVS cluster (inventory/lab.yaml, or any inventory with the same groups):
- * the NAT director, the DR/TUN HA director pair, real servers of every kind with a small web server that
- * answers with its host name, and a node-svc node.
+ * real servers of every kind with a small web server answering with its host name, the director pair (NAT, DR
+ * and TUN services on one keepalived, active-active VRRP), and a node-svc node.
  *
  *   lvsplay run playbooks/site.ts -i inventory/lab.yaml
  *
- * Groups: nat_directors, ha_directors, realservers_dr, realservers_tun, realservers_nat, nodes.
- * Real servers come first: a director's health checks then find them serving when keepalived starts.
+ * Groups: realservers, directors, nodes. The real server roles act on the hosts the services list (a DR real
+ * server gets the DR VIPs on lo, a TUN one tunl0, a NAT one its route via the director), so one play covers all.
+ * Real servers come first: the directors' health checks then find them serving when keepalived starts.
  */
 import { playbook } from 'lvsplay';
-import { directorDrHa, directorNat, nodeSvc, realserverDr, realserverNat, realserverTun, webBackend } from 'lvsplay/roles';
+import { directorDrHa, nodeSvc, realserverDr, realserverNat, realserverTun, webBackend } from 'lvsplay/roles';
 
 export default playbook({
   name: 'LVS cluster bootstrap',
   plays: [
-    { name: 'DR real servers', hosts: 'realservers_dr', roles: [realserverDr(), webBackend()] },
-    { name: 'TUN real servers', hosts: 'realservers_tun', roles: [realserverTun(), webBackend()] },
-    { name: 'NAT real servers', hosts: 'realservers_nat', roles: [realserverNat({ tcpTimestamps: false, finTimeout: 30 }), webBackend()] },
-    { name: 'NAT director', hosts: 'nat_directors', roles: [directorNat()] },
-    { name: 'DR/TUN director pair', hosts: 'ha_directors', roles: [directorDrHa()] },
+    {
+      name: 'real servers',
+      hosts: 'realservers',
+      roles: [realserverDr(), realserverTun(), realserverNat({ tcpTimestamps: false, finTimeout: 30 }), webBackend()],
+    },
+    { name: 'director pair', hosts: 'directors', roles: [directorDrHa({ kinds: ['NAT', 'DR', 'TUN'] })] },
     { name: 'node-svc nodes', hosts: 'nodes', roles: [nodeSvc()] },
   ],
 });

@@ -13,6 +13,8 @@ const HELP = `lvsplay ${VERSION} — build and test LVS/IPVS clusters over SSH
 
 Usage:
   lvsplay run PLAYBOOK.ts -i INVENTORY [options]   converge hosts, then verify the cluster
+  lvsplay verify PLAYBOOK.ts -i INVENTORY          only the verification: traffic distribution per service
+  lvsplay drill failover|realservers PLAYBOOK.ts -i INVENTORY   rehearse a failure, measure takeover and lost probes
   lvsplay facts -i INVENTORY [--limit P] [--json F] gather and print the facts of each host
   lvsplay inventory -i INVENTORY [--list|--graph]  resolved hosts, groups and merged variables
   lvsplay lab up|down|status|ssh|install ...       a local cluster of real hosts (see: lvsplay lab --help)
@@ -44,6 +46,10 @@ export async function main(argv: string[]): Promise<number> {
         return await factsCommand(rest, { out, err });
       case 'inventory':
         return await inventoryCommand(rest, { out, err });
+      case 'verify':
+        return await (await import('./commands/verify.ts')).verifyCommand(rest, { out, err });
+      case 'drill':
+        return await (await import('./commands/drill.ts')).drillCommand(rest, { out, err });
       case 'lab': {
         const { labMain } = await import('./lab/cli.ts');
         return await labMain(rest);

@@ -21,7 +21,7 @@ import {
   vrrpInstancesOf,
 } from './cluster.ts';
 import { networkOf, parseCidr, sameSubnet } from './net.ts';
-import { type LvsRole, type RoleUsage, usagesWith } from './registry.ts';
+import { type LvsRole, type LvsRoleName, type RoleUsage, usagesWith } from './registry.ts';
 import {
   ipv4,
   ipvsTimeoutsSchema,
@@ -53,11 +53,18 @@ interface Ctx {
   inv: Inventory;
   usages: RoleUsage[];
   problems: Problem[];
+  /** the role a rule is about, to report its problems (when the host runs it) */
+  by?: LvsRoleName;
 }
+
+/** Problem → the role whose rule found it (kept outside the Problem objects, which go to the operator as they are). */
+const ruleRole = new WeakMap<Problem, LvsRoleName>();
 
 function add(c: Ctx, host: string | undefined, field: string | undefined, message: string, hint?: string, varName?: string): void {
   const loc = host && varName ? varLocation(c.inv.hosts.get(host), varName) : {};
-  c.problems.push({ message, ...(host ? { host } : {}), ...(field ? { field } : {}), ...loc, ...(hint ? { hint } : {}) });
+  const p: Problem = { message, ...(host ? { host } : {}), ...(field ? { field } : {}), ...loc, ...(hint ? { hint } : {}) };
+  if (c.by) ruleRole.set(p, c.by);
+  c.problems.push(p);
 }
 
 /** Index of a service in the host's lvs_services list (for the field name). */
@@ -271,6 +278,7 @@ function checkRealServerRoles(c: Ctx, byService: Map<string, { service: Service;
   const roleFor = { DR: 'realserver-dr', TUN: 'realserver-tun', NAT: 'realserver-nat' } as const;
   for (const { service: s, directors } of byService.values()) {
     const wanted = roleFor[s.lb_kind];
+    c.by = wanted;
     const dir = directors[0]!;
     const f = `lvs_services[${serviceIndex(c.inv, dir, s)}]`;
     s.real_servers.forEach((rs, j) => {
@@ -303,11 +311,11 @@ function checkRealServerRoles(c: Ctx, byService: Map<string, { service: Service;
           `set lvs_nat_gateway on ${rs.host}, or lvs_nat_dip {address, interface} on the director`);
         return;
       }
-      for (const d of directors) {
-        if (!directorAddresses(c.inv, d).includes(gw)) {
-          add(c, rs.host, 'lvs_nat_gateway', `NAT real server ${rs.host} routes through ${gw}, which is not an address of its director ${d} (service ${s.name}): replies would bypass the director`,
-            `route through the director's inner address (lvs_nat_dip of ${d}), e.g. lvs_nat_gateway: ${hostNatDip(c.inv, d)?.address.split('/')[0] ?? 'DIP'}`, 'lvs_nat_gateway');
-        }
+      const bypassed = directors.filter((d) => !directorAddresses(c.inv, d).includes(gw));
+      if (bypassed.length > 0) {
+        const d = bypassed[0]!;
+        add(c, rs.host, 'lvs_nat_gateway', `NAT real server ${rs.host} routes through ${gw}, which is not an address of its director${bypassed.length > 1 ? 's' : ''} ${bypassed.join(', ')} (service ${s.name}): replies would bypass the director`,
+          `route through the director's inner address (lvs_nat_dip of ${d}), e.g. lvs_nat_gateway: ${hostNatDip(c.inv, d)?.address.split('/')[0] ?? 'DIP'}`, 'lvs_nat_gateway');
       }
       const nics = hostNics(c.inv, rs.host);
       if (nics.length > 0 && !nics.some((n) => sameSubnet(n.address, gw, n.prefix))) {
@@ -359,25 +367,22 @@ function checkDirectorData(c: Ctx): void {
   }
 }
 
-/** Real server roles need something to do: VIPs to hold (DR/TUN), a gateway to route through (NAT). */
+/**
+ * A NAT real server needs a gateway to route back through. (Real server roles do nothing on hosts no service lists,
+ * so one play can apply all of them to a `realservers` group.)
+ */
 function checkRealServerData(c: Ctx): void {
+  const natHosts = new Set(allServices(c.inv).filter((s) => s.lb_kind === 'NAT').flatMap((s) => s.real_servers.map((r) => r.host)));
   for (const u of c.usages) {
+    if (u.role.role !== 'realserver-nat') continue;
     for (const h of u.hosts) {
-      if (u.role.role === 'realserver-dr' || u.role.role === 'realserver-tun') {
-        const kind = u.role.role === 'realserver-dr' ? 'DR' : 'TUN';
-        if ((u.role.vipsFor?.(c.inv, h) ?? []).length === 0) {
-          add(c, h, 'lvs_services', `${h} gets the ${u.role.role} role but is a real server of no ${kind} service: it has no VIP to hold`,
-            `list ${h} in the real_servers of a ${kind} service in lvs_services, or give the role its vips`);
-        }
-      }
-      if (u.role.role === 'realserver-nat' && !u.role.gatewayFor?.(c.inv, h)) {
-        const cand = natGatewayOf(c.inv, h).candidates;
-        add(c, h, 'lvs_nat_gateway',
-          cand.length > 1
-            ? `NAT real server ${h}: its directors have different inner addresses (${cand.join(', ')}), which one to route through is ambiguous`
-            : `NAT real server ${h} has no route back through the director: no gateway is known`,
-          `set lvs_nat_gateway on ${h}, or lvs_nat_dip {address, interface} on its director, or realserverNat({gateway})`);
-      }
+      if (!natHosts.has(h) || u.role.gatewayFor?.(c.inv, h)) continue;
+      const cand = natGatewayOf(c.inv, h).candidates;
+      add(c, h, 'lvs_nat_gateway',
+        cand.length > 1
+          ? `NAT real server ${h}: its directors have different inner addresses (${cand.join(', ')}), which one to route through is ambiguous`
+          : `NAT real server ${h} has no route back through the director: no gateway is known`,
+        `set lvs_nat_gateway on ${h}, or lvs_nat_dip {address, interface} on its director, or realserverNat({gateway})`);
     }
   }
 }
@@ -398,19 +403,23 @@ export function clusterProblems(inv: Inventory, usages: RoleUsage[]): Problem[] 
   checkVrrp(c, new Set(usages.flatMap((u) => u.hosts)));
   checkDirectorData(c);
   checkRealServerRoles(c, directorsByService(c));
-  checkNodeSvc(c);
+  c.by = 'realserver-nat';
   checkRealServerData(c);
+  c.by = undefined;
+  checkNodeSvc(c);
   return dedupeProblems(c.problems);
 }
 
 /** The problems `self` reports: those whose host it is the first LVS role for (see the module comment). */
 export function validateLvs(self: LvsRole, ctx: ValidateContext): Problem[] {
   const usages = usagesWith(ctx.playbook, ctx.inventory, self, ctx.playHosts);
-  const owner = (host: string | undefined): LvsRole | undefined => {
-    const u = host ? usages.find((x) => x.hosts.includes(host)) : undefined;
-    return (u ?? usages[0])?.role;
+  const owner = (p: Problem): LvsRole | undefined => {
+    const by = ruleRole.get(p);
+    const onHost = p.host ? usages.filter((x) => x.hosts.includes(p.host!)) : [];
+    const u = (by && onHost.find((x) => x.role.role === by)) ?? onHost[0] ?? (by && usages.find((x) => x.role.role === by)) ?? usages[0];
+    return u?.role;
   };
-  return cachedProblems(ctx, usages).filter((p) => owner(p.host) === self);
+  return cachedProblems(ctx, usages).filter((p) => owner(p) === self);
 }
 
 // every role of a playbook asks the same question about the same (immutable) inventory: compute it once

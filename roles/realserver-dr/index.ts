@@ -36,7 +36,8 @@ export function realserverDr(options: RealserverDrOptions = {}): LvsRole {
     steps(ctx: ExpandContext) {
       const host = ctx.host.name;
       const vips = vipsFor(ctx.inventory, host);
-      if (vips.length === 0) return []; // reported by validate (a real server of no DR service)
+      // a host no DR service lists is left alone: one play can apply every real server role to a group
+      if (vips.length === 0) return [];
       const ifaces = facingInterfaces(ctx.inventory, host, o.interfaces);
       return [
         sysctl('90-lvs-realserver-dr', arpSysctls(ifaces)),

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { ExpandContext, Step, ValidateContext } from '../../src/engine/types.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 import { route, sysctl } from '../../src/steps/index.ts';
-import { natGatewayOf } from '../lib/cluster.ts';
+import { allServices, natGatewayOf } from '../lib/cluster.ts';
 import { networkOf, parseCidr } from '../lib/net.ts';
 import { persistOf } from '../lib/realserver.ts';
 import type { LvsRole } from '../lib/registry.ts';
@@ -35,11 +35,14 @@ export type RealserverNatOptions = z.input<typeof schema>;
 export function realserverNat(options: RealserverNatOptions = {}): LvsRole {
   const o = roleOptions(schema, options, ROLE);
   const gatewayFor = (inv: Inventory, host: string) => o.gateway ?? natGatewayOf(inv, host).gateway;
+  const isNatRealServer = (inv: Inventory, host: string) => allServices(inv).some((s) => s.lb_kind === 'NAT' && s.real_servers.some((r) => r.host === host));
   const role: LvsRole = {
     role: ROLE,
     gatewayFor,
     steps(ctx: ExpandContext) {
       const host = ctx.host.name;
+      // a host no NAT service lists is left alone (unless a gateway is given): one play can cover all real servers
+      if (!o.gateway && !isNatRealServer(ctx.inventory, host)) return [];
       const gw = gatewayFor(ctx.inventory, host);
       if (!gw) return []; // reported by validate (no route back through the director)
       const dests = (o.routes ?? ['default']).map((r) => (r === 'default' ? r : networkOf(parseCidr(r, 32)!)));

@@ -37,7 +37,8 @@ export function realserverTun(options: RealserverTunOptions = {}): LvsRole {
     steps(ctx: ExpandContext) {
       const host = ctx.host.name;
       const vips = vipsFor(ctx.inventory, host);
-      if (vips.length === 0) return []; // reported by validate (a real server of no TUN service)
+      // a host no TUN service lists is left alone: one play can apply every real server role to a group
+      if (vips.length === 0) return [];
       const ifaces = facingInterfaces(ctx.inventory, host, o.interfaces);
       return [
         kernelModule('ipip', { persist: 'ipip' }),

@@ -17,6 +17,7 @@ export const HOST_PACKAGES = [
   'busybox-static',
   'cpio',
   'procps',
+  'sudo',
 ] as const;
 /** tier 2 adds QEMU (qboot.rom comes with qemu-system-data, a dependency) */
 export const VM_PACKAGES = ['qemu-system-x86'] as const;

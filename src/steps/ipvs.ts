@@ -77,7 +77,9 @@ function svcOptions(s: IpvsService): string {
 
 const METHOD_FLAG = { nat: '-m', dr: '-g', tun: '-i' } as const;
 const rsAddr = (r: IpvsRealServer) => (r.address.includes(':') ? `[${r.address}]:${r.port}` : `${r.address}:${r.port}`);
-const rsArgs = (r: IpvsRealServer) => `-r ${q(rsAddr(r))} ${METHOD_FLAG[r.method]} -w ${r.weight}`;
+/** Address for ipvsadm -r: port 0 (fwmark services) is left out, as ipvsadm expects there. */
+const rsTarget = (r: IpvsRealServer) => (r.port === 0 ? (r.address.includes(':') ? `[${r.address}]` : r.address) : rsAddr(r));
+const rsArgs = (r: IpvsRealServer) => `-r ${q(rsTarget(r))} ${METHOD_FLAG[r.method]} -w ${r.weight}`;
 
 function describe(s: IpvsService): string {
   return s.protocol === 'fwmark' ? `fwmark ${s.fwmark}${s.family === 6 ? ' (IPv6)' : ''}` : `${s.protocol} ${s.family === 6 ? `[${s.address}]` : s.address}:${s.port}`;
@@ -210,7 +212,7 @@ export function ipvs(options: IpvsOptions): Step {
       }
       for (const h of have.realServers) {
         if (!wantKeys.has(rsKey(h))) {
-          cmds.push(`ipvsadm -d ${svc} -r ${q(rsAddr(h))}`);
+          cmds.push(`ipvsadm -d ${svc} -r ${q(rsTarget(h))}`);
           what.push(`remove stale ${rsAddr(h)}`);
         }
       }
@@ -250,6 +252,7 @@ export function ipvs(options: IpvsOptions): Step {
       if (changes.length > 0 || saved !== canonical(current)) {
         changes.push({
           summary: `save the table to ${path}`,
+          // = ipvsadm-save -n (a bash wrapper around this; bash may be missing on minimal hosts)
           script: atomicWriteScript({ path: path!, fromShell: 'ipvsadm -Sn', mode: f.exists ? f.mode : 0o644 }),
         });
       }

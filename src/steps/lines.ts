@@ -97,7 +97,7 @@ export function lines(path: string, options: LinesOptions): Step {
     if (edit.content !== current || !f.exists || (mode !== undefined && f.mode !== mode)) {
       const contentChanged = edit.content !== current || !f.exists;
       changes.push({
-        summary: contentChanged ? `${state === 'absent' ? 'remove' : 'update'} managed block in ${path}` : `mode ${targetMode.toString(8)} on ${path}`,
+        summary: !contentChanged ? `mode ${targetMode.toString(8)} on ${path}` : state === 'absent' ? `remove managed block from ${path}` : f.exists ? `update managed block in ${path}` : `create ${path} with managed block`,
         script: atomicWriteScript({ path, content: edit.content, mode: targetMode, ...(f.exists ? { owner: String(f.uid), group: String(f.gid) } : {}) }),
         ...(contentChanged ? { diff: unifiedDiff(current, edit.content, f.exists ? path : '/dev/null', path) } : {}),
       });

@@ -55,7 +55,8 @@ export function link(name: string, options: LinkOptions): Step {
         changes.push({ summary: `load ipip (creates tunl0)`, script: modprobeCommand(ctx.fact(toolsFact), 'ipip', label) });
         ctx.state.set(moduleStateKey('ipip'), true);
       } else {
-        changes.push({ summary: `add ${o.type} device ${name}`, script: `ip link add ${q(name)} type ${o.type}` });
+        // loading the dummy module creates dummy0 by itself: an earlier kernelModule('dummy') may have made it
+        changes.push({ summary: `add ${o.type} device ${name}`, script: `ip link show dev ${q(name)} >/dev/null 2>&1 || ip link add ${q(name)} type ${o.type}` });
       }
     }
     ctx.state.set(linkStateKey(name), true);

@@ -147,6 +147,11 @@ export function service(name: string, options: ServiceOptions = {}): Step {
       const u = q(unit);
       const running = st.active === 'active' || st.active === 'reloading' || st.active === 'activating';
       if (st.enabled === 'masked' && state !== 'stopped') throw new PlanError(`${label}: unit ${unit} is masked`, `systemctl unmask ${unit}`);
+      // a unit file written earlier in this run (or one systemd has not loaded yet) needs a daemon-reload first
+      const unitWritten = ['/etc/systemd/system', '/lib/systemd/system', '/usr/lib/systemd/system'].some((d) => ctx.state.has(`file:${d}/${unit}`));
+      if (unitWritten || (st.enabled === 'not-found' && state !== 'stopped')) {
+        changes.push({ summary: 'systemctl daemon-reload', script: 'systemctl daemon-reload' });
+      }
       if (state === 'started' && !running) changes.push({ summary: `start ${unit}`, script: `systemctl start ${u}` });
       if (state === 'stopped' && running) changes.push({ summary: `stop ${unit}`, script: `systemctl stop ${u}` });
       if (state === 'restarted') changes.push({ summary: `restart ${unit}`, script: `systemctl restart ${u}` });

@@ -1,8 +1,7 @@
 /** Connecting and authenticating: failures become UnreachableError with messages an operator can act on. */
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, copyFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -34,6 +33,7 @@ test.before(async () => {
 test.after.always(async () => {
   await Promise.all(pools.map((p) => p.closeAll()));
   await sshd?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 function pool(opts: ConstructorParameters<typeof SshPool>[0] = {}): SshPool {
@@ -194,4 +194,22 @@ test('a dead agent socket is reported and the key file still works', async (t) =
 test('invalid pool options are a usage error', (t) => {
   t.throws(() => new SshPool({ maxChannelsPerHost: 20 }), { message: /maxChannelsPerHost/ });
   t.throws(() => new SshPool({ connectTimeoutMs: -1 }), { message: /connectTimeoutMs/ });
+});
+
+test.serial('time in which lvsplay itself was stalled does not count against the connect timeout', async (t) => {
+  const server = createServer(() => undefined); // accepts, never speaks
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    server.close();
+  });
+  const port = (server.address() as { port: number }).port;
+  const started = Date.now();
+  const pending = pool().connect(spec(keys.ed25519, { port, connectTimeoutMs: 400 }));
+  while (Date.now() - started < 1600) {
+    // a synchronous stall, as when ssh2 decrypts a key with bcrypt-pbkdf
+  }
+  const err = await unreachable(t, pending);
+  const took = Date.now() - started;
+  t.regex(err.message, /timed out after 0\.4 s/);
+  t.true(took >= 2200, `the ~1.2 s of stall past the deadline were given back (took ${took} ms)`);
 });

@@ -1,7 +1,7 @@
 /** Running scripts over one real sshd on 127.0.0.1. */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BecomeError, CommandTimeoutError, SshPool, UnreachableError, type ConnectionSpec } from '../../src/transport/index.ts';
 import { makeKey, specFor, startSshd, tempDir, writeKnownHosts, type KeyPair, type Sshd } from '../helpers/sshd.ts';
@@ -21,6 +21,7 @@ test.before(async () => {
 test.after.always(async () => {
   await Promise.all(pools.map((p) => p.closeAll()));
   await sshd?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 function pool(opts: ConstructorParameters<typeof SshPool>[0] = {}): SshPool {

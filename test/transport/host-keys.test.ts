@@ -1,7 +1,7 @@
 /** Host key checking against known_hosts, with real sshd host keys. */
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SshPool, UnreachableError, type ConnectionSpec } from '../../src/transport/index.ts';
@@ -27,6 +27,7 @@ test.before(async () => {
 test.after.always(async () => {
   await Promise.all(pools.map((p) => p.closeAll()));
   await Promise.all([sshd?.stop(), multi?.stop()]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 function pool(opts: ConstructorParameters<typeof SshPool>[0] = {}): SshPool {

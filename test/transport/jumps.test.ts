@@ -1,5 +1,6 @@
 /** ProxyJump: hosts reached through one or two jump hosts (all real sshds on 127.0.0.1, different ports). */
 import test from 'ava';
+import { rmSync } from 'node:fs';
 import { SshPool, UnreachableError, type ConnectionSpec } from '../../src/transport/index.ts';
 import { makeKey, specFor, startSshd, tempDir, writeKnownHosts, type KeyPair, type Sshd } from '../helpers/sshd.ts';
 
@@ -29,6 +30,7 @@ test.before(async () => {
 test.after.always(async () => {
   await Promise.all(pools.map((p) => p.closeAll()));
   await Promise.all([j1, j2, b, c].map((s) => s?.stop()));
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 function pool(opts: ConstructorParameters<typeof SshPool>[0] = {}): SshPool {

@@ -196,13 +196,13 @@ test('ipsetFact parses ipset save, a missing set and a missing tool', (t) => {
 const IPVS_SAVE = `-A -t 10.0.10.100:80 -s wrr
 -a -t 10.0.10.100:80 -r 10.0.20.11:8080 -m -w 2
 -a -t 10.0.10.100:80 -r 10.0.20.12:8080 -m -w 1
--A -t 10.0.10.101:443 -s sh -b sh-fallback,sh-port -p 300 -M 255.255.255.0
+-A -t 10.0.10.101:443 -s sh -p 300 -M 255.255.255.0 -b sh-fallback,sh-port
 -a -t 10.0.10.101:443 -r 10.0.20.11:443 -g -w 1
--A -u [fd00::100]:53 -s rr -o
+-A -u [fd00::100]:53 -s rr ops
 -a -u [fd00::100]:53 -r [fd00::11]:53 -i -w 1 --tun-type gue --tun-port 6080
 -A -f 7 -s lc
 -a -f 7 -r 10.0.20.13:0 -g -w 0
--A -f 8 -6 -s rr --pe sip`;
+-A -f 8 -6 -s rr -p 60 -M 64 --pe sip`;
 
 test('ipvsFact parses ipvsadm -Sn and the timeouts', (t) => {
   const v = ipvsFact.parse(`@@rules\n${IPVS_SAVE}\n@@timeouts\nTimeout (tcp tcpfin udp): 900 120 300\n`, 0);
@@ -218,7 +218,7 @@ test('ipvsFact parses ipvsadm -Sn and the timeouts', (t) => {
   t.like(udp6, { family: 6, address: 'fd00::100', onePacket: true });
   t.deepEqual(udp6!.realServers, [{ address: 'fd00::11', port: 53, method: 'tun', weight: 1 }]);
   t.deepEqual(fw!.realServers, [{ address: '10.0.20.13', port: 0, method: 'dr', weight: 0 }]);
-  t.like(fw6, { family: 6, pe: 'sip', realServers: [] });
+  t.like(fw6, { family: 6, pe: 'sip', persistent: 60, netmask: '64', realServers: [] });
 });
 
 test('ipvsFact reports a kernel without IPVS and a missing ipvsadm', (t) => {

@@ -4,13 +4,15 @@ import { fileURLToPath } from 'node:url';
 import { loadInventory } from '../../src/inventory/index.ts';
 import { expandPlay, hostInfo } from '../../src/engine/expand.ts';
 import type { Fact, PlanContext, Role, Step } from '../../src/engine/types.ts';
+import type { Inventory } from '../../src/inventory/types.ts';
 import { directorDrHa, directorNat, nodeSvc, realserverDr, realserverNat, realserverTun, webBackend } from '../../roles/index.ts';
 import type { LvsRole } from '../../roles/lib/registry.ts';
 
 const inv = loadInventory(fileURLToPath(new URL('../fixtures/roles/cluster.yaml', import.meta.url)));
+const misc = loadInventory(fileURLToPath(new URL('../fixtures/roles/misc-check.yaml', import.meta.url)));
 
-function expand(role: Role, host: string) {
-  const e = expandPlay({ hosts: host, roles: [role] }, { host: hostInfo(inv, host), inventory: inv, playHosts: [host] });
+function expand(role: Role, host: string, inventory: Inventory = inv) {
+  const e = expandPlay({ hosts: host, roles: [role] }, { host: hostInfo(inventory, host), inventory, playHosts: [host] });
   return { names: e.steps.map((s) => s.step.name), steps: e.steps.map((s) => s.step), handlers: e.handlers, tags: e.steps.map((s) => s.tags) };
 }
 
@@ -27,8 +29,8 @@ function planFresh(step: Step) {
   return step.plan(ctx);
 }
 
-test('director-dr-ha on dir1: packages, IPVS modules (+ the schedulers in use), timeouts, keepalived config, running', (t) => {
-  const e = expand(directorDrHa(), 'dir1');
+test('director-dr-ha on dir1 (the lab pair, all kinds): packages, IPVS modules, ip_forward for NAT, timeouts, keepalived', (t) => {
+  const e = expand(directorDrHa({ kinds: ['NAT', 'DR', 'TUN'] }), 'dir1');
   t.deepEqual(e.names, [
     'pkg keepalived',
     'pkg ipvsadm',
@@ -36,7 +38,7 @@ test('director-dr-ha on dir1: packages, IPVS modules (+ the schedulers in use), 
     'kernelModule ip_vs_rr',
     'kernelModule ip_vs_wrr',
     'kernelModule ip_vs_sh',
-    'kernelModule ip_vs_wlc',
+    'sysctl /etc/sysctl.d/90-lvs-director-dr-ha.conf',
     'ipvs timeouts tcp 900 tcpfin 30 udp 300',
     'file /etc/keepalived/keepalived.conf',
     'service keepalived started',
@@ -49,6 +51,12 @@ test('director-dr-ha on dir1: packages, IPVS modules (+ the schedulers in use), 
   t.deepEqual(e.steps[8]!.notify, ['reload keepalived']);
 });
 
+test('director-dr-ha defaults to DR and TUN: no forwarding sysctl', (t) => {
+  const e = expand(directorDrHa(), 'dir2');
+  t.false(e.names.some((n) => n.startsWith('sysctl')));
+  t.deepEqual((directorDrHa() as LvsRole).lbKinds, ['DR', 'TUN']);
+});
+
 test('the keepalived config file is tested with keepalived -t before the swap and written 0644', (t) => {
   const step = expand(directorDrHa(), 'dir1').steps.find((s) => s.kind === 'file')!;
   const plan = planFresh(step);
@@ -58,18 +66,16 @@ test('the keepalived config file is tested with keepalived -t before the swap an
   t.notRegex(script, /chmod 0?7/);
 });
 
-test('director-dr-ha options: services filter, config path, no install, timeouts override', (t) => {
+test('director options: services filter, config path, no install, timeouts override', (t) => {
   const e = expand(directorDrHa({ services: ['web-dr'], configPath: '/etc/keepalived/lvs.conf', install: false, ipvsTimeouts: { tcp: 600, tcpfin: 20, udp: 60 } }), 'dir2');
   t.false(e.names.some((n) => n.startsWith('pkg')));
   t.true(e.names.includes('file /etc/keepalived/lvs.conf'));
   t.true(e.names.includes('ipvs timeouts tcp 600 tcpfin 20 udp 60'));
-  // web-tun (wlc) is filtered out: its scheduler module is not added
-  t.false(e.names.includes('kernelModule ip_vs_wlc'));
   t.deepEqual((directorDrHa({ services: ['web-dr'] }) as LvsRole).serviceNames, ['web-dr']);
 });
 
-test('director-nat on dir-nat: ip_forward, no timeouts when none are set, DIP held by keepalived (no plain address step)', (t) => {
-  const e = expand(directorNat(), 'dir-nat');
+test('director-nat: ip_forward, the scheduler module in use, no timeouts when none are set, DIP held by keepalived', (t) => {
+  const e = expand(directorNat(), 'nat1', misc);
   t.deepEqual(e.names, [
     'pkg keepalived',
     'pkg ipvsadm',
@@ -84,14 +90,14 @@ test('director-nat on dir-nat: ip_forward, no timeouts when none are set, DIP he
 });
 
 test('director-nat: a DIP that is no VRRP VIP is added as an address', (t) => {
-  const e = expand(directorNat({ dip: { address: '198.18.1.3/24', interface: 'eth2' } }), 'dir-nat');
+  const e = expand(directorNat({ dip: { address: '198.18.1.3/24', interface: 'eth2' } }), 'nat1', misc);
   t.true(e.names.includes('address 198.18.1.3/24 dev eth2'));
 });
 
 test('realserver-dr: arp sysctls, the VIPs of its DR services on lo /32, rc.local by default', (t) => {
   const role = realserverDr();
-  t.deepEqual(role.vipsFor!(inv, 'rs-dr1'), ['198.18.0.100']);
-  const e = expand(role, 'rs-dr1');
+  t.deepEqual(role.vipsFor!(inv, 'rs1'), ['198.18.0.100']);
+  const e = expand(role, 'rs1');
   t.deepEqual(e.names, ['sysctl /etc/sysctl.d/90-lvs-realserver-dr.conf', 'address 198.18.0.100/32 dev lo', 'rc.local realserver-dr']);
   const rc = planFresh(e.steps[2]!);
   const diff = rc.changes.map((c) => `${c.diff ?? ''}${c.script}`).join('\n');
@@ -100,7 +106,7 @@ test('realserver-dr: arp sysctls, the VIPs of its DR services on lo /32, rc.loca
 });
 
 test('realserver-dr with persist: systemd writes a oneshot unit and enables it', (t) => {
-  const e = expand(realserverDr({ persist: 'systemd', vips: ['198.18.0.100', '198.18.0.102'] }), 'rs-dr2');
+  const e = expand(realserverDr({ persist: 'systemd', vips: ['198.18.0.100', '198.18.0.102'] }), 'rs2');
   t.deepEqual(e.names, [
     'sysctl /etc/sysctl.d/90-lvs-realserver-dr.conf',
     'address 198.18.0.100/32 dev lo',
@@ -111,7 +117,7 @@ test('realserver-dr with persist: systemd writes a oneshot unit and enables it',
 });
 
 test('realserver-tun: ipip, tunl0 up, rp_filter/arp sysctls, the VIP on tunl0, persistence', (t) => {
-  const e = expand(realserverTun(), 'rs-tun2');
+  const e = expand(realserverTun(), 'rs2');
   t.deepEqual(e.names, [
     'kernelModule ipip',
     'link tunl0',
@@ -123,11 +129,12 @@ test('realserver-tun: ipip, tunl0 up, rp_filter/arp sysctls, the VIP on tunl0, p
 
 test('realserver-nat: default route via the director DIP, NAT tuning only when asked', (t) => {
   const role = realserverNat();
-  t.is(role.gatewayFor!(inv, 'rs-nat1'), '198.18.1.1');
-  t.deepEqual(expand(role, 'rs-nat1').names, ['route default via 198.18.1.1', 'rc.local realserver-nat']);
-  const tuned = expand(realserverNat({ routes: ['198.18.0.0/24'], tcpTimestamps: false, finTimeout: 30, persist: 'none' }), 'rs-nat2');
+  t.is(role.gatewayFor!(inv, 'nat1'), '198.18.1.1');
+  t.deepEqual(expand(role, 'nat1').names, ['route default via 198.18.1.1', 'rc.local realserver-nat']);
+  t.deepEqual(expand(role, 'rs1').names, [], 'a host no NAT service lists is left alone');
+  const tuned = expand(realserverNat({ routes: ['198.18.0.10/24'], tcpTimestamps: false, finTimeout: 30, persist: 'none' }), 'nat2');
   t.deepEqual(tuned.names, ['route 198.18.0.0/24 via 198.18.1.1', 'sysctl /etc/sysctl.d/90-lvs-realserver-nat.conf']);
-  t.is(realserverNat({ gateway: '198.18.1.9' }).gatewayFor!(inv, 'rs-nat1'), '198.18.1.9');
+  t.is(realserverNat({ gateway: '198.18.1.9' }).gatewayFor!(inv, 'nat1'), '198.18.1.9');
 });
 
 test('node-svc: dummy device with the VIPs, ipset, kube-proxy chains, vs.conntrack, keepalived conf.d', (t) => {
@@ -160,11 +167,11 @@ test('node-svc: dummy device with the VIPs, ipset, kube-proxy chains, vs.conntra
 });
 
 test('web-backend: a busybox httpd per port the host serves (real server and sorry server ports)', (t) => {
-  t.deepEqual(expand(webBackend(), 'rs-nat2').names, [
+  t.deepEqual(expand(webBackend(), 'nat2').names, [
     'file /srv/lvsplay-www/index.html',
     'file /srv/lvsplay-www/healthz',
     'service lvsplay-httpd-8080 started',
-    'service lvsplay-httpd-8081 started',
   ]);
-  t.deepEqual(expand(webBackend(), 'rs-dr1').names.slice(2), ['service lvsplay-httpd-80 started']);
+  t.deepEqual(expand(webBackend(), 'rs1').names.slice(2), ['service lvsplay-httpd-80 started']);
+  t.deepEqual(expand(webBackend(), 'dns2', misc).names.slice(2), ['service lvsplay-httpd-5353 started']);
 });

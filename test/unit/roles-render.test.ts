@@ -30,9 +30,9 @@ const nodeWeb = () => {
 };
 
 const cases: Array<[string, () => string]> = [
-  ['lab-dir-nat.conf', () => renderDirectorConfig('director-nat', directorConfig(cluster, 'dir-nat', ['NAT'], {}))],
-  ['lab-dir1.conf', () => renderDirectorConfig('director-dr-ha', directorConfig(cluster, 'dir1', ['DR', 'TUN'], {}))],
-  ['lab-dir2.conf', () => renderDirectorConfig('director-dr-ha', directorConfig(cluster, 'dir2', ['DR', 'TUN'], {}))],
+  // the lab's director pair serves NAT, DR and TUN from one keepalived (site.ts: directorDrHa({kinds: all}))
+  ['lab-dir1.conf', () => renderDirectorConfig('director-dr-ha', directorConfig(cluster, 'dir1', ['NAT', 'DR', 'TUN'], {}))],
+  ['lab-dir2.conf', () => renderDirectorConfig('director-dr-ha', directorConfig(cluster, 'dir2', ['NAT', 'DR', 'TUN'], {}))],
   ['lab-node1-keepalived.conf', () => renderNodeSvcMain('node1', '/etc/keepalived/conf.d')],
   ['lab-node1-conf.d-web.conf', nodeWeb],
   ['prod-lb1.conf', () => renderDirectorConfig('director-dr-ha', directorConfig(prod, 'lb1', ['DR', 'TUN'], {}))],

@@ -58,7 +58,7 @@ test('ipvs: DR, fwmark, IPv6 and flags round-trip against the -Sn format', (t) =
       { protocol: 'udp', address: 'fd00::100', port: 53, scheduler: 'rr', onePacket: true, realServers: [{ address: 'FD00::11', method: 'tun' }] },
     ],
   });
-  const saved = `-A -t 10.0.10.101:443 -s sh -b sh-fallback,sh-port -p 300 -M 255.255.255.0
+  const saved = `-A -t 10.0.10.101:443 -s sh -p 300 -M 255.255.255.0 -b sh-fallback,sh-port
 -a -t 10.0.10.101:443 -r 10.0.20.11:443 -g -w 1
 -A -u [fd00::100]:53 -s rr -o
 -a -u [fd00::100]:53 -r [fd00::11]:53 -i -w 1
@@ -67,7 +67,7 @@ test('ipvs: DR, fwmark, IPv6 and flags round-trip against the -Sn format', (t) =
   t.deepEqual(planWith(s, { ipvs: table(saved) }).changes, []);
   const fresh = planWith(s, { ipvs: table('') });
   t.is(fresh.changes[2]!.script, "ipvsadm -A -u '[fd00::100]:53' -s rr -o\nipvsadm -a -u '[fd00::100]:53' -r '[fd00::11]:53' -i -w 1");
-  t.is(fresh.changes[1]!.script, 'ipvsadm -A -f 7 -s lc\nipvsadm -a -f 7 -r 10.0.20.13:0 -g -w 0');
+  t.is(fresh.changes[1]!.script, 'ipvsadm -A -f 7 -s lc\nipvsadm -a -f 7 -r 10.0.20.13 -g -w 0');
 });
 
 test('ipvs: DR/TUN port mapping is refused before anything is touched', (t) => {

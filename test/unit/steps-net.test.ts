@@ -64,7 +64,7 @@ test('address: validation', (t) => {
 test('link: dummy add+up; up only; type clash; down; tunl0 via ipip; absent', (t) => {
   const s = link('dummy0', { type: 'dummy' });
   const tools = { 'host:tools': rawTools('modprobe', 'ip') };
-  t.deepEqual(planWith(s, { 'ip:interfaces': rawIfaces({ lo: {} }), ...tools }).changes.map((c) => c.script), ['ip link add dummy0 type dummy', 'ip link set dev dummy0 up']);
+  t.deepEqual(planWith(s, { 'ip:interfaces': rawIfaces({ lo: {} }), ...tools }).changes.map((c) => c.script), ['ip link show dev dummy0 >/dev/null 2>&1 || ip link add dummy0 type dummy', 'ip link set dev dummy0 up']);
   t.deepEqual(planWith(s, { 'ip:interfaces': rawIfaces({ dummy0: { kind: 'dummy', up: false } }), ...tools }).changes.map((c) => c.script), ['ip link set dev dummy0 up']);
   t.deepEqual(planWith(s, { 'ip:interfaces': rawIfaces({ dummy0: { kind: 'dummy' } }), ...tools }).changes, []);
   t.throws(() => planWith(s, { 'ip:interfaces': rawIfaces({ dummy0: { kind: 'veth' } }), ...tools }), { message: /exists with type veth, not dummy/ });

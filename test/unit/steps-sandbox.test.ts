@@ -195,6 +195,14 @@ sbTest('service keepalived (plain manager): start with -D -p, SIGHUP reload keep
   t.is(reload[0]!.changes[0]!.summary, `reload keepalived (SIGHUP to pid ${pid1})`);
   sb.apply(reload);
   t.is(Number(sb.sh('cat /run/keepalived.pid').out), pid1);
+  // a config keepalived -t rejects: the step fails with keepalived's own message, the old config stays, and the
+  // reload handler it would notify never runs, so the daemon keeps running on the old config
+  const good = sb.read(conf);
+  const broken = [file(conf, { content: 'global_defs {\n  router_id sandbox\n}\nbogus_keyword 1\n', validate: 'keepalived -t -f %s', notify: 'reload keepalived' })];
+  const e = t.throws(() => sb.apply(sb.plan(broken)));
+  t.regex(e!.message, /Unknown keyword 'bogus_keyword'[\s\S]*keepalived\.conf left unchanged/);
+  t.is(sb.read(conf), good);
+  t.is(sb.sh(`kill -0 ${pid1}`).code, 0, 'keepalived still running');
   sb.apply(sb.plan([k('restarted')]));
   const pid2 = Number(sb.sh('cat /run/keepalived.pid').out);
   t.true(pid2 > 0 && pid2 !== pid1);

@@ -1,0 +1,155 @@
+/** `lvsplay drill failover|realservers PLAYBOOK -i INVENTORY`: rehearse failures and measure what they cost. */
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { commonOptions, parse, requireInventory } from './common.ts';
+import { EXIT, UsageError } from '../errors.ts';
+import { loadInventory, parseExtraVars, connectionSpec } from '../inventory/index.ts';
+import { loadPlaybook } from '../playbook.ts';
+import { SshPool } from '../transport/index.ts';
+import { failoverDrill, planFailover, type FaultMode } from '../drill/failover.ts';
+import { planRealservers, realserversDrill } from '../drill/realservers.ts';
+import { formatFailover, formatRealservers } from '../drill/report.ts';
+import { parseDuration } from '../drill/timeline.ts';
+import type { CommandIO } from './io.ts';
+
+export const DRILL_HELP = `Usage: lvsplay drill failover|realservers PLAYBOOK.ts -i INVENTORY [options]
+
+  failover      per VRRP instance: steady probes to the VIP while the MASTER's keepalived is stopped (killed, or
+                its link put down); measures the takeover, lost probes, the longest gap, split brain, and the
+                preempt-back after the restore.
+  realservers   rolling: per batch of real servers, drain (weight 0), wait for active connections to end, stop
+                the web service, check the health checker removed it and no probe failed, restart, check it rejoins.
+
+Options:
+  -i, --inventory FILE      Ansible-format YAML inventory (required)
+  -e, --extra-vars K=V      extra variables (repeatable)
+      --json FILE           write the results as JSON
+      --from HOST|GROUP     probe from this host (default: the first host of the clients group)
+      --only NAME[,NAME]    only these VRRP instances (failover) or services (realservers)
+      --max-lost N          failed probes allowed (default 0)
+      --interval MS         a new probe connection every MS ms (default 30)
+      --probe-timeout T     per-probe timeout (default 1s)
+  failover:
+      --mode stop|kill|linkdown   how the MASTER fails (default stop)
+      --max-takeover T      takeover time allowed (default 5s)
+      --wait T              wait for a takeover / preempt-back at most (default 30s)
+      --link-down T         linkdown: how long the link stays down (default 8s)
+  realservers:
+      --serial N|P%         real servers taken out at once (default 1)
+      --drain-timeout T     wait for active connections to end at most (default 30s)
+      --check-timeout T     wait for the health checker to remove / re-add a server at most (default 60s)
+      --pidfile PATH        the web service's pidfile ({port} = the real server port;
+                            default /run/lvsplay-httpd-{port}.pid, the web-backend role's); without one the port
+                            is blocked with an iptables REJECT rule instead
+      --stop-cmd CMD --start-cmd CMD   stop/start the service with these commands instead ({port} substituted)
+  -v, --verbose             print each step as it happens
+  -h, --help
+
+Durations: 500ms, 5s, 1.5s, 2m. Exit codes: 0 within the thresholds, 2 a threshold was exceeded or a check failed,
+4 invalid inventory/playbook, 5 bad options.`;
+
+const options = {
+  ...commonOptions,
+  from: { type: 'string' },
+  only: { type: 'string' },
+  mode: { type: 'string' },
+  'max-takeover': { type: 'string' },
+  'max-lost': { type: 'string' },
+  interval: { type: 'string' },
+  'probe-timeout': { type: 'string' },
+  wait: { type: 'string' },
+  'link-down': { type: 'string' },
+  serial: { type: 'string' },
+  'drain-timeout': { type: 'string' },
+  'check-timeout': { type: 'string' },
+  pidfile: { type: 'string' },
+  'stop-cmd': { type: 'string' },
+  'start-cmd': { type: 'string' },
+} as const;
+
+function duration(v: string | undefined, flag: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  const ms = parseDuration(v);
+  if (ms === undefined || ms <= 0) throw new UsageError(`drill: ${flag} must be a duration like 5s or 500ms, got "${v}"`);
+  return ms;
+}
+
+function count(v: string | undefined, flag: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!/^\d+$/.test(v)) throw new UsageError(`drill: ${flag} must be a whole number, got "${v}"`);
+  return Number(v);
+}
+
+export async function drillCommand(argv: string[], io: CommandIO): Promise<number> {
+  const { values: o, positionals } = parse(argv, options, 'drill');
+  if (o.help) {
+    io.out(DRILL_HELP + '\n');
+    return EXIT.ok;
+  }
+  const [kind, playbookFile, ...extra] = positionals;
+  if (kind !== 'failover' && kind !== 'realservers') throw new UsageError(`drill: the first argument is failover or realservers, got ${kind ? `"${kind}"` : 'nothing'} (see lvsplay drill --help)`);
+  if (!playbookFile || extra.length) throw new UsageError(`drill ${kind}: expected exactly one PLAYBOOK (usage: lvsplay drill ${kind} PLAYBOOK.ts -i INVENTORY)`);
+  if (o.limit) throw new UsageError('drill: --limit does not apply (use --only)');
+  const mode = (o.mode ?? 'stop') as FaultMode;
+  if (!['stop', 'kill', 'linkdown'].includes(mode)) throw new UsageError(`drill: --mode must be stop, kill or linkdown, got "${o.mode}"`);
+  const common = {
+    maxLost: count(o['max-lost'], '--max-lost', 0),
+    intervalMs: duration(o.interval === undefined ? undefined : /^\d+$/.test(o.interval) ? `${o.interval}ms` : o.interval, '--interval', 30),
+    probeTimeoutMs: duration(o['probe-timeout'], '--probe-timeout', 1000),
+    ...(o.only ? { only: o.only.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+    ...(o.from ? { from: o.from } : {}),
+  };
+  if (common.intervalMs < 5) throw new UsageError('drill: --interval must be at least 5 ms');
+
+  const inv = loadInventory(requireInventory(o.inventory, 'drill'), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
+  const pb = await loadPlaybook(playbookFile);
+  // everything is validated before any host is touched
+  if (kind === 'failover') planFailover(inv, pb, { mode, ...common });
+  else planRealservers(inv, { serial: o.serial ?? '1', ...common });
+
+  const pool = new SshPool({ acceptNewHostKeys: !!o['accept-new-host-keys'] });
+  const connect = (h: string) => pool.connect(connectionSpec(inv, h));
+  const log = (l: string) => io.out(l + '\n');
+  const t0 = Date.now();
+  try {
+    let pass: boolean;
+    let json: unknown;
+    if (kind === 'failover') {
+      const results = await failoverDrill(inv, pb, {
+        ...common,
+        mode,
+        maxTakeoverMs: duration(o['max-takeover'], '--max-takeover', 5000),
+        waitMs: duration(o.wait, '--wait', 30_000),
+        linkDownMs: duration(o['link-down'], '--link-down', 8000),
+        settleMs: 2000,
+        connect,
+        log,
+      });
+      io.out('\n' + formatFailover(results) + '\n');
+      pass = results.every((r) => r.pass);
+      json = { drill: 'failover', mode, pass, elapsedMs: Date.now() - t0, results };
+    } else {
+      const rows = await realserversDrill(inv, {
+        ...common,
+        serial: o.serial ?? '1',
+        drainTimeoutMs: duration(o['drain-timeout'], '--drain-timeout', 30_000),
+        checkTimeoutMs: duration(o['check-timeout'], '--check-timeout', 60_000),
+        pidfile: o.pidfile ?? '/run/lvsplay-httpd-{port}.pid',
+        ...(o['stop-cmd'] ? { stopCmd: o['stop-cmd'] } : {}),
+        ...(o['start-cmd'] ? { startCmd: o['start-cmd'] } : {}),
+        connect,
+        log,
+      });
+      io.out('\n' + formatRealservers(rows) + '\n');
+      pass = rows.length > 0 && rows.every((r) => r.pass);
+      json = { drill: 'realservers', serial: o.serial ?? '1', pass, elapsedMs: Date.now() - t0, rows };
+    }
+    if (o.json) {
+      mkdirSync(dirname(o.json), { recursive: true });
+      writeFileSync(o.json, JSON.stringify(json, null, 2) + '\n');
+    }
+    return pass ? EXIT.ok : EXIT.hostFailed;
+  } finally {
+    await pool.closeAll();
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * `lvsplay drill failover`: per VRRP instance, steady probes to its VIP while the MASTER's keepalived is stopped
+ * (or killed, or its link put down); measure the takeover, the lost probes and the longest gap; restore; measure
+ * the preempt-back (or its absence with nopreempt); watch for split brain. The numbers come from timeline.ts.
+ */
+import type { Inventory } from '../inventory/types.ts';
+import type { Playbook } from '../engine/types.ts';
+import type { Connection } from '../transport/types.ts';
+import { UsageError } from '../errors.ts';
+import { selectHosts } from '../inventory/index.ts';
+import { hostNics, vrrpInstancesOf } from '../../roles/lib/cluster.ts';
+import { service } from '../steps/index.ts';
+import { serviceTargets, isHttp } from '../verify/targets.ts';
+import { services } from '../verify/spec.ts';
+import { applySteps, hostInfo } from './host-steps.ts';
+import { startProbeStream, type ProbeStream } from './probe-stream.ts';
+import { startVipWatch, sleep, type VipWatch } from './vip-watch.ts';
+import { analyzeFailover, failoverVerdict, holderTimeline, holdersAt, type FailoverAnalysis, type HoldEvent } from './timeline.ts';
+
+export type FaultMode = 'stop' | 'kill' | 'linkdown';
+
+export interface VrrpPair {
+  instance: string;
+  vrid: number;
+  interface: string;
+  vips: string[];
+  nopreempt: boolean;
+  /** members by priority, highest first */
+  members: Array<{ host: string; priority: number }>;
+}
+
+/** Every VRRP instance of the inventory with its members (an instance is named the same on every member). */
+export function vrrpPairs(inv: Inventory): VrrpPair[] {
+  const byName = new Map<string, VrrpPair>();
+  for (const h of inv.hosts.keys()) {
+    for (const i of vrrpInstancesOf(inv, h)) {
+      const key = `${i.instance.name}/${i.instance.virtual_router_id}`;
+      let p = byName.get(key);
+      if (!p) {
+        p = { instance: i.instance.name, vrid: i.instance.virtual_router_id, interface: i.instance.interface, vips: i.vips.map((v) => v.address), nopreempt: i.instance.nopreempt, members: [] };
+        byName.set(key, p);
+      }
+      if (!p.members.some((m) => m.host === h)) p.members.push({ host: h, priority: i.priority });
+    }
+  }
+  for (const p of byName.values()) p.members.sort((a, b) => b.priority - a.priority);
+  return [...byName.values()].filter((p) => p.members.length >= 2);
+}
+
+export interface FailoverOptions {
+  mode: FaultMode;
+  maxTakeoverMs: number;
+  maxLost: number;
+  /** new connection every … ms (default 30) */
+  intervalMs: number;
+  /** per-probe timeout (default 1000 ms) */
+  probeTimeoutMs: number;
+  /** probe host (default: first host of clients) */
+  from?: string;
+  /** only these instances */
+  only?: string[];
+  /** steady traffic before the fault and after each transition (default 2000 ms) */
+  settleMs: number;
+  /** how long to wait for a takeover / preempt-back (default 30 s) */
+  waitMs: number;
+  /** linkdown: how long the link stays down (default 8 s) */
+  linkDownMs: number;
+  connect(host: string): Promise<Connection>;
+  log?(line: string): void;
+}
+
+export interface FailoverResult {
+  instance: string;
+  vip: string;
+  mode: FaultMode;
+  master?: string;
+  backups: string[];
+  nopreempt: boolean;
+  /** the service probed ('VIP:port'); absent when no TCP service uses the VIP */
+  probed?: string;
+  vantage?: string;
+  analysis?: FailoverAnalysis;
+  pass: boolean;
+  reasons: string[];
+  notes: string[];
+  /** raw recording, for --json */
+  holds?: HoldEvent[];
+  faultAt?: number;
+  restoreAt?: number;
+  endAt?: number;
+}
+
+async function waitUntil(pred: () => boolean, timeoutMs: number, pollMs = 25): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (pred()) return true;
+    await sleep(pollMs);
+  }
+  return pred();
+}
+
+/** The probe host: --from (a host or the first host of a group), else the first host of `clients`, else none. */
+export function vantageOf(inv: Inventory, from: string | undefined): string | undefined {
+  if (!from && !inv.groups.has('clients')) return undefined;
+  const sel = selectHosts(inv, from ?? 'clients');
+  if (from && sel.hosts.length === 0) throw new UsageError(`drill: --from ${from} matches no host of the inventory`);
+  return sel.hosts[0];
+}
+
+/** Validate everything before touching a host: pairs, vantage, linkdown safety. */
+export function planFailover(inv: Inventory, pb: Playbook, o: Pick<FailoverOptions, 'mode' | 'from' | 'only'>): { pairs: VrrpPair[]; vantage?: string } {
+  void pb;
+  let pairs = vrrpPairs(inv);
+  if (o.only) {
+    for (const n of o.only) if (!pairs.some((p) => p.instance === n)) throw new UsageError(`drill failover: no VRRP instance "${n}" with two or more members (instances: ${pairs.map((p) => p.instance).join(', ') || 'none'})`);
+    pairs = pairs.filter((p) => o.only!.includes(p.instance));
+  }
+  if (pairs.length === 0) throw new UsageError('drill failover: the inventory has no VRRP instance with two or more members (lvs_vrrp)');
+  if (o.mode === 'linkdown') {
+    for (const p of pairs) {
+      for (const m of p.members) {
+        const ah = inv.hosts.get(m.host)?.vars.ansible_host;
+        if (hostNics(inv, m.host).some((n) => n.name === p.interface && n.address === ah)) {
+          throw new UsageError(`drill failover --mode linkdown: ${m.host} is managed over ${p.interface} (ansible_host ${String(ah)}), the link the drill would put down; use --mode stop or kill`);
+        }
+      }
+    }
+  }
+  return { pairs, vantage: vantageOf(inv, o.from) };
+}
+
+async function injectFault(inv: Inventory, host: string, conn: Connection, mode: FaultMode, iface: string, linkDownMs: number): Promise<void> {
+  if (mode === 'stop') {
+    await applySteps(conn, hostInfo(inv, host), [service('keepalived', { state: 'stopped' })]);
+  } else if (mode === 'kill') {
+    const r = await conn.exec(`pids=$(pidof keepalived) || { echo 'keepalived is not running' >&2; exit 1; }\nkill -KILL $pids`, { timeoutMs: 20_000 });
+    if (r.code !== 0) throw new Error(`${host}: SIGKILL keepalived failed: ${r.stderr.trim()}`);
+  } else {
+    // the link comes back by itself: the restore must not depend on the SSH session surviving
+    const secs = (linkDownMs / 1000).toFixed(1);
+    const r = await conn.exec(`setsid sh -c 'ip link set dev ${iface} down; sleep ${secs}; ip link set dev ${iface} up' </dev/null >/dev/null 2>&1 &\necho started`, { timeoutMs: 20_000 });
+    if (r.code !== 0) throw new Error(`${host}: link down ${iface} failed: ${r.stderr.trim()}`);
+  }
+}
+
+async function restoreFault(inv: Inventory, host: string, conn: Connection, mode: FaultMode): Promise<void> {
+  if (mode === 'linkdown') return; // restored by the host itself
+  await applySteps(conn, hostInfo(inv, host), [service('keepalived', { state: 'started' })]);
+}
+
+async function drillPair(inv: Inventory, pair: VrrpPair, vantage: string | undefined, o: FailoverOptions): Promise<FailoverResult> {
+  const log = o.log ?? (() => {});
+  const vip = pair.vips[0]!;
+  const base: FailoverResult = { instance: pair.instance, vip, mode: o.mode, backups: [], nopreempt: pair.nopreempt, pass: false, reasons: [], notes: [] };
+  const target = serviceTargets(inv).find((t) => t.vip === vip && t.protocol === 'TCP');
+  const maxSeconds = (o.settleMs * 4 + o.waitMs * 2 + o.linkDownMs) / 1000 + 120;
+  const holds: HoldEvent[] = [];
+  const watches: VipWatch[] = [];
+  let stream: ProbeStream | undefined;
+  let faulted: { host: string; conn: Connection } | undefined;
+  let restored = false;
+  let faultAt = 0;
+  let restoreAt = 0;
+  let endAt = 0;
+  let master: string | undefined;
+  try {
+    for (const m of pair.members) {
+      const conn = await o.connect(m.host);
+      watches.push(await startVipWatch(m.host, conn, vip, maxSeconds, (e) => holds.push(e)));
+    }
+    const now = () => holdersAt(holderTimeline(holds), Date.now());
+    const initial = now();
+    if (initial.length !== 1) {
+      base.reasons.push(initial.length === 0 ? `before the drill nobody holds ${vip}` : `before the drill ${initial.join(' and ')} all hold ${vip} (split brain)`);
+      return base;
+    }
+    master = initial[0]!;
+    const backups = pair.members.map((m) => m.host).filter((h) => h !== master);
+    Object.assign(base, { master, backups });
+    if (master !== pair.members[0]!.host && !pair.nopreempt) base.notes.push(`${master} held the VIP at the start, not the highest priority ${pair.members[0]!.host}`);
+
+    if (target && vantage) {
+      const http = isHttp(target, services());
+      stream = await startProbeStream(vantage, await o.connect(vantage), { host: vip, port: target.port, http, path: '/', intervalMs: o.intervalMs, timeoutMs: o.probeTimeoutMs, maxSeconds });
+      Object.assign(base, { probed: `${vip}:${target.port}`, vantage });
+    } else {
+      base.notes.push(target ? 'no vantage host (clients group or --from): no probe traffic, VIP movement only' : `no TCP service uses ${vip}: no probe traffic, VIP movement only`);
+    }
+    log(`drill failover ${pair.instance}: ${master} holds ${vip}; ${o.mode} keepalived on ${master}${stream ? `, probing ${base.probed} from ${vantage} every ${o.intervalMs} ms` : ''}`);
+    await sleep(o.settleMs);
+
+    const conn = await o.connect(master);
+    faultAt = Date.now();
+    faulted = { host: master, conn };
+    await injectFault(inv, master, conn, o.mode, pair.interface, o.linkDownMs);
+    const tookOver = await waitUntil(() => now().some((h) => backups.includes(h)), o.waitMs);
+    log(`  ${tookOver ? `${now().join(', ')} holds ${vip} after ${Date.now() - faultAt} ms` : `no takeover within ${o.waitMs} ms`}`);
+    await sleep(o.settleMs);
+    if (o.mode === 'linkdown') await sleep(Math.max(0, faultAt + o.linkDownMs - Date.now()));
+
+    restoreAt = o.mode === 'linkdown' ? faultAt + o.linkDownMs : Date.now();
+    await restoreFault(inv, master, conn, o.mode);
+    restored = true;
+    if (pair.nopreempt) await sleep(Math.min(o.waitMs, 10_000));
+    else {
+      const back = await waitUntil(() => {
+        const h = now();
+        return h.length === 1 && h[0] === master;
+      }, o.waitMs);
+      log(`  ${back ? `${master} took ${vip} back after ${Date.now() - restoreAt} ms` : `${master} did not take ${vip} back within ${o.waitMs} ms`}`);
+    }
+    await sleep(o.settleMs);
+    endAt = Date.now();
+  } finally {
+    if (faulted && !restored) {
+      await restoreFault(inv, faulted.host, faulted.conn, o.mode).catch((e: Error) => base.reasons.push(`RESTORE FAILED on ${faulted!.host}: ${e.message} (start keepalived there by hand)`));
+    }
+    await stream?.stop();
+    await Promise.all(watches.map((w) => w.stop()));
+  }
+  const probes = stream?.probes() ?? [];
+  const analysis = analyzeFailover({ master: master!, backups: base.backups, holds, probes, faultAt, restoreAt, endAt, nopreempt: pair.nopreempt });
+  const reasons = [...base.reasons, ...failoverVerdict(analysis, { maxTakeoverMs: o.maxTakeoverMs, maxLost: o.maxLost }, { nopreempt: pair.nopreempt, master: master!, probed: !!stream })];
+  return { ...base, analysis, reasons, pass: reasons.length === 0, holds, faultAt, restoreAt, endAt };
+}
+
+export async function failoverDrill(inv: Inventory, pb: Playbook, o: FailoverOptions): Promise<FailoverResult[]> {
+  const { pairs, vantage } = planFailover(inv, pb, o);
+  const out: FailoverResult[] = [];
+  for (const p of pairs) {
+    try {
+      out.push(await drillPair(inv, p, vantage, o));
+    } catch (e) {
+      out.push({ instance: p.instance, vip: p.vips[0]!, mode: o.mode, backups: [], nopreempt: p.nopreempt, pass: false, reasons: [(e as Error).message], notes: [] });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,276 @@
+/**
+ * `lvsplay drill realservers`: a rolling maintenance rehearsal. Per batch of real servers (`--serial 1` or `50%`):
+ * drain (weight 0 in IPVS on every director that has it), wait for its active connections to reach 0 (or a
+ * timeout), stop its web service, check that the health checker removed it from the active director's table,
+ * restart it, check it is back in the table with its weight and answers probes again — while steady probes to the
+ * VIP must not fail. Everything is restored in a finally, also when the drill fails.
+ */
+import type { Inventory } from '../inventory/types.ts';
+import type { Connection } from '../transport/types.ts';
+import { UsageError } from '../errors.ts';
+import { q } from '../shell.ts';
+import { serviceTargets, isHttp, type BackendTarget, type ServiceTarget } from '../verify/targets.ts';
+import { services } from '../verify/spec.ts';
+import { snapshotDirector, vipInterface, type DirectorSnapshot } from '../verify/director.ts';
+import { serviceKey } from '../verify/ipvsadm.ts';
+import { matchBackend } from '../verify/record.ts';
+import { startProbeStream, type ProbeStream } from './probe-stream.ts';
+import { sleep } from './vip-watch.ts';
+import { vantageOf } from './failover.ts';
+import { fmtMs, probeWindow, serialBatches, type ProbeWindowStats } from './timeline.ts';
+
+export interface RealserversOptions {
+  serial: string;
+  /** only these services */
+  only?: string[];
+  from?: string;
+  maxLost: number;
+  intervalMs: number;
+  probeTimeoutMs: number;
+  /** wait for active connections to drain at most (default 30 s) */
+  drainTimeoutMs: number;
+  /** wait for the health checker to remove / re-add a real server at most (default 60 s) */
+  checkTimeoutMs: number;
+  /** how the web service is stopped/started: a pidfile template ({port}), or explicit commands */
+  pidfile: string;
+  stopCmd?: string;
+  startCmd?: string;
+  connect(host: string): Promise<Connection>;
+  log?(line: string): void;
+}
+
+export interface RealserverRow {
+  service: string;
+  backend: string;
+  batch: number;
+  drainedMs?: number;
+  /** active connections left when the drain wait ended */
+  activeLeft?: number;
+  stoppedBy?: string;
+  removedMs?: number;
+  rejoinedMs?: number;
+  answeredMs?: number;
+  probes?: ProbeWindowStats;
+  pass: boolean;
+  reasons: string[];
+}
+
+const METHOD: Record<string, string> = { NAT: '-m', DR: '-g', TUN: '-i' };
+
+/** Shell: set the weight of a real server on a director when the director has it (else say so). */
+export function setWeightScript(t: ServiceTarget, b: BackendTarget, weight: number): string {
+  const flag = t.protocol === 'UDP' ? '-u' : '-t';
+  const vs = `${t.vip}:${t.port}`;
+  const rs = `${b.address}:${b.port}`;
+  return [
+    `if ipvsadm -Ln ${flag} ${vs} 2>/dev/null | grep -q ' ${rs.replace(/\./g, '\\.')} '; then`,
+    `  ipvsadm -e ${flag} ${vs} -r ${rs} ${METHOD[t.kind] ?? '-g'} -w ${weight} && echo set`,
+    `else echo absent; fi`,
+  ].join('\n');
+}
+
+/** Shell: stop a pidfile daemon, remembering its command line so that it can be started the same way. */
+export function stopByPidfileScript(pidfile: string, saved: string): string {
+  return [
+    `pf=${q(pidfile)}`,
+    `[ -f "$pf" ] || { echo "no pidfile $pf" >&2; exit 3; }`,
+    `pid=$(head -n 1 "$pf" | tr -dc 0-9)`,
+    `[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || { echo "pid in $pf is not running" >&2; exit 3; }`,
+    `tr '\\0' '\\n' < /proc/"$pid"/cmdline > ${q(saved)}`,
+    `kill -TERM "$pid"`,
+    `i=0; while kill -0 "$pid" 2>/dev/null; do i=$((i + 1)); [ $i -gt 100 ] && { echo "pid $pid did not exit" >&2; exit 1; }; sleep 0.1; done`,
+    `echo stopped`,
+  ].join('\n');
+}
+
+export function startFromSavedScript(pidfile: string, saved: string): string {
+  return [
+    `[ -f ${q(saved)} ] || { echo "no saved command line ${saved}" >&2; exit 1; }`,
+    `set --`,
+    `while IFS= read -r a; do set -- "$@" "$a"; done < ${q(saved)}`,
+    `setsid nohup "$@" </dev/null >/dev/null 2>&1 &`,
+    `echo $! > ${q(pidfile)}`,
+    `sleep 0.5; kill -0 "$(cat ${q(pidfile)})" 2>/dev/null || { echo "restarted process exited at once" >&2; exit 1; }`,
+    `rm -f ${q(saved)}`,
+    `echo started`,
+  ].join('\n');
+}
+
+export function planRealservers(inv: Inventory, o: Pick<RealserversOptions, 'only' | 'serial' | 'from'>): { targets: ServiceTarget[]; vantage: string } {
+  let targets = serviceTargets(inv).filter((t) => t.kind !== 'node-svc' && t.protocol === 'TCP');
+  if (o.only) {
+    for (const n of o.only) if (!targets.some((t) => t.name === n)) throw new UsageError(`drill realservers: no TCP LVS service "${n}" (services: ${targets.map((t) => t.name).join(', ') || 'none'})`);
+    targets = targets.filter((t) => o.only!.includes(t.name));
+  }
+  if (targets.length === 0) throw new UsageError('drill realservers: the inventory has no TCP LVS service (lvs_services)');
+  for (const t of targets) {
+    let batches: BackendTarget[][];
+    try {
+      batches = serialBatches(t.backends, o.serial);
+    } catch (e) {
+      throw new UsageError(`drill realservers: --serial: ${(e as Error).message}`);
+    }
+    if (batches.some((b) => b.length >= t.backends.length)) {
+      throw new UsageError(`drill realservers: --serial ${o.serial} would take all ${t.backends.length} real servers of ${t.name} out at once; use a smaller batch`);
+    }
+    if (t.directors.length === 0) throw new UsageError(`drill realservers: no director found for ${t.name}`);
+  }
+  const vantage = vantageOf(inv, o.from);
+  if (!vantage) throw new UsageError('drill realservers: no vantage host: add a clients group or pass --from HOST');
+  return { targets, vantage };
+}
+
+async function snapshots(hosts: string[], o: RealserversOptions): Promise<Map<string, DirectorSnapshot>> {
+  const out = new Map<string, DirectorSnapshot>();
+  await Promise.all(hosts.map(async (h) => out.set(h, await snapshotDirector(h, await o.connect(h)))));
+  return out;
+}
+
+function activeOf(t: ServiceTarget, snaps: Map<string, DirectorSnapshot>): DirectorSnapshot | undefined {
+  return t.directors.map((h) => snaps.get(h)).find((s) => s && vipInterface(s.addrs, t.vip)) ?? snaps.get(t.directors[0]!);
+}
+
+async function poll<T>(fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 1000): Promise<T | undefined> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() >= end) return undefined;
+    await sleep(everyMs);
+  }
+}
+
+async function runOn(conn: Connection, script: string, what: string): Promise<string> {
+  const r = await conn.exec(script, { timeoutMs: 60_000 });
+  if (r.code !== 0) throw new Error(`${conn.spec.name}: ${what} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
+  return r.stdout.trim();
+}
+
+/** One real server through drain → stop → removed → start → rejoined → answering. */
+async function cycle(inv: Inventory, t: ServiceTarget, b: BackendTarget, batch: number, stream: ProbeStream | undefined, http: boolean, o: RealserversOptions): Promise<RealserverRow> {
+  void inv;
+  const log = o.log ?? (() => {});
+  const row: RealserverRow = { service: t.name, backend: b.label, batch, pass: false, reasons: [] };
+  const key = serviceKey(t.protocol, t.vip, t.port);
+  const rsKey = `${b.address}:${b.port}`;
+  const rsConn = await o.connect(b.host);
+  const pidfile = o.pidfile.replace(/\{port\}/g, String(b.port));
+  const saved = `/run/lvsplay-drill-${b.port}.cmdline`;
+  let drained = false;
+  let stopped: 'cmd' | 'pidfile' | 'block' | undefined;
+  const blockRule = `INPUT -p tcp --dport ${b.port} -m comment --comment lvsplay-drill -j REJECT --reject-with tcp-reset`;
+  const tableRow = async () => activeOf(t, await snapshots(t.directors, o))?.list?.get(key)?.reals.get(rsKey);
+  try {
+    // drain
+    const t0 = Date.now();
+    for (const d of t.directors) await runOn(await o.connect(d), setWeightScript(t, b, 0), `weight 0 for ${rsKey}`);
+    drained = true;
+    const left = await poll(async () => {
+      const r = await tableRow();
+      return !r || r.active === 0 ? 0 : undefined;
+    }, o.drainTimeoutMs);
+    if (left === 0) row.drainedMs = Date.now() - t0;
+    else row.activeLeft = (await tableRow())?.active;
+    log(`  ${b.label}: drained (weight 0)${row.drainedMs !== undefined ? `, no active connection after ${fmtMs(row.drainedMs)}` : `, ${row.activeLeft} active connections left after ${fmtMs(o.drainTimeoutMs)}`}`);
+
+    // stop the web service
+    const t1 = Date.now();
+    if (o.stopCmd) {
+      await runOn(rsConn, o.stopCmd.replace(/\{port\}/g, String(b.port)), 'stop command');
+      stopped = 'cmd';
+      row.stoppedBy = 'command';
+    } else {
+      const r = await rsConn.exec(stopByPidfileScript(pidfile, saved), { timeoutMs: 60_000 });
+      if (r.code === 0) {
+        stopped = 'pidfile';
+        row.stoppedBy = `pidfile ${pidfile}`;
+      } else if (r.code === 3) {
+        await runOn(rsConn, `iptables -I ${blockRule}`, 'block port');
+        stopped = 'block';
+        row.stoppedBy = `port ${b.port} blocked (iptables REJECT; ${r.stderr.trim()})`;
+      } else throw new Error(`${b.host}: stop failed: ${r.stderr.trim()}`);
+    }
+    const removed = await poll(async () => ((await tableRow()) ? undefined : true), o.checkTimeoutMs);
+    if (removed) row.removedMs = Date.now() - t1;
+    else row.reasons.push(`the health checker did not remove ${b.label} from the table within ${fmtMs(o.checkTimeoutMs)}`);
+    log(`  ${b.label}: service stopped (${row.stoppedBy}); ${removed ? `removed by the health checker after ${fmtMs(row.removedMs!)}` : 'NOT removed'}`);
+
+    // start it again
+    const t2 = Date.now();
+    await startBack();
+    const back = await poll(async () => {
+      const r = await tableRow();
+      return r ? r : undefined;
+    }, o.checkTimeoutMs);
+    if (back) {
+      if (back.weight !== b.weight) for (const d of t.directors) await runOn(await o.connect(d), setWeightScript(t, b, b.weight), `weight ${b.weight} for ${rsKey}`);
+      drained = false;
+      row.rejoinedMs = Date.now() - t2;
+    } else row.reasons.push(`${b.label} did not come back into the table within ${fmtMs(o.checkTimeoutMs)} after the restart`);
+
+    // answering again
+    if (back && stream && http) {
+      const since = Date.now();
+      const answered = await poll(async () => (stream.probes().some((p) => p.ok && p.t >= since - 1000 && matchBackend(p.info, t.backends) === b.label) ? true : undefined), o.checkTimeoutMs, 200);
+      if (answered) row.answeredMs = Date.now() - t2;
+      else row.reasons.push(`${b.label} is back in the table but answered no probe within ${fmtMs(o.checkTimeoutMs)}`);
+    }
+    log(`  ${b.label}: restarted; ${back ? `back in the table after ${fmtMs(row.rejoinedMs!)}` : 'NOT back'}${row.answeredMs !== undefined ? `, answering after ${fmtMs(row.answeredMs)}` : ''}`);
+  } finally {
+    if (stopped) await startBack().catch((e: Error) => row.reasons.push(`RESTORE FAILED: ${e.message}`));
+    if (drained) {
+      for (const d of t.directors) {
+        await o.connect(d).then((c) => runOn(c, setWeightScript(t, b, b.weight), 'restore weight')).catch((e: Error) => row.reasons.push(`RESTORE WEIGHT FAILED on ${d}: ${e.message}`));
+      }
+    }
+  }
+  return row;
+
+  async function startBack(): Promise<void> {
+    const how = stopped;
+    stopped = undefined;
+    if (how === 'cmd') await runOn(rsConn, o.startCmd!.replace(/\{port\}/g, String(b.port)), 'start command');
+    else if (how === 'pidfile') await runOn(rsConn, startFromSavedScript(pidfile, saved), 'restart');
+    else if (how === 'block') await runOn(rsConn, `while iptables -D ${blockRule} 2>/dev/null; do :; done; true`, 'unblock port');
+  }
+}
+
+export async function realserversDrill(inv: Inventory, o: RealserversOptions): Promise<RealserverRow[]> {
+  if (!!o.stopCmd !== !!o.startCmd) throw new UsageError('drill realservers: give both --stop-cmd and --start-cmd, or neither');
+  const { targets, vantage } = planRealservers(inv, o);
+  const log = o.log ?? (() => {});
+  const rows: RealserverRow[] = [];
+  for (const t of targets) {
+    const http = isHttp(t, services());
+    const stream = await startProbeStream(vantage, await o.connect(vantage), {
+      host: t.vip, port: t.port, http, path: '/', intervalMs: o.intervalMs, timeoutMs: o.probeTimeoutMs,
+      maxSeconds: t.backends.length * (o.drainTimeoutMs + 3 * o.checkTimeoutMs + 60_000) / 1000 + 120,
+    });
+    log(`drill realservers ${t.name} (${t.vip}:${t.port}): probing from ${vantage} every ${o.intervalMs} ms`);
+    const windows: Array<{ rows: RealserverRow[]; from: number; to: number }> = [];
+    try {
+      await sleep(1000);
+      const batches = serialBatches(t.backends, o.serial);
+      for (let i = 0; i < batches.length; i++) {
+        const from = Date.now();
+        const batchRows = await Promise.all(batches[i]!.map((b) => cycle(inv, t, b, i + 1, stream, http, o)));
+        await sleep(1000);
+        windows.push({ rows: batchRows, from, to: Date.now() });
+        rows.push(...batchRows);
+        if (batchRows.some((r) => r.reasons.some((x) => x.startsWith('RESTORE')))) break; // do not take the next one down
+      }
+    } finally {
+      await stream.stop();
+    }
+    const probes = stream.probes();
+    for (const w of windows) {
+      const stats = probeWindow(probes, w.from, w.to);
+      for (const r of w.rows) {
+        r.probes = stats;
+        if (stats.failed > o.maxLost) r.reasons.push(`${stats.failed} probes failed while this batch was out (max ${o.maxLost}): ${Object.entries(stats.errors).map(([k, n]) => `${n}× ${k}`).join(', ')}`);
+        r.pass = r.reasons.length === 0;
+      }
+    }
+  }
+  return rows;
+}

@@ -100,6 +100,11 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
     ...(o.from ? { from: o.from } : {}),
   };
   if (common.intervalMs < 5) throw new UsageError('drill: --interval must be at least 5 ms');
+  const maxTakeoverMs = duration(o['max-takeover'], '--max-takeover', 5000);
+  const waitMs = duration(o.wait, '--wait', 30_000);
+  const linkDownMs = duration(o['link-down'], '--link-down', 8000);
+  const drainTimeoutMs = duration(o['drain-timeout'], '--drain-timeout', 30_000);
+  const checkTimeoutMs = duration(o['check-timeout'], '--check-timeout', 60_000);
 
   const inv = loadInventory(requireInventory(o.inventory, 'drill'), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
   const pb = await loadPlaybook(playbookFile);
@@ -118,9 +123,9 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
       const results = await failoverDrill(inv, pb, {
         ...common,
         mode,
-        maxTakeoverMs: duration(o['max-takeover'], '--max-takeover', 5000),
-        waitMs: duration(o.wait, '--wait', 30_000),
-        linkDownMs: duration(o['link-down'], '--link-down', 8000),
+        maxTakeoverMs,
+        waitMs,
+        linkDownMs,
         settleMs: 2000,
         connect,
         log,
@@ -132,8 +137,8 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
       const rows = await realserversDrill(inv, {
         ...common,
         serial: o.serial ?? '1',
-        drainTimeoutMs: duration(o['drain-timeout'], '--drain-timeout', 30_000),
-        checkTimeoutMs: duration(o['check-timeout'], '--check-timeout', 60_000),
+        drainTimeoutMs,
+        checkTimeoutMs,
         pidfile: o.pidfile ?? '/run/lvsplay-httpd-{port}.pid',
         ...(o['stop-cmd'] ? { stopCmd: o['stop-cmd'] } : {}),
         ...(o['start-cmd'] ? { startCmd: o['start-cmd'] } : {}),

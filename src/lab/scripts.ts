@@ -192,13 +192,13 @@ EOF`);
   t.hosts.forEach((h) => {
     const hd = `${c.hostsDir}/${h.name}`;
     add(`[ ! -e ${q(hd)}/ready ] || $B rm -f ${q(hd)}/ready
-$B setsid $B nsenter --net=/run/netns/${q(ns.host(h.name))} unshare --mount --uts --pid --fork --kill-child --propagation private \\
+$B setsid $B nsenter --net=/run/netns/${q(ns.host(h.name))} /usr/bin/unshare --mount --uts --pid --fork --kill-child --propagation private \\
   $B sh ${q(c.binDir)}/host-init.sh ${q(hd)} ${q(h.name)} ${h.mgmt} ${q(c.sshDir)} </dev/null >${q(hd)}/log 2>&1 &
 started host ${q(h.name)} $!`);
   });
 
   // the jump host: a loopback listener whose sessions run in the control namespace
-  add(`$B setsid unshare --pid --fork --kill-child perl ${q(c.binDir)}/jump.pl ${c.jumpListen} ${c.jumpPort} ${q(c.jumpReady)} \\
+  add(`$B setsid /usr/bin/unshare --pid --fork --kill-child /usr/bin/perl ${q(c.binDir)}/jump.pl ${c.jumpListen} ${c.jumpPort} ${q(c.jumpReady)} \\
   $B nsenter --net=/run/netns/${ns.ctl} /usr/sbin/sshd -i -f ${q(c.sshDir)}/jump_sshd_config </dev/null >>${q(c.logFile)} 2>&1 &
 started jump - $!`);
 

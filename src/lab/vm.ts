@@ -98,27 +98,35 @@ export function guestInit(v: VmPaths, version: string): string {
 # lvsplay lab VM init
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 S=${q(v.share)}
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev 2>/dev/null
-mkdir -p /dev/pts /dev/shm
-mount -t devpts devpts /dev/pts
-for d in /run /tmp /root /dev/shm; do mount -t tmpfs -o mode=755 tmpfs $d; done
-chmod 1777 /tmp /dev/shm; chmod 700 /root
-mkdir -p ${GUEST_STATE}/hosts /run/sshd
+B=/bin/busybox
+stage() { read -r up _ < /proc/uptime; echo "[$up s] $*" >> $S/fleet.log; }
+$B mount -t proc proc /proc
+stage init
+$B mount -t sysfs sys /sys
+$B mount -t devtmpfs dev /dev 2>/dev/null
+$B mkdir -p /dev/pts /dev/shm
+$B mount -t devpts devpts /dev/pts
+for d in /run /tmp /root /dev/shm; do $B mount -t tmpfs -o mode=755 tmpfs $d; done
+$B chmod 1777 /tmp /dev/shm
+$B chmod 700 /root
+$B mkdir -p ${GUEST_STATE}/hosts /run/sshd
 # module autoload through busybox (kmod is not installed on the machine)
-printf '#!/bin/sh\\nexec /bin/busybox modprobe "$@"\\n' > /run/lvsplay-modprobe
-chmod 755 /run/lvsplay-modprobe
+printf '#!/bin/busybox sh\nexec /bin/busybox modprobe "$@"\n' > /run/lvsplay-modprobe
+$B chmod 755 /run/lvsplay-modprobe
 echo /run/lvsplay-modprobe > /proc/sys/kernel/modprobe
-[ -e /usr/sbin/modprobe ] || ln -s /run/lvsplay-modprobe /usr/sbin/modprobe
-[ "$(uname -r)" = ${q(version)} ] || echo "unexpected kernel $(uname -r)" >> $S/fleet.log
-for m in ${PRELOAD_MODULES.join(' ')}; do busybox modprobe $m || echo "modprobe $m failed" >> $S/fleet.log; done
-hostname lvsplay-lab-vm
-ip link set lo up
-ip link set eth0 up
-ip addr add 10.0.2.15/24 dev eth0
-sh ${q(v.guestUp)} >> $S/fleet.log 2>&1
-echo $? > $S/fleet.rc.tmp && mv $S/fleet.rc.tmp $S/fleet.rc
+[ -e /usr/sbin/modprobe ] || $B ln -s /run/lvsplay-modprobe /usr/sbin/modprobe
+[ "$($B uname -r)" = ${q(version)} ] || echo "unexpected kernel $($B uname -r)" >> $S/fleet.log
+for m in ${PRELOAD_MODULES.join(' ')}; do $B modprobe $m || echo "modprobe $m failed" >> $S/fleet.log; done
+stage modules loaded
+$B hostname lvsplay-lab-vm
+$B ip link set lo up
+$B ip link set eth0 up
+$B ip addr add 10.0.2.15/24 dev eth0
+stage network up, building the fleet
+/bin/sh ${q(v.guestUp)} >> $S/fleet.log 2>&1
+rc=$?
+stage fleet exit $rc
+echo $rc > $S/fleet.rc.tmp && $B mv $S/fleet.rc.tmp $S/fleet.rc
 exec perl -e '$SIG{CHLD} = sub {}; while (1) { sleep 3600 if waitpid(-1, 0) <= 0 }'
 `;
 }

@@ -1,0 +1,111 @@
+/**
+ * The probe program for real: run through /bin/sh exactly as on a vantage host, against HTTP servers on loopback
+ * (127.0.0.1 only). Each probe must be a new TCP connection.
+ */
+import test from 'ava';
+import http from 'node:http';
+import net from 'node:net';
+import { spawn } from 'node:child_process';
+import { curlProbeScript, probeScript, type ProbeConfig } from '../../src/verify/probe-program.ts';
+import { parseCurlProbeOutput, parseProbeLine, parseProbeOutput, ProbeStreamParser } from '../../src/verify/probe-output.ts';
+
+function sh(script: string, onStdout?: (c: string) => void): { done: Promise<{ code: number; stdout: string }>; pid: () => number | undefined } {
+  const p = spawn('/bin/sh', ['-s'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let stdout = '';
+  p.stdout.on('data', (d) => {
+    stdout += d;
+    onStdout?.(String(d));
+  });
+  p.stdin.end(script);
+  return { done: new Promise((r) => p.on('close', (code) => r({ code: code ?? -1, stdout }))), pid: () => p.pid };
+}
+
+/** Two "backends" behind one port, alternating per connection, counting connections. */
+async function server(t: { teardown(f: () => void): void }) {
+  let conns = 0;
+  let n = 0;
+  const srv = http.createServer((_req, res) => {
+    n++;
+    res.end(n % 2 ? 'rs1\n' : 'rs2\n');
+  });
+  srv.on('connection', () => conns++);
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  t.teardown(() => srv.close());
+  return { port: (srv.address() as net.AddressInfo).port, conns: () => conns };
+}
+
+async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+const base = (port: number, o: Partial<ProbeConfig> = {}): ProbeConfig => ({
+  host: '127.0.0.1', port, http: true, path: '/', count: 20, intervalMs: 0, timeoutMs: 2000, concurrency: 1, maxMs: 20_000, ...o,
+});
+
+test('node probes: one new connection per probe, backend from the body, one process', async (t) => {
+  const s = await server(t);
+  const r = await sh(probeScript(base(s.port))).done;
+  t.is(r.code, 0);
+  const run = parseProbeOutput(r.stdout);
+  t.is(run.prober, 'node');
+  t.is(run.probes.length, 20);
+  t.true(run.probes.every((p) => p.ok));
+  t.is(run.probes.filter((p) => p.info === 'rs1').length, 10);
+  t.is(run.probes.filter((p) => p.info === 'rs2').length, 10);
+  t.is(s.conns(), 20, 'every probe opened its own TCP connection');
+  t.true(run.probes.every((p, i) => p.seq === i + 1 && p.t >= run.startedAt!));
+  t.truthy(run.endedAt);
+});
+
+test('curl fallback: one curl, many URLs, a new connection each, same parse result', async (t) => {
+  const s = await server(t);
+  const r = await sh(curlProbeScript(base(s.port, { count: 12 }))).done;
+  const run = parseCurlProbeOutput(r.stdout);
+  t.is(run.prober, 'curl');
+  t.is(run.probes.length, 12);
+  t.deepEqual([...new Set(run.probes.map((p) => p.info))].sort(), ['rs1', 'rs2']);
+  t.is(s.conns(), 12);
+  t.is(parseProbeOutput(r.stdout).prober, 'curl');
+});
+
+test('refused connections and TCP mode are reported per probe', async (t) => {
+  const port = await closedPort();
+  const run = parseProbeOutput((await sh(probeScript(base(port, { count: 3 }))).done).stdout);
+  t.is(run.probes.length, 3);
+  t.true(run.probes.every((p) => !p.ok && p.info === 'ECONNREFUSED'));
+  const curl = parseCurlProbeOutput((await sh(curlProbeScript(base(port, { count: 2 }))).done).stdout);
+  t.deepEqual(curl.probes.map((p) => [p.ok, p.info]), [[false, 'ECONNREFUSED'], [false, 'ECONNREFUSED']]);
+  const s = await server(t);
+  const tcp = parseProbeOutput((await sh(probeScript(base(s.port, { http: false, count: 5 }))).done).stdout);
+  t.true(tcp.probes.every((p) => p.ok && p.info === '-'));
+});
+
+test('stream mode: paced probes until SIGTERM, then END', async (t) => {
+  const s = await server(t);
+  const lines: number[] = [];
+  const parser = new ProbeStreamParser((p) => lines.push(p.seq));
+  const proc = sh(probeScript(base(s.port, { count: 0, intervalMs: 25, concurrency: 8, maxMs: 30_000 })), (c) => parser.push(c));
+  while (parser.run.pid === undefined) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 600));
+  process.kill(parser.run.pid, 'SIGTERM');
+  const r = await proc.done;
+  parser.end();
+  t.is(r.code, 0);
+  t.truthy(parser.run.endedAt, 'END line after SIGTERM');
+  const n = parser.run.probes.length;
+  t.true(n >= 8 && n <= 40, `~24 probes in 600 ms at 25 ms, got ${n}`);
+  const gaps = parser.run.probes.slice(1).map((p, i) => p.t - parser.run.probes[i]!.t);
+  t.true(gaps.every((g) => g >= 15), `spacing ≥ ~25 ms: ${gaps.join(',')}`);
+});
+
+test('parseProbeLine: URI-encoded answers, junk is not a probe', (t) => {
+  t.deepEqual(parseProbeLine('P 3 1700000000000 12 ok web%201'), { seq: 3, t: 1700000000000, ms: 12, ok: true, info: 'web 1' });
+  t.is(parseProbeLine('P x'), undefined);
+  const run = parseProbeOutput('START 1 2\nNOPROBER the vantage host has no node\n');
+  t.is(run.prober, 'none');
+  t.regex(run.unavailable!, /no node/);
+});

@@ -1,0 +1,157 @@
+/** Verdicts from recorded outputs: probe runs + director snapshots (ip -j addr, ipvsadm -Ln, --stats) → VerifyRecord. */
+import test from 'ava';
+import { buildRecord, matchBackend } from '../../src/verify/record.ts';
+import { parseSnapshot, vipInterface, parseIpAddrJson } from '../../src/verify/director.ts';
+import { parseNodeProbeOutput } from '../../src/verify/probe-output.ts';
+import { services } from '../../src/verify/spec.ts';
+import type { VerifyJob } from '../../src/verify/targets.ts';
+import { formatVerifyRecord } from '../../src/verify/table.ts';
+
+const VIP = '198.18.0.100';
+const job = (o: Partial<VerifyJob['target']> = {}): VerifyJob => ({
+  vantage: 'client',
+  http: true,
+  check: services({ probes: 100 }),
+  target: {
+    name: 'web-dr', kind: 'DR', vip: VIP, port: 80, protocol: 'TCP', scheduler: 'rr', healthCheck: 'HTTP_GET',
+    backends: [
+      { label: 'rs1', host: 'rs1', address: '198.18.0.21', port: 80, weight: 1 },
+      { label: 'rs2', host: 'rs2', address: '198.18.0.22', port: 80, weight: 1 },
+    ],
+    directors: ['dir1', 'dir2'],
+    ...o,
+  },
+});
+
+function addrJson(holdsVip: boolean, own: string): string {
+  const eth1 = [{ family: 'inet', local: own, prefixlen: 24 }, ...(holdsVip ? [{ family: 'inet', local: VIP, prefixlen: 32 }] : [])];
+  return JSON.stringify([
+    { ifname: 'lo', flags: ['LOOPBACK', 'UP'], addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8 }] },
+    { ifname: 'eth1', flags: ['BROADCAST', 'UP', 'LOWER_UP'], addr_info: eth1 },
+  ]);
+}
+
+function snapshot(host: string, o: { holds: boolean; reals: Array<[string, number, number]>; scheduler?: string }) {
+  const list = o.reals.map(([rs, w]) => `  -> ${rs.padEnd(28)} Route   ${w}      0          0`).join('\n');
+  const stats = o.reals.map(([rs, , c]) => `  -> ${rs.padEnd(28)} ${String(c).padStart(8)}       0        0        0        0`).join('\n');
+  const total = o.reals.reduce((a, [, , c]) => a + c, 0);
+  const out = [
+    '@@addr', addrJson(o.holds, host === 'dir1' ? '198.18.0.11' : '198.18.0.12'),
+    '@@list', 'IP Virtual Server version 1.2.1 (size=4096)', 'Prot LocalAddress:Port Scheduler Flags', '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn',
+    `TCP  ${VIP}:80 ${o.scheduler ?? 'rr'}`, list,
+    '@@stats', 'IP Virtual Server version 1.2.1 (size=4096)', 'Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes', '  -> RemoteAddress:Port',
+    `TCP  ${VIP}:80 ${String(total).padStart(10)}        0        0        0        0`, stats,
+  ].join('\n');
+  return parseSnapshot(host, out + '\n', 0);
+}
+
+function run(seq: Array<string | null>): ReturnType<typeof parseNodeProbeOutput> {
+  const lines = ['START 1000 42', ...seq.map((b, i) => (b === null ? `P ${i + 1} ${1000 + i} 1 fail ECONNREFUSED` : `P ${i + 1} ${1000 + i} 1 ok ${b}`)), 'END 2000'];
+  return parseNodeProbeOutput(lines.join('\n'));
+}
+
+const alternating = (n: number, f: (i: number) => string | null = (i) => (i % 2 ? 'rs2' : 'rs1')) => Array.from({ length: n }, (_, i) => f(i));
+
+const snaps = (before: ReturnType<typeof snapshot>[], after: ReturnType<typeof snapshot>[]) => ({
+  before: new Map(before.map((s) => [s.host, s])),
+  after: new Map(after.map((s) => [s.host, s])),
+});
+
+test('healthy rr cluster: PASS, master dir1, cross-check with the director deltas', (t) => {
+  const { before, after } = snaps(
+    [snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 1, 10], ['198.18.0.22:80', 1, 10]] }), snapshot('dir2', { holds: false, reals: [['198.18.0.21:80', 1, 0], ['198.18.0.22:80', 1, 0]] })],
+    [snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 1, 60], ['198.18.0.22:80', 1, 60]] }), snapshot('dir2', { holds: false, reals: [['198.18.0.21:80', 1, 0], ['198.18.0.22:80', 1, 0]] })],
+  );
+  const r = buildRecord({ job: job(), run: run(alternating(100)), before, after });
+  t.true(r.pass, r.reasons?.join('; '));
+  t.is(r.master, 'dir1');
+  t.is(r.rule, 'shares');
+  t.deepEqual(r.expected, { rs1: 0.5, rs2: 0.5 });
+  t.deepEqual(r.observed, { rs1: 0.5, rs2: 0.5 });
+  t.deepEqual(r.rows!.map((x) => x.director), [50, 50]);
+  t.is(r.p, 1);
+  const table = formatVerifyRecord(r);
+  t.regex(table, /VERIFY web-dr \(198\.18\.0\.100:80, rr, shares, master dir1, from client\): PASS/);
+  t.regex(table, /rs1 +50\.0% +50\.0% +50 +50 +ok/);
+});
+
+test('web server stopped without a health check: FAIL with the failed probes and the missing backend', (t) => {
+  const reals: Array<[string, number, number]> = [['198.18.0.21:80', 1, 0], ['198.18.0.22:80', 1, 0]];
+  const { before, after } = snaps([snapshot('dir1', { holds: true, reals })], [snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 1, 50], ['198.18.0.22:80', 1, 50]] })]);
+  const r = buildRecord({ job: job(), run: run(alternating(100, (i) => (i % 2 ? null : 'rs1'))), before, after });
+  t.false(r.pass);
+  t.regex(r.reasons!.join('\n'), /50 of 100 probes failed/);
+  t.regex(r.notes!.join('\n'), /50× ECONNREFUSED/);
+  const table = formatVerifyRecord(r);
+  t.regex(table, /: FAIL/);
+  t.regex(table, /rs2 +50\.0% +0\.0% +0 +50 +MISSING/);
+  t.regex(table, /\(failed\) +0\.0% +50\.0% +50/);
+});
+
+test('a weight changed behind lvsplay\'s back (wrr 1:1 in the inventory, 3:1 in IPVS): FAIL twice over', (t) => {
+  const j = job({ scheduler: 'wrr' });
+  const { before, after } = snaps(
+    [snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 3, 0], ['198.18.0.22:80', 1, 0]], scheduler: 'wrr' })],
+    [snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 3, 75], ['198.18.0.22:80', 1, 25]], scheduler: 'wrr' })],
+  );
+  const r = buildRecord({ job: j, run: run(alternating(100, (i) => (i % 4 === 3 ? 'rs2' : 'rs1'))), before, after });
+  t.false(r.pass);
+  t.regex(r.reasons!.join('\n'), /rs1 has weight 3 in dir1's IPVS table, the inventory says 1/);
+  t.regex(r.reasons!.join('\n'), /does not fit the wrr shares/);
+});
+
+test('health checker removed a backend: the rest must carry the traffic; a stale real server fails', (t) => {
+  const { before, after } = snaps([snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 1, 0]] })], [snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 1, 100]] })]);
+  const r = buildRecord({ job: job(), run: run(alternating(100, () => 'rs1')), before, after });
+  t.true(r.pass, r.reasons?.join('; '));
+  t.regex(r.notes!.join('\n'), /rs2 \(198\.18\.0\.22:80\) is not in dir1's IPVS table/);
+  t.deepEqual(r.expected, { rs1: 1, rs2: 0 });
+
+  const stale = snaps(
+    [snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 1, 0], ['198.18.0.22:80', 1, 0], ['198.18.0.22:8080', 1, 0]] })],
+    [snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 1, 34], ['198.18.0.22:80', 1, 33], ['198.18.0.22:8080', 1, 33]] })],
+  );
+  const s = buildRecord({ job: job(), run: run(alternating(100, (i) => (i % 3 === 2 ? null : i % 3 ? 'rs2' : 'rs1'))), ...stale });
+  t.false(s.pass);
+  t.regex(s.reasons!.join('\n'), /198\.18\.0\.22:8080 is in dir1's IPVS table but not a real server of web-dr/);
+});
+
+test('split brain and traffic that bypasses the active director are failures', (t) => {
+  const reals0: Array<[string, number, number]> = [['198.18.0.21:80', 1, 0], ['198.18.0.22:80', 1, 0]];
+  const { before, after } = snaps(
+    [snapshot('dir1', { holds: true, reals: reals0 }), snapshot('dir2', { holds: true, reals: reals0 })],
+    [snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 1, 10], ['198.18.0.22:80', 1, 10]] }), snapshot('dir2', { holds: true, reals: reals0 })],
+  );
+  const r = buildRecord({ job: job(), run: run(alternating(100)), before, after });
+  t.false(r.pass);
+  t.regex(r.reasons!.join('\n'), /split brain: dir1 and dir2 all hold 198\.18\.0\.100/);
+  t.regex(r.reasons!.join('\n'), /cross-check: dir1 counted 10 new connections to rs1, the probes saw 50/);
+});
+
+test('TCP services are counted from the director deltas; no director reachable is said', (t) => {
+  const j: VerifyJob = { ...job({ healthCheck: 'TCP_CHECK', port: 80 }), http: false };
+  const { before, after } = snaps(
+    [snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 1, 0], ['198.18.0.22:80', 1, 0]] })],
+    [snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 1, 48], ['198.18.0.22:80', 1, 52]] })],
+  );
+  const r = buildRecord({ job: j, run: run(alternating(100, () => '-')), before, after });
+  t.true(r.pass, r.reasons?.join('; '));
+  t.deepEqual(r.observed, { rs1: 0.48, rs2: 0.52 });
+  const none = buildRecord({ job: j, run: run(alternating(10, () => '-')), before: new Map(), after: new Map(), unreachable: new Map([['dir1', 'timeout'], ['dir2', 'timeout']]) });
+  t.false(none.pass);
+  t.regex(none.reasons!.join('\n'), /counters, which could not be read/);
+  t.regex(none.notes!.join('\n'), /director dir1 unreachable: timeout/);
+});
+
+test('matchBackend and VIP holders', (t) => {
+  const b = job().target.backends;
+  t.is(matchBackend('rs1', b), 'rs1');
+  t.is(matchBackend('198.18.0.22', b), 'rs2');
+  t.is(matchBackend('<h1>Served by rs2</h1>', b), 'rs2');
+  t.is(matchBackend('rs10', b), 'rs10');
+  t.is(matchBackend('rs1 rs2', b), 'rs1 rs2');
+  const addrs = parseIpAddrJson(addrJson(true, '198.18.0.11'));
+  t.is(vipInterface(addrs, VIP), 'eth1');
+  t.is(vipInterface(parseIpAddrJson(JSON.stringify([{ ifname: 'lo', flags: ['UP'], addr_info: [{ family: 'inet', local: VIP }] }])), VIP), undefined);
+  t.throws(() => parseIpAddrJson('Usage: ip'), { message: /iproute2/ });
+});

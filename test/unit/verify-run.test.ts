@@ -1,0 +1,144 @@
+/**
+ * runVerification end to end without a cluster: the vantage host is this machine's /bin/sh probing an HTTP server
+ * on 127.0.0.1 (loopback only), the director a scripted connection whose IPVS counters lag one read behind.
+ */
+import test from 'ava';
+import http from 'node:http';
+import net from 'node:net';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalConnection } from '../helpers/local-connection.ts';
+import type { Connection, ExecResult } from '../../src/transport/types.ts';
+import { runVerification } from '../../src/verify/run.ts';
+import { planVerification, type VerifyPlan } from '../../src/verify/targets.ts';
+import { services } from '../../src/verify/spec.ts';
+import { loadInventory } from '../../src/inventory/index.ts';
+import { SNAPSHOT_SCRIPT } from '../../src/verify/director.ts';
+
+const VIP = '127.0.0.1';
+
+class ScriptedDirector implements Connection {
+  roundTrips = 0;
+  readonly spec = { name: 'dir1', host: 'dir1', port: 22, user: 'root', jumps: [], become: false };
+  constructor(private readonly port: number, private readonly counts: () => [number, number]) {}
+  private reads = 0;
+  async exec(script: string): Promise<ExecResult> {
+    this.roundTrips++;
+    if (script !== SNAPSHOT_SCRIPT) throw new Error(`unexpected script on the director: ${script.slice(0, 60)}`);
+    // counters lag: the first read after the probes still shows the old values
+    const [a, b] = this.reads++ < 2 ? [0, 0] : this.counts();
+    const rs = (addr: string, c: number) => `  -> ${addr}:${this.port}               ${c}        0        0        0        0`;
+    const stdout = [
+      '@@addr',
+      JSON.stringify([{ ifname: 'eth1', flags: ['UP'], addr_info: [{ family: 'inet', local: VIP, prefixlen: 32 }] }]),
+      '@@list',
+      `TCP  ${VIP}:${this.port} rr`,
+      `  -> 10.0.0.1:${this.port}               Route   1      0          0`,
+      `  -> 10.0.0.2:${this.port}               Route   1      0          0`,
+      '@@stats',
+      `TCP  ${VIP}:${this.port}        ${a + b}        0        0        0        0`,
+      rs('10.0.0.1', a),
+      rs('10.0.0.2', b),
+    ].join('\n');
+    return { code: 0, stdout: stdout + '\n', stderr: '' };
+  }
+  async close(): Promise<void> {}
+}
+
+async function backends(t: { teardown(f: () => void): void }, answer: (n: number) => string | null) {
+  let n = 0;
+  const srv = http.createServer((_q, res) => {
+    const a = answer(n++);
+    if (a === null) res.socket?.destroy();
+    else res.end(a + '\n');
+  });
+  await new Promise<void>((r) => srv.listen(0, VIP, r));
+  t.teardown(() => srv.close());
+  return (srv.address() as net.AddressInfo).port;
+}
+
+function plan(port: number, probes: number): VerifyPlan {
+  return {
+    notes: [],
+    jobs: [{
+      vantage: 'client',
+      http: true,
+      check: services({ probes, timeoutMs: 2000 }),
+      target: {
+        name: 'web', kind: 'DR', vip: VIP, port, protocol: 'TCP', scheduler: 'rr', healthCheck: 'HTTP_GET', directors: ['dir1'],
+        backends: [
+          { label: 'rs1', host: 'rs1', address: '10.0.0.1', port, weight: 1 },
+          { label: 'rs2', host: 'rs2', address: '10.0.0.2', port, weight: 1 },
+        ],
+      },
+    }],
+  };
+}
+
+test('a healthy service passes; the counters are re-read until they caught up; 1 exec on the vantage host', async (t) => {
+  const port = await backends(t, (n) => (n % 2 ? 'rs2' : 'rs1'));
+  const vantage = new LocalConnection();
+  const dir = new ScriptedDirector(port, () => [20, 20]);
+  const records = await runVerification(plan(port, 40), { connect: async (h) => (h === 'client' ? vantage : dir), settleMs: 5000 });
+  t.is(records.length, 1);
+  const r = records[0]!;
+  t.true(r.pass, r.reasons?.join('; '));
+  t.deepEqual(r.observed, { rs1: 0.5, rs2: 0.5 });
+  t.deepEqual(r.rows!.map((x) => x.director), [20, 20]);
+  t.is(vantage.roundTrips, 1, 'all probes of a service in one exec');
+  t.is(dir.roundTrips, 3, 'before, after (lagging), after again');
+});
+
+test('a backend that resets connections makes the service fail (exit 2 material)', async (t) => {
+  const port = await backends(t, (n) => (n % 2 ? null : 'rs1'));
+  const records = await runVerification(plan(port, 20), { connect: async (h) => (h === 'client' ? new LocalConnection() : new ScriptedDirector(port, () => [10, 10])), settleMs: 3000 });
+  const r = records[0]!;
+  t.false(r.pass);
+  t.is(r.failed, 10);
+  t.regex(r.reasons!.join('\n'), /10 of 20 probes failed/);
+});
+
+test('planVerification: default entries from clients, only/from validated before anything runs', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsplay-verify-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const inv = join(dir, 'inv.yaml');
+  writeFileSync(inv, `all:
+  children:
+    clients: { hosts: { c1: { ansible_host: 198.19.0.10 } } }
+    directors:
+      vars:
+        lvs_services:
+          - { name: web, vip: 198.18.0.100, port: 80, lb_kind: DR, health_check: { type: HTTP_GET }, real_servers: [{ host: rs1 }, { host: rs2, weight: 2 }] }
+          - { name: dns, vip: 198.18.0.100, port: 53, protocol: UDP, lb_kind: DR, real_servers: [{ host: rs1 }] }
+          - { name: db, vip: 198.18.0.101, port: 5432, lb_kind: DR, scheduler: sh, real_servers: [{ host: rs1 }, { host: rs2 }] }
+        lvs_vrrp:
+          instances:
+            - { name: VI_1, interface: eth1, virtual_router_id: 51, priorities: { d1: 150, d2: 100 }, vips: [198.18.0.100/32] }
+      hosts:
+        d1: { lab_nics: [{ name: eth1, address: 198.18.0.11/24 }] }
+        d2: { lab_nics: [{ name: eth1, address: 198.18.0.12/24 }] }
+    rs:
+      hosts:
+        rs1: { lab_nics: [{ name: eth1, address: 198.18.0.21/24 }] }
+        rs2: { lab_nics: [{ name: eth1, address: 198.18.0.22/24 }] }
+`);
+  const i = loadInventory(inv);
+  const p = planVerification({ name: 'x', plays: [] }, i);
+  t.deepEqual(p.jobs.map((j) => [j.target.name, j.vantage, j.http, j.target.directors.join(',')]), [
+    ['web', 'c1', true, 'd1,d2'],
+    ['db', 'c1', false, 'd1,d2'],
+  ]);
+  t.deepEqual(p.jobs[0]!.target.backends.map((b) => `${b.label} ${b.address}:${b.port} w${b.weight}`), ['rs1 198.18.0.21:80 w1', 'rs2 198.18.0.22:80 w2']);
+  t.deepEqual(p.notes, ['dns: UDP services are not probed']);
+  const only = planVerification({ name: 'x', plays: [], verify: [services({ only: ['db'], from: 'c1', probes: 10, mode: 'http' })] }, i);
+  t.deepEqual(only.jobs.map((j) => [j.target.name, j.http, j.check.probes]), [['db', true, 10]]);
+  t.throws(() => planVerification({ name: 'x', plays: [], verify: [services({ only: ['nope'] })] }, i), { message: /no service "nope"/ });
+  t.throws(() => planVerification({ name: 'x', plays: [], verify: [services({ from: 'ghosts' })] }, i), { message: /matches no host/ });
+  t.throws(() => services({ probes: 0 }), { message: /probes/ });
+  t.throws(() => planVerification({ name: 'x', plays: [], verify: [{ check: 'nope' } as never] }, i), { message: /not a verification entry/ });
+  // no clients group and no verify entries: nothing, said
+  const bare = loadInventory(inv);
+  bare.groups.delete('clients');
+  t.regex(planVerification({ name: 'x', plays: [] }, bare).notes[0]!, /no clients group/);
+});

@@ -32,6 +32,8 @@ Options:
   failover:
       --mode stop|kill|linkdown   how the MASTER fails (default stop)
       --max-takeover T      takeover time allowed (default 5s)
+      --max-split-brain T   longest overlap of two VIP holders allowed (default 1s: a handover overlaps for
+                            about one advert; a killed master that keeps the VIP overlaps for seconds)
       --wait T              wait for a takeover / preempt-back at most (default 30s)
       --link-down T         linkdown: how long the link stays down (default 8s)
   realservers:
@@ -54,6 +56,7 @@ const options = {
   only: { type: 'string' },
   mode: { type: 'string' },
   'max-takeover': { type: 'string' },
+  'max-split-brain': { type: 'string' },
   'max-lost': { type: 'string' },
   interval: { type: 'string' },
   'probe-timeout': { type: 'string' },
@@ -102,6 +105,7 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
   if (common.intervalMs < 5) throw new UsageError('drill: --interval must be at least 5 ms');
   const maxTakeoverMs = duration(o['max-takeover'], '--max-takeover', 5000);
   const waitMs = duration(o.wait, '--wait', 30_000);
+  const maxSplitBrainMs = o['max-split-brain'] === '0' ? 0 : duration(o['max-split-brain'], '--max-split-brain', 1000);
   const linkDownMs = duration(o['link-down'], '--link-down', 8000);
   const drainTimeoutMs = duration(o['drain-timeout'], '--drain-timeout', 30_000);
   const checkTimeoutMs = duration(o['check-timeout'], '--check-timeout', 60_000);
@@ -124,6 +128,7 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
         ...common,
         mode,
         maxTakeoverMs,
+        maxSplitBrainMs,
         waitMs,
         linkDownMs,
         settleMs: 2000,

@@ -12,7 +12,7 @@ import { hostNics, vrrpInstancesOf } from '../../roles/lib/cluster.ts';
 import { service } from '../steps/index.ts';
 import { serviceTargets, isHttp } from '../verify/targets.ts';
 import { services } from '../verify/spec.ts';
-import { applySteps, hostInfo } from './host-steps.ts';
+import { hostInfo, prepareSteps } from './host-steps.ts';
 import { startProbeStream, type ProbeStream } from './probe-stream.ts';
 import { startVipWatch, sleep, type VipWatch } from './vip-watch.ts';
 import { analyzeFailover, failoverVerdict, holderTimeline, holdersAt, type FailoverAnalysis, type HoldEvent } from './timeline.ts';
@@ -51,6 +51,8 @@ export interface FailoverOptions {
   mode: FaultMode;
   maxTakeoverMs: number;
   maxLost: number;
+  /** longest overlap of two VIP holders tolerated (default 1000 ms) */
+  maxSplitBrainMs?: number;
   /** new connection every … ms (default 30) */
   intervalMs: number;
   /** per-probe timeout (default 1000 ms) */
@@ -129,23 +131,36 @@ export function planFailover(inv: Inventory, pb: Playbook, o: Pick<FailoverOptio
   return { pairs, vantage: vantageOf(inv, o.from) };
 }
 
-async function injectFault(inv: Inventory, host: string, conn: Connection, mode: FaultMode, iface: string, linkDownMs: number): Promise<void> {
+/** Prepare the fault (facts, plan) and return the function that injects it: the fault's time is when that runs. */
+async function prepareFault(inv: Inventory, host: string, conn: Connection, mode: FaultMode, iface: string, linkDownMs: number): Promise<() => Promise<void>> {
   if (mode === 'stop') {
-    await applySteps(conn, hostInfo(inv, host), [service('keepalived', { state: 'stopped' })]);
-  } else if (mode === 'kill') {
-    const r = await conn.exec(`pids=$(pidof keepalived) || { echo 'keepalived is not running' >&2; exit 1; }\nkill -KILL $pids`, { timeoutMs: 20_000 });
-    if (r.code !== 0) throw new Error(`${host}: SIGKILL keepalived failed: ${r.stderr.trim()}`);
-  } else {
-    // the link comes back by itself: the restore must not depend on the SSH session surviving
-    const secs = (linkDownMs / 1000).toFixed(1);
+    const p = await prepareSteps(conn, hostInfo(inv, host), [service('keepalived', { state: 'stopped' })]);
+    if (p.changes.length === 0) throw new Error(`${host}: keepalived is not running (nothing to stop)`);
+    return () => p.apply();
+  }
+  if (mode === 'kill') {
+    return async () => {
+      const r = await conn.exec(`pids=$(pidof keepalived) || { echo 'keepalived is not running' >&2; exit 1; }\nkill -KILL $pids`, { timeoutMs: 20_000 });
+      if (r.code !== 0) throw new Error(`${host}: SIGKILL keepalived failed: ${r.stderr.trim()}`);
+    };
+  }
+  // the link comes back by itself: the restore must not depend on the SSH session surviving
+  const secs = (linkDownMs / 1000).toFixed(1);
+  return async () => {
     const r = await conn.exec(`setsid sh -c 'ip link set dev ${iface} down; sleep ${secs}; ip link set dev ${iface} up' </dev/null >/dev/null 2>&1 &\necho started`, { timeoutMs: 20_000 });
     if (r.code !== 0) throw new Error(`${host}: link down ${iface} failed: ${r.stderr.trim()}`);
-  }
+  };
+}
+
+/** Prepare the restore (facts, plan); the returned function starts keepalived again (linkdown: nothing to do). */
+async function prepareRestore(inv: Inventory, host: string, conn: Connection, mode: FaultMode): Promise<() => Promise<void>> {
+  if (mode === 'linkdown') return async () => {}; // restored by the host itself
+  const p = await prepareSteps(conn, hostInfo(inv, host), [service('keepalived', { state: 'started' })]);
+  return () => p.apply();
 }
 
 async function restoreFault(inv: Inventory, host: string, conn: Connection, mode: FaultMode): Promise<void> {
-  if (mode === 'linkdown') return; // restored by the host itself
-  await applySteps(conn, hostInfo(inv, host), [service('keepalived', { state: 'started' })]);
+  await (await prepareRestore(inv, host, conn, mode))();
 }
 
 async function drillPair(inv: Inventory, pair: VrrpPair, vantage: string | undefined, o: FailoverOptions): Promise<FailoverResult> {
@@ -190,16 +205,19 @@ async function drillPair(inv: Inventory, pair: VrrpPair, vantage: string | undef
     await sleep(o.settleMs);
 
     const conn = await o.connect(master);
+    const inject = await prepareFault(inv, master, conn, o.mode, pair.interface, o.linkDownMs);
     faultAt = Date.now();
     faulted = { host: master, conn };
-    await injectFault(inv, master, conn, o.mode, pair.interface, o.linkDownMs);
+    await inject();
     const tookOver = await waitUntil(() => now().some((h) => backups.includes(h)), o.waitMs);
-    log(`  ${tookOver ? `${now().join(', ')} holds ${vip} after ${Date.now() - faultAt} ms` : `no takeover within ${o.waitMs} ms`}`);
+    const firstBackup = holds.find((e) => e.t >= faultAt && e.holds && backups.includes(e.host));
+    log(`  ${tookOver && firstBackup ? `${firstBackup.host} holds ${vip} ${firstBackup.t - faultAt} ms after the fault` : `no takeover within ${o.waitMs} ms`}`);
     await sleep(o.settleMs);
     if (o.mode === 'linkdown') await sleep(Math.max(0, faultAt + o.linkDownMs - Date.now()));
 
+    const restore = await prepareRestore(inv, master, conn, o.mode);
     restoreAt = o.mode === 'linkdown' ? faultAt + o.linkDownMs : Date.now();
-    await restoreFault(inv, master, conn, o.mode);
+    await restore();
     restored = true;
     if (pair.nopreempt) await sleep(Math.min(o.waitMs, 10_000));
     else {
@@ -207,7 +225,8 @@ async function drillPair(inv: Inventory, pair: VrrpPair, vantage: string | undef
         const h = now();
         return h.length === 1 && h[0] === master;
       }, o.waitMs);
-      log(`  ${back ? `${master} took ${vip} back after ${Date.now() - restoreAt} ms` : `${master} did not take ${vip} back within ${o.waitMs} ms`}`);
+      const backAt = holds.find((e) => e.t >= restoreAt && e.holds && e.host === master)?.t;
+      log(`  ${back && backAt !== undefined ? `${master} holds ${vip} again ${Math.max(0, backAt - restoreAt)} ms after the restore` : `${master} did not take ${vip} back within ${o.waitMs} ms`}`);
     }
     await sleep(o.settleMs);
     endAt = Date.now();
@@ -220,7 +239,7 @@ async function drillPair(inv: Inventory, pair: VrrpPair, vantage: string | undef
   }
   const probes = stream?.probes() ?? [];
   const analysis = analyzeFailover({ master: master!, backups: base.backups, holds, probes, faultAt, restoreAt, endAt, nopreempt: pair.nopreempt });
-  const reasons = [...base.reasons, ...failoverVerdict(analysis, { maxTakeoverMs: o.maxTakeoverMs, maxLost: o.maxLost }, { nopreempt: pair.nopreempt, master: master!, probed: !!stream })];
+  const reasons = [...base.reasons, ...failoverVerdict(analysis, { maxTakeoverMs: o.maxTakeoverMs, maxLost: o.maxLost, ...(o.maxSplitBrainMs !== undefined ? { maxSplitBrainMs: o.maxSplitBrainMs } : {}) }, { nopreempt: pair.nopreempt, master: master!, probed: !!stream })];
   return { ...base, analysis, reasons, pass: reasons.length === 0, holds, faultAt, restoreAt, endAt };
 }
 

@@ -192,6 +192,12 @@ export function analyzeFailover(i: FailoverInput): FailoverAnalysis {
 export interface FailoverThresholds {
   maxTakeoverMs: number;
   maxLost: number;
+  /**
+   * Longest single overlap of two holders tolerated (default 1000 ms). A handover overlaps for up to one advert
+   * exchange, and the watchers' events come over separate SSH channels (tens of ms of jitter); a killed master
+   * that keeps the VIP overlaps for seconds.
+   */
+  maxSplitBrainMs?: number;
 }
 
 /** Why a failover drill fails (empty: it passed). */
@@ -200,7 +206,10 @@ export function failoverVerdict(a: FailoverAnalysis, t: FailoverThresholds, o: {
   if (a.takeoverMs === undefined) r.push('no backup took the VIP over');
   else if (a.takeoverMs > t.maxTakeoverMs) r.push(`takeover took ${fmtMs(a.takeoverMs)} (max ${fmtMs(t.maxTakeoverMs)})`);
   if (o.probed && a.lost > t.maxLost) r.push(`${a.lost} probes lost (max ${t.maxLost})`);
-  if (a.splitBrainMs > 0) r.push(`split brain for ${fmtMs(a.splitBrainMs)}: ${[...new Set(a.splitBrain.flatMap((s) => s.hosts))].join(' and ')} held the VIP at once`);
+  const longest = Math.max(0, ...a.splitBrain.map((s) => s.to - s.from));
+  if (longest > (t.maxSplitBrainMs ?? 1000)) {
+    r.push(`split brain for ${fmtMs(a.splitBrainMs)} (longest ${fmtMs(longest)}, max ${fmtMs(t.maxSplitBrainMs ?? 1000)}): ${[...new Set(a.splitBrain.flatMap((s) => s.hosts))].join(' and ')} held the VIP at once`);
+  }
   if (o.nopreempt && a.preemptBackMs !== undefined) r.push(`nopreempt: ${o.master} took the VIP back after the restore`);
   if (!o.nopreempt && a.preemptBackMs === undefined) r.push(`${o.master} did not take the VIP back after the restore (preempt)`);
   if (o.probed && a.baseline.failed > 0) r.push(`${a.baseline.failed} probes failed before the fault (the service was not healthy to begin with)`);

@@ -40,15 +40,12 @@ export async function fleetUp(p: LabPaths, t: LabTopology): Promise<ProcRecord[]
   writeFileSync(file, script, { mode: 0o700 });
   const r = await run('/bin/sh', [file], { timeoutMs: (ctx.readyTimeout + 60) * 1000 });
   if (r.code !== 0) throw new LabError(`building the lab failed (exit ${r.code}):\n${(r.stderr || r.stdout).trim().slice(-3000)}`);
-  // the jump listens once jump.pl wrote its ready file (or died: then its log says why)
+  // the script waited for the jump's ready file; make sure the recorded jump is the process that wrote it
   const procs = readPidsFile(p.pidsFile);
   const jump = procs.find((x) => x.role === 'jump');
-  for (let i = 0; !existsSync(ctx.jumpReady); i++) {
-    if (!jump || !isOurs(jump) || i > 200) {
-      throw new LabError(`the lab jump host did not start on 127.0.0.1:${t.jump.port}; see ${p.logFile}` +
-        `\n  (is port ${t.jump.port} in use? choose another in ansible_ssh_common_args)`);
-    }
-    await sleep(25);
+  if (!jump || !isOurs(jump) || !existsSync(ctx.jumpReady)) {
+    throw new LabError(`the lab jump host did not start on 127.0.0.1:${t.jump.port}; see ${p.logFile}` +
+      `\n  (is port ${t.jump.port} in use? choose another in ansible_ssh_common_args)`);
   }
   return procs;
 }

@@ -19,8 +19,8 @@ export const HOST_PACKAGES = [
   'procps',
   'sudo',
 ] as const;
-/** tier 2 adds QEMU (qboot.rom comes with qemu-system-data, a dependency) */
-export const VM_PACKAGES = ['qemu-system-x86'] as const;
+/** tier 2 adds QEMU (qboot.rom comes with qemu-system-data, a dependency) and xz to unpack the kernel */
+export const VM_PACKAGES = ['qemu-system-x86', 'xz-utils'] as const;
 
 export function requireRoot(what: string): void {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {

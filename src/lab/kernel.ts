@@ -4,7 +4,7 @@
  * The uncompressed kernel is cut out of vmlinuz (the xz stream) so that QEMU boots it directly (PVH, qboot), and
  * modules.dep is built with busybox depmod.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync, closeSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { run, runOk, LabError } from './run.ts';
@@ -81,23 +81,34 @@ export async function ensureKernel(cacheDir: string, log: (s: string) => void): 
   if (existsSync(done)) return k;
 
   log(`lab: fetching the VM kernel ${pkg} (apt-get download; unpacked under ${dir}, not installed)`);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  await runOk('sh', ['-c', `cd "$1" && apt-get download "$2" 2>&1`, 'sh', dir, pkg], { what: `apt-get download ${pkg}` });
-  const deb = readdirSync(dir).find((f) => f.endsWith('.deb'));
-  if (!deb) throw new LabError(`apt-get download ${pkg} left no .deb in ${dir}`);
-  await runOk('dpkg', ['-x', path.join(dir, deb), root]);
-  rmSync(path.join(dir, deb));
+  // built in a private dir and renamed into place: concurrent labs (test files) may fetch it at the same time
+  const tmp = `${dir}.${process.pid}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    await runOk('sh', ['-c', 'cd "$1" && apt-get download "$2" 2>&1', 'sh', tmp, pkg], { what: `apt-get download ${pkg}` });
+    const deb = readdirSync(tmp).find((f) => f.endsWith('.deb'));
+    if (!deb) throw new LabError(`apt-get download ${pkg} left no .deb in ${tmp}`);
+    const tmpRoot = path.join(tmp, 'root');
+    await runOk('dpkg', ['-x', path.join(tmp, deb), tmpRoot]);
+    rmSync(path.join(tmp, deb));
 
-  const vmlinuz = readFileSync(path.join(root, 'boot', `vmlinuz-${version}`));
-  const at = vmlinuz.indexOf(XZ_MAGIC);
-  if (at < 0) throw new LabError(`no xz stream in vmlinuz-${version}: cannot extract the uncompressed kernel`);
-  await xzDecompress(vmlinuz.subarray(at), vmlinux);
-  const head = readFileSync(vmlinux).subarray(0, 4);
-  if (!head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) throw new LabError(`${vmlinux} is not an ELF kernel`);
+    const vmlinuz = readFileSync(path.join(tmpRoot, 'boot', `vmlinuz-${version}`));
+    const at = vmlinuz.indexOf(XZ_MAGIC);
+    if (at < 0) throw new LabError(`no xz stream in vmlinuz-${version}: cannot extract the uncompressed kernel`);
+    const tmpVmlinux = path.join(tmp, 'vmlinux');
+    await xzDecompress(vmlinuz.subarray(at), tmpVmlinux);
+    const head = readFileSync(tmpVmlinux).subarray(0, 4);
+    if (!head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) throw new LabError(`${tmpVmlinux} is not an ELF kernel`);
 
-  await runOk('busybox', ['depmod', '-b', root, version], { what: 'busybox depmod' });
-  writeFileSync(done, `${pkg}\n`);
+    await runOk('busybox', ['depmod', '-b', tmpRoot, version], { what: 'busybox depmod' });
+    writeFileSync(path.join(tmp, '.complete'), `${pkg}\n`);
+    if (existsSync(done)) return k; // another lab finished first
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
   log(`lab: VM kernel ${version} ready`);
   return k;
 }

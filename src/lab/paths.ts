@@ -3,7 +3,7 @@
  * lab directory, so that several labs (e.g. concurrent test files) coexist, and teardown touches only its own.
  */
 import { createHash } from 'node:crypto';
-import { realpathSync, mkdirSync } from 'node:fs';
+import { existsSync, realpathSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 
 export interface LabPaths {
@@ -32,9 +32,10 @@ export function resolveLabDir(dir?: string, env = process.env): string {
   return path.resolve(dir ?? env.LVSPLAY_LAB_DIR ?? defaultLabDir());
 }
 
-export function labPaths(dirIn: string): LabPaths {
-  mkdirSync(dirIn, { recursive: true, mode: 0o700 });
-  const dir = realpathSync(dirIn);
+/** The lab's paths; `create` makes the directory (lab up), otherwise a missing dir is fine (status, down). */
+export function labPaths(dirIn: string, opts: { create?: boolean } = {}): LabPaths {
+  if (opts.create) mkdirSync(dirIn, { recursive: true, mode: 0o700 });
+  const dir = existsSync(dirIn) ? realpathSync(dirIn) : path.resolve(dirIn);
   const id = createHash('sha256').update(dir).digest('hex').slice(0, 6);
   const p = (...s: string[]) => path.join(dir, ...s);
   return {

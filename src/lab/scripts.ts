@@ -54,7 +54,7 @@ exec perl -e '$SIG{CHLD} = sub {}; while (1) { sleep 3600 if waitpid(-1, 0) <= 0
  * Loopback forwarder for the jump host, inetd style: per accepted connection it runs CMD with the socket as
  * stdin/stdout (CMD = nsenter --net=/run/netns/CTL sshd -i), so the listening socket lives in the root namespace while every
  * ssh session lives in the control namespace. perl is Essential on Debian: no extra package.
- * usage: jump.pl ADDR PORT READYFILE|- CMD...
+ * usage: jump.pl ADDR PORT READYFILE CMD...
  */
 export const JUMP_PL = `#!/usr/bin/perl
 use strict;
@@ -63,7 +63,8 @@ use IO::Socket::INET;
 my ($addr, $port, $ready, @cmd) = @ARGV;
 my $srv = IO::Socket::INET->new(LocalAddr => $addr, LocalPort => $port, Proto => 'tcp', Listen => 128, ReuseAddr => 1)
   or die "lvsplay lab jump: cannot listen on $addr:$port: $@\\n";
-if ($ready ne '-') { open(my $f, '>', $ready) or die "$ready: $!\\n"; close $f; }
+open(my $f, '>', $ready) or die "$ready: $!\\n";
+close $f;
 $SIG{CHLD} = 'IGNORE';    # children are reaped by the kernel
 while (1) {
   my $c = $srv->accept or next;
@@ -127,7 +128,7 @@ export interface FleetContext {
   logFile: string;
   jumpListen: string; // 127.0.0.1 on the machine, 0.0.0.0 inside the VM (reached through hostfwd)
   jumpPort: number;
-  jumpReady: string; // file written once the jump listens, or '-'
+  jumpReady: string; // file written once the jump listens
   /** seconds to wait for every host's sshd */
   readyTimeout: number;
 }
@@ -150,7 +151,10 @@ started() {
   set -- \${s##*) }
   shift 19
   echo "$r $n $p $1" >> "$PIDS"
-}`);
+}
+# progress with the uptime clock (builtins only)
+stage() { read -r up _ < /proc/uptime; echo "[$up s] $*"; }
+stage building ${t.hosts.length} hosts`);
   // namespaces (a failed step leaves only names teardown knows about)
   const all = [ns.switch, ns.ctl, ...t.hosts.map((h) => ns.host(h.name))];
   add(`ip -batch - <<'EOF'\n${all.map((n) => `netns add ${n}`).join('\n')}\nEOF`);
@@ -186,6 +190,7 @@ EOF`);
     add(`ip -n ${q(ns.host(h.name))} -batch - <<'EOF'\n${b.join('\n')}\nEOF`);
   }
 
+  add('stage namespaces and links done');
   // hosts: setsid and nsenter are busybox (they exec, so $! is the unshare's pid); host-init mounts its own /sys
   const dirs = t.hosts.flatMap((h) => ['etc.upper', 'etc.work', 'var.upper', 'var.work'].map((d) => q(`${c.hostsDir}/${h.name}/${d}`)));
   add(`$B mkdir -p ${dirs.join(' ')}`);
@@ -200,8 +205,18 @@ started host ${q(h.name)} $!`);
   // the jump host: a loopback listener whose sessions run in the control namespace
   add(`$B setsid /usr/bin/unshare --pid --fork --kill-child /usr/bin/perl ${q(c.binDir)}/jump.pl ${c.jumpListen} ${c.jumpPort} ${q(c.jumpReady)} \\
   $B nsenter --net=/run/netns/${ns.ctl} /usr/sbin/sshd -i -f ${q(c.sshDir)}/jump_sshd_config </dev/null >>${q(c.logFile)} 2>&1 &
-started jump - $!`);
+JUMP=$!
+started jump - $JUMP`);
 
+  add('stage hosts and jump started');
+  // the jump listens once jump.pl wrote its ready file (ssh through it before that would be refused)
+  add(`i=0
+until [ -e ${q(c.jumpReady)} ]; do
+  kill -0 $JUMP 2>/dev/null || { echo "the jump host exited (port ${c.jumpPort} in use?): see ${c.logFile}" >&2; exit 1; }
+  i=$((i + 1))
+  [ $i -le ${c.readyTimeout * 10} ] || { echo "the jump host did not listen on ${c.jumpListen}:${c.jumpPort}" >&2; exit 1; }
+  $B sleep 0.1
+done`);
   // wait for every host's sshd (each init writes HOSTDIR/ready once sshd listens)
   const names = t.hosts.map((h) => q(h.name)).join(' ');
   add(`HOSTS=${q(c.hostsDir)}
@@ -218,14 +233,11 @@ while :; do
   fi
   $B sleep 0.1
 done
-# every host's sshd answers from the jump's namespace (the path every ssh session takes)
-$B nsenter --net=/run/netns/${ns.ctl} perl -MIO::Socket::INET -e '
-  my @bad; $SIG{ALRM} = sub { die "timeout\n" };
-  for my $a (@ARGV) {
-    my $l = eval { alarm 10; my $s = IO::Socket::INET->new(PeerAddr => $a, PeerPort => 22, Timeout => 5) or die; my $x = <$s>; alarm 0; $x };
-    push @bad, $a unless defined $l && $l =~ /^SSH-/;
-  }
-  if (@bad) { print STDERR "no sshd answers from the jump namespace at: @bad\n"; exit 1 }' ${t.hosts.map((h) => h.mgmt).join(' ')}
+stage every host is ready
+# every host answers from the jump's namespace (the path every ssh session takes); its sshd listens (ready).
+# ping, not an ssh banner: each sshd re-execs per connection, seconds under TCG
+bad=$($B nsenter --net=/run/netns/${ns.ctl} $B sh -c 'for a in "$@"; do (/bin/busybox ping -c 1 -W 10 "$a" >/dev/null 2>&1 || echo "$a") & done; wait' sh ${t.hosts.map((h) => h.mgmt).join(' ')})
+if [ -n "$bad" ]; then echo "not reachable from the jump namespace:" $bad >&2; exit 1; fi
 echo "lab ${id}: ${t.hosts.length} hosts ready"`);
   return L.join('\n') + '\n';
 }

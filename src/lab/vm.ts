@@ -106,8 +106,9 @@ $B mount -t sysfs sys /sys
 $B mount -t devtmpfs dev /dev 2>/dev/null
 $B mkdir -p /dev/pts /dev/shm
 $B mount -t devpts devpts /dev/pts
-for d in /run /tmp /root /dev/shm; do $B mount -t tmpfs -o mode=755 tmpfs $d; done
-$B chmod 1777 /tmp /dev/shm
+# not /tmp: the lab dir (scripts, keys, share) may live there, seen through the 9p root
+for d in /run /root /dev/shm; do $B mount -t tmpfs -o mode=755 tmpfs $d; done
+$B chmod 1777 /dev/shm
 $B chmod 700 /root
 $B mkdir -p ${GUEST_STATE}/hosts /run/sshd
 # module autoload through busybox (kmod is not installed on the machine)
@@ -140,7 +141,7 @@ export function guestFleetContext(p: LabPaths, v: VmPaths): FleetContext {
     logFile: path.join(v.share, 'jump.log'),
     jumpListen: '0.0.0.0',
     jumpPort: 22,
-    jumpReady: '-',
+    jumpReady: `${GUEST_STATE}/jump.ready`,
     readyTimeout: 300,
   };
 }

@@ -51,7 +51,7 @@ export async function freePort(): Promise<number> {
 
 /** Copy of the topology pointing at this lab: the jump port, key and known_hosts. */
 export function labInventory(topology: string, dir: string, port: number): string {
-  const p = labPaths(dir);
+  const p = labPaths(dir, { create: true });
   const doc = parseDocument(readFileSync(topology, 'utf8'));
   if (!isMap(doc.get('all'))) throw new Error(`${topology}: no all: group`);
   doc.setIn(['all', 'vars', 'ansible_ssh_common_args'], `-o ProxyJump=root@127.0.0.1:${port}`);

@@ -1,0 +1,127 @@
+/**
+ * drill failover for real on tier 1 of the lab (network namespaces: keepalived VRRP works there, IPVS does not):
+ * two directors run keepalived (VRRP only) and a web server answering with their host name, so the VIP holder
+ * answers the client's probes. The drill stops (then SIGKILLs) the MASTER's keepalived and must report the takeover,
+ * the lost probes and, for SIGKILL, the split brain (the killed master keeps the VIP).
+ */
+import test from 'ava';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { useLab } from '../helpers/lab.ts';
+import { lvsplay } from '../helpers/cli.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'lvsplay-drill-ns-'));
+const topology = join(dir, 'pair.yaml');
+writeFileSync(
+  topology,
+  `all:
+  vars:
+    ansible_user: root
+    ansible_ssh_common_args: -o ProxyJump=root@127.0.0.1:2299
+  children:
+    clients:
+      hosts:
+        client: { ansible_host: 198.19.0.10, lab_nics: [{ name: eth1, net: front, address: 198.18.0.10/24 }] }
+    directors:
+      vars:
+        lvs_vrrp:
+          instances:
+            - { name: VI_1, interface: eth1, virtual_router_id: 51, unicast: true, advert_int: 1, priorities: { dir1: 150, dir2: 100 }, vips: [198.18.0.100/32] }
+        # the directors answer on the VIP themselves (no IPVS in tier 1): the probes show who holds it
+        lvs_services:
+          - { name: web, vip: 198.18.0.100, port: 80, lb_kind: DR, real_servers: [{ host: dir1 }, { host: dir2 }] }
+      hosts:
+        dir1: { ansible_host: 198.19.0.11, lab_nics: [{ name: eth1, net: front, address: 198.18.0.11/24 }] }
+        dir2: { ansible_host: 198.19.0.12, lab_nics: [{ name: eth1, net: front, address: 198.18.0.12/24 }] }
+`,
+);
+const playbook = join(dir, 'pb.mjs');
+writeFileSync(playbook, `export default { name: 'drill', plays: [{ hosts: 'directors', steps: [] }] };\n`);
+test.after.always(() => rmSync(dir, { recursive: true, force: true }));
+
+const lab = useLab(test, { topology });
+
+function keepalivedConf(self: string, peer: string, priority: number): string {
+  return `global_defs { router_id lvsplay_${self.replace(/\./g, '_')} }
+vrrp_instance VI_1 {
+  state ${priority > 100 ? 'MASTER' : 'BACKUP'}
+  interface eth1
+  virtual_router_id 51
+  priority ${priority}
+  advert_int 1
+  unicast_src_ip ${self}
+  unicast_peer { ${peer} }
+  virtual_ipaddress { 198.18.0.100/32 dev eth1 }
+}
+`;
+}
+
+async function setUp(host: 'dir1' | 'dir2'): Promise<void> {
+  const [self, peer, prio] = host === 'dir1' ? ['198.18.0.11', '198.18.0.12', 150] : ['198.18.0.12', '198.18.0.11', 100];
+  const r = await lab().ssh(
+    host,
+    [
+      'mkdir -p /etc/keepalived /run/www',
+      `cat > /etc/keepalived/keepalived.conf <<'EOF'\n${keepalivedConf(self, peer, prio)}EOF`,
+      'hostname > /run/www/index.html',
+      'busybox httpd -p 0.0.0.0:80 -h /run/www',
+      'keepalived -D -p /run/keepalived.pid',
+    ].join('\n'),
+  );
+  if (r.code !== 0) throw new Error(`${host}: ${r.stderr}`);
+}
+
+// after the lab's own before hook (ava runs hooks concurrently): set up once, on first use
+let ready: Promise<void> | undefined;
+const cluster = () => (ready ??= bringUp());
+
+async function bringUp(): Promise<void> {
+  await setUp('dir1');
+  await setUp('dir2');
+  // dir1 (priority 150) must hold the VIP before a drill
+  for (let i = 0; i < 40; i++) {
+    const r = await lab().ssh('dir1', 'ip -4 -o addr show dev eth1');
+    if (r.stdout.includes('198.18.0.100/32')) return;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  throw new Error('dir1 never became MASTER');
+}
+
+test.serial('graceful stop: the backup takes over in seconds, the master takes the VIP back', async (t) => {
+  await cluster();
+  const json = join(dir, 'stop.json');
+  const r = await lvsplay(['drill', 'failover', playbook, '-i', lab().inventory, '--mode', 'stop', '--max-takeover', '5s', '--max-lost', '200', '--json', json], { timeoutMs: 240_000 });
+  t.log(r.stdout);
+  t.is(r.code, 0, r.stderr + r.stdout);
+  const res = JSON.parse(readFileSync(json, 'utf8')).results[0];
+  t.is(res.master, 'dir1');
+  t.is(res.analysis.newMaster, 'dir2');
+  t.true(res.analysis.takeoverMs >= 0 && res.analysis.takeoverMs < 5000, `takeover ${res.analysis.takeoverMs} ms`);
+  t.true(res.analysis.preemptBackMs >= 0 && res.analysis.preemptBackMs < 30_000, `preempt ${res.analysis.preemptBackMs} ms`);
+  t.is(res.analysis.baseline.failed, 0);
+  t.true(res.analysis.baseline.sent > 10, 'steady probes before the fault');
+  t.true(res.analysis.fault.sent > 10, 'steady probes during the fault');
+  t.true(typeof res.analysis.lost === 'number' && res.analysis.lost <= 200);
+  t.log(JSON.stringify({ before: res.analysis.baseline.backends, fault: res.analysis.fault.backends }));
+  // the probes saw both directors answer: dir1 before, dir2 during the fault
+  t.truthy(res.analysis.baseline.backends.dir1);
+  t.truthy(res.analysis.fault.backends.dir2);
+  t.regex(r.stdout, /DRILL failover/);
+  t.regex(r.stdout, /VI_1 +198\.18\.0\.100 +stop +dir1→dir2 .*PASS/);
+});
+
+test.serial('SIGKILL: the killed master keeps the VIP: split brain is detected and the drill exits 2', async (t) => {
+  await cluster();
+  const json = join(dir, 'kill.json');
+  const r = await lvsplay(['drill', 'failover', playbook, '-i', lab().inventory, '--mode', 'kill', '--max-lost', '1000', '--json', json], { timeoutMs: 240_000 });
+  t.log(r.stdout);
+  t.is(r.code, 2, r.stderr + r.stdout);
+  const res = JSON.parse(readFileSync(json, 'utf8')).results[0];
+  t.true(res.analysis.takeoverMs > 0 && res.analysis.takeoverMs < 15_000, `takeover ${res.analysis.takeoverMs} ms`);
+  t.true(res.analysis.splitBrainMs > 0);
+  t.regex(res.reasons.join('\n'), /split brain/);
+  // restored: keepalived runs again on dir1
+  const k = await lab().ssh('dir1', 'pidof keepalived >/dev/null && echo running');
+  t.is(k.stdout.trim(), 'running');
+});

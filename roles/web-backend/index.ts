@@ -17,7 +17,8 @@ const ROLE = 'web-backend';
 const schema = z.strictObject({
   /** ports to listen on; default: every real server / sorry server port of this host in lvs_services and lvs_node_svc */
   ports: z.array(port).min(1).optional(),
-  root: z.string().regex(/^\/\S+[^/]$/).default('/srv/lvsplay-www'),
+  /** under /var: per host in the lab (its hosts share the machine's other directories) */
+  root: z.string().regex(/^\/\S+[^/]$/).default('/var/lib/lvsplay/www'),
 });
 
 export type WebBackendOptions = z.input<typeof schema>;

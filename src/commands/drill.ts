@@ -5,7 +5,7 @@ import { commonOptions, parse, requireInventory } from './common.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { loadInventory, parseExtraVars, connectionSpec } from '../inventory/index.ts';
 import { loadPlaybook } from '../playbook.ts';
-import { SshPool } from '../transport/index.ts';
+import { SshPool, UnreachableError } from '../transport/index.ts';
 import { failoverDrill, planFailover, type FaultMode } from '../drill/failover.ts';
 import { planRealservers, realserversDrill } from '../drill/realservers.ts';
 import { formatFailover, formatRealservers } from '../drill/report.ts';
@@ -159,6 +159,10 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
       writeFileSync(o.json, JSON.stringify(json, null, 2) + '\n');
     }
     return pass ? EXIT.ok : EXIT.hostFailed;
+  } catch (e) {
+    if (!(e instanceof UnreachableError)) throw e;
+    io.err(`ERROR: drill ${kind}: ${e.host} unreachable: ${e.message}\n`);
+    return EXIT.unreachable;
   } finally {
     await pool.closeAll();
   }

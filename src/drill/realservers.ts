@@ -163,8 +163,8 @@ async function cycle(inv: Inventory, t: ServiceTarget, b: BackendTarget, batch: 
   try {
     // drain
     const t0 = Date.now();
+    drained = true; // from the first director on: the finally restores the weight wherever it was changed
     for (const d of t.directors) await runOn(await o.connect(d), setWeightScript(t, b, 0), `weight 0 for ${rsKey}`);
-    drained = true;
     const left = await poll(async () => {
       const r = await tableRow();
       return !r || r.active === 0 ? 0 : undefined;
@@ -216,6 +216,9 @@ async function cycle(inv: Inventory, t: ServiceTarget, b: BackendTarget, batch: 
       else row.reasons.push(`${b.label} is back in the table but answered no probe within ${fmtMs(o.checkTimeoutMs)}`);
     }
     log(`  ${b.label}: restarted; ${back ? `back in the table after ${fmtMs(row.rejoinedMs!)}` : 'NOT back'}${row.answeredMs !== undefined ? `, answering after ${fmtMs(row.answeredMs)}` : ''}`);
+  } catch (e) {
+    row.reasons.push(`drill step failed: ${(e as Error).message}`);
+    log(`  ${b.label}: ${row.reasons[row.reasons.length - 1]}`);
   } finally {
     if (stopped) await startBack().catch((e: Error) => row.reasons.push(`RESTORE FAILED: ${e.message}`));
     if (drained) {
@@ -253,11 +256,16 @@ export async function realserversDrill(inv: Inventory, o: RealserversOptions): P
       const batches = serialBatches(t.backends, o.serial);
       for (let i = 0; i < batches.length; i++) {
         const from = Date.now();
-        const batchRows = await Promise.all(batches[i]!.map((b) => cycle(inv, t, b, i + 1, stream, http, o)));
+        const batchRows = await Promise.all(
+          batches[i]!.map((b) =>
+            cycle(inv, t, b, i + 1, stream, http, o).catch((e: Error): RealserverRow => ({ service: t.name, backend: b.label, batch: i + 1, pass: false, reasons: [`drill step failed: ${e.message}`] })),
+          ),
+        );
         await sleep(1000);
         windows.push({ rows: batchRows, from, to: Date.now() });
         rows.push(...batchRows);
-        if (batchRows.some((r) => r.reasons.some((x) => x.startsWith('RESTORE')))) break; // do not take the next one down
+        // do not take the next one down after a step failed or something could not be restored
+        if (batchRows.some((r) => r.reasons.some((x) => x.startsWith('RESTORE') || x.startsWith('drill step failed')))) break;
       }
     } finally {
       await stream.stop();

@@ -83,7 +83,7 @@ export async function labMain(argv: string[]): Promise<number> {
         }
         process.stdout.write(`lab ${s.id} (${s.dir}): ${s.up ? 'up' : 'NOT fully running'}, ${s.tier === 'vm' ? 'VM tier' : 'namespace tier'}, jump root@127.0.0.1:${s.jumpPort}, since ${s.startedAt}\n`);
         for (const h of s.hosts) {
-          const reach = h.reachable === undefined ? '' : h.reachable ? '  ssh ok' : '  ssh FAILED';
+          const reach = h.reachable === undefined ? '' : h.reachable ? '  ssh ok' : `  ssh FAILED: ${h.error ?? ''}`;
           process.stdout.write(`  ${h.name.padEnd(12)} ${h.mgmt.padEnd(15)} ${h.running ? 'running' : 'STOPPED'}${reach}\n`);
         }
         return s.up && s.hosts.every((h) => h.reachable !== false) ? EXIT.ok : 1;

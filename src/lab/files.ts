@@ -14,7 +14,7 @@ async function ensureKey(file: string, comment: string): Promise<void> {
   await runOk('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], { input: 'y\n' });
 }
 
-/** Keys, configs and programs; returns the host public key line. */
+/** Keys (created once), known_hosts, ssh_config, sshd configs and the fleet programs. */
 export async function writeLabFiles(p: LabPaths, t: LabTopology): Promise<void> {
   for (const d of [p.sshDir, p.binDir, p.hostsDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
   await ensureKey(p.key, `lvsplay-lab-${p.id}`);

@@ -13,6 +13,7 @@ import { fleetUp, fleetDown, fleetNamespaces, killProcs, deleteNamespaces } from
 import { installPackages, requireRoot } from './install.ts';
 import { run, LabError } from './run.ts';
 import { vmUp, vmCheckCanRun } from './vm.ts';
+import { withLabLock } from './lock.ts';
 
 export type Log = (line: string) => void;
 const stdoutLog: Log = (s) => process.stdout.write(s + '\n');
@@ -83,6 +84,10 @@ export async function labUp(o: UpOptions): Promise<UpResult> {
   requireRoot('lvsplay lab up');
   const t0 = performance.now();
   const p = labPaths(resolveLabDir(o.dir), { create: true });
+  return withLabLock(p.dir, () => up(o, p, log, t0));
+}
+
+async function up(o: UpOptions, p: LabPaths, log: Log, t0: number): Promise<UpResult> {
   const { topology: t, file } = readTopology(o.inventory);
   const tier: 'ns' | 'vm' = (o.vm ?? (t.needsIpvs && !(await machineHasIpvs()))) ? 'vm' : 'ns';
   if (o.vm === undefined && tier === 'vm') {
@@ -109,7 +114,7 @@ export async function labUp(o: UpOptions): Promise<UpResult> {
     }
     const why = old.topologyHash !== hash ? 'the topology changed' : old.tier !== tier ? `switching to ${tierName(tier)}` : 'part of it is not running';
     log(`lab ${p.id}: rebuilding (${why})`);
-    await labDown({ dir: p.dir, log: () => {} });
+    await down(p, () => {});
   }
 
   await installPackages({ vm: tier === 'vm', log });
@@ -145,7 +150,7 @@ export async function labUp(o: UpOptions): Promise<UpResult> {
     phase('ssh check');
   } catch (e) {
     log(`lab ${p.id}: bring-up failed, removing what was built`);
-    await labDown({ dir: p.dir, log: () => {} }).catch((d) => log(`lab: cleanup also failed: ${(d as Error).message}`));
+    await down(p, () => {}).catch((d) => log(`lab: cleanup also failed: ${(d as Error).message}`));
     throw e;
   }
   const r = result(true);
@@ -189,6 +194,14 @@ export async function labDown(o: DownOptions = {}): Promise<{ killed: number; na
   const log = o.log ?? stdoutLog;
   requireRoot('lvsplay lab down');
   const p = labPaths(resolveLabDir(o.dir));
+  if (!existsSync(p.dir)) {
+    log(`no lab is up in ${p.dir}: nothing to do`);
+    return { killed: 0, namespaces: [] };
+  }
+  return withLabLock(p.dir, () => down(p, log));
+}
+
+async function down(p: LabPaths, log: Log): Promise<{ killed: number; namespaces: string[] }> {
   const s = readState(p);
   // namespaces carrying this lab's id prefix are ours even if the state record lost them
   const prefix = `lvp-${p.id}`;
@@ -212,6 +225,8 @@ export interface HostStatus {
   mgmt: string;
   running: boolean;
   reachable?: boolean;
+  /** why the ssh check failed */
+  error?: string;
 }
 
 export interface LabStatus {
@@ -236,12 +251,16 @@ export async function labStatus(o: { dir?: string; check?: boolean } = {}): Prom
     running: s.tier === 'vm' ? vmAlive : s.procs.some((r) => r.role === 'host' && r.name === h.name && isOurs(r)),
   }));
   if (o.check !== false && jumpAlive) {
-    await Promise.all(
-      hosts.map(async (h) => {
-        const r = await run('ssh', sshArgs(p, h.name, ['true'], { timeout: 10 }), { timeoutMs: 30_000 });
+    // a few at a time: in the VM each login starts two sshd processes under TCG (seconds each)
+    const queue = [...hosts];
+    const worker = async () => {
+      for (let h = queue.shift(); h; h = queue.shift()) {
+        const r = await run('ssh', sshArgs(p, h.name, ['true'], { timeout: 60 }), { timeoutMs: 120_000 });
         h.reachable = r.code === 0;
-      }),
-    );
+        if (r.code !== 0) h.error = r.stderr.trim().split('\n').pop() || `exit ${r.code}`;
+      }
+    };
+    await Promise.all(Array.from({ length: s.tier === 'vm' ? 3 : 8 }, worker));
   }
   return { dir: p.dir, id: p.id, up: s.phase === 'up' && jumpAlive && hosts.every((h) => h.running), tier: s.tier, jumpPort: s.jumpPort, startedAt: s.startedAt, hosts };
 }

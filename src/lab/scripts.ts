@@ -143,6 +143,8 @@ export function upScript(t: LabTopology, id: string, c: FleetContext): string {
 set -eu
 PIDS=${q(c.pidsFile)}
 B=/bin/busybox
+# hosts and the jump start with a clean environment (not the one of whoever ran lab up)
+PATH_CLEAN=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # remember every process we start with its start time (/proc/PID/stat field 22), so that teardown kills exactly
 # these; shell builtins only (every exec is slow under TCG)
 started() {
@@ -194,16 +196,17 @@ EOF`);
   // hosts: setsid and nsenter are busybox (they exec, so $! is the unshare's pid); host-init mounts its own /sys
   const dirs = t.hosts.flatMap((h) => ['etc.upper', 'etc.work', 'var.upper', 'var.work'].map((d) => q(`${c.hostsDir}/${h.name}/${d}`)));
   add(`$B mkdir -p ${dirs.join(' ')}`);
-  t.hosts.forEach((h) => {
+  t.hosts.forEach((h, hi) => {
     const hd = `${c.hostsDir}/${h.name}`;
     add(`[ ! -e ${q(hd)}/ready ] || $B rm -f ${q(hd)}/ready
-$B setsid $B nsenter --net=/run/netns/${q(ns.host(h.name))} /usr/bin/unshare --mount --uts --pid --fork --kill-child --propagation private \\
+$B setsid $B env -i PATH="$PATH_CLEAN" $B nsenter --net=/run/netns/${q(ns.host(h.name))} /usr/bin/unshare --mount --uts --pid --fork --kill-child --propagation private \\
   $B sh ${q(c.binDir)}/host-init.sh ${q(hd)} ${q(h.name)} ${h.mgmt} ${q(c.sshDir)} </dev/null >${q(hd)}/log 2>&1 &
-started host ${q(h.name)} $!`);
+P${hi}=$!
+started host ${q(h.name)} $P${hi}`);
   });
 
   // the jump host: a loopback listener whose sessions run in the control namespace
-  add(`$B setsid /usr/bin/unshare --pid --fork --kill-child /usr/bin/perl ${q(c.binDir)}/jump.pl ${c.jumpListen} ${c.jumpPort} ${q(c.jumpReady)} \\
+  add(`$B setsid $B env -i PATH="$PATH_CLEAN" /usr/bin/unshare --pid --fork --kill-child /usr/bin/perl ${q(c.binDir)}/jump.pl ${c.jumpListen} ${c.jumpPort} ${q(c.jumpReady)} \\
   $B nsenter --net=/run/netns/${ns.ctl} /usr/sbin/sshd -i -f ${q(c.sshDir)}/jump_sshd_config </dev/null >>${q(c.logFile)} 2>&1 &
 JUMP=$!
 started jump - $JUMP`);
@@ -217,13 +220,18 @@ until [ -e ${q(c.jumpReady)} ]; do
   [ $i -le ${c.readyTimeout * 10} ] || { echo "the jump host did not listen on ${c.jumpListen}:${c.jumpPort}" >&2; exit 1; }
   $B sleep 0.1
 done`);
-  // wait for every host's sshd (each init writes HOSTDIR/ready once sshd listens)
-  const names = t.hosts.map((h) => q(h.name)).join(' ');
+  // wait for every host's sshd (each init writes HOSTDIR/ready once sshd listens); a host whose init died fails
+  // at once, with its log
   add(`HOSTS=${q(c.hostsDir)}
+check() {
+  [ ! -e "$HOSTS/$1/ready" ] || return 0
+  kill -0 "$2" 2>/dev/null || { echo "lab host $1 did not start:" >&2; $B tail -n 20 "$HOSTS/$1/log" >&2; exit 1; }
+  missing="$missing $1"
+}
 i=0
 while :; do
   missing=''
-  for h in ${names}; do [ -e "$HOSTS/$h/ready" ] || missing="$missing $h"; done
+${t.hosts.map((h, hi) => `  check ${q(h.name)} $P${hi}`).join('\n')}
   [ -n "$missing" ] || break
   i=$((i + 1))
   if [ $i -gt ${c.readyTimeout * 10} ]; then

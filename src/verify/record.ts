@@ -124,7 +124,7 @@ export function buildRecord(i: RecordInput): VerifyRecord {
     for (const b of t.backends) {
       const seen = counts.get(b.label) ?? 0;
       if (deltaOf(b) < seen - crossCheckTolerance(seen)) {
-        reasons.push(`cross-check: ${active!.host} counted ${deltaOf(b)} new connections to ${b.label}, the probes saw ${seen} answers from it (traffic bypassed the active director?)`);
+        reasons.push(`cross-check: ${active!.host} counted ${deltaOf(b)} new connections to ${b.label}, the probes saw ${seen} answers from it (traffic bypassed the active director, or the real servers do not answer with their own names)`);
       }
     }
   } else if (i.job.http && active && !haveStats) {

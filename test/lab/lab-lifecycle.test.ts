@@ -76,3 +76,24 @@ test.serial('lab down never kills a process whose pid was reused', async (t) => 
   t.true(existsSync(`/proc/${process.pid}`));
   t.deepEqual(labNamespaces(lab.id), []);
 });
+
+test('one lab command at a time per lab dir; a lock left by a dead process is taken over', async (t) => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { withLabLock } = await import('../../src/lab/lock.ts');
+  const { procStart } = await import('../../src/lab/state.ts');
+  const dir = mkdtempSync('/tmp/lvsplay-lablock-');
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // held by a live process (this one): refused
+  writeFileSync(`${dir}/lock`, `${process.pid} ${procStart(process.pid)}\n`);
+  await t.throwsAsync(withLabLock(dir, async () => 1), { message: /another lvsplay lab command \(pid \d+\) is working on/ });
+  // held by a process that is gone (same pid, other start time): taken over, released after
+  writeFileSync(`${dir}/lock`, `${process.pid} 1\n`);
+  t.is(await withLabLock(dir, async () => 42), 42);
+  t.false(existsSync(`${dir}/lock`));
+});
+
+test('lab install knows which packages are missing', async (t) => {
+  const { missingPackages, HOST_PACKAGES } = await import('../../src/lab/install.ts');
+  t.deepEqual(await missingPackages([...HOST_PACKAGES]), [], 'this machine has every tier-1 package');
+  t.deepEqual(await missingPackages(['openssh-server', 'lvsplay-no-such-package']), ['lvsplay-no-such-package']);
+});

@@ -168,8 +168,8 @@ test('node-svc: dummy device with the VIPs, ipset, kube-proxy chains, vs.conntra
 
 test('web-backend: a busybox httpd per port the host serves (real server and sorry server ports)', (t) => {
   t.deepEqual(expand(webBackend(), 'nat2').names, [
-    'file /srv/lvsplay-www/index.html',
-    'file /srv/lvsplay-www/healthz',
+    'file /var/lib/lvsplay/www/index.html',
+    'file /var/lib/lvsplay/www/healthz',
     'service lvsplay-httpd-8080 started',
   ]);
   t.deepEqual(expand(webBackend(), 'rs1').names.slice(2), ['service lvsplay-httpd-80 started']);

@@ -4,7 +4,7 @@
  * (the engine runs every role's validation before anything is touched, so nothing is built from bad data).
  */
 import type { Inventory } from '../../src/inventory/types.ts';
-import { type Cidr, cidrString, isIpv4, parseCidr, sameSubnet } from './net.ts';
+import { type Cidr, isIpv4, parseCidr, sameSubnet } from './net.ts';
 import {
   type IpvsTimeouts,
   ipvsTimeoutsSchema,
@@ -54,7 +54,7 @@ export function hostAddresses(inv: Inventory, host: string): string[] {
   return [...new Set(out)];
 }
 
-/** The host's address on `iface`, or (if `near` is given) its address in a subnet shared with `near`. */
+/** The host's address on the NIC named `iface` (from lvs_nics / lab_nics). */
 export function addressOn(inv: Inventory, host: string, iface: string): Nic | undefined {
   return hostNics(inv, host).find((n) => n.name === iface);
 }
@@ -252,4 +252,3 @@ export function natGatewayOf(inv: Inventory, host: string): { gateway?: string; 
   return candidates.length === 1 ? { gateway: candidates[0], candidates } : { candidates };
 }
 
-export { cidrString };

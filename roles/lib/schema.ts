@@ -42,7 +42,6 @@ export const port = z
   .max(65535, { error: 'a port is an integer 1-65535' });
 
 export const ifname = z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, { error: 'is not an interface name (at most 15 letters, digits, _ . : -)' });
-const absPath = z.string().regex(/^\/[^\s"'\\]*$/, { error: 'must be an absolute path without spaces or quotes' });
 /** A command line for keepalived (notify, MISC_CHECK): an absolute program path then arguments; no double quotes. */
 const commandLine = z.string().regex(/^\/[^"\n\\]*$/, { error: 'must be a command starting with an absolute path, without " or newlines' });
 const objName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { error: 'must be a name of letters, digits, _ . - (at most 63)' });

@@ -13,7 +13,7 @@ import { address, ipset, iptablesChain, iptablesRule, kernelModule, link, sysctl
 import { hostNodeSvc, resolveService } from '../lib/cluster.ts';
 import type { LvsRole } from '../lib/registry.ts';
 import { renderNodeSvcMain, renderNodeSvcService } from '../lib/render.ts';
-import { nodeSvcSchema, nicsSchema, type Service } from '../lib/schema.ts';
+import type { Service } from '../lib/schema.ts';
 import { installSteps, ipvsModuleSteps, keepalivedConfigFile, keepalivedHandlers, keepalivedRunning, pruneConfDir, roleOptions } from '../lib/steps.ts';
 import { validateLvs } from '../lib/validate.ts';
 

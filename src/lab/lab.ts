@@ -83,12 +83,13 @@ export async function labUp(o: UpOptions): Promise<UpResult> {
   const log = o.log ?? stdoutLog;
   requireRoot('lvsplay lab up');
   const t0 = performance.now();
+  const topo = readTopology(o.inventory); // a bad inventory is refused before anything is created
   const p = labPaths(resolveLabDir(o.dir), { create: true });
-  return withLabLock(p.dir, () => up(o, p, log, t0));
+  return withLabLock(p.dir, () => up(o, topo, p, log, t0));
 }
 
-async function up(o: UpOptions, p: LabPaths, log: Log, t0: number): Promise<UpResult> {
-  const { topology: t, file } = readTopology(o.inventory);
+async function up(o: UpOptions, topo: { topology: LabTopology; file: string }, p: LabPaths, log: Log, t0: number): Promise<UpResult> {
+  const { topology: t, file } = topo;
   const tier: 'ns' | 'vm' = (o.vm ?? (t.needsIpvs && !(await machineHasIpvs()))) ? 'vm' : 'ns';
   if (o.vm === undefined && tier === 'vm') {
     log('lab: the topology needs IPVS (lab_needs_ipvs) and this kernel has none: using the VM tier (--no-vm to skip)');

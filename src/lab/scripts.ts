@@ -33,6 +33,11 @@ $B mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 $B mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
 $B hostname "$NAME"
 echo "$NAME" > /etc/hostname
+# /usr (with usrmerge: /bin /sbin /lib too) is the machine's: read-only, so a package install fails instead of
+# changing the machine; /usr/local is the host's own (scripts a playbook installs there, e.g. health checks)
+$B mount -o bind /usr /usr
+$B mount -o remount,bind,ro /usr
+$B mount -t overlay overlay -o "lowerdir=/usr/local,upperdir=$H/usrlocal.upper,workdir=$H/usrlocal.work" /usr/local
 # /proc/sys read-only except net.* (those belong to this host's network namespace)
 $B mount -o bind /proc/sys /proc/sys
 $B mount -o remount,bind,ro /proc/sys
@@ -194,7 +199,7 @@ EOF`);
 
   add('stage namespaces and links done');
   // hosts: setsid and nsenter are busybox (they exec, so $! is the unshare's pid); host-init mounts its own /sys
-  const dirs = t.hosts.flatMap((h) => ['etc.upper', 'etc.work', 'var.upper', 'var.work'].map((d) => q(`${c.hostsDir}/${h.name}/${d}`)));
+  const dirs = t.hosts.flatMap((h) => ['etc.upper', 'etc.work', 'var.upper', 'var.work', 'usrlocal.upper', 'usrlocal.work'].map((d) => q(`${c.hostsDir}/${h.name}/${d}`)));
   add(`$B mkdir -p ${dirs.join(' ')}`);
   t.hosts.forEach((h, hi) => {
     const hd = `${c.hostsDir}/${h.name}`;

@@ -1,6 +1,6 @@
 // `lvsplay lab …` through the real launcher: up (twice), status, ssh, down (twice), and bad input.
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../../src/lab/run.ts';
@@ -39,8 +39,10 @@ test('bad input: usage errors exit 5, inventory errors exit 4 naming file/host/f
   t.regex(u.stderr, /needs -i INVENTORY/);
   const bogus = await lvsplay(['frobnicate']);
   t.is(bogus.code, 5);
-  const bad = await lvsplay(['up', '-i', 'test/fixtures/lab/bad-address.yaml', '--dir', path.join(os.tmpdir(), 'lvsplay-lab-never')]);
+  const never = path.join(os.tmpdir(), `lvsplay-lab-never-${process.pid}`);
+  const bad = await lvsplay(['up', '-i', 'test/fixtures/lab/bad-address.yaml', '--dir', never]);
   t.is(bad.code, 4, bad.stderr);
   t.regex(bad.stderr, /bad-address\.yaml.*host gamma.*field lab_nics\[0\]\.address.*outside the lab range/s);
   t.regex(bad.stderr, /fix: lab addresses come from 198\.18\.0\.0\/15/);
+  t.false(existsSync(never), 'nothing may be created for a bad inventory');
 });

@@ -65,6 +65,15 @@ test('addresses and routes are the host’s own; the machine has no lab address 
   t.notRegex(routes, /198\.1[89]\./);
 });
 
+test('a host cannot change the machine’s /usr; its /usr/local is its own', async (t) => {
+  const f = `lvsplay-lab-test-${lab().id}`;
+  const r = await lab().ssh('alpha', `touch /usr/share/${f} 2>&1; echo rc=$?; echo x > /usr/local/${f} && cat /usr/local/${f}`);
+  t.regex(r.stdout, /Read-only file system[\s\S]*rc=1\nx\n/);
+  t.false(existsSync(`/usr/share/${f}`));
+  t.false(existsSync(`/usr/local/${f}`));
+  t.is((await lab().ssh('beta', `test -e /usr/local/${f} && echo present || echo absent`)).stdout.trim(), 'absent');
+});
+
 test('hosts run the LVS tooling privately (iptables, /root, /run, processes)', async (t) => {
   const tools = await lab().ssh('alpha', 'for c in keepalived ipvsadm iptables ipset curl sysctl sshd; do command -v $c >/dev/null || echo missing $c; done; ls -A /root | wc -l');
   t.is(tools.stdout.trim(), '0', tools.stdout);

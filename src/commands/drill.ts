@@ -24,7 +24,8 @@ Options:
   -i, --inventory FILE      Ansible-format YAML inventory (required)
   -e, --extra-vars K=V      extra variables (repeatable)
       --json FILE           write the results as JSON
-      --from HOST|GROUP     probe from this host (default: the first host of the clients group)
+      --from HOST|GROUP     probe from this host (default: the playbook's first verify entry's from, else the
+                            first host of the clients group)
       --only NAME[,NAME]    only these VRRP instances (failover) or services (realservers)
       --max-lost N          failed probes allowed (default 0)
       --interval MS         a new probe connection every MS ms (default 30)
@@ -95,14 +96,13 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
   if (o.limit) throw new UsageError('drill: --limit does not apply (use --only)');
   const mode = (o.mode ?? 'stop') as FaultMode;
   if (!['stop', 'kill', 'linkdown'].includes(mode)) throw new UsageError(`drill: --mode must be stop, kill or linkdown, got "${o.mode}"`);
-  const common = {
+  const limits = {
     maxLost: count(o['max-lost'], '--max-lost', 0),
     intervalMs: duration(o.interval === undefined ? undefined : /^\d+$/.test(o.interval) ? `${o.interval}ms` : o.interval, '--interval', 30),
     probeTimeoutMs: duration(o['probe-timeout'], '--probe-timeout', 1000),
     ...(o.only ? { only: o.only.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
-    ...(o.from ? { from: o.from } : {}),
   };
-  if (common.intervalMs < 5) throw new UsageError('drill: --interval must be at least 5 ms');
+  if (limits.intervalMs < 5) throw new UsageError('drill: --interval must be at least 5 ms');
   const maxTakeoverMs = duration(o['max-takeover'], '--max-takeover', 5000);
   const waitMs = duration(o.wait, '--wait', 30_000);
   const maxSplitBrainMs = o['max-split-brain'] === '0' ? 0 : duration(o['max-split-brain'], '--max-split-brain', 1000);
@@ -112,8 +112,11 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
 
   const inv = loadInventory(requireInventory(o.inventory, 'drill'), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
   const pb = await loadPlaybook(playbookFile);
+  // the vantage host: --from, else the playbook's first verify entry's, else the first client
+  const from = o.from ?? pb.verify?.[0]?.from;
+  const common = { ...limits, ...(from ? { from } : {}) };
   // everything is validated before any host is touched
-  if (kind === 'failover') planFailover(inv, pb, { mode, ...common });
+  if (kind === 'failover') planFailover(inv, { mode, ...common });
   else planRealservers(inv, { serial: o.serial ?? '1', ...common });
 
   const pool = new SshPool({ acceptNewHostKeys: !!o['accept-new-host-keys'] });
@@ -124,7 +127,7 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
     let pass: boolean;
     let json: unknown;
     if (kind === 'failover') {
-      const results = await failoverDrill(inv, pb, {
+      const results = await failoverDrill(inv, {
         ...common,
         mode,
         maxTakeoverMs,

@@ -4,7 +4,6 @@
  * the preempt-back (or its absence with nopreempt); watch for split brain. The numbers come from timeline.ts.
  */
 import type { Inventory } from '../inventory/types.ts';
-import type { Playbook } from '../engine/types.ts';
 import type { Connection } from '../transport/types.ts';
 import { UsageError } from '../errors.ts';
 import { selectHosts } from '../inventory/index.ts';
@@ -110,8 +109,7 @@ export function vantageOf(inv: Inventory, from: string | undefined): string | un
 }
 
 /** Validate everything before touching a host: pairs, vantage, linkdown safety. */
-export function planFailover(inv: Inventory, pb: Playbook, o: Pick<FailoverOptions, 'mode' | 'from' | 'only'>): { pairs: VrrpPair[]; vantage?: string } {
-  void pb;
+export function planFailover(inv: Inventory, o: Pick<FailoverOptions, 'mode' | 'from' | 'only'>): { pairs: VrrpPair[]; vantage?: string } {
   let pairs = vrrpPairs(inv);
   if (o.only) {
     for (const n of o.only) if (!pairs.some((p) => p.instance === n)) throw new UsageError(`drill failover: no VRRP instance "${n}" with two or more members (instances: ${pairs.map((p) => p.instance).join(', ') || 'none'})`);
@@ -243,8 +241,8 @@ async function drillPair(inv: Inventory, pair: VrrpPair, vantage: string | undef
   return { ...base, analysis, reasons, pass: reasons.length === 0, holds, faultAt, restoreAt, endAt };
 }
 
-export async function failoverDrill(inv: Inventory, pb: Playbook, o: FailoverOptions): Promise<FailoverResult[]> {
-  const { pairs, vantage } = planFailover(inv, pb, o);
+export async function failoverDrill(inv: Inventory, o: FailoverOptions): Promise<FailoverResult[]> {
+  const { pairs, vantage } = planFailover(inv, o);
   const out: FailoverResult[] = [];
   for (const p of pairs) {
     try {

@@ -147,8 +147,7 @@ async function runOn(conn: Connection, script: string, what: string): Promise<st
 }
 
 /** One real server through drain → stop → removed → start → rejoined → answering. */
-async function cycle(inv: Inventory, t: ServiceTarget, b: BackendTarget, batch: number, stream: ProbeStream | undefined, http: boolean, o: RealserversOptions): Promise<RealserverRow> {
-  void inv;
+async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: ProbeStream | undefined, http: boolean, o: RealserversOptions): Promise<RealserverRow> {
   const log = o.log ?? (() => {});
   const row: RealserverRow = { service: t.name, backend: b.label, batch, pass: false, reasons: [] };
   const key = serviceKey(t.protocol, t.vip, t.port);
@@ -258,7 +257,7 @@ export async function realserversDrill(inv: Inventory, o: RealserversOptions): P
         const from = Date.now();
         const batchRows = await Promise.all(
           batches[i]!.map((b) =>
-            cycle(inv, t, b, i + 1, stream, http, o).catch((e: Error): RealserverRow => ({ service: t.name, backend: b.label, batch: i + 1, pass: false, reasons: [`drill step failed: ${e.message}`] })),
+            cycle(t, b, i + 1, stream, http, o).catch((e: Error): RealserverRow => ({ service: t.name, backend: b.label, batch: i + 1, pass: false, reasons: [`drill step failed: ${e.message}`] })),
           ),
         );
         await sleep(1000);

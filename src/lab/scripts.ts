@@ -12,7 +12,7 @@ import { JUMP_ADDRESS, MGMT_NET, MGMT_PREFIX, type LabTopology } from './topolog
  * usage: host-init.sh HOSTDIR HOSTNAME MGMT_ADDRESS SSHDIR
  */
 export const HOST_INIT = `#!/bin/busybox sh
-# lvsplay lab host init: private /etc /var /run /root /tmp, own /proc and /sys, hostname, net.* sysctls only,
+# lvsplay lab host init: private /etc /var /usr/local /run /root /tmp, own /proc and /sys, hostname, net.* sysctls only,
 # sshd, orphan reaper. Tools are busybox applets (static): under TCG every dynamically linked exec costs ~0.3 s.
 set -eu
 H=$1 NAME=$2 ADDR=$3 SSH=$4
@@ -23,6 +23,11 @@ $B mount -t proc -o nosuid,nodev,noexec proc /proc
 $B mount -t sysfs -o nosuid,nodev,noexec sysfs /sys
 $B mount -t overlay overlay -o "lowerdir=/etc,upperdir=$H/etc.upper,workdir=$H/etc.work" /etc
 $B mount -t overlay overlay -o "lowerdir=/var,upperdir=$H/var.upper,workdir=$H/var.work" /var
+# /usr (with usrmerge: /bin /sbin /lib too) is the machine's: read-only, so a package install fails instead of
+# changing the machine; /usr/local is the host's own (scripts a playbook installs there, e.g. health checks)
+$B mount -o rbind /usr /usr
+$B mount -o remount,bind,ro /usr
+$B mount -t overlay overlay -o "lowerdir=/usr/local,upperdir=$H/usrlocal.upper,workdir=$H/usrlocal.work" /usr/local
 $B mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
 $B mkdir -p /run/sshd /run/lock /run/lvsplay
 $B cp "$SSH/host_ed25519_key" "$SSH/authorized_keys" "$SSH/host_sshd_config" /run/lvsplay/
@@ -33,11 +38,6 @@ $B mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 $B mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
 $B hostname "$NAME"
 echo "$NAME" > /etc/hostname
-# /usr (with usrmerge: /bin /sbin /lib too) is the machine's: read-only, so a package install fails instead of
-# changing the machine; /usr/local is the host's own (scripts a playbook installs there, e.g. health checks)
-$B mount -o bind /usr /usr
-$B mount -o remount,bind,ro /usr
-$B mount -t overlay overlay -o "lowerdir=/usr/local,upperdir=$H/usrlocal.upper,workdir=$H/usrlocal.work" /usr/local
 # /proc/sys read-only except net.* (those belong to this host's network namespace)
 $B mount -o bind /proc/sys /proc/sys
 $B mount -o remount,bind,ro /proc/sys

@@ -111,11 +111,12 @@ for d in /run /root /dev/shm; do $B mount -t tmpfs -o mode=755 tmpfs $d; done
 $B chmod 1777 /dev/shm
 $B chmod 700 /root
 $B mkdir -p ${GUEST_STATE}/hosts /run/sshd
-# module autoload through busybox (kmod is not installed on the machine)
-printf '#!/bin/busybox sh\nexec /bin/busybox modprobe "$@"\n' > /run/lvsplay-modprobe
-$B chmod 755 /run/lvsplay-modprobe
-echo /run/lvsplay-modprobe > /proc/sys/kernel/modprobe
-[ -e /usr/sbin/modprobe ] || $B ln -s /run/lvsplay-modprobe /usr/sbin/modprobe
+# module autoload through busybox (kmod is not installed on the machine); under /usr (the guest's writable
+# overlay root) so that hosts, which have their own /run, can call modprobe too
+printf '#!/bin/busybox sh\nexec /bin/busybox modprobe "$@"\n' > /usr/sbin/lvsplay-modprobe
+$B chmod 755 /usr/sbin/lvsplay-modprobe
+echo /usr/sbin/lvsplay-modprobe > /proc/sys/kernel/modprobe
+[ -e /usr/sbin/modprobe ] || $B ln -s lvsplay-modprobe /usr/sbin/modprobe
 [ "$($B uname -r)" = ${q(version)} ] || echo "unexpected kernel $($B uname -r)" >> $S/fleet.log
 for m in ${PRELOAD_MODULES.join(' ')}; do $B modprobe $m || echo "modprobe $m failed" >> $S/fleet.log; done
 stage modules loaded

@@ -20,7 +20,7 @@ export interface ProbeConfig {
   /** HTTP GET (backend from the body) or a bare TCP connect */
   http: boolean;
   path: string;
-  /** number of probes; 0 = until stopped (SIGTERM, stopFile, maxMs) */
+  /** number of probes; 0 = until stopped (SIGTERM or maxMs) */
   count: number;
   /** start-to-start spacing in ms (0: back to back) */
   intervalMs: number;
@@ -77,12 +77,11 @@ function probe(seq) {
     sock.on('error', (e) => finish(false, e.code || 'error'));
   });
 }
-function stopFileSeen() { return cfg.stopFile && require('fs').existsSync(cfg.stopFile); }
 async function main() {
   const deadline = t0 + cfg.maxMs;
   const all = [];
   for (let seq = 1; cfg.count === 0 || seq <= cfg.count; seq++) {
-    if (stopping || Date.now() >= deadline || stopFileSeen()) break;
+    if (stopping || Date.now() >= deadline) break;
     while (inflight >= cfg.concurrency) await new Promise((r) => setTimeout(r, 2));
     const started = Date.now();
     inflight++; sent++;
@@ -97,15 +96,10 @@ async function main() {
 main().then(() => process.exit(0), (e) => { out('ERROR ' + label(e && e.stack || e)); process.exit(1); });
 `;
 
-export interface ProgramOptions extends ProbeConfig {
-  /** stream mode: stop when this file exists on the vantage host */
-  stopFile?: string;
-}
-
 const HEREDOC = 'LVSPLAY_PROBE_PROGRAM_END';
 
 /** Shell running the node probe program with this config (node must exist: see probeScript). */
-export function nodeProbeScript(o: ProgramOptions): string {
+export function nodeProbeScript(o: ProbeConfig): string {
   return `node - ${q(JSON.stringify(o))} <<'${HEREDOC}'\n${PROBE_PROGRAM}\n${HEREDOC}`;
 }
 
@@ -124,7 +118,7 @@ export function curlProbeScript(o: ProbeConfig): string {
  * The one exec that probes a service: node when the vantage host has it, else curl for HTTP; a TCP service or a
  * stream needs node (says so with `NOPROBER`).
  */
-export function probeScript(o: ProgramOptions): string {
+export function probeScript(o: ProbeConfig): string {
   const fallback = o.http && o.count > 0 ? curlProbeScript(o) : `echo "NOPROBER the vantage host has no node (needed for ${o.http ? 'a probe stream' : 'TCP probes'})"`;
   return [`if command -v node >/dev/null 2>&1; then`, nodeProbeScript(o), `else`, fallback, `fi`].join('\n');
 }

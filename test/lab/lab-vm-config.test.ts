@@ -45,7 +45,7 @@ test('guest scripts: modules bound, modprobe wrapper, the same fleet script with
   t.regex(init, /mount --bind \/newroot\/C\/root\/lib\/modules \/newroot\/usr\/lib\/modules/);
   t.regex(init, /exec switch_root \/newroot \/bin\/sh \/L\/vm\/guest-init\.sh/);
   const g = guestInit(v, k.version);
-  t.regex(g, /> \/proc\/sys\/kernel\/modprobe/);
+  t.regex(g, /echo \/usr\/sbin\/lvsplay-modprobe > \/proc\/sys\/kernel\/modprobe/);
   t.regex(g, /ip addr add 10\.0\.2\.15\/24 dev eth0/);
   t.regex(g, /\/bin\/sh \/L\/vm\/guest-up\.sh/);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lvsplay-labcfg-'));

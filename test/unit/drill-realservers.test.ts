@@ -69,12 +69,11 @@ test('drills are validated before any host is touched', (t) => {
     rs: { hosts: { rs1: { lab_nics: [{ name: eth1, address: 198.18.0.21/24 }] }, rs2: { lab_nics: [{ name: eth1, address: 198.18.0.22/24 }] } } }
 `);
   const inv = loadInventory(file);
-  const pb = { name: 'x', plays: [] };
-  t.deepEqual(planFailover(inv, pb, { mode: 'stop' }).pairs.map((p) => [p.instance, p.members.map((m) => m.host)]), [['VI_1', ['d1', 'd2']]]);
-  t.is(planFailover(inv, pb, { mode: 'stop' }).vantage, 'c1');
-  t.throws(() => planFailover(inv, pb, { mode: 'linkdown' }), { message: /d1 is managed over eth1 .* the link the drill would put down/ });
-  t.throws(() => planFailover(inv, pb, { mode: 'stop', only: ['VI_9'] }), { message: /no VRRP instance "VI_9"/ });
-  t.throws(() => planFailover(inv, pb, { mode: 'stop', from: 'nobody' }), { message: /--from nobody matches no host/ });
+  t.deepEqual(planFailover(inv, { mode: 'stop' }).pairs.map((p) => [p.instance, p.members.map((m) => m.host)]), [['VI_1', ['d1', 'd2']]]);
+  t.is(planFailover(inv, { mode: 'stop' }).vantage, 'c1');
+  t.throws(() => planFailover(inv, { mode: 'linkdown' }), { message: /d1 is managed over eth1 .* the link the drill would put down/ });
+  t.throws(() => planFailover(inv, { mode: 'stop', only: ['VI_9'] }), { message: /no VRRP instance "VI_9"/ });
+  t.throws(() => planFailover(inv, { mode: 'stop', from: 'nobody' }), { message: /--from nobody matches no host/ });
   t.deepEqual(planRealservers(inv, { serial: '1' }).targets.map((x) => x.name), ['web']);
   t.throws(() => planRealservers(inv, { serial: '100%' }), { message: /would take all 2 real servers of web out at once/ });
   t.throws(() => planRealservers(inv, { serial: 'many' }), { message: /--serial/ });

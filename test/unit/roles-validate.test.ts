@@ -111,3 +111,12 @@ test('every role of the site playbook is an LVS role or the web backend', (t) =>
   t.deepEqual([...new Set(names)].sort(), ['director-dr-ha', 'node-svc', 'realserver-dr', 'realserver-nat', 'realserver-tun', 'web-backend']);
   t.true(site.plays.every((p) => (p.roles ?? []).every((r) => isLvsRole(r) || r.role === 'web-backend')));
 });
+
+test('through the CLI: a broken inventory exits 4 with the problem, before any connection', async (t) => {
+  const { lvsplay } = await import('../helpers/cli.ts');
+  // the fixture hosts exist nowhere: a connection attempt would fail with exit 3, not 4
+  const r = await lvsplay(['run', 'playbooks/site.ts', '-i', fixture('broken/dr-port-mapping.yaml')]);
+  t.is(r.code, 4, r.stdout + r.stderr);
+  t.regex(r.stderr, /dr-port-mapping\.yaml:\d+, host dir1, field lvs_services\[1\]\.real_servers\[1\]\.port: director-dr-ha: .*DR cannot map ports/);
+  t.regex(r.stderr, /fix: make the real server listen on 80/);
+});

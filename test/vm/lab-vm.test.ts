@@ -35,6 +35,9 @@ if (why) {
     // modules autoload through the busybox modprobe wrapper (ipip, dummy for TUN and node-svc)
     const m = await lab().ssh('alpha', 'ip link add lvt0 type dummy && ip link add name lvtun type ipip remote 198.18.0.12 && ip -br link show lvt0 && ip -br link show tunl0');
     t.is(m.code, 0, m.stderr);
+    // and explicitly, as roles do (modprobe + /lib/modules inside a host)
+    const mp = await lab().ssh('beta', 'modprobe ip_vs_sh && grep -c "^ip_vs_sh " /proc/modules');
+    t.is(mp.stdout.trim(), '1', mp.stderr);
   });
 
   test.serial('a second lab up is a no-op and status sees every host', async (t) => {

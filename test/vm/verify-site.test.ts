@@ -8,6 +8,7 @@
 import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseDocument } from 'yaml';
 import { useLab, vmUnavailable, skipLoudly } from '../helpers/lab.ts';
 import { lvsplay, jsonLines } from '../helpers/cli.ts';
 import { loadInventory } from '../../src/inventory/index.ts';
@@ -19,10 +20,20 @@ if (why) {
   const lab = useLab(test, { topology: 'inventory/lab.yaml', vm: true });
   const SITE = 'playbooks/site.ts';
   const json = (name: string) => join(lab().dir, name);
+  /** the lab inventory with a long SSH connect timeout (a fresh connection under TCG can take over 10 s) */
+  let inv: string | undefined;
+  const inventory = (): string => {
+    if (inv) return inv;
+    const doc = parseDocument(readFileSync(lab().inventory, 'utf8'));
+    doc.setIn(['all', 'vars', 'ansible_timeout'], 90);
+    inv = join(lab().dir, 'verify-site.yaml');
+    writeFileSync(inv, doc.toString());
+    return inv;
+  };
 
   test.serial('site.ts converges and its end-of-run verification passes for every service', async (t) => {
     t.timeout(20 * 60_000);
-    const r = await lvsplay(['run', SITE, '-i', lab().inventory, '--json', json('run.json')], { timeoutMs: 20 * 60_000 });
+    const r = await lvsplay(['run', SITE, '-i', inventory(), '--json', json('run.json')], { timeoutMs: 20 * 60_000 });
     t.log(r.stdout.split('\n').filter((l) => /^VERIFY|^  (rs|nat)/.test(l)).join('\n'));
     t.is(r.code, 0, r.stdout.slice(-3000) + r.stderr);
     const recap = jsonLines(readFileSync(json('run.json'), 'utf8')).find((e) => e.event === 'recap')!;
@@ -42,7 +53,7 @@ if (why) {
     const e = await lab().ssh('dir2', 'ipvsadm -e -t 198.18.0.101:80 -r 198.18.0.21:80 -i -w 2');
     t.is(e.code, 0, e.stderr);
     try {
-      const r = await lvsplay(['verify', SITE, '-i', lab().inventory], { timeoutMs: 10 * 60_000 });
+      const r = await lvsplay(['verify', SITE, '-i', inventory()], { timeoutMs: 10 * 60_000 });
       t.log(r.stdout);
       t.is(r.code, 2);
       t.regex(r.stdout, /VERIFY web-tun \(198\.18\.0\.101:80, wrr, shares, master dir2, from client\): FAIL/);
@@ -55,7 +66,7 @@ if (why) {
 
   test.serial('drill failover: takeover time and lost probes for the dir1/dir2 pair', async (t) => {
     t.timeout(15 * 60_000);
-    const r = await lvsplay(['drill', 'failover', SITE, '-i', lab().inventory, '--only', 'VI_1', '--max-takeover', '10s', '--max-lost', '1000', '--probe-timeout', '3s', '--json', json('failover.json')], { timeoutMs: 15 * 60_000 });
+    const r = await lvsplay(['drill', 'failover', SITE, '-i', inventory(), '--only', 'VI_1', '--max-takeover', '10s', '--max-lost', '1000', '--probe-timeout', '3s', '--json', json('failover.json')], { timeoutMs: 15 * 60_000 });
     t.log(r.stdout);
     const res = JSON.parse(readFileSync(json('failover.json'), 'utf8')).results[0];
     t.is(res.instance, 'VI_1');
@@ -70,7 +81,7 @@ if (why) {
 
   test.serial('drill realservers: the DR real servers roll through with 0 failed probes', async (t) => {
     t.timeout(20 * 60_000);
-    const r = await lvsplay(['drill', 'realservers', SITE, '-i', lab().inventory, '--only', 'web-dr', '--probe-timeout', '5s', '--drain-timeout', '10s', '--json', json('rs.json')], { timeoutMs: 20 * 60_000 });
+    const r = await lvsplay(['drill', 'realservers', SITE, '-i', inventory(), '--only', 'web-dr', '--probe-timeout', '5s', '--drain-timeout', '10s', '--json', json('rs.json')], { timeoutMs: 20 * 60_000 });
     t.log(r.stdout);
     const rows = JSON.parse(readFileSync(json('rs.json'), 'utf8')).rows;
     t.deepEqual(rows.map((x: any) => x.backend), ['rs1', 'rs2']);
@@ -86,14 +97,14 @@ if (why) {
   test.serial('a web server stopped without a health check: verify exits 2 with the failed probes', async (t) => {
     t.timeout(20 * 60_000);
     // the same cluster with web-dr's health check off (extra vars win over the inventory)
-    const services = (loadInventory(lab().inventory).hosts.get('dir1')!.vars.lvs_services as any[]).map((s) => (s.name === 'web-dr' ? { ...s, health_check: { type: 'NONE' } } : s));
+    const services = (loadInventory(inventory()).hosts.get('dir1')!.vars.lvs_services as any[]).map((s) => (s.name === 'web-dr' ? { ...s, health_check: { type: 'NONE' } } : s));
     const ev = json('no-check.json');
     writeFileSync(ev, JSON.stringify({ lvs_services: services }));
-    const run = await lvsplay(['run', SITE, '-i', lab().inventory, '-e', `@${ev}`, '--no-verify'], { timeoutMs: 20 * 60_000 });
+    const run = await lvsplay(['run', SITE, '-i', inventory(), '-e', `@${ev}`, '--no-verify'], { timeoutMs: 20 * 60_000 });
     t.is(run.code, 0, run.stdout.slice(-2000) + run.stderr);
     const stop = await lab().ssh('rs2', 'kill $(cat /run/lvsplay-httpd-80.pid)');
     t.is(stop.code, 0, stop.stderr);
-    const r = await lvsplay(['verify', SITE, '-i', lab().inventory, '-e', `@${ev}`], { timeoutMs: 10 * 60_000 });
+    const r = await lvsplay(['verify', SITE, '-i', inventory(), '-e', `@${ev}`], { timeoutMs: 10 * 60_000 });
     t.log(r.stdout);
     t.is(r.code, 2);
     t.regex(r.stdout, /VERIFY web-dr .*: FAIL/);

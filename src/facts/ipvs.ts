@@ -150,6 +150,8 @@ export const ipvsFact: Fact<IpvsState> = {
   key: 'ipvs',
   command: [
     `if ! command -v ipvsadm >/dev/null 2>&1; then echo @@notool`,
+    // ipvsadm would make the kernel autoload ip_vs: a fact must not change the host (--check changes nothing)
+    `elif [ ! -e /proc/net/ip_vs ]; then echo '@@error notloaded'; echo 'the ip_vs module is not loaded (/proc/net/ip_vs is absent)'`,
     `elif out=$(ipvsadm -Sn 2>&1); then echo @@rules; printf '%s\\n' "$out"; echo @@timeouts; ipvsadm -Ln --timeout 2>&1`,
     `else echo "@@error $?"; printf '%s\\n' "$out"; fi`,
   ].join('\n'),

@@ -116,6 +116,9 @@ function startScript(p: Plain): string {
  * old process to exit (keepalived refuses to start while the old one runs). `reloaded` sends SIGHUP to a running
  * daemon (keepalived keeps its VIPs and IPVS table) and starts a stopped one.
  */
+/** ctx.state key: the service's predicted state ('running' | 'stopped') after the steps planned so far. */
+export const serviceStateKey = (name: string) => `service:${name}`;
+
 export function service(name: string, options: ServiceOptions = {}): Step {
   const label = `service ${name}`;
   if (typeof name !== 'string' || !/^[A-Za-z0-9@_.-]+$/.test(name)) badArg(label, 'name', `"${name}" is not a service name`);
@@ -143,9 +146,13 @@ export function service(name: string, options: ServiceOptions = {}): Step {
     const st = ctx.fact(fact);
     const changes: Change[] = [];
     const warnings: string[] = [];
+    // an earlier step of this run (or a handler's notifier) may have started/stopped it: plan from that, not from
+    // the facts gathered before the run (a reload handler after a start must reload, not start a second daemon)
+    const predicted = ctx.state.get(serviceStateKey(name)) as 'running' | 'stopped' | undefined;
+    ctx.state.set(serviceStateKey(name), state === 'stopped' ? 'stopped' : 'running');
     if (st.manager === 'systemd') {
       const u = q(unit);
-      const running = st.active === 'active' || st.active === 'reloading' || st.active === 'activating';
+      const running = predicted ? predicted === 'running' : st.active === 'active' || st.active === 'reloading' || st.active === 'activating';
       if (st.enabled === 'masked' && state !== 'stopped') throw new PlanError(`${label}: unit ${unit} is masked`, `systemctl unmask ${unit}`);
       // a unit file written earlier in this run (or one systemd has not loaded yet) needs a daemon-reload first
       const unitWritten = ['/etc/systemd/system', '/lib/systemd/system', '/usr/lib/systemd/system'].some((d) => ctx.state.has(`file:${d}/${unit}`));
@@ -169,14 +176,14 @@ export function service(name: string, options: ServiceOptions = {}): Step {
       throw new PlanError(`${label}: the host does not run systemd and no start command is known for ${name}`, `give start (and pidfile) in the options, e.g. service('${name}', {start: '/usr/sbin/${name}', pidfile: '/run/${name}.pid'})`);
     }
     if (o.enabled !== undefined) warnings.push(`enabled ignored: the host does not run systemd (start at boot is up to its init)`);
-    const running = st.pid !== undefined;
+    const running = predicted ? predicted === 'running' : st.pid !== undefined;
     if (state === 'started' && !running) changes.push({ summary: `start ${name} (${plain.start})`, script: `${stopScript(plain)}\n${startScript(plain)}` });
-    if (state === 'stopped' && running) changes.push({ summary: `stop ${name} (pid ${st.pid})`, script: stopScript(plain) });
+    if (state === 'stopped' && running) changes.push({ summary: `stop ${name}${st.pid ? ` (pid ${st.pid})` : ''}`, script: stopScript(plain) });
     if (state === 'restarted') changes.push({ summary: `restart ${name}`, script: `${stopScript(plain)}\n${startScript(plain)}` });
     if (state === 'reloaded') {
       changes.push(
         running
-          ? { summary: `reload ${name} (SIG${plain.reloadSignal} to pid ${st.pid})`, script: `${pidOf(plain)}\nif [ -n "$lvs_pid" ]; then kill -${plain.reloadSignal} "$lvs_pid"; else\n${startScript(plain)}\nfi` }
+          ? { summary: `reload ${name} (SIG${plain.reloadSignal}${st.pid ? ` to pid ${st.pid}` : ''})`, script: `${pidOf(plain)}\nif [ -n "$lvs_pid" ]; then kill -${plain.reloadSignal} "$lvs_pid"; else\n${startScript(plain)}\nfi` }
           : { summary: `start ${name} (was not running)`, script: `${stopScript(plain)}\n${startScript(plain)}` },
       );
     }

@@ -61,3 +61,15 @@ test('service validation', (t) => {
   t.is(service('keepalived', { state: 'reloaded', name: 'reload keepalived' }).name, 'reload keepalived');
   t.is(service('keepalived', { state: 'reloaded' }).name, 'service keepalived reloaded');
 });
+
+test('a reload handler after a start in the same run reloads the daemon it started, not a second start', (t) => {
+  const state = new Map<string, unknown>();
+  const start = planWith(service('keepalived'), { [KA]: '@@nopidfile\n' }, state);
+  t.regex(start.changes[0]!.summary, /^start keepalived/);
+  const reload = planWith(service('keepalived', { state: 'reloaded' }), { [KA]: '@@nopidfile\n' }, state);
+  t.deepEqual(reload.changes.map((c) => c.summary), ['reload keepalived (SIGHUP)']);
+  // and a stop earlier in the run means a later `started` starts it again
+  const s2 = new Map<string, unknown>();
+  planWith(service('keepalived', { state: 'stopped' }), { [KA]: '@@pid 42\n' }, s2);
+  t.regex(planWith(service('keepalived'), { [KA]: '@@pid 42\n' }, s2).changes[0]!.summary, /^start keepalived/);
+});

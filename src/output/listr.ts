@@ -1,7 +1,8 @@
 /** TTY progress: one listr2 row per play, one sub-row per host showing its current step. */
 import { Listr, type ListrTaskWrapper } from 'listr2';
 import type { Reporter, RunEvent } from './events.ts';
-import { recapTable, verifyTable } from './recap.ts';
+import { recapTable } from './recap.ts';
+import { formatVerifyRecord } from '../verify/table.ts';
 import { stepLines } from './plain.ts';
 
 interface HostRow {
@@ -77,7 +78,7 @@ export class ListrReporter implements Reporter {
         this.after.push(`PLAY ABORTED [${e.play}]: ${e.reason}`);
         break;
       case 'verify':
-        this.after.push(verifyTable([e.result]));
+        this.after.push(formatVerifyRecord(e.result));
         break;
       case 'recap':
         this.chain = this.chain.then(() => {

@@ -1,6 +1,7 @@
 /** Plain, greppable progress lines (CI, pipes): `changed: [host] step — what`. */
 import type { Reporter, RunEvent } from './events.ts';
-import { recapTable, verifyTable } from './recap.ts';
+import { recapTable } from './recap.ts';
+import { formatVerifyRecord } from '../verify/table.ts';
 
 export function stepLines(e: Extract<RunEvent, { event: 'step' }>, verbose: boolean): string[] {
   const out: string[] = [];
@@ -51,7 +52,7 @@ export class PlainReporter implements Reporter {
         w(`PLAY ABORTED [${e.play}]: ${e.reason}`);
         break;
       case 'verify':
-        w(verifyTable([e.result]));
+        w(formatVerifyRecord(e.result));
         break;
       case 'recap':
         w('\n' + recapTable(e.hosts, e.elapsedMs, e.check));

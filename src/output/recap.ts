@@ -1,5 +1,5 @@
 /** The recap table every run ends with (Ansible's PLAY RECAP, plus round trips and elapsed time). */
-import type { HostRecap, VerifyRecord } from './events.ts';
+import type { HostRecap } from './events.ts';
 
 export function recapTable(hosts: Record<string, HostRecap>, elapsedMs: number, check: boolean): string {
   const names = Object.keys(hosts);
@@ -12,20 +12,4 @@ export function recapTable(hosts: Record<string, HostRecap>, elapsedMs: number, 
     return `${n.padEnd(w)}  ${cells.map((c, i) => String(c).padStart(widths[i])).join('  ')}`;
   });
   return [`PLAY RECAP${check ? ' (check mode: nothing was changed)' : ''}`, head, ...rows, `elapsed ${(elapsedMs / 1000).toFixed(1)}s`].join('\n');
-}
-
-export function verifyTable(records: VerifyRecord[]): string {
-  const out: string[] = [];
-  for (const v of records) {
-    out.push(`VERIFY ${v.service}: ${v.pass ? 'PASS' : 'FAIL'}${v.detail ? ` (${v.detail})` : ''}`);
-    const backends = [...new Set([...Object.keys(v.expected), ...Object.keys(v.observed)])];
-    const w = Math.max(7, ...backends.map((b) => b.length));
-    out.push(`  ${'backend'.padEnd(w)}  expected  observed`);
-    for (const b of backends) {
-      const e = v.expected[b];
-      const o = v.observed[b];
-      out.push(`  ${b.padEnd(w)}  ${(e === undefined ? '-' : `${(e * 100).toFixed(1)}%`).padStart(8)}  ${(o === undefined ? '-' : `${(o * 100).toFixed(1)}%`).padStart(8)}`);
-    }
-  }
-  return out.join('\n');
 }

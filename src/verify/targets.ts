@@ -123,10 +123,21 @@ export function isHttp(t: ServiceTarget, check: ServicesCheck): boolean {
 }
 
 /** The playbook's verify entries, or the default (every service from `clients`), as jobs. Throws ValidationError. */
+const SERVICE_ROLES = ['director-nat', 'director-dr-ha', 'node-svc'];
+
+/** Whether a play of the playbook uses a role that builds virtual services (roles are listed in play.roles). */
+export function buildsServices(pb: Playbook): boolean {
+  return pb.plays.some((p) => (p.roles ?? []).some((r) => SERVICE_ROLES.includes(r.role)));
+}
+
 export function planVerification(pb: Playbook, inv: Inventory): VerifyPlan {
   const notes: string[] = [];
   let entries: VerifyEntry[];
   if (pb.verify === undefined) {
+    // the default verification checks the services the playbook builds: only when it has a director/node-svc role
+    if (!buildsServices(pb)) {
+      return { jobs: [], notes: ['no verification: the playbook has no verify entries and builds no virtual service (no director or node-svc role)'] };
+    }
     if (!inv.groups.has('clients') || hostsOfGroup(inv, 'clients').length === 0) {
       return { jobs: [], notes: ['no verification: the playbook has no verify entries and the inventory no clients group to probe from'] };
     }

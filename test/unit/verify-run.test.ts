@@ -124,7 +124,13 @@ test('planVerification: default entries from clients, only/from validated before
         rs2: { lab_nics: [{ name: eth1, address: 198.18.0.22/24 }] }
 `);
   const i = loadInventory(inv);
-  const p = planVerification({ name: 'x', plays: [] }, i);
+  // the default verification applies to playbooks that build services (a director or node-svc role)
+  const director = { role: 'director-dr-ha', steps: () => [] };
+  const builds = { name: 'x', plays: [{ hosts: 'directors', roles: [director] }] };
+  const none = planVerification({ name: 'x', plays: [{ hosts: 'all', steps: [] }] }, i);
+  t.deepEqual(none.jobs, []);
+  t.regex(none.notes[0]!, /builds no virtual service/);
+  const p = planVerification(builds, i);
   t.deepEqual(p.jobs.map((j) => [j.target.name, j.vantage, j.http, j.target.directors.join(',')]), [
     ['web', 'c1', true, 'd1,d2'],
     ['db', 'c1', false, 'd1,d2'],
@@ -140,5 +146,5 @@ test('planVerification: default entries from clients, only/from validated before
   // no clients group and no verify entries: nothing, said
   const bare = loadInventory(inv);
   bare.groups.delete('clients');
-  t.regex(planVerification({ name: 'x', plays: [] }, bare).notes[0]!, /no clients group/);
+  t.regex(planVerification(builds, bare).notes[0]!, /no clients group/);
 });

@@ -161,3 +161,16 @@ test('plans see the predicted state of earlier steps (ctx.state)', async (t) => 
   await run([prepared(play, ['h1'])], ['h1']);
   t.deepEqual(seen, [true]);
 });
+
+test('--tags: a step runs when it has a wanted tag or "always"; a role name is a tag of its steps', async (t) => {
+  const { selectedByTags } = await import('../../src/engine/expand.ts');
+  t.true(selectedByTags(['a'], undefined));
+  t.true(selectedByTags(['a'], ['all']));
+  t.true(selectedByTags(['a', 'b'], ['b']));
+  t.false(selectedByTags(['a'], ['b']));
+  t.true(selectedByTags(['always'], ['b']));
+  const role = { role: 'realserver-dr', steps: () => [appendLine('/dev/null', 'x')] };
+  const inv = fakeInventory(['h1']);
+  const exp = expandPlay({ hosts: 'all', roles: [role], tags: ['play-tag'] }, { host: hostInfo(inv, 'h1'), inventory: inv, playHosts: ['h1'] });
+  t.deepEqual(exp.steps[0]!.tags, ['play-tag', 'realserver-dr']);
+});

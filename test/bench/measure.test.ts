@@ -9,7 +9,7 @@ import { cpuMethod, measure } from '../../src/bench/measure.ts';
 
 // ~0.3 s of CPU in the child, then a detached grandchild (its cmdline holds the marker) that burns CPU and would
 // live for 30 s if nobody killed it
-const spin = 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done';
+const spin = 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done';
 const script = (marker: string) => `${spin}; sh -c '${spin}; echo burnt > "$1"; sleep 30' ${marker} "$DONE" >/dev/null 2>&1 & while [ ! -s "$DONE" ]; do sleep 0.05; done; echo main done`;
 
 for (const cpu of ['auto', 'rusage'] as const) {

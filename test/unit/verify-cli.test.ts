@@ -30,9 +30,9 @@ test('bad verify/drill options exit 5 with the reason', async (t) => {
   }
 });
 
-test('verify without clients group and without verify entries: nothing to do, said, exit 0', async (t) => {
+test('verify of a playbook that builds no service and has no verify entries: nothing to do, said, exit 0', async (t) => {
   const r = await lvsplay(['verify', `${F}/noop.ts`, '-i', `${F}/inv.yaml`]);
   t.is(r.code, 0, r.stderr);
-  t.regex(r.stdout, /no verification: the playbook has no verify entries and the inventory no clients group/);
+  t.regex(r.stdout, /no verification: the playbook has no verify entries and builds no virtual service/);
   t.regex(r.stdout, /0 of 0 services passed/);
 });

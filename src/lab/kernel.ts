@@ -125,6 +125,8 @@ function xzDecompress(data: Buffer, out: string): Promise<void> {
       closeSync(fd);
       code === 0 ? resolve() : reject(new LabError(`xz failed extracting the kernel: ${err.trim()}`));
     });
+    // xz stops reading at the end of the kernel's stream: the rest of the write fails with EPIPE, as intended
+    p.stdin!.on('error', () => {});
     p.stdin!.end(data);
   });
 }

@@ -3,7 +3,7 @@
  * Every lab this process brings up is remembered until it is down, so that an interrupted benchmark removes them.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { freePort } from '../lab/ports.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { labDown, labUp } from '../lab/lab.ts';
@@ -22,17 +22,6 @@ export interface BenchLab {
 }
 
 const live = new Set<BenchLab>();
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * A fresh lab; a bring-up that fails (on a crowded machine a host's sshd can miss the lab's readiness deadline) is

@@ -76,7 +76,8 @@ export function summarize(samples: RepSample[]): ResultRow[] {
         run,
         lvsplay_s: r3(lvsplay_s),
         ansible_s: r3(ansible_s),
-        ratio: r2(ansible_s / lvsplay_s),
+        // from the published (rounded) seconds, so a reader recomputing the ratio from the row gets this number
+        ratio: r2(r3(ansible_s) / r3(lvsplay_s)),
         roundTrips: Math.max(...reps.map((s) => s.lvsplay[run].roundTrips)),
         floor_s: r3(floor_s),
         floor_ssh_s: r3(median(reps.map((s) => s.floor.ssh_s))),

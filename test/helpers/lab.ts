@@ -6,7 +6,7 @@
  * known_hosts) with the orchestrator, or `lab().ssh(host, script)` for direct checks.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { freePort } from '../../src/lab/ports.ts';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestFn } from 'ava';
@@ -15,6 +15,8 @@ import { labUp, labDown, type UpResult } from '../../src/lab/lab.ts';
 import { labPaths } from '../../src/lab/paths.ts';
 import { run, type RunResult } from '../../src/lab/run.ts';
 import { vmCannotRunReason } from '../../src/lab/vm.ts';
+
+export { freePort };
 
 export interface LabOptions {
   /** inventory file whose hosts the lab builds (e.g. inventory/lab.yaml, test/fixtures/lab/pair.yaml) */
@@ -36,17 +38,6 @@ export interface Lab {
   ssh(host: string, script: string, timeoutMs?: number): Promise<RunResult>;
   /** lab down and remove the lab dir (idempotent) */
   down(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Copy of the topology pointing at this lab: the jump port, key and known_hosts. */

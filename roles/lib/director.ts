@@ -11,8 +11,8 @@ import { parseCidr } from './net.ts';
 import type { LvsRole } from './registry.ts';
 import { validateLvs } from './validate.ts';
 import { type KeepalivedConfig, renderDirectorConfig } from './render.ts';
-import { ipvsTimeoutsSchema, type LbKind, natDipSchema } from './schema.ts';
-import { installSteps, ipvsModuleSteps, keepalivedConfigFile, keepalivedHandlers, keepalivedRunning, roleOptions } from './steps.ts';
+import { ipvsSysctlsSchema, ipvsTimeoutsSchema, type LbKind, natDipSchema } from './schema.ts';
+import { installSteps, ipvsModuleSteps, ipvsSysctls, keepalivedConfigFile, keepalivedHandlers, keepalivedRunning, roleOptions } from './steps.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 
 export const directorShape = {
@@ -31,6 +31,8 @@ export const directorShape = {
   modules: z.array(z.string().regex(/^[A-Za-z0-9_-]+$/)).default([]),
   /** `ipvsadm --set` timeouts; default: the host's lvs_ipvs_timeouts (unset: left as they are) */
   ipvsTimeouts: ipvsTimeoutsSchema.optional(),
+  /** `net.ipv4.vs.*` sysctls over the defaults (IPVS_DIRECTOR_SYSCTLS); set a key to 0 to keep the kernel's behaviour */
+  ipvsSysctls: ipvsSysctlsSchema.optional(),
 };
 
 export type DirectorOptions = {
@@ -42,6 +44,7 @@ export type DirectorOptions = {
   install?: boolean;
   modules?: string[];
   ipvsTimeouts?: { tcp: number; tcpfin: number; udp: number };
+  ipvsSysctls?: Record<string, number>;
 };
 
 /** The keepalived.conf data of a director host (pure). */
@@ -72,9 +75,9 @@ export function directorSteps(
   const schedulers = config.services.map((s) => s.service.scheduler);
   const timeouts = o.ipvsTimeouts ?? hostIpvsTimeouts(inv, host);
   const nat: Step[] = [];
+  // NAT: requests and replies both pass the director
+  const forwarding: Record<string, number> = kinds.includes('NAT') ? { 'net.ipv4.ip_forward': 1 } : {};
   if (kinds.includes('NAT')) {
-    // NAT: requests and replies both pass the director
-    nat.push(sysctl(`90-lvs-${role}`, { 'net.ipv4.ip_forward': 1 }));
     const dip = o.dip ?? hostNatDip(inv, host);
     if (dip) {
       // a DIP that is a VRRP VIP follows the active director (keepalived holds it); otherwise it is a plain address
@@ -87,6 +90,7 @@ export function directorSteps(
   return [
     ...(o.install ? installSteps(['keepalived', 'ipvsadm']) : []),
     ...ipvsModuleSteps(schedulers, o.modules),
+    sysctl(`90-lvs-${role}`, { ...forwarding, ...ipvsSysctls(o.ipvsSysctls) }),
     ...nat,
     // keepalived owns the IPVS table of a director; only the timeouts are set here (prune: false keeps its services)
     ...(timeouts ? [ipvs({ services: [], prune: false, timeouts, name: `ipvs timeouts tcp ${timeouts.tcp} tcpfin ${timeouts.tcpfin} udp ${timeouts.udp}` })] : []),

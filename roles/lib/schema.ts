@@ -194,3 +194,8 @@ export const ipvsTimeoutsSchema = z.strictObject({
   udp: z.number().int().min(1).max(86400),
 });
 export type IpvsTimeouts = z.output<typeof ipvsTimeoutsSchema>;
+export const ipvsSysctlsSchema = z.record(z.string(), z.number().int().min(0)).superRefine((r, ctx) => {
+  for (const k of Object.keys(r)) {
+    if (!/^net\.ipv4\.vs\.[a-z0-9_]+$/.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `${k} is not an IPVS sysctl: keys are net.ipv4.vs.* (e.g. net.ipv4.vs.expire_nodest_conn)` });
+  }
+});

@@ -31,6 +31,27 @@ export function ipvsModuleSteps(schedulers: readonly string[], extra: readonly s
   return mods.map((m) => kernelModule(m, { persist: 'ipvs' }));
 }
 
+/**
+ * IPVS sysctls every director (and node-svc host) gets, so that taking a real server out loses no connection:
+ * - expire_nodest_conn=1: a new connection whose client port matches an old IPVS connection entry (ports come
+ *   round in a minute or two at a few hundred connections per second) is normally sent to that entry's real server
+ *   even when its weight is 0 (drained) — refused once it is stopped — and silently dropped once the health
+ *   checker removed it (the client times out). With 1 the entry is expired and the connection scheduled anew.
+ *   DR directors keep such entries long: a connection whose FIN went through the other director after a failover
+ *   stays ESTABLISHED for the tcp timeout (900 s).
+ * - expire_quiescent_template=1: persistence templates to a weight-0 real server expire, so persistent clients
+ *   move off a drained server instead of sticking to it until their persistence timeout.
+ * kube-proxy in IPVS mode sets both for the same reasons.
+ */
+export const IPVS_DIRECTOR_SYSCTLS: Readonly<Record<string, number>> = {
+  'net.ipv4.vs.expire_nodest_conn': 1,
+  'net.ipv4.vs.expire_quiescent_template': 1,
+};
+
+export function ipvsSysctls(overrides: Record<string, number> = {}): Record<string, number> {
+  return { ...IPVS_DIRECTOR_SYSCTLS, ...overrides };
+}
+
 /** A keepalived config file: mode 0644 (keepalived skips an executable config), tested by `keepalived -t` before the swap. */
 export function keepalivedConfigFile(path: string, content: string): Step {
   return file(path, { content, mode: '0644', owner: 'root', group: 'root', validate: 'keepalived -t -f %s', notify: RELOAD_KEEPALIVED });

@@ -13,8 +13,8 @@ import { address, ipset, iptablesChain, iptablesRule, kernelModule, link, sysctl
 import { hostNodeSvc, resolveService } from '../lib/cluster.ts';
 import type { LvsRole } from '../lib/registry.ts';
 import { renderNodeSvcMain, renderNodeSvcService } from '../lib/render.ts';
-import type { Service } from '../lib/schema.ts';
-import { installSteps, ipvsModuleSteps, keepalivedConfigFile, keepalivedHandlers, keepalivedRunning, pruneConfDir, roleOptions } from '../lib/steps.ts';
+import { ipvsSysctlsSchema, type Service } from '../lib/schema.ts';
+import { installSteps, ipvsModuleSteps, ipvsSysctls, keepalivedConfigFile, keepalivedHandlers, keepalivedRunning, pruneConfDir, roleOptions } from '../lib/steps.ts';
 import { validateLvs } from '../lib/validate.ts';
 
 const ROLE = 'node-svc';
@@ -28,6 +28,8 @@ const schema = z.strictObject({
   configPath: z.string().regex(/^\/\S+$/).default('/etc/keepalived/keepalived.conf'),
   confDir: z.string().regex(/^\/\S+[^/]$/).default('/etc/keepalived/conf.d'),
   install: z.boolean().default(true),
+  /** `net.ipv4.vs.*` sysctls over the defaults every IPVS host gets (expire_nodest_conn, expire_quiescent_template) */
+  ipvsSysctls: ipvsSysctlsSchema.optional(),
 });
 
 export type NodeSvcOptions = z.input<typeof schema>;
@@ -67,7 +69,7 @@ export function nodeSvc(options: NodeSvcOptions = {}): LvsRole {
         kernelModule('dummy', { persist: 'lvs-node-svc' }),
         link(device, { type: 'dummy', up: true }),
         ...vips.map((v) => address(device, `${v}/32`)),
-        sysctl('90-lvs-node-svc', { 'net.ipv4.vs.conntrack': 1, 'net.ipv4.ip_forward': 1 }),
+        sysctl('90-lvs-node-svc', { ...ipvsSysctls(o.ipvsSysctls), 'net.ipv4.vs.conntrack': 1, 'net.ipv4.ip_forward': 1 }),
         ipset(set, 'hash:ip,port', { members: services.map((s) => `${s.service.vip},${s.service.protocol.toLowerCase()}:${s.service.port}`) }),
         iptablesChain('nat', chains.services),
         iptablesChain('nat', chains.mark_masq),

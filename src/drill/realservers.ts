@@ -17,7 +17,7 @@ import { matchBackend } from '../verify/record.ts';
 import { startProbeStream, type ProbeStream } from './probe-stream.ts';
 import { sleep } from './vip-watch.ts';
 import { vantageOf } from './failover.ts';
-import { fmtMs, probeWindow, serialBatches, type ProbeWindowStats } from './timeline.ts';
+import { type CyclePhase, type CycleTimes, failuresByPhase, fmtMs, probeWindow, serialBatches, type ProbeWindowStats } from './timeline.ts';
 
 export interface RealserversOptions {
   serial: string;
@@ -50,9 +50,14 @@ export interface RealserverRow {
   removedMs?: number;
   rejoinedMs?: number;
   answeredMs?: number;
+  /** when drain, stop, removal, restart and rejoin happened (ms since the epoch, lvsplay's clock) */
+  at?: CycleTimes;
   probes?: ProbeWindowStats;
+  /** failed probes by the phase of the cycle they started in */
+  failedIn?: Partial<Record<CyclePhase, number>>;
   pass: boolean;
   reasons: string[];
+  notes: string[];
 }
 
 const METHOD: Record<string, string> = { NAT: '-m', DR: '-g', TUN: '-i' };
@@ -149,7 +154,7 @@ async function runOn(conn: Connection, script: string, what: string): Promise<st
 /** One real server through drain → stop → removed → start → rejoined → answering. */
 async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: ProbeStream | undefined, http: boolean, o: RealserversOptions): Promise<RealserverRow> {
   const log = o.log ?? (() => {});
-  const row: RealserverRow = { service: t.name, backend: b.label, batch, pass: false, reasons: [] };
+  const row: RealserverRow = { service: t.name, backend: b.label, batch, pass: false, reasons: [], notes: [] };
   const key = serviceKey(t.protocol, t.vip, t.port);
   const rsKey = `${b.address}:${b.port}`;
   const rsConn = await o.connect(b.host);
@@ -162,6 +167,8 @@ async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: 
   try {
     // drain
     const t0 = Date.now();
+    const at: CycleTimes = { drain: t0 };
+    row.at = at;
     drained = true; // from the first director on: the finally restores the weight wherever it was changed
     for (const d of t.directors) await runOn(await o.connect(d), setWeightScript(t, b, 0), `weight 0 for ${rsKey}`);
     const left = await poll(async () => {
@@ -174,6 +181,7 @@ async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: 
 
     // stop the web service
     const t1 = Date.now();
+    at.stop = t1;
     if (o.stopCmd) {
       await runOn(rsConn, o.stopCmd.replace(/\{port\}/g, String(b.port)), 'stop command');
       stopped = 'cmd';
@@ -190,12 +198,16 @@ async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: 
       } else throw new Error(`${b.host}: stop failed: ${r.stderr.trim()}`);
     }
     const removed = await poll(async () => ((await tableRow()) ? undefined : true), o.checkTimeoutMs);
-    if (removed) row.removedMs = Date.now() - t1;
+    if (removed) {
+      at.removed = Date.now();
+      row.removedMs = at.removed - t1;
+    }
     else row.reasons.push(`the health checker did not remove ${b.label} from the table within ${fmtMs(o.checkTimeoutMs)}`);
     log(`  ${b.label}: service stopped (${row.stoppedBy}); ${removed ? `removed by the health checker after ${fmtMs(row.removedMs!)}` : 'NOT removed'}`);
 
     // start it again
     const t2 = Date.now();
+    at.start = t2;
     await startBack();
     const back = await poll(async () => {
       const r = await tableRow();
@@ -204,7 +216,8 @@ async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: 
     if (back) {
       if (back.weight !== b.weight) for (const d of t.directors) await runOn(await o.connect(d), setWeightScript(t, b, b.weight), `weight ${b.weight} for ${rsKey}`);
       drained = false;
-      row.rejoinedMs = Date.now() - t2;
+      at.back = Date.now();
+      row.rejoinedMs = at.back - t2;
     } else row.reasons.push(`${b.label} did not come back into the table within ${fmtMs(o.checkTimeoutMs)} after the restart`);
 
     // answering again
@@ -237,6 +250,26 @@ async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: 
   }
 }
 
+/**
+ * What the directors' IPVS settings mean for this drill. With net.ipv4.vs.expire_nodest_conn=0 (the kernel's
+ * default) a new connection whose client port matches an old connection entry goes to that entry's real server
+ * whatever its weight: refused once it is stopped, silently dropped once the health checker removed it.
+ */
+async function directorNotes(t: ServiceTarget, o: RealserversOptions): Promise<string[]> {
+  const notes: string[] = [];
+  for (const d of t.directors) {
+    const r = await (await o.connect(d)).exec('cat /proc/sys/net/ipv4/vs/expire_nodest_conn 2>/dev/null', { timeoutMs: 30_000 });
+    const v = r.stdout.trim();
+    if (v !== '1') {
+      notes.push(
+        `${d}: net.ipv4.vs.expire_nodest_conn is ${v || 'unreadable'}: a new connection that reuses the client port of an old IPVS connection entry ` +
+          `is sent to that entry's real server even at weight 0, and fails once it is stopped (the director roles set it to 1)`,
+      );
+    }
+  }
+  return notes;
+}
+
 export async function realserversDrill(inv: Inventory, o: RealserversOptions): Promise<RealserverRow[]> {
   if (!!o.stopCmd !== !!o.startCmd) throw new UsageError('drill realservers: give both --stop-cmd and --start-cmd, or neither');
   const { targets, vantage } = planRealservers(inv, o);
@@ -249,6 +282,8 @@ export async function realserversDrill(inv: Inventory, o: RealserversOptions): P
       maxSeconds: t.backends.length * (o.drainTimeoutMs + 3 * o.checkTimeoutMs + 60_000) / 1000 + 120,
     });
     log(`drill realservers ${t.name} (${t.vip}:${t.port}): probing from ${vantage} every ${o.intervalMs} ms`);
+    const notes = await directorNotes(t, o);
+    for (const n of notes) log(`  note: ${n}`);
     const windows: Array<{ rows: RealserverRow[]; from: number; to: number }> = [];
     try {
       await sleep(1000);
@@ -257,7 +292,7 @@ export async function realserversDrill(inv: Inventory, o: RealserversOptions): P
         const from = Date.now();
         const batchRows = await Promise.all(
           batches[i]!.map((b) =>
-            cycle(t, b, i + 1, stream, http, o).catch((e: Error): RealserverRow => ({ service: t.name, backend: b.label, batch: i + 1, pass: false, reasons: [`drill step failed: ${e.message}`] })),
+            cycle(t, b, i + 1, stream, http, o).catch((e: Error): RealserverRow => ({ service: t.name, backend: b.label, batch: i + 1, pass: false, reasons: [`drill step failed: ${e.message}`], notes: [] })),
           ),
         );
         await sleep(1000);
@@ -274,7 +309,12 @@ export async function realserversDrill(inv: Inventory, o: RealserversOptions): P
       const stats = probeWindow(probes, w.from, w.to);
       for (const r of w.rows) {
         r.probes = stats;
-        if (stats.failed > o.maxLost) r.reasons.push(`${stats.failed} probes failed while this batch was out (max ${o.maxLost}): ${Object.entries(stats.errors).map(([k, n]) => `${n}× ${k}`).join(', ')}`);
+        r.notes.push(...notes);
+        if (r.at) r.failedIn = failuresByPhase(probes, r.at, w.from, w.to);
+        const phases = Object.entries(r.failedIn ?? {}).map(([k, n]) => `${k} ${n}`).join(', ');
+        if (stats.failed > o.maxLost) {
+          r.reasons.push(`${stats.failed} probes failed while this batch was out (max ${o.maxLost}): ${Object.entries(stats.errors).map(([k, n]) => `${n}× ${k}`).join(', ')}${phases ? `; by phase: ${phases}` : ''}`);
+        }
         r.pass = r.reasons.length === 0;
       }
     }

@@ -64,5 +64,6 @@ export function formatRealservers(rows: RealserverRow[]): string {
     ),
   );
   for (const r of rows) for (const x of r.reasons) out.push(`  FAIL ${r.service}/${r.backend}: ${x}`);
+  for (const n of new Set(rows.flatMap((r) => r.notes.map((x) => `${r.service}: ${x}`)))) out.push(`  note ${n}`);
   return out.join('\n');
 }

@@ -128,6 +128,37 @@ export function probeWindow(probes: readonly Probe[], from: number, to: number):
   return { sent: inWin.length, ok, failed: inWin.length - ok, longestGapMs, ...(gapFrom !== undefined ? { gapFrom } : {}), errors, backends };
 }
 
+/** The moments of one real server's maintenance cycle (ms, the orchestrator's clock); later ones may be missing. */
+export interface CycleTimes {
+  drain: number;
+  stop?: number;
+  removed?: number;
+  start?: number;
+  back?: number;
+}
+
+export type CyclePhase = 'draining' | 'stopped' | 'removed' | 'restarting' | 'rejoined';
+
+/** Which phase of a maintenance cycle a moment falls into (before the drain counts as draining). */
+export function cyclePhase(c: CycleTimes, t: number): CyclePhase {
+  if (c.back !== undefined && t >= c.back) return 'rejoined';
+  if (c.start !== undefined && t >= c.start) return 'restarting';
+  if (c.removed !== undefined && t >= c.removed) return 'removed';
+  if (c.stop !== undefined && t >= c.stop) return 'stopped';
+  return 'draining';
+}
+
+/** Failed probes in [from, to) by the phase of the cycle they started in, e.g. {stopped: 12, removed: 3}. */
+export function failuresByPhase(probes: readonly Probe[], c: CycleTimes, from: number, to: number): Partial<Record<CyclePhase, number>> {
+  const out: Partial<Record<CyclePhase, number>> = {};
+  for (const p of probes) {
+    if (p.ok || p.t < from || p.t >= to) continue;
+    const ph = cyclePhase(c, p.t);
+    out[ph] = (out[ph] ?? 0) + 1;
+  }
+  return out;
+}
+
 export interface FailoverInput {
   master: string;
   backups: string[];

@@ -2,7 +2,8 @@
  * Tier 1: the namespace fleet on this machine. Builds it by running the generated up script, tears it down from
  * the state record (kill what we started, delete the namespaces we created, remove the per-host dirs).
  */
-import { existsSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run, runOk, LabError } from './run.ts';
@@ -80,8 +81,63 @@ export async function deleteNamespaces(names: string[], id: string): Promise<str
   return del;
 }
 
+/** Where the cgroup2 hierarchy is mounted on this machine (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid). */
+function cgroup2Mount(): string | undefined {
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [pre, post] = line.split(' - ');
+    if (post?.startsWith('cgroup2 ')) return pre!.split(' ')[4];
+  }
+  return undefined;
+}
+
+/**
+ * Remove the cgroups of this lab's systemd hosts (lvsplay-ID-HOST and what systemd made under it), deepest first,
+ * once their processes are gone. Without a cgroup2 mount on the machine, one is mounted for the cleanup only.
+ */
+export async function removeCgroups(id: string): Promise<number> {
+  let root = cgroup2Mount();
+  let tmp: string | undefined;
+  if (!root) {
+    tmp = mkdtempSync(path.join(tmpdir(), 'lvsplay-cgroup-'));
+    if ((await run('mount', ['-t', 'cgroup2', 'cgroup2', tmp])).code !== 0) {
+      rmSync(tmp, { recursive: true, force: true });
+      return 0;
+    }
+    root = tmp;
+  }
+  try {
+    const tops = readdirSync(root).filter((n) => n.startsWith(`lvsplay-${id}-`)).map((n) => path.join(root!, n));
+    const dirs: string[] = [];
+    const walk = (d: string) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(path.join(d, e.name));
+      dirs.push(d); // children before their parent
+    };
+    tops.forEach(walk);
+    for (const d of dirs) {
+      // a cgroup can be removed once its last process has been reaped: wait a little for the killed ones
+      for (let i = 0; ; i++) {
+        try {
+          rmdirSync(d);
+          break;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT') break;
+          if (i >= 200) throw new LabError(`cannot remove the lab cgroup ${d}: ${(e as Error).message}`);
+          await sleep(25);
+        }
+      }
+    }
+    return tops.length;
+  } finally {
+    if (tmp) {
+      await run('umount', [tmp]);
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+}
+
 export async function fleetDown(p: LabPaths, procs: ProcRecord[], namespaces: string[]): Promise<{ killed: number; namespaces: string[] }> {
   const killed = await killProcs(procs);
+  await removeCgroups(p.id);
   const deleted = await deleteNamespaces(namespaces, p.id);
   rmSync(p.hostsDir, { recursive: true, force: true });
   rmSync(p.pidsFile, { force: true });

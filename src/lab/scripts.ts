@@ -9,13 +9,14 @@ import { JUMP_ADDRESS, MGMT_NET, MGMT_PREFIX, type LabTopology } from './topolog
 
 /**
  * PID 1 of a host. Runs inside `nsenter --net=/run/netns/NS unshare --mount --uts --pid --fork --kill-child --propagation private`.
- * usage: host-init.sh HOSTDIR HOSTNAME MGMT_ADDRESS SSHDIR
+ * usage: host-init.sh HOSTDIR HOSTNAME MGMT_ADDRESS SSHDIR USR (ro | rw) INIT (plain | systemd) CGROUP
  */
 export const HOST_INIT = `#!/bin/busybox sh
 # lvsplay lab host init: private /etc /var /usr/local /run /root /tmp, own /proc and /sys, hostname, net.* sysctls only,
-# sshd, orphan reaper. Tools are busybox applets (static): under TCG every dynamically linked exec costs ~0.3 s.
+# sshd, then an orphan reaper or (lab_init: systemd) systemd as PID 1 in its own cgroup namespace, like a container.
+# Tools are busybox applets (static): under TCG every dynamically linked exec costs ~0.3 s.
 set -eu
-H=$1 NAME=$2 ADDR=$3 SSH=$4
+H=$1 NAME=$2 ADDR=$3 SSH=$4 USR=$5 INIT=$6 CGROUP=$7
 B=/bin/busybox
 # keep a handle on the host dir: the lab dir may sit under /tmp, which gets covered below
 cd "$H"
@@ -24,9 +25,14 @@ $B mount -t sysfs -o nosuid,nodev,noexec sysfs /sys
 $B mount -t overlay overlay -o "lowerdir=/etc,upperdir=$H/etc.upper,workdir=$H/etc.work" /etc
 $B mount -t overlay overlay -o "lowerdir=/var,upperdir=$H/var.upper,workdir=$H/var.work" /var
 # /usr (with usrmerge: /bin /sbin /lib too) is the machine's: read-only, so a package install fails instead of
-# changing the machine; /usr/local is the host's own (scripts a playbook installs there, e.g. health checks)
-$B mount -o rbind /usr /usr
-$B mount -o remount,bind,ro /usr
+# changing the machine; or (lab_writable_usr) the host's own copy-on-write layer over it, where dpkg can install.
+# /usr/local is the host's own either way (scripts a playbook installs there, e.g. health checks)
+if [ "$USR" = rw ]; then
+  $B mount -t overlay overlay -o "lowerdir=/usr,upperdir=$H/usr.upper,workdir=$H/usr.work" /usr
+else
+  $B mount -o rbind /usr /usr
+  $B mount -o remount,bind,ro /usr
+fi
 $B mount -t overlay overlay -o "lowerdir=/usr/local,upperdir=$H/usrlocal.upper,workdir=$H/usrlocal.work" /usr/local
 $B mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
 $B mkdir -p /run/sshd /run/lock /run/lvsplay
@@ -35,6 +41,22 @@ $B chmod 600 /run/lvsplay/host_ed25519_key
 # never the machine's /root (its dotfiles and credentials)
 $B mount -t tmpfs -o mode=700 tmpfs /root
 $B mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
+if [ "$INIT" = systemd ]; then
+  # a private /dev: systemd creates /dev/log and mounts on /dev/*, none of which may reach the machine's /dev
+  $B mkdir -p /run/lvsplay/dev
+  $B mount -o rbind /dev /run/lvsplay/dev
+  $B mount -t tmpfs -o mode=755,nosuid tmpfs /dev
+  for n in null zero full random urandom tty; do : > /dev/$n; $B mount -o bind /run/lvsplay/dev/$n /dev/$n; done
+  $B umount -l /run/lvsplay/dev
+  $B mkdir -p /dev/pts /dev/shm
+  $B mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts /dev/pts
+  $B ln -s pts/ptmx /dev/ptmx
+  $B ln -s /proc/self/fd /dev/fd
+  # the host's own cgroup, which sshd and everything after it inherit; systemd gets a cgroup namespace rooted there
+  $B mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 /sys/fs/cgroup
+  $B mkdir -p "/sys/fs/cgroup/$CGROUP"
+  echo $$ > "/sys/fs/cgroup/$CGROUP/cgroup.procs"
+fi
 $B mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
 $B hostname "$NAME"
 echo "$NAME" > /etc/hostname
@@ -50,6 +72,29 @@ until $B grep -q '^ *[0-9]*: [0-9A-F]*:0016 [0-9A-F]*:0000 0A' /proc/net/tcp; do
   i=$((i + 1)); [ $i -lt 600 ] || { echo "sshd did not listen on $ADDR:22" >&2; exit 1; }
   $B sleep 0.1
 done
+if [ "$INIT" = systemd ]; then
+  # a minimal boot: a target of our own, and units that would act on the machine rather than on this host masked
+  # (remounting the shared root, loading kernel modules, udev, kernel file systems, binfmt, global sysctls, the
+  # clock) or reconfigure its network behind the lab's back
+  $B mkdir -p /etc/systemd/system
+  for u in systemd-remount-fs.service systemd-modules-load.service systemd-sysctl.service systemd-udevd.service \
+    systemd-udev-trigger.service systemd-udev-settle.service systemd-binfmt.service proc-sys-fs-binfmt_misc.automount \
+    proc-sys-fs-binfmt_misc.mount sys-kernel-debug.mount sys-kernel-tracing.mount sys-kernel-config.mount \
+    sys-fs-fuse-connections.mount dev-hugepages.mount dev-mqueue.mount systemd-random-seed.service \
+    systemd-journald-audit.socket systemd-hwdb-update.service systemd-firstboot.service ldconfig.service \
+    getty.target console-getty.service systemd-logind.service systemd-timesyncd.service systemd-pstore.service \
+    e2scrub_reap.service networking.service systemd-networkd.service NetworkManager.service systemd-resolved.service; do
+    $B ln -sf /dev/null "/etc/systemd/system/$u"
+  done
+  printf '[Unit]\nDescription=lvsplay lab host %s\nDefaultDependencies=no\n' "$NAME" > /etc/systemd/system/lvsplay-lab.target
+  # ready once systemd has finished starting (the service step asks systemd only when /run/systemd/system exists)
+  ( i=0
+    until [ -d /run/systemd/system ] && case "$($B timeout 60 systemctl is-system-running --wait 2>/dev/null)" in running|degraded) true;; *) false;; esac; do
+      i=$((i + 1)); [ $i -lt 600 ] || exit 1; $B sleep 0.1
+    done
+    : > ready ) &
+  exec /usr/bin/unshare --cgroup $B sh -c "$B umount /sys/fs/cgroup && $B mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 /sys/fs/cgroup && exec env container=lvsplay-lab /lib/systemd/systemd --system --unit=lvsplay-lab.target"
+fi
 : > ready
 # minimal init: reap every orphan until killed (teardown sends SIGKILL to the unshare parent)
 exec perl -e '$SIG{CHLD} = sub {}; while (1) { sleep 3600 if waitpid(-1, 0) <= 0 }'
@@ -138,6 +183,11 @@ export interface FleetContext {
   readyTimeout: number;
 }
 
+/** The cgroup (under the cgroup2 root) of a lab host that runs systemd; teardown removes every `lvsplay-ID-*`. */
+export function labCgroup(id: string, host: string): string {
+  return `lvsplay-${id}-${host}`;
+}
+
 /** The script that builds the whole fleet: namespaces, bridges, veths, addresses, hosts, the jump. */
 export function upScript(t: LabTopology, id: string, c: FleetContext): string {
   const ns = nsNames(id);
@@ -199,18 +249,23 @@ EOF`);
 
   add('stage namespaces and links done');
   // hosts: setsid and nsenter are busybox (they exec, so $! is the unshare's pid); host-init mounts its own /sys
-  const dirs = t.hosts.flatMap((h) => ['etc.upper', 'etc.work', 'var.upper', 'var.work', 'usrlocal.upper', 'usrlocal.work'].map((d) => q(`${c.hostsDir}/${h.name}/${d}`)));
+  const dirs = t.hosts.flatMap((h) =>
+    ['etc.upper', 'etc.work', 'var.upper', 'var.work', 'usrlocal.upper', 'usrlocal.work', ...(h.writableUsr ? ['usr.upper', 'usr.work'] : [])].map((d) => q(`${c.hostsDir}/${h.name}/${d}`)),
+  );
   add(`$B mkdir -p ${dirs.join(' ')}`);
   t.hosts.forEach((h, hi) => {
     const hd = `${c.hostsDir}/${h.name}`;
     add(`[ ! -e ${q(hd)}/ready ] || $B rm -f ${q(hd)}/ready
 $B setsid $B env -i PATH="$PATH_CLEAN" $B nsenter --net=/run/netns/${q(ns.host(h.name))} /usr/bin/unshare --mount --uts --pid --fork --kill-child --propagation private \\
-  $B sh ${q(c.binDir)}/host-init.sh ${q(hd)} ${q(h.name)} ${h.mgmt} ${q(c.sshDir)} </dev/null >${q(hd)}/log 2>&1 &
+  $B sh ${q(c.binDir)}/host-init.sh ${q(hd)} ${q(h.name)} ${h.mgmt} ${q(c.sshDir)} ${h.writableUsr ? 'rw' : 'ro'} ${h.init} ${labCgroup(id, h.name)} </dev/null >${q(hd)}/log 2>&1 &
 P${hi}=$!
 started host ${q(h.name)} $P${hi}`);
   });
 
-  // the jump host: a loopback listener whose sessions run in the control namespace
+  // the jump host: a loopback listener whose sessions run in the control namespace. Its sshd uses the machine's
+  // /run: create the privilege separation directory as openssh's tmpfiles.d does at boot (a machine without
+  // systemd, or whose openssh-server was just installed, does not have it and sshd refuses to start)
+  add(`[ -d /run/sshd ] || $B mkdir -m 0755 -p /run/sshd`);
   add(`$B setsid $B env -i PATH="$PATH_CLEAN" /usr/bin/unshare --pid --fork --kill-child /usr/bin/perl ${q(c.binDir)}/jump.pl ${c.jumpListen} ${c.jumpPort} ${q(c.jumpReady)} \\
   $B nsenter --net=/run/netns/${ns.ctl} /usr/sbin/sshd -i -f ${q(c.sshDir)}/jump_sshd_config </dev/null >>${q(c.logFile)} 2>&1 &
 JUMP=$!

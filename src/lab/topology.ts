@@ -7,6 +7,10 @@
  *   lab_nics            [{name: eth1, net: front, address: 198.18.0.11/24}] (`addresses: [..]` for several)
  *   lab_gateway         default gateway, must be inside one of the host's lab_nics subnets
  *   lab_needs_ipvs      true when the host needs kernel IPVS (decides the VM tier by default)
+ *   lab_writable_usr    true: the host gets its own copy-on-write /usr (a package manager can install there);
+ *                       default false: /usr is the machine's, read-only
+ *   lab_init            plain (default: a reaper as PID 1, daemons by pidfile) or systemd (systemd as PID 1 of the
+ *                       host, in its own cgroup and cgroup namespace, like a container)
  *   ansible_ssh_common_args   must contain `-o ProxyJump=USER@127.0.0.1:PORT` (or -J): the lab's jump host
  */
 import { createHash } from 'node:crypto';
@@ -38,6 +42,9 @@ export interface LabHost {
   nics: LabNic[];
   gateway?: string;
   needsIpvs: boolean;
+  /** its own overlay /usr instead of the machine's read-only one */
+  writableUsr: boolean;
+  init: 'plain' | 'systemd';
 }
 
 export interface LabTopology {
@@ -176,7 +183,13 @@ export function topologyFromHosts(hosts: HostVarsInput[], file: string): LabTopo
       }
       gateway = g;
     }
-    out.push({ name: h.name, mgmt, nics, gateway, needsIpvs: v.lab_needs_ipvs === true });
+    if (v.lab_writable_usr !== undefined && typeof v.lab_writable_usr !== 'boolean') {
+      throw new ValidationError('lab_writable_usr must be true or false', loc('lab_writable_usr'), 'lab_writable_usr: true gives the host its own copy-on-write /usr');
+    }
+    if (v.lab_init !== undefined && v.lab_init !== 'plain' && v.lab_init !== 'systemd') {
+      throw new ValidationError(`lab_init must be plain or systemd, got ${JSON.stringify(v.lab_init)}`, loc('lab_init'), 'lab_init: systemd runs systemd as the host\'s PID 1');
+    }
+    out.push({ name: h.name, mgmt, nics, gateway, needsIpvs: v.lab_needs_ipvs === true, writableUsr: v.lab_writable_usr === true, init: v.lab_init === 'systemd' ? 'systemd' : 'plain' });
   }
   return { hosts: out, nets, jump: jump!, needsIpvs: out.some((h) => h.needsIpvs) };
 }

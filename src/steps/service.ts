@@ -159,11 +159,14 @@ export function service(name: string, options: ServiceOptions = {}): Step {
       if (unitWritten || (st.enabled === 'not-found' && state !== 'stopped')) {
         changes.push({ summary: 'systemctl daemon-reload', script: 'systemctl daemon-reload' });
       }
-      if (state === 'started' && !running) changes.push({ summary: `start ${unit}`, script: `systemctl start ${u}` });
+      // `systemctl start` succeeds when a unit's condition is false (keepalived.service without a config) and the
+      // unit stays inactive: check it is active, or fail with its status, instead of reporting a start that was not
+      const active = `systemctl is-active --quiet ${u} || { systemctl status --no-pager --lines=20 ${u} >&2 || true; echo ${q(`${unit} is not active after the ${state === 'restarted' ? 'restart' : 'start'}`)} >&2; exit 1; }`;
+      if (state === 'started' && !running) changes.push({ summary: `start ${unit}`, script: `systemctl start ${u}\n${active}` });
       if (state === 'stopped' && running) changes.push({ summary: `stop ${unit}`, script: `systemctl stop ${u}` });
-      if (state === 'restarted') changes.push({ summary: `restart ${unit}`, script: `systemctl restart ${u}` });
+      if (state === 'restarted') changes.push({ summary: `restart ${unit}`, script: `systemctl restart ${u}\n${active}` });
       if (state === 'reloaded') {
-        changes.push(running ? { summary: `reload ${unit}`, script: `systemctl reload ${u}` } : { summary: `start ${unit} (was not running)`, script: `systemctl start ${u}` });
+        changes.push(running ? { summary: `reload ${unit}`, script: `systemctl reload ${u}` } : { summary: `start ${unit} (was not running)`, script: `systemctl start ${u}\n${active}` });
       }
       if (o.enabled !== undefined) {
         const isEnabled = ['enabled', 'enabled-runtime', 'static', 'alias', 'indirect', 'generated'].includes(st.enabled);

@@ -8,6 +8,8 @@ export interface Probe {
   ok: boolean;
   /** ok: the backend's answer (first body line) or '-' for TCP; failed: the error (ECONNREFUSED, timeout, http-503…) */
   info: string;
+  /** the client's (vantage host's) source port, when the prober knows it */
+  port?: number;
 }
 
 export interface ProbeRun {
@@ -25,7 +27,7 @@ export interface ProbeRun {
 
 /** Parse one `P …` line; undefined for any other line. */
 export function parseProbeLine(line: string): Probe | undefined {
-  const m = /^P (\d+) (\d+) (\d+) (ok|fail) (\S+)$/.exec(line.trim());
+  const m = /^P (\d+) (\d+) (\d+) (ok|fail) (\S+)(?: (\d+|-))?$/.exec(line.trim());
   if (!m) return undefined;
   let info = m[5]!;
   try {
@@ -33,7 +35,7 @@ export function parseProbeLine(line: string): Probe | undefined {
   } catch {
     /* keep it encoded */
   }
-  return { seq: Number(m[1]), t: Number(m[2]), ms: Number(m[3]), ok: m[4] === 'ok', info };
+  return { seq: Number(m[1]), t: Number(m[2]), ms: Number(m[3]), ok: m[4] === 'ok', info, ...(m[6] && m[6] !== '-' ? { port: Number(m[6]) } : {}) };
 }
 
 /** Incremental parser for a stream arriving in chunks (drills): feed chunks, get complete lines' probes. */

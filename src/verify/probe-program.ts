@@ -7,7 +7,7 @@
  * With node on the vantage host: a dependency-free CommonJS program, fed to `node -` through a heredoc, config as
  * one JSON argument. Output lines (parsed by probe-output.ts):
  *   START <epochMs> <pid>
- *   P <seq> <startEpochMs> <durationMs> ok|fail <backend|error, URI-encoded>
+ *   P <seq> <startEpochMs> <durationMs> ok|fail <backend|error, URI-encoded> <client port, or - if unknown>
  *   END <epochMs> <sent> <ok> <failed>
  * Without node (batch HTTP only): one curl with a URL glob [1-N] and `-w` delimiters:
  *   @@LVSPLAY_CURL <http_code> <exitcode> <time_total>   after each body.
@@ -47,13 +47,19 @@ function probe(seq) {
     const start = Date.now();
     let done = false, buf = Buffer.alloc(0);
     const sock = net.connect({ host: cfg.host, port: cfg.port });
+    // the client port, to match a failed probe with an old IPVS connection entry (ipvsadm -Lnc): connect() runs in a
+    // nextTick queued by net.connect for an IP address, so the port is bound when this one runs; a refused
+    // connection's socket is closed before its error event, so it has to be read here
+    let lport;
+    process.nextTick(() => { lport = sock.localPort; });
     const finish = (ok, info) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       sock.destroy();
       if (ok) okN++; else failN++;
-      out('P ' + seq + ' ' + start + ' ' + (Date.now() - start) + ' ' + (ok ? 'ok ' : 'fail ') + label(info));
+      lport = lport || sock.localPort;
+      out('P ' + seq + ' ' + start + ' ' + (Date.now() - start) + ' ' + (ok ? 'ok ' : 'fail ') + label(info) + ' ' + (lport || '-'));
       resolve();
     };
     const timer = setTimeout(() => finish(false, 'timeout'), cfg.timeoutMs);

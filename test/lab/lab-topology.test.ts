@@ -67,6 +67,24 @@ test('refuses addresses outside the lab range, duplicates and gateways off-link'
   invalid(t, [host('a', { ansible_host: '198.19.0.2', lab_gateway: '198.18.5.1', lab_nics: [{ name: 'eth1', net: 'front', address: '198.18.0.1/24' }] })],
     /lab_gateway 198\.18\.5\.1 is not on/, 'lab_gateway');
   invalid(t, [host('a b', { ansible_host: '198.19.0.2' })], /cannot name a lab namespace/);
+  invalid(t, [host('a', { ansible_host: '198.19.0.2', lab_writable_usr: 'yes' })], /lab_writable_usr must be true or false/, 'lab_writable_usr');
+  invalid(t, [host('a', { ansible_host: '198.19.0.2', lab_init: 'openrc' })], /lab_init must be plain or systemd, got "openrc"/, 'lab_init');
+});
+
+test('lab_writable_usr and lab_init: per host, passed to the host init, plain and read-only by default', (t) => {
+  const tp = topologyFromHosts([
+    host('sd', { ansible_host: '198.19.0.2', lab_init: 'systemd', lab_writable_usr: true }),
+    host('plain', { ansible_host: '198.19.0.3' }),
+  ], 'x.yaml');
+  t.like(tp.hosts[0], { init: 'systemd', writableUsr: true });
+  t.like(tp.hosts[1], { init: 'plain', writableUsr: false });
+  const s = upScript(tp, 'abc123', {
+    binDir: '/L/bin', sshDir: '/L/ssh', hostsDir: '/L/hosts', pidsFile: '/L/pids', logFile: '/L/log',
+    jumpListen: '127.0.0.1', jumpPort: 2222, jumpReady: '/L/jr', readyTimeout: 30,
+  });
+  t.regex(s, /host-init\.sh \/L\/hosts\/sd sd 198\.19\.0\.2 \/L\/ssh rw systemd lvsplay-abc123-sd </);
+  t.regex(s, /host-init\.sh \/L\/hosts\/plain plain 198\.19\.0\.3 \/L\/ssh ro plain lvsplay-abc123-plain </);
+  t.true(s.includes('/L/hosts/sd/usr.upper') && !s.includes('/L/hosts/plain/usr.upper'), 'an upper dir for /usr only where it is writable');
 });
 
 test('generated names fit the kernel limit and the script builds what the topology says', (t) => {

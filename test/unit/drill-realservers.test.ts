@@ -95,6 +95,10 @@ test('drill tables show the numbers and the verdicts', (t) => {
   ]);
   t.regex(f, /VI_1 +198\.18\.0\.100 +stop +dir1→dir2 +1\.89s +15 +758ms +no +7\.99s +FAIL/);
   t.regex(f, /FAIL VI_1: 15 probes lost \(max 0\)/);
-  const r = formatRealservers([{ service: 'web-dr', backend: 'rs1', batch: 1, drainedMs: 1200, stoppedBy: 'pidfile /run/x.pid', removedMs: 9990, rejoinedMs: 21210, answeredMs: 21300, pass: true, reasons: [], probes: { sent: 975, ok: 975, failed: 0, longestGapMs: 80, errors: {}, backends: {} } }]);
+  const r = formatRealservers([{ service: 'web-dr', backend: 'rs1', batch: 1, drainedMs: 1200, stoppedBy: 'pidfile /run/x.pid', removedMs: 9990, rejoinedMs: 21210, answeredMs: 21300, pass: true, reasons: [], notes: [], probes: { sent: 975, ok: 975, failed: 0, longestGapMs: 80, errors: {}, backends: {} } }]);
   t.regex(r, /web-dr +rs1 +1 +1\.20s +pidfile \/run\/x\.pid +9\.99s +21\.21s +21\.30s +975 +0 +PASS/);
+  t.notRegex(r, /note/);
+  const note = 'dir1: net.ipv4.vs.expire_nodest_conn is 0: …';
+  const two = formatRealservers(['rs1', 'rs2'].map((b) => ({ service: 'web-dr', backend: b, batch: 1, pass: false, reasons: ['2 probes failed'], notes: [note] })));
+  t.regex(two, /FAIL web-dr\/rs1: 2 probes failed\n  FAIL web-dr\/rs2: 2 probes failed\n  note web-dr: dir1: net\.ipv4\.vs\.expire_nodest_conn is 0: …$/, 'a note shared by the rows of a service is printed once');
 });

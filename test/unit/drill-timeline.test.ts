@@ -1,6 +1,8 @@
 import test from 'ava';
 import type { Probe } from '../../src/verify/probe-output.ts';
 import {
+  cyclePhase,
+  failuresByPhase,
   analyzeFailover,
   estimateOffset,
   failoverVerdict,
@@ -129,4 +131,19 @@ test('ip addr / ip monitor lines and the VIP watcher', (t) => {
   const rs = new VipWatchParser('rs1', '198.18.0.100');
   rs.push('PID 1\n@@initial\n1: lo    inet 198.18.0.100/32 scope global lo\n@@monitor\n', 5);
   t.deepEqual(rs.events, [{ t: 5, host: 'rs1', holds: false }]);
+});
+
+test('failed probes of a real server cycle are counted by the phase they started in', (t) => {
+  const at = { drain: 1000, stop: 2000, removed: 3000, start: 4000, back: 5000 };
+  t.is(cyclePhase(at, 500), 'draining');
+  t.is(cyclePhase(at, 1999), 'draining');
+  t.is(cyclePhase(at, 2000), 'stopped');
+  t.is(cyclePhase(at, 3500), 'removed');
+  t.is(cyclePhase(at, 4000), 'restarting');
+  t.is(cyclePhase(at, 9000), 'rejoined');
+  // not removed by the health checker: stopped until the restart
+  t.is(cyclePhase({ drain: 1000, stop: 2000, start: 4000 }, 3500), 'stopped');
+  const p = (time: number, ok: boolean): Probe => ({ seq: time, t: time, ms: 5, ok, info: ok ? 'rs2' : 'ECONNREFUSED' });
+  const probes = [p(900, false), p(1500, true), p(2100, false), p(2200, false), p(3100, false), p(4500, true), p(5100, false), p(7000, false)];
+  t.deepEqual(failuresByPhase(probes, at, 1000, 6000), { stopped: 2, removed: 1, rejoined: 1 });
 });

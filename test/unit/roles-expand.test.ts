@@ -23,6 +23,9 @@ function planFresh(step: Step) {
     state: new Map(),
     fact<T>(f: Fact<T>): T {
       if (f.key.startsWith('file:')) return { exists: false } as T;
+      // every sysctl key present with 0 (ip_vs loaded); the host has sysctl
+      if (f.key.startsWith('sysctl:')) return new Map(f.key.slice(7).split(',').map((k) => [k, '0'])) as T;
+      if (f.key === 'host:tools') return { has: (tool: string) => tool === 'sysctl' } as T;
       throw new Error(`fact ${f.key} not faked`);
     },
   };
@@ -51,10 +54,26 @@ test('director-dr-ha on dir1 (the lab pair, all kinds): packages, IPVS modules, 
   t.deepEqual(e.steps[8]!.notify, ['reload keepalived']);
 });
 
-test('director-dr-ha defaults to DR and TUN: no forwarding sysctl', (t) => {
+test('director-dr-ha defaults to DR and TUN: no forwarding sysctl, the drain-safe IPVS sysctls', (t) => {
   const e = expand(directorDrHa(), 'dir2');
-  t.false(e.names.some((n) => n.startsWith('sysctl')));
+  const s = e.steps.find((x) => x.kind === 'sysctl')!;
+  t.is(s.name, 'sysctl /etc/sysctl.d/90-lvs-director-dr-ha.conf');
+  const plan = planFresh(s);
+  const script = plan.changes.map((c) => `${c.diff ?? ''}${c.script}`).join('\n');
+  t.regex(script, /net\.ipv4\.vs\.expire_nodest_conn = 1/);
+  t.regex(script, /net\.ipv4\.vs\.expire_quiescent_template = 1/);
+  t.notRegex(script, /ip_forward/);
   t.deepEqual((directorDrHa() as LvsRole).lbKinds, ['DR', 'TUN']);
+});
+
+test('director ipvsSysctls override the defaults; a key outside net.ipv4.vs is refused', (t) => {
+  const s = expand(directorDrHa({ ipvsSysctls: { 'net.ipv4.vs.expire_nodest_conn': 0, 'net.ipv4.vs.conn_reuse_mode': 2 } }), 'dir2').steps.find((x) => x.kind === 'sysctl')!;
+  const script = planFresh(s).changes.map((c) => `${c.diff ?? ''}${c.script}`).join('\n');
+  t.regex(script, /net\.ipv4\.vs\.expire_nodest_conn = 0/);
+  t.regex(script, /net\.ipv4\.vs\.conn_reuse_mode = 2/);
+  t.regex(script, /net\.ipv4\.vs\.expire_quiescent_template = 1/);
+  const e = t.throws(() => directorDrHa({ ipvsSysctls: { 'net.ipv4.ip_forward': 1 } }));
+  t.regex(e!.message, /ipvsSysctls.*net\.ipv4\.vs\.\*/);
 });
 
 test('the keepalived config file is tested with keepalived -t before the swap and written 0644', (t) => {

@@ -24,14 +24,18 @@ function sh(script: string, onStdout?: (c: string) => void): { done: Promise<{ c
 async function server(t: { teardown(f: () => void): void }) {
   let conns = 0;
   let n = 0;
+  const ports: number[] = [];
   const srv = http.createServer((_req, res) => {
     n++;
     res.end(n % 2 ? 'rs1\n' : 'rs2\n');
   });
-  srv.on('connection', () => conns++);
+  srv.on('connection', (c) => {
+    conns++;
+    ports.push(c.remotePort!);
+  });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   t.teardown(() => srv.close());
-  return { port: (srv.address() as net.AddressInfo).port, conns: () => conns };
+  return { port: (srv.address() as net.AddressInfo).port, conns: () => conns, clientPorts: () => ports };
 }
 
 async function closedPort(): Promise<number> {
@@ -57,6 +61,7 @@ test('node probes: one new connection per probe, backend from the body, one proc
   t.is(run.probes.filter((p) => p.info === 'rs1').length, 10);
   t.is(run.probes.filter((p) => p.info === 'rs2').length, 10);
   t.is(s.conns(), 20, 'every probe opened its own TCP connection');
+  t.deepEqual(run.probes.map((p) => p.port).sort(), [...s.clientPorts()].sort(), 'each probe reports its client port (as the server saw it)');
   t.true(run.probes.every((p, i) => p.seq === i + 1 && p.t >= run.startedAt!));
   t.truthy(run.endedAt);
 });
@@ -77,6 +82,7 @@ test('refused connections and TCP mode are reported per probe', async (t) => {
   const run = parseProbeOutput((await sh(probeScript(base(port, { count: 3 }))).done).stdout);
   t.is(run.probes.length, 3);
   t.true(run.probes.every((p) => !p.ok && p.info === 'ECONNREFUSED'));
+  t.true(run.probes.every((p) => Number.isInteger(p.port) && p.port! > 0 && p.port !== port), `a refused probe reports its client port too: ${run.probes.map((p) => p.port)}`);
   const curl = parseCurlProbeOutput((await sh(curlProbeScript(base(port, { count: 2 }))).done).stdout);
   t.deepEqual(curl.probes.map((p) => [p.ok, p.info]), [[false, 'ECONNREFUSED'], [false, 'ECONNREFUSED']]);
   const s = await server(t);
@@ -104,6 +110,8 @@ test('stream mode: paced probes until SIGTERM, then END', async (t) => {
 
 test('parseProbeLine: URI-encoded answers, junk is not a probe', (t) => {
   t.deepEqual(parseProbeLine('P 3 1700000000000 12 ok web%201'), { seq: 3, t: 1700000000000, ms: 12, ok: true, info: 'web 1' });
+  t.deepEqual(parseProbeLine('P 4 1700000000000 12 fail ECONNREFUSED 40112'), { seq: 4, t: 1700000000000, ms: 12, ok: false, info: 'ECONNREFUSED', port: 40112 });
+  t.deepEqual(parseProbeLine('P 5 1700000000000 12 fail timeout -'), { seq: 5, t: 1700000000000, ms: 12, ok: false, info: 'timeout' });
   t.is(parseProbeLine('P x'), undefined);
   const run = parseProbeOutput('START 1 2\nNOPROBER the vantage host has no node\n');
   t.is(run.prober, 'none');

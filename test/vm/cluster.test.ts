@@ -176,11 +176,14 @@ if (why) {
     t.is(r.code, 0, r.stdout);
   });
 
-  // Issue 6 wants 0 failed probes here; measured on this lab it is 0 for most batches but not all (a few
-  // ECONNREFUSED/timeouts while the second real server is out: open, see the issue note). This test checks that
-  // the drill rolls through, measures, and that its verdict and exit code agree with the probes it counted.
-  test.serial('drill realservers: the DR real servers roll through; removal, rejoin and failed probes are measured', async (t) => {
+  // Issue 6: 0 failed probes while each DR real server is drained, stopped, removed, restarted and rejoins. This
+  // needs net.ipv4.vs.expire_nodest_conn=1 on the directors (the roles set it): without it a new connection that
+  // reuses the client port of an old IPVS entry (e.g. one left ESTABLISHED by the failover drill above) still goes
+  // to the drained server and is refused or dropped — measured 23 of 663 probes refused per batch.
+  test.serial('drill realservers: the DR real servers roll through with 0 failed probes', async (t) => {
     t.timeout(20 * 60_000);
+    const sysctls = await lab().ssh('dir1', 'sysctl -n net.ipv4.vs.expire_nodest_conn net.ipv4.vs.expire_quiescent_template');
+    t.is(sysctls.stdout, '1\n1\n', 'the director role set the drain-safe IPVS sysctls');
     const r = await lvsplay(['drill', 'realservers', SITE, '-i', inventory(), '--only', 'web-dr', '--probe-timeout', '5s', '--drain-timeout', '10s', '--json', json('rs.json')], { timeoutMs: 20 * 60_000 });
     t.log(r.stdout);
     const rows = JSON.parse(readFileSync(json('rs.json'), 'utf8')).rows;
@@ -189,13 +192,14 @@ if (why) {
       t.true(x.removedMs > 0 && x.removedMs < 60_000, `${x.backend} removed after ${x.removedMs}`);
       t.true(x.rejoinedMs > 0, `${x.backend} rejoined`);
       t.true(x.answeredMs > 0, `${x.backend} answers again`);
+      t.true(x.at.drain < x.at.stop && x.at.stop < x.at.removed && x.at.removed <= x.at.start && x.at.start < x.at.back, `${x.backend}: the cycle in order ${JSON.stringify(x.at)}`);
       t.true(x.probes.sent > 50, `${x.backend}: steady probes while it was out (${x.probes.sent})`);
-      const errors = Object.values(x.probes.errors ?? {}).reduce((a: number, n) => a + (n as number), 0);
-      t.is(errors, x.probes.failed, `${x.backend}: failures by kind add up: ${JSON.stringify(x.probes.errors)}`);
+      t.is(x.probes.failed, 0, `${x.backend}: failed probes ${JSON.stringify(x.probes.errors)} by phase ${JSON.stringify(x.failedIn)}`);
+      t.deepEqual(x.notes, [], 'no warning about the directors\' IPVS settings');
+      const other = x.backend === 'rs1' ? 'rs2' : 'rs1';
+      t.true(x.probes.backends[other] > 50, `${other} carried the traffic while ${x.backend} was out: ${JSON.stringify(x.probes.backends)}`);
     }
-    const failed = rows.reduce((a: number, x: any) => a + x.probes.failed, 0);
-    t.is(r.code, failed === 0 ? 0 : 2, `exit ${r.code} with ${failed} failed probes`);
-    if (failed) t.regex(r.stdout, /FAIL web-dr\/rs\d: \d+ probes failed while this batch was out \(max 0\)/);
+    t.is(r.code, 0, r.stdout);
   });
 
   test.serial('a web server stopped without a health check: verify exits 2 with the failed probes', async (t) => {

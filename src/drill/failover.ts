@@ -14,7 +14,7 @@ import { services } from '../verify/spec.ts';
 import { hostInfo, prepareSteps } from './host-steps.ts';
 import { startProbeStream, type ProbeStream } from './probe-stream.ts';
 import { startVipWatch, sleep, type VipWatch } from './vip-watch.ts';
-import { analyzeFailover, failoverVerdict, holderTimeline, holdersAt, type FailoverAnalysis, type HoldEvent } from './timeline.ts';
+import { analyzeFailover, failoverVerdict, fmtMs, holderTimeline, holdersAt, type FailoverAnalysis, type HoldEvent } from './timeline.ts';
 
 export type FaultMode = 'stop' | 'kill' | 'linkdown';
 
@@ -199,7 +199,8 @@ async function drillPair(inv: Inventory, pair: VrrpPair, vantage: string | undef
     } else {
       base.notes.push(target ? 'no vantage host (clients group or --from): no probe traffic, VIP movement only' : `no TCP service uses ${vip}: no probe traffic, VIP movement only`);
     }
-    log(`drill failover ${pair.instance}: ${master} holds ${vip}; ${o.mode} keepalived on ${master}${stream ? `, probing ${base.probed} from ${vantage} every ${o.intervalMs} ms` : ''}`);
+    const fault = o.mode === 'linkdown' ? `${pair.interface} down for ${fmtMs(o.linkDownMs)} on ${master}` : `${o.mode} keepalived on ${master}`;
+    log(`drill failover ${pair.instance}: ${master} holds ${vip}; ${fault}${stream ? `, probing ${base.probed} from ${vantage} every ${o.intervalMs} ms` : ''}`);
     await sleep(o.settleMs);
 
     const conn = await o.connect(master);

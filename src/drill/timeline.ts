@@ -204,6 +204,10 @@ export function analyzeFailover(i: FailoverInput): FailoverAnalysis {
   const fault = probeWindow(i.probes, i.faultAt, i.restoreAt);
   const restore = probeWindow(i.probes, i.restoreAt, i.endAt + 1);
   const whole = probeWindow(i.probes, i.faultAt, i.endAt + 1);
+  // the outage the client saw starts at the last success before the fault, not at the fault: when every probe
+  // from the fault on fails until the takeover, the gap runs from that success to the first one after
+  const lastOkBefore = Math.max(-Infinity, ...i.probes.filter((p) => p.ok && p.t < i.faultAt).map((p) => p.t));
+  const gap = Number.isFinite(lastOkBefore) ? probeWindow(i.probes, lastOkBefore, i.endAt + 1) : whole;
   return {
     ...(taken !== undefined ? { takeoverMs: taken - i.faultAt } : {}),
     ...(newMaster ? { newMaster } : {}),
@@ -216,7 +220,7 @@ export function analyzeFailover(i: FailoverInput): FailoverAnalysis {
     fault,
     restore,
     lost: whole.failed,
-    longestGapMs: whole.longestGapMs,
+    longestGapMs: gap.longestGapMs,
   };
 }
 

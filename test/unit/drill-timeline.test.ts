@@ -51,6 +51,19 @@ test('graceful stop: takeover, lost probes, longest gap, preempt-back', (t) => {
   t.deepEqual(failoverVerdict(a, { maxTakeoverMs: 5000, maxLost: 25, maxSplitBrainMs: 0 }, { nopreempt: false, master: 'dir1', probed: true }), ['split brain for 20ms (longest 20ms, max 0ms): dir1 and dir2 held the VIP at once']);
 });
 
+test('link down: every probe fails from the fault to the takeover: the longest gap starts at the last success before the fault', (t) => {
+  const holds = [
+    { t: 0, host: 'dir1', holds: true },
+    { t: 0, host: 'dir2', holds: false },
+    { t: 2060, host: 'dir1', holds: false },
+    { t: 5350, host: 'dir2', holds: true },
+  ];
+  // probes every 30 ms from 0: the last success starts at 1980, all fail from 2010 (after the fault at 2000) to 5350
+  const a = analyzeFailover({ master: 'dir1', backups: ['dir2'], holds, probes: probes(0, 8000, 2000, 5350), faultAt: 2000, restoreAt: 8000, endAt: 8000, nopreempt: false });
+  t.is(a.lost, 112);
+  t.is(a.longestGapMs, 5370 - 1980, 'from the last success before the fault to the first after the takeover');
+});
+
 test('SIGKILL: the killed master keeps the VIP, split brain and thresholds fail the drill', (t) => {
   const holds = [
     { t: 0, host: 'dir1', holds: true },

@@ -1,8 +1,9 @@
 /**
  * drill failover for real on tier 1 of the lab (network namespaces: keepalived VRRP works there, IPVS does not):
  * two directors run keepalived (VRRP only) and a web server answering with their host name, so the VIP holder
- * answers the client's probes. The drill stops (then SIGKILLs) the MASTER's keepalived and must report the takeover,
- * the lost probes and, for SIGKILL, the split brain (the killed master keeps the VIP).
+ * answers the client's probes. The drill stops (then SIGKILLs) the MASTER's keepalived, then puts its VRRP link down,
+ * and must report the takeover, the lost probes, the longest gap and, for SIGKILL, the split brain (the killed master
+ * keeps the VIP).
  */
 import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -124,4 +125,32 @@ test.serial('SIGKILL: the killed master keeps the VIP: split brain is detected a
   // restored: keepalived runs again on dir1
   const k = await lab().ssh('dir1', 'pidof keepalived >/dev/null && echo running');
   t.is(k.stdout.trim(), 'running');
+});
+
+test.serial('link down: the master loses its VRRP link, the backup takes over, the master takes the VIP back once the link is up', async (t) => {
+  await cluster();
+  // after the SIGKILL drill dir1 may still be settling: start from dir1 holding the VIP alone
+  for (let i = 0; i < 40; i++) {
+    const [a, b] = await Promise.all([lab().ssh('dir1', 'ip -4 -o addr show dev eth1'), lab().ssh('dir2', 'ip -4 -o addr show dev eth1')]);
+    if (a.stdout.includes('198.18.0.100/32') && !b.stdout.includes('198.18.0.100/32')) break;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  const json = join(dir, 'linkdown.json');
+  const r = await lvsplay(['drill', 'failover', playbook, '-i', lab().inventory, '--mode', 'linkdown', '--link-down', '6s', '--max-takeover', '10s', '--max-lost', '1000', '--json', json], { timeoutMs: 240_000 });
+  t.log(r.stdout);
+  const res = JSON.parse(readFileSync(json, 'utf8')).results[0];
+  t.is(res.mode, 'linkdown');
+  t.is(res.master, 'dir1');
+  t.is(res.analysis.newMaster, 'dir2');
+  t.true(res.analysis.takeoverMs > 0 && res.analysis.takeoverMs < 10_000, `takeover ${res.analysis.takeoverMs} ms`);
+  t.true(res.analysis.preemptBackMs >= 0 && res.analysis.preemptBackMs < 30_000, `preempt back ${res.analysis.preemptBackMs} ms after the link came up`);
+  t.true(res.analysis.fault.sent > 10, 'steady probes while the link was down');
+  t.truthy(res.analysis.fault.backends.dir2, 'dir2 answered while dir1 was cut off');
+  // nobody answered from the fault until the takeover: the client-visible outage is about that long (a probe that
+  // started shortly before the takeover may still succeed through a SYN retransmit, hence half)
+  t.true(res.analysis.longestGapMs >= res.analysis.takeoverMs / 2, `longest gap ${res.analysis.longestGapMs} ms, takeover ${res.analysis.takeoverMs} ms`);
+  t.regex(r.stdout, /eth1 down for 6\.00s on dir1/);
+  t.is(r.code, res.pass ? 0 : 2, r.stdout);
+  // the link is up again and dir1 holds the VIP
+  t.regex((await lab().ssh('dir1', 'ip -o link show dev eth1; ip -4 -o addr show dev eth1')).stdout, /state UP[\s\S]*198\.18\.0\.100\/32/);
 });

@@ -4,7 +4,7 @@
  * (the engine runs every role's validation before anything is touched, so nothing is built from bad data).
  */
 import type { Inventory } from '../../src/inventory/types.ts';
-import { type Cidr, isIpv4, parseCidr, sameSubnet } from './net.ts';
+import { type Cidr, isIpv4, parseCidr, sameSubnet } from '../../src/net/ipv4.ts';
 import {
   type IpvsTimeouts,
   ipvsTimeoutsSchema,

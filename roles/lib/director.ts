@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { ExpandContext, Step, ValidateContext } from '../../src/engine/types.ts';
 import { address, ipvs, sysctl } from '../../src/steps/index.ts';
 import { hostIpvsTimeouts, hostNatDip, hostNics, hostVrrp, resolveService, servicesOfDirector, vrrpInstancesOf } from './cluster.ts';
-import { parseCidr } from './net.ts';
+import { parseCidr } from '../../src/net/ipv4.ts';
 import type { LvsRole } from './registry.ts';
 import { validateLvs } from './validate.ts';
 import { type KeepalivedConfig, renderDirectorConfig } from './render.ts';

@@ -1,9 +1,12 @@
 /** What the real server roles share: VIP selection, the facing NICs, option shapes. */
 import { z } from 'zod';
+import type { ExpandContext, Step, ValidateContext } from '../../src/engine/types.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 import { hostNics, realServerVips } from './cluster.ts';
+import type { LvsRole } from './registry.ts';
 import { ipv4, ifname, type LbKind } from './schema.ts';
-import { persistSchema } from './steps.ts';
+import { persistSchema, persistSteps, roleOptions } from './steps.ts';
+import { validateLvs } from './validate.ts';
 
 export const realServerShape = {
   /** VIPs to hold; default: the VIPs of every service of this lb_kind (any host's lvs_services) listing the host */
@@ -28,4 +31,35 @@ export function persistOf(vars: Record<string, unknown>, explicit: z.output<type
   if (explicit) return explicit;
   const r = persistSchema.safeParse(vars.lvs_realserver_persist);
   return r.success ? r.data : 'rc.local';
+}
+
+export interface VipRealserverParts {
+  vips: string[];
+  /** NICs facing the directors */
+  ifaces: string[];
+  /** boot persistence of `commands` (the shell that re-creates the addresses) */
+  persist(commands: string[]): Step[];
+}
+
+/**
+ * A real server role that holds the VIPs of its lb_kind's services (realserver-dr on lo, realserver-tun on tunl0):
+ * options, VIP selection, facing NICs, persistence and validation are shared; `build` gives the role's own steps.
+ */
+export function vipRealserverRole(role: 'realserver-dr' | 'realserver-tun', kind: LbKind, options: unknown, build: (parts: VipRealserverParts) => Step[]): LvsRole {
+  const o = roleOptions(z.strictObject(realServerShape), options, role);
+  const vipsFor = (inv: Inventory, host: string) => vipsOf(inv, host, kind, o.vips);
+  const self: LvsRole = {
+    role,
+    vipsFor,
+    steps(ctx: ExpandContext) {
+      const host = ctx.host.name;
+      const vips = vipsFor(ctx.inventory, host);
+      // a host no service of this kind lists is left alone: one play can apply every real server role to a group
+      if (vips.length === 0) return [];
+      const persist = persistOf(ctx.host.vars, o.persist);
+      return build({ vips, ifaces: facingInterfaces(ctx.inventory, host, o.interfaces), persist: (commands) => persistSteps(role, persist, commands) });
+    },
+    validate: (ctx: ValidateContext) => validateLvs(self, ctx),
+  };
+  return self;
 }

@@ -20,7 +20,7 @@ import {
   servicesOfDirector,
   vrrpInstancesOf,
 } from './cluster.ts';
-import { networkOf, sameSubnet } from './net.ts';
+import { networkOf, sameSubnet } from '../../src/net/ipv4.ts';
 import { type LvsRole, type LvsRoleName, type RoleUsage, usagesWith } from './registry.ts';
 import {
   ipv4,

@@ -8,7 +8,7 @@ import type { ExpandContext, Step, ValidateContext } from '../../src/engine/type
 import type { Inventory } from '../../src/inventory/types.ts';
 import { route, sysctl } from '../../src/steps/index.ts';
 import { allServices, natGatewayOf } from '../lib/cluster.ts';
-import { networkOf, parseCidr } from '../lib/net.ts';
+import { networkOf, parseCidr } from '../../src/net/ipv4.ts';
 import { persistOf } from '../lib/realserver.ts';
 import type { LvsRole } from '../lib/registry.ts';
 import { cidr, ipv4 } from '../lib/schema.ts';

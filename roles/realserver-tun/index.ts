@@ -5,18 +5,13 @@
  * arp_ignore/arp_announce on tunl0, persisted across reboots (rc.local by default).
  */
 import { z } from 'zod';
-import type { ExpandContext, ValidateContext } from '../../src/engine/types.ts';
-import type { Inventory } from '../../src/inventory/types.ts';
 import { address, kernelModule, link, sysctl } from '../../src/steps/index.ts';
-import { facingInterfaces, persistOf, realServerShape, vipsOf } from '../lib/realserver.ts';
+import { realServerShape, vipRealserverRole } from '../lib/realserver.ts';
 import type { LvsRole } from '../lib/registry.ts';
-import { persistSteps, roleOptions } from '../lib/steps.ts';
-import { validateLvs } from '../lib/validate.ts';
 
 const ROLE = 'realserver-tun';
-const schema = z.strictObject(realServerShape);
 
-export type RealserverTunOptions = z.input<typeof schema>;
+export type RealserverTunOptions = z.input<z.ZodObject<typeof realServerShape>>;
 
 export function tunSysctls(ifaces: readonly string[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -29,26 +24,11 @@ export function tunSysctls(ifaces: readonly string[]): Record<string, number> {
 }
 
 export function realserverTun(options: RealserverTunOptions = {}): LvsRole {
-  const o = roleOptions(schema, options, ROLE);
-  const vipsFor = (inv: Inventory, host: string) => vipsOf(inv, host, 'TUN', o.vips);
-  const role: LvsRole = {
-    role: ROLE,
-    vipsFor,
-    steps(ctx: ExpandContext) {
-      const host = ctx.host.name;
-      const vips = vipsFor(ctx.inventory, host);
-      // a host no TUN service lists is left alone: one play can apply every real server role to a group
-      if (vips.length === 0) return [];
-      const ifaces = facingInterfaces(ctx.inventory, host, o.interfaces);
-      return [
-        kernelModule('ipip', { persist: 'ipip' }),
-        link('tunl0', { type: 'ipip', up: true }),
-        sysctl('90-lvs-realserver-tun', tunSysctls(ifaces)),
-        ...vips.map((v) => address('tunl0', `${v}/32`)),
-        ...persistSteps(ROLE, persistOf(ctx.host.vars, o.persist), ['ip link set tunl0 up', ...vips.map((v) => `ip addr replace ${v}/32 dev tunl0`)]),
-      ];
-    },
-    validate: (ctx: ValidateContext) => validateLvs(role, ctx),
-  };
-  return role;
+  return vipRealserverRole(ROLE, 'TUN', options, ({ vips, ifaces, persist }) => [
+    kernelModule('ipip', { persist: 'ipip' }),
+    link('tunl0', { type: 'ipip', up: true }),
+    sysctl('90-lvs-realserver-tun', tunSysctls(ifaces)),
+    ...vips.map((v) => address('tunl0', `${v}/32`)),
+    ...persist(['ip link set tunl0 up', ...vips.map((v) => `ip addr replace ${v}/32 dev tunl0`)]),
+  ]);
 }

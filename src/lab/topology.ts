@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ValidationError, type Location } from '../errors.ts';
-import { inNet, parseCidr, parseIpv4, networkOf } from './ipv4.ts';
+import { parseCidr, parseIpv4, sameSubnet } from '../net/ipv4.ts';
 import { proxyJumpFromSshArgs, parseJumpChain } from '../inventory/index.ts';
 
 export const MGMT_NET = 'mgmt';
@@ -114,7 +114,7 @@ export function topologyFromHosts(hosts: HostVarsInput[], file: string): LabTopo
 
     // management address
     const mgmt = typeof v.ansible_host === 'string' ? v.ansible_host : undefined;
-    if (!mgmt || parseIpv4(mgmt) === undefined || !inNet(mgmt, MGMT_NETWORK, MGMT_PREFIX)) {
+    if (!mgmt || parseIpv4(mgmt) === undefined || !sameSubnet(mgmt, MGMT_NETWORK, MGMT_PREFIX)) {
       throw new ValidationError(`ansible_host ${JSON.stringify(v.ansible_host ?? null)} is not a lab management address`,
         loc('ansible_host'), `give every lab host an ansible_host in ${MGMT_NETWORK}/${MGMT_PREFIX}, e.g. 198.19.0.11`);
     }
@@ -153,11 +153,11 @@ export function topologyFromHosts(hosts: HostVarsInput[], file: string): LabTopo
       if (!Array.isArray(list)) throw new ValidationError(`${f}.addresses must be a list`, loc(`${f}.addresses`), 'addresses: [198.18.0.11/24, 198.18.0.12/24]');
       const addresses = list.map((a, k) => {
         const c = typeof a === 'string' ? parseCidr(a) : undefined;
-        if (!c) {
+        if (!c || c.prefix === 0) {
           throw new ValidationError(`${f} address ${JSON.stringify(a)} is not a CIDR`, loc(`${f}.address`),
             'write it with its prefix, e.g. 198.18.0.11/24');
         }
-        if (!inNet(c.address, LAB_RANGE.net, LAB_RANGE.prefix) || inNet(c.address, MGMT_NETWORK, MGMT_PREFIX)) {
+        if (!sameSubnet(c.address, LAB_RANGE.net, LAB_RANGE.prefix) || sameSubnet(c.address, MGMT_NETWORK, MGMT_PREFIX)) {
           throw new ValidationError(`${f} address ${a} is outside the lab range`, loc(`${f}.address`),
             `lab addresses come from ${LAB_RANGE.net}/${LAB_RANGE.prefix} (outside the management net ${MGMT_NETWORK}/${MGMT_PREFIX})`);
         }
@@ -174,7 +174,7 @@ export function topologyFromHosts(hosts: HostVarsInput[], file: string): LabTopo
       const onLink = nics.slice(1).some((n) =>
         n.addresses.some((a) => {
           const c = parseCidr(a)!;
-          return inNet(g, networkOf(c), c.prefix) && g !== c.address;
+          return sameSubnet(g, c.address, c.prefix) && g !== c.address;
         }),
       );
       if (parseIpv4(g) === undefined || !onLink) {

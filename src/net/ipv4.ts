@@ -1,4 +1,7 @@
-/** IPv4 address/CIDR helpers for the roles' inventory data (parsing, subnets). IPv6 is not supported by the roles. */
+/**
+ * IPv4 address/CIDR helpers for inventory data: the roles' services and VRRP, and the lab's addresses (IPv6 is not
+ * supported there). Steps that accept either family use src/facts/netaddr.ts.
+ */
 
 export interface Cidr {
   address: string; // dotted quad, canonical (no leading zeros)

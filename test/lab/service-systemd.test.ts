@@ -112,3 +112,18 @@ test.serial('state stopped stops the unit; again: 0 changed', async (t) => {
   t.regex(await unit('lvsplay-web'), /^inactive enabled 0$/);
   t.is((await run('stop-again', ['-e', 'web_state=stopped', '--limit', 'sdhost'])).recap.sdhost!.changed, 0);
 });
+
+test.serial('realserver-dr with persist: systemd: a oneshot unit started and enabled that puts the VIP back (as at boot)', async (t) => {
+  const pb = 'test/fixtures/playbooks/realserver-systemd.ts';
+  const first = await lvsplay(['run', pb, '-i', lab().inventory], { timeoutMs: 300_000 });
+  t.is(first.code, 0, first.stdout + first.stderr);
+  t.regex(first.stdout, /changed: \[sdhost\] service lvsplay-realserver-dr started\n +- systemctl daemon-reload\n +- start lvsplay-realserver-dr\.service\n +- enable lvsplay-realserver-dr\.service/);
+  t.regex(await unit('lvsplay-realserver-dr'), /^active enabled 0$/, 'oneshot, RemainAfterExit');
+  t.is(await sh('sdhost', 'ip -4 -o addr show dev lo | grep -c 198.18.0.250/32; sysctl -n net.ipv4.conf.eth1.arp_ignore net.ipv4.conf.eth1.arp_announce'), '1\n1\n2\n');
+  const again = await lvsplay(['run', pb, '-i', lab().inventory], { timeoutMs: 300_000 });
+  t.regex(again.stdout, /sdhost +\d+ +0 +0 /, 'second run: 0 changed');
+  // what a reboot does: the address is gone, the unit (enabled for multi-user.target) runs again and restores it
+  await sh('sdhost', 'ip addr del 198.18.0.250/32 dev lo');
+  t.is(await sh('sdhost', 'systemctl restart lvsplay-realserver-dr && ip -4 -o addr show dev lo | grep -c 198.18.0.250/32'), '1\n');
+  t.is(await sh('sdhost', 'systemctl list-dependencies --plain multi-user.target | grep -c lvsplay-realserver-dr'), '1\n');
+});

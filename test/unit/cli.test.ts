@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lvsplay, jsonLines } from '../helpers/cli.ts';
@@ -52,7 +52,9 @@ test('invalid playbooks exit 4 naming the file and the problem', async (t) => {
 });
 
 test('unreachable hosts exit 3, recorded in the JSON recap', async (t) => {
-  const json = join(mkdtempSync(join(tmpdir(), 'lvsplay-cli-')), 'run.jsonl');
+  const dir = mkdtempSync(join(tmpdir(), 'lvsplay-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const json = join(dir, 'run.jsonl');
   const r = await lvsplay(['run', `${F}/noop.ts`, '-i', `${F}/inv.yaml`, '--json', json]);
   t.is(r.code, 3);
   t.regex(r.stdout, /unreachable: \[w1\] connection refused by 127\.0\.0\.1:1/);

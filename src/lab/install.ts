@@ -4,7 +4,7 @@
  */
 import { run, LabError } from './run.ts';
 
-/** tier 1: hosts (sshd), the tools roles run on them, and the fleet builder's own tools (perl is Essential) */
+/** tier 1: hosts (sshd, systemd), the tools roles run on them, and the fleet builder's own tools (perl is Essential) */
 export const HOST_PACKAGES = [
   'openssh-server',
   'openssh-client',
@@ -18,6 +18,8 @@ export const HOST_PACKAGES = [
   'cpio',
   'procps',
   'sudo',
+  // lab hosts with lab_init: systemd run the machine's systemd as their PID 1 (a container image may lack it)
+  'systemd',
 ] as const;
 /** tier 2 adds QEMU (qboot.rom comes with qemu-system-data, a dependency) and xz to unpack the kernel */
 export const VM_PACKAGES = ['qemu-system-x86', 'xz-utils'] as const;

@@ -201,8 +201,7 @@ async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: 
     if (removed) {
       at.removed = Date.now();
       row.removedMs = at.removed - t1;
-    }
-    else row.reasons.push(`the health checker did not remove ${b.label} from the table within ${fmtMs(o.checkTimeoutMs)}`);
+    } else row.reasons.push(`the health checker did not remove ${b.label} from the table within ${fmtMs(o.checkTimeoutMs)}`);
     log(`  ${b.label}: service stopped (${row.stoppedBy}); ${removed ? `removed by the health checker after ${fmtMs(row.removedMs!)}` : 'NOT removed'}`);
 
     // start it again

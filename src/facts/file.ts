@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Fact } from '../engine/types.ts';
 import { q } from '../shell.ts';
 import { FactParseError, section, splitSections } from './sections.ts';
@@ -25,12 +26,14 @@ export type FileState =
 /** A file's existence, mode, owner, sha256 and (if small) content. Symlinks are followed, as a write would. */
 export function fileFact(path: string): Fact<FileState> {
   const p = q(path);
+  // two processes for a small file (stat, base64; its sha256 is computed here from the content), three for a large
+  // one (stat, sha256sum, no content): facts run on every host of every run
   const command = [
     `f=${p}`,
     `if [ -f "$f" ]; then`,
-    `  echo @@stat; stat -L -c '%a %u %g %U %G %s' "$f"`,
-    `  echo @@sha256; sha256sum < "$f" | cut -d' ' -f1`,
-    `  if [ "$(stat -L -c %s "$f")" -le ${FILE_CONTENT_LIMIT} ]; then echo @@content; base64 < "$f"; fi`,
+    `  st=$(stat -L -c '%a %u %g %U %G %s' "$f") && echo @@stat && echo "$st"`,
+    `  if [ "\${st##* }" -le ${FILE_CONTENT_LIMIT} ]; then echo @@content; base64 < "$f"`,
+    `  else echo @@sha256; set -- $(sha256sum < "$f"); echo "$1"; fi`,
     `elif [ -d "$f" ]; then echo @@directory`,
     `elif [ -e "$f" ]; then echo @@other`,
     `else echo @@absent; fi`,
@@ -46,9 +49,10 @@ export function fileFact(path: string): Fact<FileState> {
       if (section(s, 'directory')) return { exists: true, type: 'directory', ...none };
       if (section(s, 'other')) return { exists: true, type: 'other', ...none };
       const st = section(s, 'stat')?.lines[0]?.split(' ');
-      const sha = section(s, 'sha256')?.lines[0]?.trim();
-      if (!st || st.length < 6 || !sha || !/^[0-9a-f]{64}$/.test(sha)) throw new FactParseError(key, 'no stat/sha256 output', stdout);
       const content = section(s, 'content');
+      const bytes = content ? Buffer.from(content.lines.join(''), 'base64') : undefined;
+      const sha = bytes ? createHash('sha256').update(bytes).digest('hex') : section(s, 'sha256')?.lines[0]?.trim();
+      if (!st || st.length < 6 || !sha || !/^[0-9a-f]{64}$/.test(sha)) throw new FactParseError(key, 'no stat/sha256 output', stdout);
       return {
         exists: true,
         type: 'file',
@@ -59,7 +63,7 @@ export function fileFact(path: string): Fact<FileState> {
         group: st[4]!,
         size: Number(st[5]),
         sha256: sha,
-        ...(content ? { content: Buffer.from(content.lines.join(''), 'base64').toString('utf8') } : {}),
+        ...(bytes ? { content: bytes.toString('utf8') } : {}),
       };
     },
   };

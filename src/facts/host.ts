@@ -29,8 +29,13 @@ export const toolsFact: Fact<HostTools> = {
   key: 'host:tools',
   command: [
     `for c in ${TOOLS.join(' ')}; do if command -v "$c" >/dev/null 2>&1; then echo "$c"; fi; done`,
-    `if command -v busybox >/dev/null 2>&1; then for a in modprobe sysctl; do`,
-    `  if busybox --list 2>/dev/null | grep -qx "$a"; then echo "busybox-$a"; fi; done; fi`,
+    // one busybox process, not a busybox + grep pair per applet (every process counts: facts run on every host)
+    `if command -v busybox >/dev/null 2>&1; then bl=$(busybox --list 2>/dev/null); for a in modprobe sysctl; do`,
+    `  case "
+$bl
+" in *"
+$a
+"*) echo "busybox-$a";; esac; done; fi`,
   ].join('\n'),
   parse(stdout): HostTools {
     const set = new Set(stdout.split('\n').map((l) => l.trim()).filter(Boolean));

@@ -18,30 +18,35 @@ export function normalizeSysctlValue(v: string | number): string {
 /** key → live value, or null when the running kernel has no such key (the /proc/sys path does not exist). */
 export type SysctlValues = Map<string, string | null>;
 
-/** Live values of the given keys read straight from /proc/sys (no procps needed). Keys must be validated. */
+/**
+ * Live values of the given keys read straight from /proc/sys (no procps needed). Keys must be validated.
+ * ONE process for all keys: `grep -H '' PATH…` prints "PATH:line" for every line of every readable file (a missing
+ * or unreadable key prints nothing). One process per key (cat + tr) was most of a host's fact gathering, and shell
+ * `read` cannot replace it: it reads byte by byte, and /proc/sys integer files answer only a read at offset 0
+ * (`read` gets "3" of "32768").
+ */
 export function sysctlFact(keys: readonly string[]): Fact<SysctlValues> {
   const sorted = [...new Set(keys)].sort();
   const key = `sysctl:${sorted.join(',')}`;
-  const command = sorted
-    .map((k) => {
-      const p = q(sysctlPath(k));
-      // one line per key: "present<TAB>KEY<TAB>value" or "missing<TAB>KEY"; unreadable keys count as missing
-      return `if [ -f ${p} ] && v=$(cat ${p} 2>/dev/null); then printf 'present\\t%s\\t%s\\n' ${q(k)} "$(printf '%s' "$v" | tr '\\n\\t' '  ')"; else printf 'missing\\t%s\\n' ${q(k)}; fi`;
-    })
-    .join('\n');
+  const paths = sorted.map(sysctlPath);
+  const command = `if command -v grep >/dev/null 2>&1; then grep -H '' ${paths.map(q).join(' ')} 2>/dev/null; true; else echo '@@nogrep'; fi`;
   return {
     key,
     command,
     parse(stdout): SysctlValues {
-      const out: SysctlValues = new Map();
+      if (/^@@nogrep$/m.test(stdout)) throw new FactParseError(key, 'the host has no grep (needed to read /proc/sys)', stdout);
+      const lines = new Map<string, string[]>();
       for (const line of stdout.split('\n')) {
         if (!line) continue;
-        const [state, k, ...rest] = line.split('\t');
-        if (state === 'present' && k) out.set(k, normalizeSysctlValue(rest.join('\t')));
-        else if (state === 'missing' && k) out.set(k, null);
-        else throw new FactParseError(key, `unexpected line ${JSON.stringify(line)}`, stdout);
+        const path = paths.find((p) => line.startsWith(`${p}:`));
+        if (!path) throw new FactParseError(key, `unexpected line ${JSON.stringify(line)}`, stdout);
+        lines.set(path, [...(lines.get(path) ?? []), line.slice(path.length + 1)]);
       }
-      for (const k of sorted) if (!out.has(k)) throw new FactParseError(key, `no value for ${k}`, stdout);
+      const out: SysctlValues = new Map();
+      sorted.forEach((k, i) => {
+        const l = lines.get(paths[i]!);
+        out.set(k, l ? normalizeSysctlValue(l.join(' ')) : null);
+      });
       return out;
     },
   };

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync, chmodSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -238,18 +238,25 @@ test('sysctlFact maps keys to /proc/sys paths and parses present/missing', (t) =
   t.is(sysctlPath('net.ipv4.ip_forward'), '/proc/sys/net/ipv4/ip_forward');
   t.is(sysctlPath('net/ipv4/conf/eth0.100/rp_filter'), '/proc/sys/net/ipv4/conf/eth0.100/rp_filter');
   const f = sysctlFact(['net.ipv4.tcp_tw_recycle', 'net.ipv4.ip_forward']);
-  const v = f.parse('present\tnet.ipv4.ip_forward\t1\nmissing\tnet.ipv4.tcp_tw_recycle\n', 0);
+  const v = f.parse('/proc/sys/net/ipv4/ip_forward:1\n', 0);
   t.is(v.get('net.ipv4.ip_forward'), '1');
   t.is(v.get('net.ipv4.tcp_tw_recycle'), null);
-  t.throws(() => f.parse('present\tnet.ipv4.ip_forward\t1\n', 0), { message: /no value for net.ipv4.tcp_tw_recycle/ });
+  t.throws(() => f.parse('/proc/sys/net/ipv4/ip_forward:1\njunk\n', 0), { message: /unexpected line "junk"/ });
+  t.throws(() => f.parse('@@nogrep\n', 0), { message: /no grep/ });
+  // several lines of one file: joined with spaces
+  t.is(sysctlFact(['kernel.core_modes']).parse('/proc/sys/kernel/core_modes:file\n/proc/sys/kernel/core_modes:pipe\n', 0).get('kernel.core_modes'), 'file pipe');
 });
 
-test('sysctlFact command runs for real (dash and busybox sh): tabs collapse, missing keys reported', (t) => {
-  const f = sysctlFact(['net.ipv4.ip_local_port_range', 'net.ipv4.tcp_tw_recycle', 'kernel.ostype']);
+test('sysctlFact command runs for real (dash and busybox sh): tabs collapse, missing and write-only keys reported', (t) => {
+  const f = sysctlFact(['net.ipv4.ip_local_port_range', 'net.ipv4.tcp_tw_recycle', 'kernel.ostype', 'net.ipv4.route.flush', 'net.ipv4.tcp_fin_timeout']);
+  const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);
   for (const sh of ['sh', 'busybox']) {
     const v = sh === 'busybox' ? runFactBusybox(f) : runFact(f);
-    t.regex(v.get('net.ipv4.ip_local_port_range')!, /^\d+ \d+$/);
+    // the whole value: /proc/sys integer files answer only a read at offset 0 (a byte-wise shell read gets "3")
+    t.is(v.get('net.ipv4.ip_local_port_range'), `${lo} ${hi}`);
+    t.is(v.get('net.ipv4.tcp_fin_timeout'), readFileSync('/proc/sys/net/ipv4/tcp_fin_timeout', 'utf8').trim());
     t.is(v.get('net.ipv4.tcp_tw_recycle'), null);
+    t.is(v.get('net.ipv4.route.flush'), null, 'write-only: unreadable counts as missing');
     t.is(v.get('kernel.ostype'), 'Linux');
   }
 });
@@ -273,7 +280,15 @@ test('fileFact runs for real: content, mode, hash; absent; directory (dash and b
     t.like(run(fileFact(dir)), { exists: true, type: 'directory' });
   }
   writeFileSync(p, '');
-  t.like(runFact(fileFact(p)), { exists: true, size: 0, content: '' });
+  t.like(runFact(fileFact(p)), { exists: true, size: 0, content: '', sha256: createHash('sha256').update('').digest('hex') });
+  // above the content limit: hashed on the host, no content fetched
+  const big = Buffer.alloc(1024 * 1024 + 1, 'x');
+  writeFileSync(p, big);
+  for (const run of [runFact, runFactBusybox]) {
+    const v = run(fileFact(p));
+    t.like(v, { exists: true, type: 'file', size: big.length, sha256: createHash('sha256').update(big).digest('hex') });
+    t.false('content' in v && v.content !== undefined, 'no content above the limit');
+  }
 });
 
 test('kernelModuleFact: built-in via /sys/module, absent otherwise (this kernel has no /proc/modules)', (t) => {
@@ -289,6 +304,7 @@ test('host facts: tools, init, os-release (real run)', (t) => {
   t.true(tools.has('ip'));
   t.true(tools.has('busybox'));
   t.true(tools.has('busybox-modprobe'));
+  t.true(tools.has('busybox-sysctl'));
   t.false(tools.has('modprobe')); // kmod is not installed on this machine (lab notes)
   t.deepEqual(runFact(initFact), { systemd: false });
   const os = runFact(osFact);

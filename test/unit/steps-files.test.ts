@@ -117,16 +117,16 @@ test('sysctl: writes file and applies; no change when file and live values match
   const s = sysctl('90-lvs', { 'net.ipv4.ip_forward': 1, 'net.ipv4.tcp_fin_timeout': 30 });
   t.is(s.name, `sysctl ${SYS}`);
   const k = sysKey(['net.ipv4.ip_forward', 'net.ipv4.tcp_fin_timeout']);
-  const p = planWith(s, { [k]: 'present\tnet.ipv4.ip_forward\t0\npresent\tnet.ipv4.tcp_fin_timeout\t60\n', [`file:${SYS}`]: rawAbsent, ...tools });
+  const p = planWith(s, { [k]: '/proc/sys/net/ipv4/ip_forward:0\n/proc/sys/net/ipv4/tcp_fin_timeout:60\n', [`file:${SYS}`]: rawAbsent, ...tools });
   t.is(p.changes.length, 1);
   t.is(p.changes[0]!.summary, 'write 90-lvs.conf and apply (net.ipv4.ip_forward=1, net.ipv4.tcp_fin_timeout=30)');
   t.regex(p.changes[0]!.script, /sysctl -p \/etc\/sysctl\.d\/90-lvs\.conf >\/dev\/null$/);
   const content = '# managed by lvsplay: changes here are overwritten\nnet.ipv4.ip_forward = 1\nnet.ipv4.tcp_fin_timeout = 30\n';
   t.is(p.changes[0]!.diff, `--- /dev/null\n+++ ${SYS}\n@@ -0,0 +1,3 @@\n${content.split('\n').filter(Boolean).map((l) => `+${l}`).join('\n')}\n`);
-  const live = 'present\tnet.ipv4.ip_forward\t1\npresent\tnet.ipv4.tcp_fin_timeout\t30\n';
+  const live = '/proc/sys/net/ipv4/ip_forward:1\n/proc/sys/net/ipv4/tcp_fin_timeout:30\n';
   t.deepEqual(planWith(s, { [k]: live, [`file:${SYS}`]: rawFile(content), ...tools }).changes, []);
   // file right, live value drifted: apply only (no file write)
-  const drift = planWith(s, { [k]: 'present\tnet.ipv4.ip_forward\t0\npresent\tnet.ipv4.tcp_fin_timeout\t30\n', [`file:${SYS}`]: rawFile(content), ...tools });
+  const drift = planWith(s, { [k]: '/proc/sys/net/ipv4/ip_forward:0\n/proc/sys/net/ipv4/tcp_fin_timeout:30\n', [`file:${SYS}`]: rawFile(content), ...tools });
   t.is(drift.changes[0]!.summary, 'apply (net.ipv4.ip_forward=1)');
   t.notRegex(drift.changes[0]!.script, /mktemp/);
   // live right, file edited by hand: rewrite
@@ -136,7 +136,7 @@ test('sysctl: writes file and applies; no change when file and live values match
 test('sysctl: a key the kernel lacks is skipped with a warning and not written', (t) => {
   const s = sysctl(SYS, { 'net.ipv4.tcp_tw_recycle': 1, 'net.ipv4.tcp_timestamps': 0 });
   const k = sysKey(['net.ipv4.tcp_tw_recycle', 'net.ipv4.tcp_timestamps']);
-  const p = planWith(s, { [k]: 'present\tnet.ipv4.tcp_timestamps\t1\nmissing\tnet.ipv4.tcp_tw_recycle\n', [`file:${SYS}`]: rawAbsent, ...tools });
+  const p = planWith(s, { [k]: '/proc/sys/net/ipv4/tcp_timestamps:1\n', [`file:${SYS}`]: rawAbsent, ...tools });
   t.deepEqual(p.warnings, ['net.ipv4.tcp_tw_recycle: skipped, the running kernel has no such key (removed or not built in)']);
   t.notRegex(p.changes[0]!.diff!, /tw_recycle/);
   t.regex(p.changes[0]!.diff!, /\+net\.ipv4\.tcp_timestamps = 0/);
@@ -144,7 +144,7 @@ test('sysctl: a key the kernel lacks is skipped with a warning and not written',
 
 test('sysctl: net.ipv4.vs.* needs ip_vs: skipped unless an earlier kernelModule step loads it', (t) => {
   const s = sysctl(SYS, { 'net.ipv4.vs.conntrack': 1 });
-  const raw = { 'sysctl:net.ipv4.vs.conntrack': 'missing\tnet.ipv4.vs.conntrack\n', [`file:${SYS}`]: rawAbsent, ...tools };
+  const raw = { 'sysctl:net.ipv4.vs.conntrack': '', [`file:${SYS}`]: rawAbsent, ...tools };
   const alone = planWith(s, raw);
   t.deepEqual(alone.changes, []);
   t.regex(alone.warnings![0]!, /module ip_vs not loaded; load it with kernelModule\('ip_vs'\) before this step/);
@@ -161,7 +161,7 @@ test('sysctl: net.ipv4.vs.* needs ip_vs: skipped unless an earlier kernelModule 
 test('sysctl: per-interface keys resolve against the host interfaces (and links created earlier)', (t) => {
   const s = sysctl(SYS, { 'net.ipv4.conf.tunl0.rp_filter': 0, 'net.ipv4.conf.all.rp_filter': 0 });
   const k = sysKey(['net.ipv4.conf.tunl0.rp_filter', 'net.ipv4.conf.all.rp_filter']);
-  const raw = { [k]: 'missing\tnet.ipv4.conf.tunl0.rp_filter\npresent\tnet.ipv4.conf.all.rp_filter\t0\n', [`file:${SYS}`]: rawAbsent, ...tools };
+  const raw = { [k]: '/proc/sys/net/ipv4/conf/all/rp_filter:0\n', [`file:${SYS}`]: rawAbsent, ...tools };
   const p = planWith(s, raw);
   t.deepEqual(p.warnings, ['net.ipv4.conf.tunl0.rp_filter: skipped, interface tunl0 does not exist on this host']);
   const withIpip = planWith(s, raw, new Map([['module:ipip', true]]));
@@ -179,8 +179,8 @@ test('sysctl: validation errors name the key and the fix', (t) => {
 
 test('sysctl: without sysctl or busybox sysctl the plan fails clearly', (t) => {
   const s = sysctl(SYS, { 'net.ipv4.ip_forward': 1 });
-  t.throws(() => planWith(s, { 'sysctl:net.ipv4.ip_forward': 'present\tnet.ipv4.ip_forward\t0\n', [`file:${SYS}`]: rawAbsent, 'host:tools': rawTools('ip') }), { message: /no sysctl command/ });
-  const bb = planWith(s, { 'sysctl:net.ipv4.ip_forward': 'present\tnet.ipv4.ip_forward\t0\n', [`file:${SYS}`]: rawAbsent, 'host:tools': rawTools('busybox', 'busybox-sysctl') });
+  t.throws(() => planWith(s, { 'sysctl:net.ipv4.ip_forward': '/proc/sys/net/ipv4/ip_forward:0\n', [`file:${SYS}`]: rawAbsent, 'host:tools': rawTools('ip') }), { message: /no sysctl command/ });
+  const bb = planWith(s, { 'sysctl:net.ipv4.ip_forward': '/proc/sys/net/ipv4/ip_forward:0\n', [`file:${SYS}`]: rawAbsent, 'host:tools': rawTools('busybox', 'busybox-sysctl') });
   t.regex(bb.changes[0]!.script, /busybox sysctl -p/);
 });
 

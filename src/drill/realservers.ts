@@ -166,8 +166,7 @@ async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: 
   const tableRow = async () => activeOf(t, await snapshots(t.directors, o))?.list?.get(key)?.reals.get(rsKey);
   try {
     // drain
-    const t0 = Date.now();
-    const at: CycleTimes = { drain: t0 };
+    const at: CycleTimes = { drain: Date.now() };
     row.at = at;
     drained = true; // from the first director on: the finally restores the weight wherever it was changed
     for (const d of t.directors) await runOn(await o.connect(d), setWeightScript(t, b, 0), `weight 0 for ${rsKey}`);
@@ -175,13 +174,12 @@ async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: 
       const r = await tableRow();
       return !r || r.active === 0 ? 0 : undefined;
     }, o.drainTimeoutMs);
-    if (left === 0) row.drainedMs = Date.now() - t0;
+    if (left === 0) row.drainedMs = Date.now() - at.drain;
     else row.activeLeft = (await tableRow())?.active;
     log(`  ${b.label}: drained (weight 0)${row.drainedMs !== undefined ? `, no active connection after ${fmtMs(row.drainedMs)}` : `, ${row.activeLeft} active connections left after ${fmtMs(o.drainTimeoutMs)}`}`);
 
     // stop the web service
-    const t1 = Date.now();
-    at.stop = t1;
+    const stopAt = (at.stop = Date.now());
     if (o.stopCmd) {
       await runOn(rsConn, o.stopCmd.replace(/\{port\}/g, String(b.port)), 'stop command');
       stopped = 'cmd';
@@ -200,13 +198,12 @@ async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: 
     const removed = await poll(async () => ((await tableRow()) ? undefined : true), o.checkTimeoutMs);
     if (removed) {
       at.removed = Date.now();
-      row.removedMs = at.removed - t1;
+      row.removedMs = at.removed - stopAt;
     } else row.reasons.push(`the health checker did not remove ${b.label} from the table within ${fmtMs(o.checkTimeoutMs)}`);
     log(`  ${b.label}: service stopped (${row.stoppedBy}); ${removed ? `removed by the health checker after ${fmtMs(row.removedMs!)}` : 'NOT removed'}`);
 
     // start it again
-    const t2 = Date.now();
-    at.start = t2;
+    const startAt = (at.start = Date.now());
     await startBack();
     const back = await poll(async () => {
       const r = await tableRow();
@@ -216,14 +213,14 @@ async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: 
       if (back.weight !== b.weight) for (const d of t.directors) await runOn(await o.connect(d), setWeightScript(t, b, b.weight), `weight ${b.weight} for ${rsKey}`);
       drained = false;
       at.back = Date.now();
-      row.rejoinedMs = at.back - t2;
+      row.rejoinedMs = at.back - startAt;
     } else row.reasons.push(`${b.label} did not come back into the table within ${fmtMs(o.checkTimeoutMs)} after the restart`);
 
     // answering again
     if (back && stream && http) {
       const since = Date.now();
       const answered = await poll(async () => (stream.probes().some((p) => p.ok && p.t >= since - 1000 && matchBackend(p.info, t.backends) === b.label) ? true : undefined), o.checkTimeoutMs, 200);
-      if (answered) row.answeredMs = Date.now() - t2;
+      if (answered) row.answeredMs = Date.now() - startAt;
       else row.reasons.push(`${b.label} is back in the table but answered no probe within ${fmtMs(o.checkTimeoutMs)}`);
     }
     log(`  ${b.label}: restarted; ${back ? `back in the table after ${fmtMs(row.rejoinedMs!)}` : 'NOT back'}${row.answeredMs !== undefined ? `, answering after ${fmtMs(row.answeredMs)}` : ''}`);

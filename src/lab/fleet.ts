@@ -8,7 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run, runOk, LabError } from './run.ts';
 import { nsNames, type LabPaths } from './paths.ts';
-import { upScript, type FleetContext } from './scripts.ts';
+import { labCgroupPrefix, upScript, type FleetContext } from './scripts.ts';
 import { childPids, isOurs, readPidsFile, type ProcRecord } from './state.ts';
 import type { LabTopology } from './topology.ts';
 
@@ -106,7 +106,7 @@ export async function removeCgroups(id: string): Promise<number> {
     root = tmp;
   }
   try {
-    const tops = readdirSync(root).filter((n) => n.startsWith(`lvsplay-${id}-`)).map((n) => path.join(root!, n));
+    const tops = readdirSync(root).filter((n) => n.startsWith(labCgroupPrefix(id))).map((n) => path.join(root!, n));
     const dirs: string[] = [];
     const walk = (d: string) => {
       for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(path.join(d, e.name));

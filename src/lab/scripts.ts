@@ -183,9 +183,14 @@ export interface FleetContext {
   readyTimeout: number;
 }
 
-/** The cgroup (under the cgroup2 root) of a lab host that runs systemd; teardown removes every `lvsplay-ID-*`. */
+/** Every cgroup of lab ID starts with this (teardown removes them all). */
+export function labCgroupPrefix(id: string): string {
+  return `lvsplay-${id}-`;
+}
+
+/** The cgroup (under the cgroup2 root) of a lab host that runs systemd. */
 export function labCgroup(id: string, host: string): string {
-  return `lvsplay-${id}-${host}`;
+  return labCgroupPrefix(id) + host;
 }
 
 /** The script that builds the whole fleet: namespaces, bridges, veths, addresses, hosts, the jump. */

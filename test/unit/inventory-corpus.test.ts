@@ -46,5 +46,7 @@ for (const name of entries) {
     t.deepEqual([...inv.hosts.keys()].sort(), [...listed(expected)].sort(), 'the same hosts');
     for (const [host, vars] of Object.entries(expected._meta.hostvars)) t.deepEqual(got._meta.hostvars[host], vars, `vars of ${host}`);
     t.deepEqual(got, expected);
+    // and the JSON ansible-inventory printed is itself an inventory that resolves the same
+    t.deepEqual(JSON.parse(inventoryList(loadInventory(join(corpus, name, 'expected.json')))), expected, 'expected.json read back');
   });
 }

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { inventoryList, loadInventory } from '../../src/inventory/index.ts';
 
 // Real inventories from public repositories (SOURCE: repository, commit, paths), each with what Debian's
-// ansible-core `ansible-inventory --list` prints for it (expected.json, made by regenerate.sh). Data only: no test
-// here connects to any address in them.
+// ansible-core `ansible-inventory --list` prints for it (expected.json) and its `--export -y` YAML
+// (export/export.yaml), both made by regenerate.sh. Data only: no test here connects to any address in them.
 const corpus = fileURLToPath(new URL('../fixtures/inventory/corpus/', import.meta.url));
 const entries = readdirSync(corpus).filter((name) => existsSync(join(corpus, name, 'SOURCE')));
 
@@ -32,7 +32,20 @@ test('the corpus: at least 12 inventories, INI and YAML, each with its repositor
   t.true(files.some((f) => f.endsWith('.ini')) && files.some((f) => f.endsWith('.yml')));
 });
 
+/** Lists sorted, recursively: `--export -y` writes groups and hosts in name order, not in inventory order. */
+function sortLists(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortLists).sort();
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, sortLists(v)]));
+  return value;
+}
+
 for (const name of entries) {
+  test(`corpus ${name}: ansible-inventory --list --export -y of it loads and resolves the same`, (t) => {
+    const exported = loadInventory(join(corpus, name, 'export/export.yaml'));
+    const expected = JSON.parse(readFileSync(join(corpus, name, 'expected.json'), 'utf8'));
+    t.deepEqual(sortLists(JSON.parse(inventoryList(exported))), sortLists(expected));
+  });
+
   test(`corpus ${name}: resolved as ansible-inventory --list does (hosts, groups and children in order, merged vars with their types)`, (t) => {
     const given = source(name).inventory.split(' ').map((f) => join(corpus, name, f));
     const expected = JSON.parse(readFileSync(join(corpus, name, 'expected.json'), 'utf8'));

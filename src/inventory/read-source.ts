@@ -16,7 +16,7 @@ export interface SourceFile {
 
 // Ansible's defaults: INVENTORY_IGNORE_EXTS (REJECT_EXTS + .orig .ini .cfg .retry) and the names always skipped
 // when an inventory source is a directory (inventory/manager.py IGNORED_ALWAYS)
-export const INVENTORY_IGNORE_EXTS = ['.pyc', '.pyo', '.swp', '.bak', '~', '.rpm', '.md', '.txt', '.rst', '.orig', '.ini', '.cfg', '.retry'];
+const INVENTORY_IGNORE_EXTS = ['.pyc', '.pyo', '.swp', '.bak', '~', '.rpm', '.md', '.txt', '.rst', '.orig', '.ini', '.cfg', '.retry'];
 const IGNORED_NAMES = ['host_vars', 'group_vars', 'vars_plugins'];
 // the yaml plugin's yaml_extensions: only these (or no extension) are tried as YAML
 const YAML_EXTENSIONS = ['.yaml', '.yml', '.json'];

@@ -4,10 +4,10 @@
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../package-root.ts';
 import { run } from '../lab/run.ts';
 
-export const ANSIBLE_PLAYBOOK = fileURLToPath(new URL('./ansible/realserver-dr.yml', import.meta.url));
+export const ANSIBLE_PLAYBOOK = path.join(PACKAGE_ROOT, 'src/bench/ansible/realserver-dr.yml');
 
 export class BenchError extends Error {
   constructor(message: string) {

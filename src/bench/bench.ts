@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../package-root.ts';
 import { ANSIBLE_PLAYBOOK, BenchError, ensureAnsible, parseAnsibleRecap, writeAnsibleConfig } from './ansible.ts';
 import { BENCH_NIC, BENCH_VIP } from './config.ts';
 import { collectEndState, compareEndStates, endStateProblems } from './end-state.ts';
@@ -16,7 +16,7 @@ import { cpuMethod, describeCpuMethod, measure, type MeasureResult } from './mea
 import type { BenchOptions } from './options.ts';
 import { markdownTable, summarize, tableNotes, type LvsplayRun, type Measured, type RepSample, type ResultRow, type RunKind, type RunMeta } from './report.ts';
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const ROOT = PACKAGE_ROOT;
 const LVSPLAY_BIN = path.join(ROOT, 'src/bin/lvsplay.js');
 const LVSPLAY_PLAYBOOK = path.join(ROOT, 'src/bench/playbooks/realserver-dr.ts');
 const FLOOR_MAIN = path.join(ROOT, 'src/bench/floor-main.ts');

@@ -167,3 +167,19 @@ test('lvsplay phases: consecutive milestones, adding up to the engine time', asy
   t.deepEqual(phaseTimes(100, { connected: 100, facts: 100, applied: 100 }, 100), { startupMs: 100, connectMs: 0, factsMs: 0, applyMs: 0, verifyMs: 0 });
   t.deepEqual(phaseTimes(100, { connected: 500, facts: 300, applied: 200 }, 600), { startupMs: 100, connectMs: 400, factsMs: 0, applyMs: 0, verifyMs: 100 });
 });
+
+test('start-up benchmark: the generated inventory has exactly 1,000 lines and loads', async (t) => {
+  const { inventoryOfLines } = await import('../../src/bench/startup.ts');
+  const { loadInventory } = await import('../../src/inventory/index.ts');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const os = await import('node:os');
+  const text = inventoryOfLines(1000);
+  t.is(text.split('\n').length - 1, 1000);
+  const dir = mkdtempSync(`${os.tmpdir()}/lvsplay-inv1000-`);
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(`${dir}/inv.yaml`, text);
+  const inv = loadInventory(`${dir}/inv.yaml`);
+  t.true(inv.hosts.size > 250, `${inv.hosts.size} hosts`);
+  t.is(inv.hosts.get('rs0001')!.vars.lvs_weight, 2);
+  t.like(parseBenchArgs(['--startup']), { startup: true, reps: 10, out: 'bench/startup.json' });
+});

@@ -43,3 +43,10 @@ export async function useSources() {
   registerTsx();
   register('./source-condition.js', import.meta.url);
 }
+
+/** The `main` export of an entry module under src/ (e.g. 'cli', 'bench/main'): compiled when current, else the source. */
+export async function entryMain(entry) {
+  if (whichBuild() === 'dist') return (await import(`../../dist/src/${entry}.js`)).main;
+  await useSources();
+  return (await import(`../${entry}.ts`)).main;
+}

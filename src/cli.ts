@@ -1,13 +1,13 @@
 /** lvsplay command line: option parsing, exit codes, and wiring of inventory → playbook → engine → output. */
 import { readFileSync } from 'node:fs';
+import { PACKAGE_ROOT } from './package-root.ts';
 import { EXIT, UsageError } from './errors.ts';
 import { reportError } from './commands/common.ts';
-import { runCommand } from './commands/run.ts';
 
-import { inventoryCommand } from './commands/inventory.ts';
-import { factsCommand } from './commands/facts.ts';
+// Each command's module is imported only when that command runs (`await import`): `--version`, `--help` and
+// `inventory` never load ssh2, listr2, zod or the roles (start-up time: README "Start-up").
 
-export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+export const VERSION: string = JSON.parse(readFileSync(`${PACKAGE_ROOT}package.json`, 'utf8')).version;
 
 const HELP = `lvsplay ${VERSION} — build and test LVS/IPVS clusters over SSH
 
@@ -41,11 +41,11 @@ export async function main(argv: string[]): Promise<number> {
         out(`lvsplay ${VERSION}\n`);
         return EXIT.ok;
       case 'run':
-        return await runCommand(rest, { out, err });
+        return await (await import('./commands/run.ts')).runCommand(rest, { out, err });
       case 'facts':
-        return await factsCommand(rest, { out, err });
+        return await (await import('./commands/facts.ts')).factsCommand(rest, { out, err });
       case 'inventory':
-        return await inventoryCommand(rest, { out, err });
+        return await (await import('./commands/inventory.ts')).inventoryCommand(rest, { out, err });
       case 'verify':
         return await (await import('./commands/verify.ts')).verifyCommand(rest, { out, err });
       case 'drill':

@@ -46,12 +46,27 @@ export function play(p: Play): Play {
   return p;
 }
 
-/** Load a .ts/.js playbook module (tsx is registered by the launcher) and return its default export. */
+let tsxRegistered = false;
+
+/**
+ * TypeScript loading, on demand: running from the sources (tsx already loaded this very module) there is nothing to
+ * do; compiled (dist/), tsx is registered the first time a .ts playbook is loaded, so that the other commands never
+ * pay for it. `import 'lvsplay'` in the playbook then resolves to dist/ too (package.json "exports": one engine).
+ */
+async function ensureTypeScriptLoader(file: string): Promise<void> {
+  if (tsxRegistered || import.meta.url.endsWith('.ts') || !/\.[cm]?tsx?$/.test(file)) return;
+  const { register } = await import('tsx/esm/api');
+  register();
+  tsxRegistered = true;
+}
+
+/** Load a .ts/.js playbook module and return its default export. */
 export async function loadPlaybook(file: string): Promise<Playbook> {
   const abs = resolve(file);
   if (!existsSync(abs)) throw new ValidationError(`playbook not found: ${abs}`, { file }, 'pass the path of a .ts playbook, e.g. playbooks/site.ts');
   let mod: { default?: unknown };
   try {
+    await ensureTypeScriptLoader(abs);
     mod = await import(pathToFileURL(abs).href);
   } catch (e) {
     if (e instanceof ValidationError) throw new ValidationError(e.message, { file, ...e.location }, e.hint);

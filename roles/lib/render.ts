@@ -1,11 +1,12 @@
 /** keepalived configuration rendered from the ejs templates under roles/NAME/templates/ (pure: inventory → text). */
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import ejs from 'ejs';
+import { PACKAGE_ROOT } from '../../src/package-root.ts';
 import type { HostVrrpInstance, ResolvedService } from './cluster.ts';
 
-export const ROLES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** the roles' source directory (templates are read from there, also when the code runs compiled from dist/) */
+export const ROLES_DIR = join(PACKAGE_ROOT, 'roles');
 
 export interface KeepalivedConfig {
   host: string;

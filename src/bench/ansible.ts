@@ -2,12 +2,13 @@
  * The Ansible side: make sure ansible-core is there (Debian's package, installed with apt-get when missing), write
  * an ansible.cfg with the usual speed settings into the run's own directory, and read the PLAY RECAP.
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../package-root.ts';
+import { aptInstallMissing } from '../lab/install.ts';
 import { run } from '../lab/run.ts';
 
-export const ANSIBLE_PLAYBOOK = fileURLToPath(new URL('./ansible/realserver-dr.yml', import.meta.url));
+export const ANSIBLE_PLAYBOOK = path.join(PACKAGE_ROOT, 'src/bench/ansible/realserver-dr.yml');
 
 export class BenchError extends Error {
   constructor(message: string) {
@@ -16,6 +17,17 @@ export class BenchError extends Error {
   }
 }
 
+/**
+ * Debian packages the benchmark runs: ansible-core, and ansible-mitogen (the mitogen_linear strategy beside
+ * ansible-core 2.14: Ansible's fastest configuration).
+ */
+export const BENCH_PACKAGES = ['ansible-core', 'ansible-mitogen'] as const;
+/** where Debian's ansible-mitogen puts its strategy plugins */
+export const MITOGEN_STRATEGY_DIR = '/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy';
+
+/** The two Ansible configurations the benchmark times. */
+export type AnsibleFlavour = 'ansible' | 'ansible_mitogen';
+
 /** `ansible-playbook --version` first line, or undefined when it is not installed. */
 export async function ansibleVersion(): Promise<string | undefined> {
   const r = await run('ansible-playbook', ['--version'], { timeoutMs: 60_000 }).catch(() => undefined);
@@ -23,27 +35,25 @@ export async function ansibleVersion(): Promise<string | undefined> {
   return r.stdout.split('\n')[0]!.replace(/^ansible-playbook\s*\[(?:core\s*)?(.*)\]$/, 'ansible-core $1').trim();
 }
 
-/** Install Debian's ansible-core when ansible-playbook is missing; a clear error when that is impossible. */
+/** mitogen's version from its package (dpkg), e.g. "0.3.3-9+deb12u1". */
+async function mitogenVersion(): Promise<string | undefined> {
+  const r = await run('dpkg-query', ['-W', '-f', '${Version}', 'ansible-mitogen']).catch(() => undefined);
+  return r && r.code === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
+}
+
+/** Install ansible-core and ansible-mitogen with apt-get when missing; a clear error when that is impossible. */
 export async function ensureAnsible(log: (s: string) => void): Promise<string> {
-  const have = await ansibleVersion();
-  if (have) return have;
-  if (process.getuid?.() !== 0) {
-    throw new BenchError('ansible-playbook is not installed\n  fix: apt-get install ansible-core (the benchmark runs as root and does this itself)');
+  try {
+    await aptInstallMissing(BENCH_PACKAGES, 'bench', log);
+  } catch (e) {
+    throw new BenchError(`${(e as Error).message}\n  fix: apt-get install ${BENCH_PACKAGES.join(' ')}, then run the benchmark again`);
   }
-  log('bench: ansible-playbook not found: apt-get install -y ansible-core');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  let r = await run('apt-get', ['install', '-y', '--no-install-recommends', 'ansible-core'], { env, timeoutMs: 900_000 });
-  if (r.code !== 0) {
-    log('bench: apt-get install failed; running apt-get update and trying again');
-    await run('apt-get', ['update'], { env, timeoutMs: 600_000 });
-    r = await run('apt-get', ['install', '-y', '--no-install-recommends', 'ansible-core'], { env, timeoutMs: 900_000 });
+  const core = await ansibleVersion();
+  const mitogen = await mitogenVersion();
+  if (!core || !existsSync(path.join(MITOGEN_STRATEGY_DIR, 'mitogen_linear.py'))) {
+    throw new BenchError(`ansible-playbook or the mitogen_linear strategy (${MITOGEN_STRATEGY_DIR}) is missing after installing ${BENCH_PACKAGES.join(' ')}`);
   }
-  const now = await ansibleVersion();
-  if (r.code !== 0 || !now) {
-    throw new BenchError(`cannot install ansible-core with apt-get (exit ${r.code}):\n${r.stderr.trim().split('\n').slice(-5).join('\n')}\n  fix: apt-get install ansible-core, then run the benchmark again`);
-  }
-  log(`bench: installed ${now}`);
-  return now;
+  return `${core}, ansible-mitogen ${mitogen ?? '(version unknown)'}`;
 }
 
 export interface AnsibleConfigOptions {
@@ -54,12 +64,15 @@ export interface AnsibleConfigOptions {
   controlDir: string;
   /** Ansible's local temp directory for this run */
   localTmp: string;
+  /** ansible_mitogen: the mitogen_linear strategy (one persistent Python interpreter per host, fed over ssh) */
+  flavour: AnsibleFlavour;
 }
 
 /**
  * Ansible's best-practice speed settings: forks ≥ hosts, pipelining (one ssh exec per module, no temp files for
  * most modules), ControlPersist (one SSH connection per host reused by every task), no fact gathering (the play
- * needs none), the interpreter named (no discovery round trip), no retry files.
+ * needs none), the interpreter named (no discovery round trip), no retry files. With mitogen the same, plus its
+ * strategy (mitogen reads ssh_args too, so it reaches the hosts through the same ssh_config and jump).
  */
 export function ansibleConfig(o: AnsibleConfigOptions): string {
   return `# generated by lvsplay bench
@@ -71,7 +84,7 @@ host_key_checking = True
 retry_files_enabled = False
 local_tmp = ${o.localTmp}
 nocolor = True
-
+${o.flavour === 'ansible_mitogen' ? `strategy_plugins = ${MITOGEN_STRATEGY_DIR}\nstrategy = mitogen_linear\n` : ''}
 [ssh_connection]
 pipelining = True
 ssh_args = -F ${o.sshConfig} -o ControlMaster=auto -o ControlPersist=60s

@@ -1,25 +1,30 @@
 /**
- * The benchmark: for each fleet size, `reps` repetitions; in each, lvsplay and Ansible (alternating which goes
- * first) each get a fresh lab, run the same configuration twice (first: everything changes; second: nothing
- * does), and leave their end state for comparison; the floor is timed on the lvsplay lab. Any wrong or unequal
- * end state, failed run or non-idempotent second run stops the benchmark with an error.
+ * The benchmark: for each fleet size, `reps` repetitions; in each, lvsplay, best-practice Ansible and Ansible +
+ * mitogen (the order rotating) each get a fresh lab, run the same configuration twice (first: everything changes;
+ * second: nothing does), and leave their end state for comparison; the floor is timed on the lvsplay lab. Any
+ * wrong or unequal end state, failed run or non-idempotent second run stops the benchmark with an error.
+ * lvsplay and the floor run compiled (dist/, built first when missing or older than the sources).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ANSIBLE_PLAYBOOK, BenchError, ensureAnsible, parseAnsibleRecap, writeAnsibleConfig } from './ansible.ts';
+import { PACKAGE_ROOT } from '../package-root.ts';
+import { ANSIBLE_PLAYBOOK, BenchError, ensureAnsible, parseAnsibleRecap, writeAnsibleConfig, type AnsibleFlavour } from './ansible.ts';
+import { ensureCompiled } from './compiled.ts';
+import { floorSpec } from './floor-spec.ts';
 import { BENCH_NIC, BENCH_VIP } from './config.ts';
 import { collectEndState, compareEndStates, endStateProblems } from './end-state.ts';
 import { benchLabUp, type BenchLab } from './lab.ts';
 import { cpuMethod, describeCpuMethod, measure, type MeasureResult } from './measure.ts';
 import type { BenchOptions } from './options.ts';
-import { markdownTable, summarize, tableNotes, type LvsplayRun, type Measured, type RepSample, type ResultRow, type RunKind, type RunMeta } from './report.ts';
+import { markdownTable, summarize, tableNotes, toolOrder, type LvsplayRun, type Measured, type Phases, type RepSample, type ResultRow, type RunKind, type RunMeta, type Tool } from './report.ts';
+import type { PhaseTimes } from '../engine/phases.ts';
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const ROOT = PACKAGE_ROOT;
 const LVSPLAY_BIN = path.join(ROOT, 'src/bin/lvsplay.js');
 const LVSPLAY_PLAYBOOK = path.join(ROOT, 'src/bench/playbooks/realserver-dr.ts');
-const FLOOR_MAIN = path.join(ROOT, 'src/bench/floor-main.ts');
+/** compiled: the floor runs with plain node, no tsx */
+const FLOOR_MAIN = path.join(ROOT, 'dist/src/bench/floor-main.js');
 const RUN_TIMEOUT_MS = 30 * 60_000;
 
 export interface BenchResult {
@@ -63,24 +68,27 @@ async function lvsplayRun(lab: BenchLab, run: RunKind, forks: number): Promise<L
   });
   if (r.code !== 0) throw failed(`lvsplay run (${run} run, ${lab.hosts.length} hosts)`, r, logFile);
   const lines = readFileSync(json, 'utf8').trim().split('\n');
-  const recap = JSON.parse(lines.at(-1)!) as { event: string; hosts: Record<string, { changed: number; failed: number; unreachable: boolean; roundTrips: number }> };
+  const recap = JSON.parse(lines.at(-1)!) as { event: string; hosts: Record<string, { changed: number; failed: number; unreachable: boolean; roundTrips: number }>; phases?: PhaseTimes };
   if (recap.event !== 'recap') throw new BenchError(`lvsplay ${run} run: the last line of ${json} is not the recap`);
+  if (!recap.phases) throw new BenchError(`lvsplay ${run} run: the recap in ${json} has no phases`);
   for (const h of lab.hosts) {
     const x = recap.hosts[h];
     if (!x || x.unreachable || x.failed) throw new BenchError(`lvsplay ${run} run: host ${h} ${x ? JSON.stringify(x) : 'missing from the recap'}\n${tail(logFile)}`);
     if (run === 'first' && x.changed === 0) throw new BenchError(`lvsplay first run changed nothing on ${h}: the lab was not fresh\n${tail(logFile)}`);
     if (run === 'second' && x.changed !== 0) throw new BenchError(`lvsplay second run changed ${x.changed} thing(s) on ${h}: not idempotent\n${tail(logFile)}`);
   }
-  return { wall_s: r.wall_s, cpu_s: r.cpu_s, roundTrips: Math.max(...lab.hosts.map((h) => recap.hosts[h]!.roundTrips)) };
+  const p = recap.phases;
+  const phases: Phases = { startup_s: p.startupMs / 1000, connect_s: p.connectMs / 1000, facts_s: p.factsMs / 1000, apply_s: p.applyMs / 1000 };
+  return { wall_s: r.wall_s, cpu_s: r.cpu_s, peak_mb: r.peak_mb, roundTrips: Math.max(...lab.hosts.map((h) => recap.hosts[h]!.roundTrips)), phases };
 }
 
 /** ansible-playbook, timed, with a fresh ControlPersist directory (each run starts cold, like lvsplay). */
-async function ansibleRun(lab: BenchLab, run: RunKind, forks: number): Promise<Measured> {
-  const runDir = path.join(lab.dir, `ansible-${run}`);
+async function ansibleRun(lab: BenchLab, flavour: AnsibleFlavour, run: RunKind, forks: number): Promise<Measured> {
+  const runDir = path.join(lab.dir, `${flavour}-${run}`);
   const controlDir = mkdtempSync(path.join(os.tmpdir(), 'lvb-')); // short: ssh control socket paths are limited
   try {
-    const cfg = writeAnsibleConfig(runDir, { forks, sshConfig: lab.sshConfig, controlDir, localTmp: path.join(runDir, 'tmp') });
-    const logFile = path.join(lab.dir, `ansible-${run}.log`);
+    const cfg = writeAnsibleConfig(runDir, { forks, sshConfig: lab.sshConfig, controlDir, localTmp: path.join(runDir, 'tmp'), flavour });
+    const logFile = path.join(lab.dir, `${flavour}-${run}.log`);
     const r = await measure('ansible-playbook', ['-i', lab.ansibleInventory, ANSIBLE_PLAYBOOK], {
       cwd: runDir,
       env: { ...process.env, ANSIBLE_CONFIG: cfg, ANSIBLE_NOCOLOR: '1' },
@@ -88,24 +96,27 @@ async function ansibleRun(lab: BenchLab, run: RunKind, forks: number): Promise<M
       timeoutMs: RUN_TIMEOUT_MS,
       leftoverMarker: controlDir,
     });
-    if (r.code !== 0) throw failed(`ansible-playbook (${run} run, ${lab.hosts.length} hosts)`, r, logFile);
+    const what = flavour === 'ansible' ? 'ansible-playbook' : 'ansible-playbook (mitogen)';
+    if (r.code !== 0) throw failed(`${what} (${run} run, ${lab.hosts.length} hosts)`, r, logFile);
     const recap = parseAnsibleRecap(readFileSync(logFile, 'utf8'));
     for (const h of lab.hosts) {
       const x = recap.get(h);
-      if (!x || x.unreachable || x.failed) throw new BenchError(`ansible-playbook ${run} run: host ${h} ${x ? JSON.stringify(x) : 'missing from the PLAY RECAP'}\n${tail(logFile)}`);
-      if (run === 'first' && x.changed === 0) throw new BenchError(`ansible-playbook first run changed nothing on ${h}: the lab was not fresh\n${tail(logFile)}`);
-      if (run === 'second' && x.changed !== 0) throw new BenchError(`ansible-playbook second run changed ${x.changed} task(s) on ${h}: the Ansible playbook is not idempotent\n${tail(logFile)}`);
+      if (!x || x.unreachable || x.failed) throw new BenchError(`${what} ${run} run: host ${h} ${x ? JSON.stringify(x) : 'missing from the PLAY RECAP'}\n${tail(logFile)}`);
+      if (run === 'first' && x.changed === 0) throw new BenchError(`${what} first run changed nothing on ${h}: the lab was not fresh\n${tail(logFile)}`);
+      if (run === 'second' && x.changed !== 0) throw new BenchError(`${what} second run changed ${x.changed} task(s) on ${h}: the Ansible playbook is not idempotent\n${tail(logFile)}`);
     }
-    return { wall_s: r.wall_s, cpu_s: r.cpu_s };
+    return { wall_s: r.wall_s, cpu_s: r.cpu_s, peak_mb: r.peak_mb };
   } finally {
     rmSync(controlDir, { recursive: true, force: true });
   }
 }
 
-/** The floor in its own Node process, same concurrency as the tools. */
+/** The floor in its own (compiled, plain) Node process, same concurrency as the tools. */
 async function floorRun(lab: BenchLab, forks: number): Promise<RepSample['floor']> {
   const logFile = path.join(lab.dir, 'floor.log');
-  const r = await measure(process.execPath, ['--import=tsx', FLOOR_MAIN, lab.inventory, String(forks)], {
+  const specFile = path.join(lab.dir, 'floor-spec.json');
+  writeFileSync(specFile, JSON.stringify(floorSpec(lab, forks)));
+  const r = await measure(process.execPath, [FLOOR_MAIN, specFile], {
     cwd: ROOT,
     env: process.env,
     logFile,
@@ -115,15 +126,18 @@ async function floorRun(lab: BenchLab, forks: number): Promise<RepSample['floor'
   const line = readFileSync(logFile, 'utf8').trim().split('\n').at(-1)!;
   const f = JSON.parse(line) as { hosts: number; ssh_s: number };
   if (f.hosts !== lab.hosts.length) throw new BenchError(`the floor reached ${f.hosts} hosts, not ${lab.hosts.length}`);
-  return { wall_s: r.wall_s, cpu_s: r.cpu_s, ssh_s: f.ssh_s };
+  return { wall_s: r.wall_s, cpu_s: r.cpu_s, peak_mb: r.peak_mb, ssh_s: f.ssh_s };
 }
 
-/** Wanted state on every host, and the same state under both tools; else a loud error with what differs. */
-export function checkEndStates(states: { lvsplay: Map<string, string>; ansible: Map<string, string> }, hosts: string[]): void {
+const LABEL: Record<Tool, string> = { lvsplay: 'lvsplay', ansible: 'ansible-playbook', ansible_mitogen: 'ansible-playbook + mitogen' };
+
+/** Wanted state on every host, and the same state under every tool; else a loud error with what differs. */
+export function checkEndStates(states: Partial<Record<Tool, Map<string, string>>>, hosts: string[]): void {
   const problems: string[] = [];
-  for (const tool of ['lvsplay', 'ansible'] as const) {
+  const tools = Object.keys(states) as Tool[];
+  for (const tool of tools) {
     for (const h of hosts) {
-      const snap = states[tool].get(h);
+      const snap = states[tool]!.get(h);
       if (snap === undefined) {
         problems.push(`${tool}: no end state from ${h}`);
         continue;
@@ -131,7 +145,8 @@ export function checkEndStates(states: { lvsplay: Map<string, string>; ansible: 
       for (const p of endStateProblems(snap, BENCH_VIP, BENCH_NIC)) problems.push(`${tool} on ${h}: ${p}`);
     }
   }
-  problems.push(...compareEndStates(states.lvsplay, states.ansible, ['after lvsplay', 'after ansible-playbook']));
+  const [ref, ...others] = tools;
+  for (const t of others) problems.push(...compareEndStates(states[ref!]!, states[t]!, [`after ${LABEL[ref!]}`, `after ${LABEL[t]}`]));
   if (problems.length) {
     throw new BenchError(`END STATES WRONG OR DIFFERENT: the timings are void\n  ${problems.join('\n  ')}`);
   }
@@ -151,18 +166,18 @@ function machine(): string {
 
 /** `onSize` is called after each fleet size with everything so far (results are written as they come). */
 export async function runBench(o: BenchOptions, log: Log, onSize?: (r: BenchResult) => void): Promise<BenchResult> {
+  await ensureCompiled(log);
   const ansibleVersion = await ensureAnsible(log);
-  const meta: RunMeta = { date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), machine: machine(), reps: o.reps, cpuMethod: describeCpuMethod(cpuMethod()), ansibleVersion };
+  const meta: RunMeta = { date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), machine: machine(), reps: o.reps, cpuMethod: describeCpuMethod(cpuMethod()), ansibleVersion, load: {} };
   log(`bench: ${meta.machine}`);
   log(`bench: ${ansibleVersion}; CPU accounting: ${meta.cpuMethod}`);
   const samples: RepSample[] = [];
   for (const n of o.hosts) {
+    meta.load[String(n)] = Math.round(os.loadavg()[0]! * 10) / 10;
     for (let rep = 0; rep < o.reps; rep++) {
-      const order: RepSample['order'] = rep % 2 === 0 ? ['lvsplay', 'ansible'] : ['ansible', 'lvsplay'];
-      const states = {} as { lvsplay: Map<string, string>; ansible: Map<string, string> };
-      let lv: RepSample['lvsplay'] | undefined;
-      let an: RepSample['ansible'] | undefined;
-      let fl: RepSample['floor'] | undefined;
+      const order = toolOrder(rep);
+      const states: Partial<Record<Tool, Map<string, string>>> = {};
+      const s = { hosts: n, rep: rep + 1, order } as RepSample;
       let hosts: string[] = [];
       for (const tool of order) {
         const lab = await benchLabUp(n, log);
@@ -171,12 +186,12 @@ export async function runBench(o: BenchOptions, log: Log, onSize?: (r: BenchResu
           if (tool === 'lvsplay') {
             const first = await lvsplayRun(lab, 'first', n);
             const second = await lvsplayRun(lab, 'second', n);
-            lv = { first, second };
-            fl = await floorRun(lab, n);
+            s.lvsplay = { first, second };
+            s.floor = await floorRun(lab, n);
           } else {
-            const first = await ansibleRun(lab, 'first', n);
-            const second = await ansibleRun(lab, 'second', n);
-            an = { first, second };
+            const first = await ansibleRun(lab, tool, 'first', n);
+            const second = await ansibleRun(lab, tool, 'second', n);
+            s[tool] = { first, second };
           }
           states[tool] = await collectEndState(lab.inventory, BENCH_NIC, n);
         } finally {
@@ -184,12 +199,11 @@ export async function runBench(o: BenchOptions, log: Log, onSize?: (r: BenchResu
         }
       }
       checkEndStates(states, hosts);
-      const s: RepSample = { hosts: n, rep: rep + 1, order, lvsplay: lv!, ansible: an!, floor: fl! };
       samples.push(s);
-      const t = (m: Measured) => `${m.wall_s.toFixed(2)} s (cpu ${m.cpu_s.toFixed(2)})`;
+      const t = (m: Measured) => `${m.wall_s.toFixed(2)} s (cpu ${m.cpu_s.toFixed(2)}, ${m.peak_mb.toFixed(0)} MiB)`;
       log(
-        `bench: ${n} hosts, rep ${rep + 1}/${o.reps} (${order.join(' then ')}): lvsplay first ${t(s.lvsplay.first)} second ${t(s.lvsplay.second)}; ` +
-          `ansible first ${t(s.ansible.first)} second ${t(s.ansible.second)}; floor ${t(s.floor)}; end states equal`,
+        `bench: ${n} hosts, rep ${rep + 1}/${o.reps} (${order.join(', ')}; load ${os.loadavg()[0]!.toFixed(1)}): lvsplay first ${t(s.lvsplay.first)} second ${t(s.lvsplay.second)}; ` +
+          `ansible first ${t(s.ansible.first)} second ${t(s.ansible.second)}; mitogen first ${t(s.ansible_mitogen.first)} second ${t(s.ansible_mitogen.second)}; floor ${t(s.floor)}; end states equal`,
       );
     }
     onSize?.(result(samples, meta));

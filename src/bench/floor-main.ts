@@ -1,13 +1,14 @@
-/** `node --import=tsx src/bench/floor-main.ts INVENTORY FORKS`: prints `{"hosts":N,"ssh_s":S}`; exit 1 on any failure. */
-import { floor } from './floor.ts';
+/** `node dist/src/bench/floor-main.js SPEC.json` (compiled: no tsx): prints `{"hosts":N,"ssh_s":S}`; exit 1 on any failure. */
+import { readFileSync } from 'node:fs';
+import { floor, type FloorSpec } from './floor.ts';
 
-const [inventory, forks] = process.argv.slice(2);
-if (!inventory || !forks || !(Number(forks) >= 1)) {
-  process.stderr.write('usage: node --import=tsx src/bench/floor-main.ts INVENTORY FORKS\n');
+const [specFile] = process.argv.slice(2);
+if (!specFile) {
+  process.stderr.write('usage: node dist/src/bench/floor-main.js SPEC.json\n');
   process.exit(5);
 }
 try {
-  process.stdout.write(JSON.stringify(await floor(inventory, Number(forks))) + '\n');
+  process.stdout.write(JSON.stringify(await floor(JSON.parse(readFileSync(specFile, 'utf8')) as FloorSpec)) + '\n');
 } catch (e) {
   process.stderr.write(`floor: ${(e as Error).message}\n`);
   process.exitCode = 1;

@@ -1,29 +1,88 @@
 /**
- * The floor: the least an SSH push tool does. Run as its own Node process, like lvsplay (floor-main.ts): one ssh2
- * connection per host through lvsplay's transport, `forks` hosts at a time, `true` on each; returns the time that
- * took (connect + exec, without Node's start-up).
+ * The floor: the least an SSH push tool does, with nothing of lvsplay in it. Plain ssh2 (compiled, run with plain
+ * `node`, no tsx): one connection to the jump host, then per host a direct-tcpip channel through it, an SSH
+ * connection over that (host key checked against the lab's key, public-key login), `true`, close; `forks` hosts
+ * at a time, as the tools. The parent (bench.ts) resolves the inventory into a FloorSpec file, so the floor does
+ * not even parse YAML.
  */
-import PQueue from 'p-queue';
-import { connectionSpec, loadInventory } from '../inventory/index.ts';
-import { SshPool } from '../transport/index.ts';
+import { readFileSync } from 'node:fs';
+import ssh2 from 'ssh2';
+import type { Client as ClientType, ConnectConfig } from 'ssh2';
 
-export async function floor(inventory: string, forks: number): Promise<{ hosts: number; ssh_s: number }> {
-  const inv = loadInventory(inventory);
-  const specs = [...inv.hosts.keys()].map((h) => connectionSpec(inv, h));
-  const pool = new SshPool({ passphrasePrompt: false });
+const { Client, utils } = ssh2;
+
+export interface FloorEndpoint {
+  host: string;
+  port: number;
+  user: string;
+}
+
+export interface FloorSpec {
+  jump: FloorEndpoint;
+  hosts: FloorEndpoint[];
+  /** the private key file (OpenSSH format, unencrypted: the lab's) */
+  key: string;
+  /** the one host key the lab's hosts and jump present, as an OpenSSH public key line */
+  hostKey: string;
+  forks: number;
+  timeoutMs: number;
+}
+
+function open(c: FloorEndpoint, privateKey: Buffer, hostKey: Buffer, timeoutMs: number, sock?: NodeJS.ReadableStream): Promise<ClientType> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    const cfg: ConnectConfig = {
+      host: c.host,
+      port: c.port,
+      username: c.user,
+      privateKey,
+      readyTimeout: timeoutMs,
+      hostVerifier: (key: Buffer) => key.equals(hostKey),
+      ...(sock ? { sock: sock as ConnectConfig['sock'] } : {}),
+    };
+    client.once('ready', () => resolve(client)).once('error', reject).connect(cfg);
+  });
+}
+
+function forward(jump: ClientType, to: FloorEndpoint): Promise<NodeJS.ReadableStream> {
+  return new Promise((resolve, reject) => jump.forwardOut('127.0.0.1', 0, to.host, to.port, (e, ch) => (e ? reject(e) : resolve(ch))));
+}
+
+function runTrue(client: ClientType, name: string): Promise<void> {
+  return new Promise((resolve, reject) =>
+    client.exec('true', (e, ch) => {
+      if (e) return reject(e);
+      ch.on('data', () => {}).stderr.on('data', () => {});
+      ch.once('close', (code: number) => (code === 0 ? resolve() : reject(new Error(`${name}: true exited ${code}`))));
+    }),
+  );
+}
+
+/** Connect to every host and run `true`; the seconds that took (without Node's start-up). */
+export async function floor(spec: FloorSpec): Promise<{ hosts: number; ssh_s: number }> {
+  const privateKey = readFileSync(spec.key);
+  const parsed = utils.parseKey(spec.hostKey);
+  if (parsed instanceof Error) throw new Error(`floor: cannot read the host key: ${parsed.message}`);
+  const hostKey = (Array.isArray(parsed) ? parsed[0]! : parsed).getPublicSSH();
   const t0 = performance.now();
+  const jump = await open(spec.jump, privateKey, hostKey, spec.timeoutMs);
   try {
-    const queue = new PQueue({ concurrency: forks });
-    await Promise.all(
-      specs.map((spec) =>
-        queue.add(async () => {
-          const r = await (await pool.connect(spec)).exec('true');
-          if (r.code !== 0) throw new Error(`${spec.name}: true exited ${r.code}: ${r.stderr.trim()}`);
-        }),
-      ),
-    );
-    return { hosts: specs.length, ssh_s: (performance.now() - t0) / 1000 };
+    let next = 0;
+    // `forks` workers taking the next host: the same concurrency as --forks / Ansible's forks
+    const worker = async () => {
+      for (let i = next++; i < spec.hosts.length; i = next++) {
+        const h = spec.hosts[i]!;
+        const client = await open(h, privateKey, hostKey, spec.timeoutMs, await forward(jump, h));
+        try {
+          await runTrue(client, `${h.user}@${h.host}`);
+        } finally {
+          client.end();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(spec.forks, spec.hosts.length) }, worker));
+    return { hosts: spec.hosts.length, ssh_s: (performance.now() - t0) / 1000 };
   } finally {
-    await pool.closeAll();
+    jump.end();
   }
 }

@@ -6,6 +6,7 @@ import { BenchError } from './ansible.ts';
 import { runBench, type BenchResult } from './bench.ts';
 import { downAllLabs } from './lab.ts';
 import { BENCH_HELP, parseBenchArgs } from './options.ts';
+import { startupBench } from './startup.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const log = (s: string) => process.stderr.write(s + '\n');
@@ -24,6 +25,13 @@ export async function main(argv: string[]): Promise<number> {
     const out = path.resolve(o.out);
     const base = out.replace(/\.json$/, '');
     mkdirSync(path.dirname(out), { recursive: true });
+    if (o.startup) {
+      const s = await startupBench(o.reps, log);
+      writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), load: s.load, rows: s.rows }, null, 2) + '\n');
+      writeFileSync(`${base}.md`, s.table);
+      process.stdout.write(s.table);
+      return 0;
+    }
     // written after every fleet size, so a failure later on keeps what was measured (the .md says how far it got)
     const save = (r: BenchResult, complete: boolean) => {
       writeFileSync(out, JSON.stringify(r.rows, null, 2) + '\n');

@@ -7,6 +7,10 @@
  * after the child exits, whatever is left in the cgroup (the ssh masters) is killed by pid and the cgroup's CPU
  * total read. Without a usable cgroup, the fallback is the rusage of waited-for children (`times` of a wrapper
  * shell) plus /proc/PID/stat of the leftovers found by a marker string in their command line.
+ *
+ * Peak memory: every 100 ms, the sum of the proportional set sizes (PSS, /proc/PID/smaps_rollup: shared pages
+ * split between the processes sharing them, so Ansible's forked workers are not counted n times) of every process
+ * of the run (the cgroup's, or the child's tree); the largest sum is reported.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
@@ -30,6 +34,36 @@ export interface MeasureResult {
   cpu_s: number;
   /** leftover processes killed after the child exited */
   leftovers: number;
+  /** the largest sampled sum of PSS over the run's processes, MiB */
+  peak_mb: number;
+}
+
+const SAMPLE_MS = 100;
+
+/** PSS of one process in KiB (0 when it is gone or unreadable). */
+function pssKiB(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Samples the memory of `pids()` until stopped; returns the peak in MiB. */
+function memorySampler(pids: () => number[]): { stop(): number } {
+  let peak = 0;
+  const sample = () => {
+    const kib = pids().reduce((sum, pid) => sum + pssKiB(pid), 0);
+    if (kib > peak) peak = kib;
+  };
+  const timer = setInterval(sample, SAMPLE_MS);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.round((peak / 1024) * 10) / 10;
+    },
+  };
 }
 
 type CpuMethod =
@@ -84,12 +118,15 @@ export async function measure(cmd: string, args: string[], o: MeasureOptions): P
 interface Exit {
   code: number;
   wall_s: number;
+  peak_mb: number;
 }
 
-function runChild(argv: string[], o: MeasureOptions, stdio: Array<'ignore' | number>): Promise<Exit> {
+/** `memoryOf`: the processes whose memory is sampled, given the child's pid (default: the child's tree). */
+function runChild(argv: string[], o: MeasureOptions, stdio: Array<'ignore' | number>, memoryOf: (pid: number) => number[] = descendantsAndSelf): Promise<Exit> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(argv[0]!, argv.slice(1), { cwd: o.cwd, env: o.env, stdio });
+    const memory = memorySampler(() => (child.pid ? memoryOf(child.pid) : []));
     // on timeout the whole tree goes (the rusage wrapper shell does not exec the tool)
     const timer = setTimeout(() => {
       for (const pid of descendantsAndSelf(child.pid!).reverse()) {
@@ -102,12 +139,14 @@ function runChild(argv: string[], o: MeasureOptions, stdio: Array<'ignore' | num
     }, o.timeoutMs);
     child.on('error', (e) => {
       clearTimeout(timer);
+      memory.stop();
       reject(e);
     });
     // 'exit', not 'close': detached descendants may hold inherited descriptors open long after the child is gone
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 128 : -1), wall_s: (performance.now() - t0) / 1000 });
+      const wall_s = (performance.now() - t0) / 1000;
+      resolve({ code: code ?? (signal ? 128 : -1), wall_s, peak_mb: memory.stop() });
     });
   });
 }
@@ -118,7 +157,7 @@ async function measureCgroup(m: Extract<CpuMethod, { root: string }>, cmd: strin
   try {
     // the shell joins the cgroup, then execs the tool: the tool and all its descendants are accounted there
     const wrapper = ['/bin/sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cg, cmd, ...args];
-    const exit = await runChild(wrapper, o, ['ignore', out, out]);
+    const exit = await runChild(wrapper, o, ['ignore', out, out], () => cgroupPids(cg));
     const leftovers = await killCgroup(cg);
     return { ...exit, cpu_s: cgroupCpu(m, cg), leftovers };
   } finally {

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// `npm run bench`: registers tsx (like src/bin/lvsplay.js) and runs the benchmark against Ansible (src/bench).
-import { register } from 'tsx/esm/api';
+// `npm run bench`: the benchmark against Ansible (src/bench), compiled or from the sources like src/bin/lvsplay.js.
+import { entryMain } from './which-build.js';
 
-register();
-const { main } = await import('../bench/main.ts');
+const main = await entryMain('bench/main');
 process.exitCode = await main(process.argv.slice(2));

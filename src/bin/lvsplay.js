@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Launcher: registers tsx so that lvsplay itself and the operator's .ts playbooks load without a build step.
-import { register } from 'tsx/esm/api';
+// Launcher: the compiled CLI from dist/ when it is up to date (no tsx at start-up; tsx is registered only when a
+// .ts playbook is loaded, src/playbook.ts), else the sources through tsx (src/bin/which-build.js).
+import { entryMain } from './which-build.js';
 
-register();
-const { main } = await import('../cli.ts');
+const main = await entryMain('cli');
 process.exitCode = await main(process.argv.slice(2));

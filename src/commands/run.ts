@@ -5,6 +5,7 @@ import { connectionSpec } from '../inventory/index.ts';
 import { loadPlaybook } from '../playbook.ts';
 import { prepare } from '../engine/prepare.ts';
 import { runPlays } from '../engine/run.ts';
+import { phaseTimes } from '../engine/phases.ts';
 import { SshPool } from '../transport/index.ts';
 import { JsonLinesReporter } from '../output/json-lines.ts';
 import { PlainReporter } from '../output/plain.ts';
@@ -57,6 +58,7 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   const verifyPlan = o.check || o['no-verify'] ? undefined : planVerification(pb, inv);
 
   const t0 = Date.now();
+  const engineStart = performance.now();
   const reporter = makeReporters(io, o.json, !!o.verbose);
   const pool = new SshPool({ acceptNewHostKeys: !!o['accept-new-host-keys'] });
   let code: number;
@@ -76,7 +78,8 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
           onNote: (n) => io.out(`verify: ${n}\n`),
         })
       : [];
-    reporter.event({ event: 'recap', hosts: result.recap, verify, elapsedMs: Date.now() - t0, check: !!o.check });
+    const phases = phaseTimes(engineStart, result.milestones, performance.now());
+    reporter.event({ event: 'recap', hosts: result.recap, verify, elapsedMs: Date.now() - t0, check: !!o.check, phases });
     code = exitCodeFor(result.failed.size, result.unreachable.size, verify.some((v) => !v.pass));
   } finally {
     await pool.closeAll();

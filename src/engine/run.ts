@@ -28,6 +28,14 @@ export interface RunResult {
   failed: Set<string>;
   unreachable: Set<string>;
   aborted: boolean;
+  /** when (performance.now(), ms) the last host finished connecting, gathering facts, applying: see phaseTimes */
+  milestones: Milestones;
+}
+
+export interface Milestones {
+  connected: number;
+  facts: number;
+  applied: number;
 }
 
 type HostOutcome = 'ok' | 'failed' | 'unreachable';
@@ -40,6 +48,9 @@ export async function runPlays(plays: PreparedPlay[], inv: Inventory, opts: RunO
   const emit = (e: RunEvent) => opts.reporter.event(e);
   const recapOf = (h: string) => (recap[h] ??= { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false, roundTrips: 0 });
   let aborted = false;
+  const begun = performance.now();
+  const milestones: Milestones = { connected: begun, facts: begun, applied: begun };
+  const reached = (k: keyof Milestones) => (milestones[k] = Math.max(milestones[k], performance.now()));
 
   for (const pp of plays) {
     const t0 = Date.now();
@@ -61,7 +72,7 @@ export async function runPlays(plays: PreparedPlay[], inv: Inventory, opts: RunO
     if (aborted) break;
   }
   for (const [h, c] of conns) recapOf(h).roundTrips = c.roundTrips;
-  return { recap, failed, unreachable, aborted };
+  return { recap, failed, unreachable, aborted, milestones };
 
   async function runHost(pp: PreparedPlay, host: string): Promise<HostOutcome> {
     const t0 = Date.now();
@@ -78,6 +89,7 @@ export async function runPlays(plays: PreparedPlay[], inv: Inventory, opts: RunO
     try {
       conn = conns.get(host) ?? (await opts.connect(host));
       conns.set(host, conn);
+      reached('connected');
     } catch (e) {
       const msg = (e as Error).message;
       r.unreachable = true;
@@ -91,6 +103,7 @@ export async function runPlays(plays: PreparedPlay[], inv: Inventory, opts: RunO
       const tf = Date.now();
       const raw = await gatherFacts(conn, facts);
       emit({ event: 'facts', play: pp.name, host, facts: facts.length, ms: Date.now() - tf });
+      reached('facts');
       plan = planHost(hostInfo(inv, host), exp.steps, exp.handlers, raw);
     } catch (e) {
       return failHost(e, 'gathering facts');
@@ -105,6 +118,7 @@ export async function runPlays(plays: PreparedPlay[], inv: Inventory, opts: RunO
         return failHost(e, 'applying changes');
       }
     }
+    reached('applied');
     let hostFailed = false;
     for (const a of applied) {
       if (a.notRun) continue;

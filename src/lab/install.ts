@@ -43,20 +43,24 @@ export async function missingPackages(pkgs: readonly string[]): Promise<string[]
   return pkgs.filter((p) => !installed.has(p));
 }
 
-/** Install what is missing; says what it does. Returns the packages it installed. */
+/** Install the lab's packages that are missing; says what it does. Returns the packages it installed. */
 export async function installPackages(opts: { vm: boolean; log?: (s: string) => void }): Promise<string[]> {
-  const log = opts.log ?? ((s: string) => process.stdout.write(s + '\n'));
-  const want = [...HOST_PACKAGES, ...(opts.vm ? VM_PACKAGES : [])];
+  return aptInstallMissing([...HOST_PACKAGES, ...(opts.vm ? VM_PACKAGES : [])], 'lab', opts.log);
+}
+
+/** apt-get install the packages of `want` that are missing (apt-get update first when that fails); `who` prefixes the messages. */
+export async function aptInstallMissing(want: readonly string[], who: string, logTo?: (s: string) => void): Promise<string[]> {
+  const log = logTo ?? ((s: string) => process.stdout.write(s + '\n'));
   const missing = await missingPackages(want);
   if (missing.length === 0) return [];
-  requireRoot(`installing the lab packages (${missing.join(' ')})`);
-  log(`lab: installing missing Debian packages: ${missing.join(' ')}`);
+  requireRoot(`installing the ${who} packages (${missing.join(' ')})`);
+  log(`${who}: installing missing Debian packages: ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const args = ['install', '-y', '-q', '--no-install-recommends', ...missing];
   let r = await run('apt-get', args, { env });
   if (r.code !== 0) {
     // a fresh machine has no package lists yet
-    log('lab: apt-get install failed, running apt-get update and retrying');
+    log(`${who}: apt-get install failed, running apt-get update and retrying`);
     const u = await run('apt-get', ['update', '-q'], { env });
     if (u.code !== 0) throw new LabError(`apt-get update failed: ${u.stderr.trim().slice(-1500)}`);
     r = await run('apt-get', args, { env });
@@ -64,6 +68,6 @@ export async function installPackages(opts: { vm: boolean; log?: (s: string) => 
   if (r.code !== 0) {
     throw new LabError(`apt-get install ${missing.join(' ')} failed: ${r.stderr.trim().slice(-1500)}\n  fix: install them by hand, then retry`);
   }
-  log(`lab: installed ${missing.join(' ')}`);
+  log(`${who}: installed ${missing.join(' ')}`);
   return missing;
 }

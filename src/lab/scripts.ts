@@ -194,6 +194,10 @@ export function labCgroup(id: string, host: string): string {
 }
 
 /** The script that builds the whole fleet: namespaces, bridges, veths, addresses, hosts, the jump. */
+/** the reachability check: hosts pinged at once, and tries per host (see upScript) */
+const PING_WAVE = 32;
+const PING_TRIES = 5;
+
 export function upScript(t: LabTopology, id: string, c: FleetContext): string {
   const ns = nsNames(id);
   const L: string[] = [];
@@ -308,8 +312,15 @@ ${t.hosts.map((h, hi) => `  check ${q(h.name)} $P${hi}`).join('\n')}
 done
 stage every host is ready
 # every host answers from the jump's namespace (the path every ssh session takes); its sshd listens (ready).
-# ping, not an ssh banner: each sshd re-execs per connection, seconds under TCG
-bad=$($B nsenter --net=/run/netns/${ns.ctl} $B sh -c 'for a in "$@"; do (/bin/busybox ping -c 1 -W 10 "$a" >/dev/null 2>&1 || echo "$a") & done; wait' sh ${t.hosts.map((h) => h.mgmt).join(' ')})
+# ping, not an ssh banner: each sshd re-execs per connection, seconds under TCG. At most ${PING_WAVE} at once, up to
+# ${PING_TRIES} tries each: 200 simultaneous ARP broadcasts, each flooded to every bridge port, are 40,000 packets in
+# a burst; the kernel's per-CPU backlog (net.core.netdev_max_backlog, 1000) drops some, and a single lost ARP
+# or echo made a 200-host lab fail ("not reachable from the jump namespace") although every host was up.
+bad=$($B nsenter --net=/run/netns/${ns.ctl} $B sh -c '
+probe() { for t in ${Array.from({ length: PING_TRIES }, (_, i) => i + 1).join(' ')}; do /bin/busybox ping -c 1 -W 2 "$1" >/dev/null 2>&1 && return 0; done; echo "$1"; }
+n=0
+for a in "$@"; do probe "$a" & n=$((n + 1)); [ $((n % ${PING_WAVE})) -ne 0 ] || wait; done
+wait' sh ${t.hosts.map((h) => h.mgmt).join(' ')})
 if [ -n "$bad" ]; then echo "not reachable from the jump namespace:" $bad >&2; exit 1; fi
 echo "lab ${id}: ${t.hosts.length} hosts ready"`);
   return L.join('\n') + '\n';

@@ -1,5 +1,6 @@
 /** What a run reports, as it happens. Reporters (plain lines, listr2, JSON Lines) consume these. */
 import type { StepStatus } from '../engine/plan.ts';
+import type { PhaseTimes } from '../engine/phases.ts';
 
 export type RunEvent =
   | { event: 'run_start'; playbook: string; inventory: string; check: boolean; hosts: string[] }
@@ -26,7 +27,7 @@ export type RunEvent =
   | { event: 'play_abort'; play: string; reason: string }
   | { event: 'play_end'; play: string; ms: number }
   | { event: 'verify'; result: VerifyRecord }
-  | { event: 'recap'; hosts: Record<string, HostRecap>; verify: VerifyRecord[]; elapsedMs: number; check: boolean };
+  | { event: 'recap'; hosts: Record<string, HostRecap>; verify: VerifyRecord[]; elapsedMs: number; check: boolean; /** where the time went (src/engine/phases.ts) */ phases?: PhaseTimes };
 
 export interface HostRecap {
   ok: number;

@@ -100,18 +100,19 @@ export function hostForm(host: string, port: number): string {
   return port === 22 ? h : `[${h}]:${port}`;
 }
 
-/** `*` and `?` glob, case-insensitive, over the whole string (as OpenSSH's match_pattern). */
+const globs = new Map<string, RegExp | string>();
+
+/** `*` and `?` glob, case-insensitive, over the whole string (as OpenSSH's match_pattern). Compiled once per pattern. */
 function globMatch(pattern: string, text: string): boolean {
-  const re = new RegExp(
-    '^' +
-      pattern
-        .toLowerCase()
-        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-        .replace(/\*/g, '.*')
-        .replace(/\?/g, '.') +
-      '$',
-  );
-  return re.test(text.toLowerCase());
+  let g = globs.get(pattern);
+  if (g === undefined) {
+    const p = pattern.toLowerCase();
+    // a plain name (the usual known_hosts line) is compared as a string
+    g = /[*?]/.test(p) ? new RegExp('^' + p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$') : p;
+    globs.set(pattern, g);
+  }
+  const t = text.toLowerCase();
+  return typeof g === 'string' ? g === t : g.test(t);
 }
 
 export function hostsMatch(hosts: HostPatterns, form: string): boolean {

@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { parseBenchArgs } from '../../src/bench/options.ts';
 import { benchHosts, labInventoryYaml, ansibleInventoryYaml } from '../../src/bench/topology.ts';
 import { ansibleConfig, parseAnsibleRecap, ANSIBLE_PLAYBOOK } from '../../src/bench/ansible.ts';
-import { median, summarize, markdownTable, type RepSample } from '../../src/bench/report.ts';
+import { median, summarize, markdownTable, toolOrder, type RepSample } from '../../src/bench/report.ts';
 import { endStateProblems, compareEndStates, sections } from '../../src/bench/end-state.ts';
 import { parseTimes } from '../../src/bench/measure.ts';
 import { arpSysctls, BENCH_NIC, BENCH_VIP, HANDLER_LINE, HANDLER_LOG, MODULES_CONTENT, MODULES_FILE, SYSCTL_FILE } from '../../src/bench/config.ts';
@@ -36,8 +36,15 @@ test('fleet: unique addresses, lab inventory with jump and key, ansible inventor
 });
 
 test('ansible.cfg has the speed settings; PLAY RECAP is parsed', (t) => {
-  const cfg = ansibleConfig({ forks: 50, sshConfig: '/lab/ssh_config', controlDir: '/tmp/lvb-x', localTmp: '/tmp/t' });
+  const o = { forks: 50, sshConfig: '/lab/ssh_config', controlDir: '/tmp/lvb-x', localTmp: '/tmp/t' };
+  const cfg = ansibleConfig({ ...o, flavour: 'ansible' });
   for (const re of [/^forks = 50$/m, /^pipelining = True$/m, /ControlPersist=60s/, /^gathering = explicit$/m, /-F \/lab\/ssh_config/]) t.regex(cfg, re);
+  t.notRegex(cfg, /strategy/);
+  // mitogen: the same settings plus its strategy from Debian's ansible-mitogen
+  const mit = ansibleConfig({ ...o, flavour: 'ansible_mitogen' });
+  t.is(mit.replace(/^strategy.*\n/gm, ''), cfg);
+  t.regex(mit, /^strategy_plugins = \/usr\/lib\/python3\/dist-packages\/ansible_mitogen\/plugins\/strategy$/m);
+  t.regex(mit, /^strategy = mitogen_linear$/m);
   const out = `PLAY RECAP ****\nrs001                      : ok=7    changed=7    unreachable=0    failed=0    skipped=0\nrs002 : ok=1 changed=0 unreachable=1 failed=0\n\n`;
   const r = parseAnsibleRecap(`TASK [x]\nchanged: [rs001]\n\n${out}`);
   t.deepEqual(r.get('rs001'), { ok: 7, changed: 7, unreachable: 0, failed: 0 });
@@ -62,21 +69,27 @@ test('median and the table', (t) => {
   t.is(median([3, 1, 2]), 2);
   t.is(median([4, 1, 2, 3]), 2.5);
   t.throws(() => median([]));
-  const rep = (r: number, l: number, a: number): RepSample => ({
+  const phases = { startup_s: 0.1, connect_s: 0.5, facts_s: 0.3, apply_s: 0.2 };
+  const rep = (r: number, l: number, a: number, m: number): RepSample => ({
     hosts: 5,
     rep: r,
-    order: ['lvsplay', 'ansible'],
-    lvsplay: { first: { wall_s: l, cpu_s: 1, roundTrips: 2 }, second: { wall_s: l / 2, cpu_s: 1, roundTrips: 1 } },
-    ansible: { first: { wall_s: a, cpu_s: 3 }, second: { wall_s: a / 2, cpu_s: 3 } },
-    floor: { wall_s: 1, cpu_s: 0.5, ssh_s: 0.2 },
+    order: toolOrder(r - 1),
+    lvsplay: { first: { wall_s: l, cpu_s: 1, peak_mb: 80, roundTrips: 2, phases }, second: { wall_s: l / 2, cpu_s: 1, peak_mb: 70, roundTrips: 1, phases } },
+    ansible: { first: { wall_s: a, cpu_s: 3, peak_mb: 300 }, second: { wall_s: a / 2, cpu_s: 3, peak_mb: 300 } },
+    ansible_mitogen: { first: { wall_s: m, cpu_s: 2, peak_mb: 200 }, second: { wall_s: m / 2, cpu_s: 2, peak_mb: 200 } },
+    floor: { wall_s: 1, cpu_s: 0.5, peak_mb: 50, ssh_s: 0.2 },
   });
-  const rows = summarize([rep(1, 2, 10), rep(2, 4, 30), rep(3, 3, 20)]);
+  const rows = summarize([rep(1, 2, 10, 12), rep(2, 4, 30, 18), rep(3, 3, 20, 15)]);
   t.is(rows.length, 2);
-  t.like(rows[0], { hosts: 5, run: 'first', lvsplay_s: 3, ansible_s: 20, ratio: 6.67, roundTrips: 2, floor_s: 1, lvsplay_floor: 3, reps: 3 });
-  t.like(rows[1], { run: 'second', lvsplay_s: 1.5, ansible_s: 10, roundTrips: 1 });
+  // best = the faster Ansible of the cell: here plain Ansible on the first run is slower (20) than mitogen (15)
+  t.like(rows[0], { hosts: 5, run: 'first', lvsplay_s: 3, ansible_s: 20, ansible_mitogen_s: 15, ratio: 6.67, ratio_best: 5, roundTrips: 2, floor_s: 1, lvsplay_floor: 3, reps: 3 });
+  t.like(rows[0], { lvsplay_mb: 80, ansible_mb: 300, ansible_mitogen_mb: 200, lvsplay_phases: phases });
+  t.like(rows[1], { run: 'second', lvsplay_s: 1.5, ansible_s: 10, ansible_mitogen_s: 7.5, ratio_best: 5, roundTrips: 1 });
   const md = markdownTable(rows);
-  t.regex(md, /^\| hosts \| run \| lvsplay s \| ansible s \| ansible\/lvsplay \|/);
-  t.regex(md, /\| 5 \| first \| 3\.00 \| 20\.00 \| 6\.67× \|/);
+  t.regex(md, /^\| hosts \| run \| lvsplay s \| ansible s \| mitogen s \| best\/lvsplay \|/);
+  t.regex(md, /\| 5 \| first \| 3\.00 \| 20\.00 \| 15\.00 \| 5\.00× \| 1\.00 \| 3\.00 \| 2\.00 \| 80 \| 300 \| 200 \| 2 \| 1\.00 \| 3\.00× \| 0\.10 \/ 0\.50 \/ 0\.30 \/ 0\.20 \|$/m);
+  // every tool goes first once in three repetitions
+  t.deepEqual([0, 1, 2].map((i) => toolOrder(i)[0]), ['lvsplay', 'ansible', 'ansible_mitogen']);
 });
 
 const good = (vip = BENCH_VIP) => `== ${SYSCTL_FILE}
@@ -136,10 +149,37 @@ test('checkEndStates: a wrong or unequal end state voids the run, loudly', async
   const { checkEndStates } = await import('../../src/bench/bench.ts');
   const { BenchError } = await import('../../src/bench/ansible.ts');
   const ok = new Map([['rs001', good()]]);
-  t.notThrows(() => checkEndStates({ lvsplay: ok, ansible: new Map(ok) }, ['rs001']));
+  t.notThrows(() => checkEndStates({ lvsplay: ok, ansible: new Map(ok), ansible_mitogen: new Map(ok) }, ['rs001']));
+  const m = t.throws(() => checkEndStates({ lvsplay: ok, ansible: new Map(ok), ansible_mitogen: new Map([['rs001', good().replace('#!/bin/sh\n', '')]]) }, ['rs001']));
+  t.regex(m!.message, /ansible_mitogen on rs001: .*rc\.local/);
+  t.regex(m!.message, /after ansible-playbook \+ mitogen/);
   const e = t.throws(() => checkEndStates({ lvsplay: ok, ansible: new Map([['rs001', good().replace('#!/bin/sh\n', '')]]) }, ['rs001']), { instanceOf: BenchError });
   t.regex(e!.message, /END STATES WRONG OR DIFFERENT/);
   t.regex(e!.message, /ansible on rs001: \/etc\/rc\.local: does not start with #!\/bin\/sh/);
   t.regex(e!.message, /rs001: end states differ/);
   t.throws(() => checkEndStates({ lvsplay: ok, ansible: new Map() }, ['rs001']), { message: /ansible: no end state from rs001/ });
+});
+
+test('lvsplay phases: consecutive milestones, adding up to the engine time', async (t) => {
+  const { phaseTimes } = await import('../../src/engine/phases.ts');
+  t.deepEqual(phaseTimes(100, { connected: 400, facts: 600, applied: 900 }, 950), { startupMs: 100, connectMs: 300, factsMs: 200, applyMs: 300, verifyMs: 50 });
+  // a run where nothing reached a phase (no hosts, --check) never goes negative
+  t.deepEqual(phaseTimes(100, { connected: 100, facts: 100, applied: 100 }, 100), { startupMs: 100, connectMs: 0, factsMs: 0, applyMs: 0, verifyMs: 0 });
+  t.deepEqual(phaseTimes(100, { connected: 500, facts: 300, applied: 200 }, 600), { startupMs: 100, connectMs: 400, factsMs: 0, applyMs: 0, verifyMs: 100 });
+});
+
+test('start-up benchmark: the generated inventory has exactly 1,000 lines and loads', async (t) => {
+  const { inventoryOfLines } = await import('../../src/bench/startup.ts');
+  const { loadInventory } = await import('../../src/inventory/index.ts');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const os = await import('node:os');
+  const text = inventoryOfLines(1000);
+  t.is(text.split('\n').length - 1, 1000);
+  const dir = mkdtempSync(`${os.tmpdir()}/lvsplay-inv1000-`);
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(`${dir}/inv.yaml`, text);
+  const inv = loadInventory(`${dir}/inv.yaml`);
+  t.true(inv.hosts.size > 250, `${inv.hosts.size} hosts`);
+  t.is(inv.hosts.get('rs0001')!.vars.lvs_weight, 2);
+  t.like(parseBenchArgs(['--startup']), { startup: true, reps: 10, out: 'bench/startup.json' });
 });

@@ -39,3 +39,16 @@ for (const cpu of ['auto', 'rusage'] as const) {
     t.is(stdout.trim(), '', 'nothing with the marker is left running');
   });
 }
+
+for (const cpu of ['auto', 'rusage'] as const) {
+  test.serial(`${cpu}: peak memory is the summed PSS of the run's processes`, async (t) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lvsplay-measure-mem-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    // two processes each touching 60 MB (private pages) for a second: the peak holds both
+    const hog = `node -e "const b = Buffer.alloc(60e6, 1); setTimeout(() => b.length, 1500)"`;
+    const r = await measure('/bin/sh', ['-c', `${hog} & ${hog}; wait`], { cwd: dir, env: process.env, logFile: path.join(dir, 'mem.log'), timeoutMs: 60_000, cpu });
+    t.is(r.code, 0);
+    t.true(r.peak_mb > 110, `peak ${r.peak_mb} MiB for two 60 MB processes`);
+    t.true(r.peak_mb < 400, `peak ${r.peak_mb} MiB`);
+  });
+}

@@ -1,0 +1,71 @@
+// The launcher (src/bin/lvsplay.js): the compiled CLI in dist/ when it is up to date, else the sources through
+// tsx; either way a playbook's `import 'lvsplay'` is the CLI's own copy of the engine (one module instance).
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { lvsplay, ROOT } from '../helpers/cli.ts';
+// @ts-expect-error plain JavaScript module without types (it runs before anything is compiled)
+import { whichBuild } from '../../src/bin/which-build.js';
+
+const F = 'test/fixtures/cli';
+
+test.before(() => {
+  // a stale or missing dist/ (sources edited since the last build) is rebuilt, so that the compiled path is tested
+  if (whichBuild() !== 'dist') {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts/build-dist.js')], { cwd: ROOT, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);
+  }
+});
+
+test('compiled: the playbook and the CLI share one copy of lvsplay (dist/src/index.js)', async (t) => {
+  const r = await lvsplay(['run', `${F}/same-engine.ts`, '-i', `${F}/inv.yaml`]);
+  t.is(r.code, 4, r.stderr);
+  t.regex(r.stderr, /same-engine probe; lvsplay resolved to file:\/\/\S+\/dist\/src\/index\.js/);
+  t.notRegex(r.stderr, /cannot load playbook/, 'the CLI did not recognise the playbook\'s ValidationError: two copies of the engine');
+  t.regex(r.stderr, /field probe/);
+});
+
+test('from the sources (LVSPLAY_FROM_SRC=1): the playbook resolves src/index.ts and shares it with the CLI', async (t) => {
+  const r = await lvsplay(['run', `${F}/same-engine.ts`, '-i', `${F}/inv.yaml`], { env: { LVSPLAY_FROM_SRC: '1' } });
+  t.is(r.code, 4, r.stderr);
+  t.regex(r.stderr, /same-engine probe; lvsplay resolved to file:\/\/\S+\/src\/index\.ts/);
+  t.notRegex(r.stderr, /cannot load playbook/);
+});
+
+test('tests (ava with --conditions=lvsplay-source) resolve lvsplay to the sources', (t) => {
+  t.regex(import.meta.resolve('lvsplay'), /\/src\/index\.ts$/);
+  t.regex(import.meta.resolve('lvsplay/roles'), /\/roles\/index\.ts$/);
+});
+
+test('a source file newer than the build makes the launcher use the sources', async (t) => {
+  t.is(whichBuild(), 'dist');
+  const probe = path.join(ROOT, 'src', `.stale-probe-${process.pid}.ts`);
+  writeFileSync(probe, '// written by test/unit/launcher.test.ts, removed at once\n');
+  try {
+    t.is(whichBuild(), 'src');
+  } finally {
+    rmSync(probe, { force: true });
+  }
+  t.is(whichBuild(), 'dist');
+});
+
+test('the compiled --version and inventory load no ssh2, listr2, zod, tsx or roles', (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lvsplay-launcher-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // a resolve hook that lists every module the process loads
+  const hook = path.join(dir, 'hook.mjs');
+  writeFileSync(hook, "export async function resolve(s, c, n) { const r = await n(s, c); process._rawDebug('LOADED ' + r.url); return r; }\n");
+  const reg = path.join(dir, 'register.mjs');
+  writeFileSync(reg, `import { register } from 'node:module'; register(${JSON.stringify('file://' + hook)});\n`);
+  for (const args of [['--version'], ['--help'], ['inventory', '-i', `${F}/inv.yaml`, '--list']]) {
+    const r = spawnSync(process.execPath, ['--import', reg, path.join(ROOT, 'src/bin/lvsplay.js'), ...args], { cwd: ROOT, encoding: 'utf8' });
+    t.is(r.status, 0, r.stderr);
+    const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7));
+    t.true(loaded.some((u) => u.includes('/dist/src/cli.js')), `${args.join(' ')} ran the compiled CLI`);
+    const heavy = loaded.filter((u) => /node_modules\/(ssh2|listr2|zod|tsx|ejs|p-queue)\/|\/roles\/|\.ts$/.test(u));
+    t.deepEqual(heavy, [], `${args.join(' ')} loaded ${heavy.join(', ')}`);
+  }
+  t.true(readdirSync(path.join(ROOT, 'dist/src/commands')).includes('run.js'));
+});

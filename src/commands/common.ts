@@ -5,7 +5,8 @@ import { EXIT, UsageError, ValidationError, ValidationErrors } from '../errors.t
 export const RUN_HELP = `Usage: lvsplay run PLAYBOOK.ts -i INVENTORY [options]
 
 Options:
-  -i, --inventory FILE     Ansible-format YAML inventory (required)
+  -i, --inventory FILE     Ansible-format YAML inventory (default: ansible.cfg's [defaults] inventory)
+  -F, --ssh-config FILE    OpenSSH client config instead of ~/.ssh/config and /etc/ssh/ssh_config
   -l, --limit PATTERN      only these hosts: names, groups, a:b (union), a:&b (and), a:!b (not), globs
   -C, --check              plan only: print the changes, touch nothing
   -D, --diff               show unified diffs of file contents
@@ -22,6 +23,8 @@ Options:
 export const commonOptions = {
   inventory: { type: 'string', short: 'i' },
   limit: { type: 'string', short: 'l' },
+  // --- connection settings (issue 14): OpenSSH client config file
+  'ssh-config': { type: 'string', short: 'F' },
   'extra-vars': { type: 'string', short: 'e', multiple: true },
   json: { type: 'string' },
   forks: { type: 'string', short: 'f' },
@@ -38,16 +41,16 @@ export function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: s
   }
 }
 
-export function parseForks(v: string | undefined): number {
+/** --forks N; without it ansible.cfg's forks (ANSIBLE_FORKS), else 50. */
+export function parseForks(v: string | undefined, cfgForks?: { value: number; origin: string }): number {
+  if (v === undefined && cfgForks) {
+    if (cfgForks.value < 1) throw new UsageError(`forks in ${cfgForks.origin} must be a positive integer, got ${cfgForks.value}`);
+    return cfgForks.value;
+  }
   if (v === undefined) return 50;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--forks must be a positive integer, got "${v}"`);
   return n;
-}
-
-export function requireInventory(v: string | undefined, command: string): string {
-  if (!v) throw new UsageError(`${command}: -i INVENTORY is required (e.g. -i inventory/lab.yaml)`);
-  return v;
 }
 
 /** Print an error the operator can act on and return its exit code. */

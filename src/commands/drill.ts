@@ -1,9 +1,10 @@
 /** `lvsplay drill failover|realservers PLAYBOOK -i INVENTORY`: rehearse failures and measure what they cost. */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { commonOptions, parse, requireInventory } from './common.ts';
+import { commonOptions, parse } from './common.ts';
+import { ansibleSettings, HostAccess, inventorySources, loadInventorySources } from './connections.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { loadInventory, parseExtraVars, connectionSpec } from '../inventory/index.ts';
+import { parseExtraVars } from '../inventory/index.ts';
 import { loadPlaybook } from '../playbook.ts';
 import { SshPool, UnreachableError } from '../transport/index.ts';
 import { failoverDrill, planFailover, type FaultMode } from '../drill/failover.ts';
@@ -110,7 +111,8 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
   const drainTimeoutMs = duration(o['drain-timeout'], '--drain-timeout', 30_000);
   const checkTimeoutMs = duration(o['check-timeout'], '--check-timeout', 60_000);
 
-  const inv = loadInventory(requireInventory(o.inventory, 'drill'), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
+  const cfg = ansibleSettings();
+  const inv = loadInventorySources(inventorySources(o.inventory, cfg, 'drill'), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
   const pb = await loadPlaybook(playbookFile);
   // the vantage host: --from, else the playbook's first verify entry's, else the first client
   const from = o.from ?? pb.verify?.[0]?.from;
@@ -120,7 +122,12 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
   else planRealservers(inv, { serial: o.serial ?? '1', ...common });
 
   const pool = new SshPool({ acceptNewHostKeys: !!o['accept-new-host-keys'] });
-  const connect = (h: string) => pool.connect(connectionSpec(inv, h));
+  const access = new HostAccess(inv, cfg, o['ssh-config']);
+  const connect = (h: string) => {
+    const spec = access.spec(h);
+    access.flushWarnings(io.err);
+    return pool.connect(spec);
+  };
   const log = (l: string) => io.out(l + '\n');
   const t0 = Date.now();
   try {

@@ -1,7 +1,8 @@
 /** `lvsplay inventory -i INV [--list|--graph] [--host NAME]`. */
-import { parse, requireInventory } from './common.ts';
+import { parse } from './common.ts';
+import { ansibleSettings, inventorySources, loadInventorySources } from './connections.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { inventoryGraph, inventoryList, loadInventory, parseExtraVars } from '../inventory/index.ts';
+import { inventoryGraph, inventoryList, parseExtraVars } from '../inventory/index.ts';
 import type { CommandIO } from './io.ts';
 
 const HELP = `Usage: lvsplay inventory -i INVENTORY [--list | --graph | --host NAME] [-e K=V]
@@ -27,7 +28,7 @@ export async function inventoryCommand(argv: string[], io: CommandIO): Promise<n
     io.out(HELP + '\n');
     return EXIT.ok;
   }
-  const inv = loadInventory(requireInventory(o.inventory, 'inventory'), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
+  const inv = loadInventorySources(inventorySources(o.inventory, ansibleSettings(), 'inventory'), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
   if ([o.list, o.graph, o.host !== undefined].filter(Boolean).length > 1) throw new UsageError('inventory: use one of --list, --graph, --host');
   if (o.host !== undefined) {
     const h = inv.hosts.get(o.host);

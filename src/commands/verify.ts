@@ -1,7 +1,8 @@
 /** `lvsplay verify PLAYBOOK -i INVENTORY`: only the verification of a playbook's cluster (nothing is converged). */
-import { commonOptions, parse, requireInventory } from './common.ts';
+import { commonOptions, parse } from './common.ts';
+import { ansibleSettings, HostAccess, inventorySources, loadInventorySources } from './connections.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { loadInventory, parseExtraVars, connectionSpec } from '../inventory/index.ts';
+import { parseExtraVars } from '../inventory/index.ts';
 import { loadPlaybook } from '../playbook.ts';
 import { SshPool } from '../transport/index.ts';
 import { JsonLinesReporter } from '../output/json-lines.ts';
@@ -37,18 +38,21 @@ export async function verifyCommand(argv: string[], io: CommandIO): Promise<numb
   }
   if (positionals.length !== 1) throw new UsageError(`verify: expected exactly one PLAYBOOK, got ${positionals.length ? positionals.join(' ') : 'none'} (usage: lvsplay verify PLAYBOOK.ts -i INVENTORY)`);
   if (o.limit) throw new UsageError('verify: --limit does not apply (use only: [...] in the playbook\'s verify entries)');
-  const inv = loadInventory(requireInventory(o.inventory, 'verify'), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
+  const cfg = ansibleSettings();
+  const inv = loadInventorySources(inventorySources(o.inventory, cfg, 'verify'), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
   const pb = await loadPlaybook(positionals[0]!);
   const plan = planVerification(pb, inv);
   const hosts = new Set(plan.jobs.flatMap((j) => [j.vantage, ...j.target.directors]));
-  const specs = new Map([...hosts].map((h) => [h, connectionSpec(inv, h)]));
+  const access = new HostAccess(inv, cfg, o['ssh-config']);
+  const specs = new Map([...hosts].map((h) => [h, access.spec(h)]));
+  access.flushWarnings(io.err);
 
   const t0 = Date.now();
   const json = o.json ? new JsonLinesReporter(o.json) : undefined;
   const pool = new SshPool({ acceptNewHostKeys: !!o['accept-new-host-keys'] });
   try {
     const records = await runVerification(plan, {
-      connect: (h) => pool.connect(specs.get(h) ?? connectionSpec(inv, h)),
+      connect: (h) => pool.connect(specs.get(h) ?? access.spec(h)),
       onNote: (n) => io.out(`verify: ${n}\n`),
       onRecord: (r) => {
         io.out(formatVerifyRecord(r) + '\n');

@@ -91,7 +91,7 @@ export function findAnsibleCfg(env: NodeJS.ProcessEnv, cwd: string, warnings: st
   }
   candidates.push(join(home, '.ansible.cfg'), '/etc/ansible/ansible.cfg');
   const found = candidates.find(readable);
-  if (skippedCwd && found !== fromEnv) {
+  if (skippedCwd && (fromEnv === undefined || found !== fromEnv)) {
     warnings.push(`${cwd} is world-writable: its ansible.cfg is ignored, as Ansible does (chmod o-w the directory, or set ANSIBLE_CONFIG)`);
   }
   return found;

@@ -89,6 +89,11 @@ export function makeAuthHandler(
       // skip what the server does not accept (its list is unknown before the first try)
       while (step && authsLeft && !authsLeft.includes(step.method)) step = steps[next++];
       if (!step) return done(false);
+      if (!authsLeft && step.method !== 'publickey') {
+        // ask with "none" first, as OpenSSH does, to learn whether the server takes keyboard-interactive or password
+        next--;
+        return (callback as NextAuthHandler)({ type: 'none', username: plan.username });
+      }
       step.run().then(
         (method) => (method ? (callback as NextAuthHandler)(method) : advance()),
         () => advance(),

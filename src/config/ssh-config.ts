@@ -4,9 +4,9 @@
  * accumulates. The keywords lvsplay's transport implements are returned typed, with `~` and the %-tokens OpenSSH
  * expands (%h %p %r %u %d %n %%) expanded; `Match exec` is never run (it would run a shell command per host).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import SSHConfig from 'ssh-config';
 import { UsageError, ValidationError } from '../errors.ts';
 
@@ -58,8 +58,9 @@ export class SshConfigReader {
     try {
       const text = readFileSync(file, 'utf8');
       const config = SSHConfig.parse(text);
-      parsed = { file, config, includes: /^\s*include\s/im.test(text) };
-      if (parsed.includes) this.warnings.add(`${file}: Include lines are not followed by lvsplay; the settings in included files are not used`);
+      const included = includedFiles(text, file === '/etc/ssh/ssh_config' ? '/etc/ssh' : join(this.home, '.ssh'));
+      parsed = { file, config, includes: included.length > 0 };
+      if (parsed.includes) this.warnings.add(`${file}: Include is not followed by lvsplay; the settings in ${included.join(', ')} are not used`);
       if (/^\s*match\s.*\bexec\b/im.test(text)) this.warnings.add(`${file}: Match exec is never run by lvsplay (the block does not apply)`);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -133,6 +134,24 @@ export class SshConfigReader {
     const s = p === '~' ? this.home : p.startsWith('~/') ? join(this.home, p.slice(2)) : p;
     return isAbsolute(s) ? s : resolve(cwd, s);
   }
+}
+
+/** The existing files an Include line names (`*` and `?` globs in the last path part; relative to `base`). */
+function includedFiles(text: string, base: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/^\s*include\s+(.+)$/gim)) {
+    for (const pattern of m[1].trim().split(/\s+/)) {
+      const p = pattern.startsWith('~/') ? join(homedir(), pattern.slice(2)) : isAbsolute(pattern) ? pattern : join(base, pattern);
+      const dir = dirname(p);
+      const re = new RegExp(`^${basename(p).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+      try {
+        for (const f of readdirSync(dir)) if (re.test(f)) out.push(join(dir, f));
+      } catch {
+        // a missing directory includes nothing
+      }
+    }
+  }
+  return out;
 }
 
 function localUser(): string {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findAnsibleCfg, loadAnsibleCfg } from '../../src/config/ansible-cfg.ts';
 import { IniError, iniValue, parseIni } from '../../src/config/ini-file.ts';
@@ -174,4 +174,15 @@ test('ssh config: the default files are skipped when missing, an explicit -F fil
   t.deepEqual(src.files, [join(root, 'home/.ssh/config'), '/etc/ssh/ssh_config']);
   t.notThrows(() => reader.lookup({ files: [join(root, 'home/.ssh/config')], explicit: false }, 'x', undefined));
   t.throws(() => reader.lookup(reader.source(join(root, 'nope')), 'x', undefined), { message: /ssh config file not found/ });
+});
+
+test('ssh config: an Include that names existing files is a warning (not followed); one matching nothing is silent', (t) => {
+  const root = writeTree(t, { 'inc/a.conf': 'Host *\n  Port 2\n', 'main': '', 'quiet': '' });
+  writeFileSync(join(root, 'main'), `Include ${join(root, 'inc')}/*.conf\nHost x\n  Port 3\n`);
+  writeFileSync(join(root, 'quiet'), `Include ${join(root, 'none')}/*.conf\n`);
+  const reader = new SshConfigReader('/nonexistent');
+  t.is(reader.lookup(reader.source(join(root, 'main')), 'x', undefined).port, 3);
+  t.deepEqual([...reader.warnings], [`${join(root, 'main')}: Include is not followed by lvsplay; the settings in ${join(root, 'inc/a.conf')} are not used`]);
+  reader.lookup(reader.source(join(root, 'quiet')), 'x', undefined);
+  t.is(reader.warnings.size, 1);
 });

@@ -1,6 +1,6 @@
 import { userInfo, homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type { AnsibleCfg, Setting } from '../config/ansible-cfg.ts';
+import { ansibleBoolean, type AnsibleCfg, type Setting } from '../config/ansible-cfg.ts';
 import type { SshConfigReader, SshHostConfig } from '../config/ssh-config.ts';
 import { ValidationError, type Location } from '../errors.ts';
 import { Secret } from '../transport/secret.ts';
@@ -123,12 +123,7 @@ function show(field: string, value: unknown): string {
 function parseBool(value: unknown): boolean | undefined {
   if (typeof value === 'boolean') return value;
   if (value === 0 || value === 1) return value === 1;
-  if (typeof value === 'string') {
-    const w = value.trim().toLowerCase();
-    if (['yes', 'y', 'true', 't', 'on', '1'].includes(w)) return true;
-    if (['no', 'n', 'false', 'f', 'off', '0'].includes(w)) return false;
-  }
-  return undefined;
+  return typeof value === 'string' && value.trim() !== '' ? ansibleBoolean(value) : undefined;
 }
 
 function parsePort(value: unknown): number | undefined {

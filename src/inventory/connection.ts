@@ -81,6 +81,12 @@ export interface ConnectionSettings {
   cwd?: string;
   /** collects the warnings about variables and options lvsplay does not implement */
   warnings?: ConnectionWarnings;
+  /**
+   * The host is about to be reached (connectionSpec): values lvsplay cannot honour (ansible_connection: winrm,
+   * become_method: doas) are errors then. Loading an inventory checks only types, so that an inventory with a few
+   * Windows hosts still loads and lists, as ansible-inventory does.
+   */
+  targeted?: boolean;
 }
 
 /** Warnings about what lvsplay ignores, one line per variable or option, naming the hosts it was set for. */
@@ -201,7 +207,7 @@ export function resolveConnection(host: HostEntry, inventoryDir: string, problem
   if (connField && connName !== undefined) {
     const c = connName.toLowerCase();
     if (c === 'local') connection = 'local';
-    else if (!['ssh', 'paramiko', 'paramiko_ssh', 'smart', 'ansible.builtin.ssh', 'ansible.builtin.paramiko_ssh'].includes(c)) {
+    else if (settings.targeted && !['ssh', 'paramiko', 'paramiko_ssh', 'smart', 'ansible.builtin.ssh', 'ansible.builtin.paramiko_ssh'].includes(c)) {
       bad(connField, `${JSON.stringify(connName)} is not supported by lvsplay: it connects with ${ALLOWED_CONNECTIONS}`, `${connField.field}: ssh`);
     }
   }
@@ -215,6 +221,7 @@ export function resolveConnection(host: HostEntry, inventoryDir: string, problem
   if (methodName !== undefined) {
     const m = methodName.toLowerCase().replace(/^ansible\.builtin\./, '');
     if (m === 'sudo' || m === 'su') becomeMethod = m;
+    else if (!settings.targeted) becomeMethod = undefined;
     else if (methodField) bad(methodField, `${JSON.stringify(methodName)} is not supported by lvsplay: use sudo or su`, `${methodField.field}: sudo`);
     else cfgBad(cfg!.becomeMethod!, `become_method ${JSON.stringify(methodName)} is not supported by lvsplay: use sudo or su`);
   }
@@ -505,7 +512,7 @@ export function connectionSpec(inv: Inventory, hostName: string, settings: Conne
     throw new ValidationError(`host ${hostName} is not in the inventory${didYouMean(hostName, inv.hosts.keys())}`, { file: inv.file, host: hostName });
   }
   const problems = new Problems();
-  const spec = resolveConnection(host, dirname(inv.file), problems, settings);
+  const spec = resolveConnection(host, dirname(inv.file), problems, { ...settings, targeted: true });
   problems.throwIfAny();
   return spec!;
 }

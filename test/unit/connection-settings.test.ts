@@ -87,7 +87,7 @@ test('ansible.cfg defaults: remote_user, private_key_file, timeout, become setti
   t.is(h2.connectTimeoutMs, 3000);
 });
 
-test('ansible_connection: local, ssh spellings, and an unsupported value is an error naming host and value', (t) => {
+test('ansible_connection: local, ssh spellings; an unsupported value loads (as ansible-inventory lists it) but is an error naming host and value once targeted', (t) => {
   const root = writeTree(t, {
     'inv.yaml': 'all:\n  hosts:\n    ctl: {ansible_connection: local, ansible_user: ignored, ansible_become: true}\n    a: {ansible_connection: paramiko}\n    b: {ansible_connection: smart}\n',
   });
@@ -96,12 +96,15 @@ test('ansible_connection: local, ssh spellings, and an unsupported value is an e
   t.is(connectionSpec(inv, 'a').connection, undefined);
   t.is(connectionSpec(inv, 'b').host, 'b');
   const bad = writeTree(t, { 'inv.yaml': 'all:\n  hosts:\n    win1:\n      ansible_connection: winrm\n    d1: {ansible_connection: docker}\n' });
-  t.deepEqual(brief(validationErrors(t, () => loadInventory(join(bad, 'inv.yaml'))), bad), [
-    'inv.yaml:4 ansible_connection "winrm" is not supported by lvsplay: it connects with ssh (also written paramiko or smart) and local',
-    'inv.yaml:5 ansible_connection "docker" is not supported by lvsplay: it connects with ssh (also written paramiko or smart) and local',
-  ]);
-  const err = validationErrors(t, () => loadInventory(join(bad, 'inv.yaml')))[0];
-  t.is(err.location.host, 'win1');
+  const winInv = loadInventory(join(bad, 'inv.yaml'));
+  t.deepEqual(
+    ['win1', 'd1'].flatMap((h) => brief(validationErrors(t, () => connectionSpec(winInv, h)), bad)),
+    [
+      'inv.yaml:4 ansible_connection "winrm" is not supported by lvsplay: it connects with ssh (also written paramiko or smart) and local',
+      'inv.yaml:5 ansible_connection "docker" is not supported by lvsplay: it connects with ssh (also written paramiko or smart) and local',
+    ],
+  );
+  t.is(validationErrors(t, () => connectionSpec(winInv, 'win1'))[0].location.host, 'win1');
 });
 
 test('passwords are Secret values: they print, serialise and inspect as ********; a wrong type never shows the value', (t) => {
@@ -120,12 +123,13 @@ test('passwords are Secret values: they print, serialise and inspect as ********
   t.true(printed.includes('********'));
   t.true(SECRET_VARS.has('ansible_ssh_pass') && SECRET_VARS.has('ansible_become_pass') && SECRET_VARS.has('ansible_password'));
 
-  const bad = writeTree(t, { 'inv.yaml': 'all:\n  hosts:\n    h1: {ansible_password: [hunter2], ansible_become_method: doas}\n' });
-  const errs = validationErrors(t, () => loadInventory(join(bad, 'inv.yaml')));
-  const text = errs.map((e) => e.toString()).join('\n');
+  const bad = writeTree(t, { 'inv.yaml': 'all:\n  hosts:\n    h1: {ansible_password: [hunter2]}\n    h2: {ansible_become_method: doas}\n' });
+  const text = validationErrors(t, () => loadInventory(join(bad, 'inv.yaml'))).map((e) => e.toString()).join('\n');
   t.false(text.includes('hunter2'));
   t.regex(text, /ansible_password must be a string, not a list/);
-  t.regex(text, /ansible_become_method "doas" is not supported by lvsplay: use sudo or su/);
+  const doas = writeTree(t, { 'inv.yaml': 'all:\n  hosts:\n    h2: {ansible_become_method: doas}\n' });
+  const [err] = validationErrors(t, () => connectionSpec(loadInventory(join(doas, 'inv.yaml')), 'h2'));
+  t.regex(err.message, /ansible_become_method "doas" is not supported by lvsplay: use sudo or su/);
 });
 
 test('every ansible_* variable and ssh option lvsplay does not implement is a warning naming it and the hosts', (t) => {

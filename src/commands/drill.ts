@@ -22,7 +22,8 @@ export const DRILL_HELP = `Usage: lvsplay drill failover|realservers PLAYBOOK.ts
                 the web service, check the health checker removed it and no probe failed, restart, check it rejoins.
 
 Options:
-  -i, --inventory FILE      Ansible-format YAML inventory (required)
+  -i, --inventory FILE      Ansible-format YAML inventory (default: ansible.cfg's [defaults] inventory)
+  -F, --ssh-config FILE     OpenSSH client config instead of ~/.ssh/config and /etc/ssh/ssh_config
   -e, --extra-vars K=V      extra variables (repeatable)
       --json FILE           write the results as JSON
       --from HOST|GROUP     probe from this host (default: the playbook's first verify entry's from, else the

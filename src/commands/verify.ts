@@ -19,7 +19,8 @@ weights (chi-square at p = 0.001 for rr/wrr; stickiness for sh/persistence; ever
 the director holding each VIP, and the active director's IPVS counters. Nothing is changed on any host.
 
 Options:
-  -i, --inventory FILE     Ansible-format YAML inventory (required)
+  -i, --inventory FILE     Ansible-format YAML inventory (default: ansible.cfg's [defaults] inventory)
+  -F, --ssh-config FILE    OpenSSH client config instead of ~/.ssh/config and /etc/ssh/ssh_config
   -e, --extra-vars K=V     extra variables (repeatable)
       --json FILE          JSON Lines: one {"event":"verify","result":{...}} per service, then the recap
       --accept-new-host-keys  trust unknown SSH host keys and record them

@@ -1,11 +1,16 @@
 /** What the commands share: option definitions and parsing, error reporting with exit codes. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EXIT, UsageError, ValidationError, ValidationErrors } from '../errors.ts';
+import { loadInventory, parseExtraVars, type Inventory } from '../inventory/index.ts';
+import type { AnsibleCfg } from '../config/ansible-cfg.ts';
+import { ansibleSettings, inventorySources } from './connections.ts';
+import type { CommandIO } from './io.ts';
 
 export const RUN_HELP = `Usage: lvsplay run PLAYBOOK.ts -i INVENTORY [options]
 
 Options:
-  -i, --inventory FILE     Ansible-format YAML inventory (default: ansible.cfg's [defaults] inventory)
+  -i, --inventory PATH     Ansible inventory: YAML, INI or --list JSON file, or a directory of them;
+                           repeatable, read in order (default: ansible.cfg's [defaults] inventory)
   -F, --ssh-config FILE    OpenSSH client config instead of ~/.ssh/config and /etc/ssh/ssh_config
   -l, --limit PATTERN      only these hosts: names, groups, a:b (union), a:&b (and), a:!b (not), globs
   -C, --check              plan only: print the changes, touch nothing
@@ -21,7 +26,7 @@ Options:
 
 /** Options shared by the commands that reach hosts. */
 export const commonOptions = {
-  inventory: { type: 'string', short: 'i' },
+  inventory: { type: 'string', short: 'i', multiple: true },
   limit: { type: 'string', short: 'l' },
   // --- connection settings (issue 14): OpenSSH client config file
   'ssh-config': { type: 'string', short: 'F' },
@@ -51,6 +56,21 @@ export function parseForks(v: string | undefined, cfgForks?: { value: number; or
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--forks must be a positive integer, got "${v}"`);
   return n;
+}
+
+/**
+ * The inventory of a command's -i options (several are read in order), else ansible.cfg's `inventory`, with its -e
+ * variables; warnings to stderr.
+ */
+export function loadCommandInventory(
+  o: { inventory?: string[]; 'extra-vars'?: string[] },
+  command: string,
+  io: CommandIO,
+  cfg: AnsibleCfg = ansibleSettings(),
+): Inventory {
+  const inv = loadInventory(inventorySources(o.inventory, cfg, command), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
+  for (const w of inv.warnings) io.err(`[WARNING] ${w.toString()}\n`);
+  return inv;
 }
 
 /** Print an error the operator can act on and return its exit code. */

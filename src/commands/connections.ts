@@ -6,7 +6,7 @@
 import { loadAnsibleCfg, type AnsibleCfg } from '../config/ansible-cfg.ts';
 import { SshConfigReader } from '../config/ssh-config.ts';
 import { UsageError } from '../errors.ts';
-import { connectionSpec, ConnectionWarnings, loadInventory, type Inventory, type LoadOptions } from '../inventory/index.ts';
+import { connectionSpec, ConnectionWarnings, type Inventory } from '../inventory/index.ts';
 import type { ConnectionSpec } from '../transport/index.ts';
 
 /** ansible.cfg as Ansible finds it, with the ANSIBLE_* environment variables. */
@@ -20,13 +20,6 @@ export function inventorySources(given: string | string[] | undefined, cfg: Ansi
   if (list.length > 0) return list;
   if (cfg.inventory && cfg.inventory.value.length > 0) return cfg.inventory.value;
   throw new UsageError(`${command}: -i INVENTORY is required (e.g. -i inventory/lab.yaml), or an ansible.cfg with [defaults] inventory = PATH`);
-}
-
-/** Load the inventory from its sources (several -i, or ansible.cfg's comma-separated list). */
-export function loadInventorySources(sources: string[], opts: LoadOptions): Inventory {
-  // loadInventory reads one source; reading several is the inventory loader's (it merges them as Ansible does)
-  if (sources.length > 1) throw new UsageError(`several inventory sources (${sources.join(', ')}) are not supported by this build: give one`);
-  return loadInventory(sources[0], opts);
 }
 
 /** Resolves connection specs against ansible.cfg and the ssh client config; collects what lvsplay ignores. */

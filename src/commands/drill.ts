@@ -1,10 +1,9 @@
 /** `lvsplay drill failover|realservers PLAYBOOK -i INVENTORY`: rehearse failures and measure what they cost. */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { commonOptions, parse } from './common.ts';
-import { ansibleSettings, HostAccess, inventorySources, loadInventorySources } from './connections.ts';
+import { commonOptions, parse, loadCommandInventory } from './common.ts';
+import { ansibleSettings, HostAccess } from './connections.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { parseExtraVars } from '../inventory/index.ts';
 import { loadPlaybook } from '../playbook.ts';
 import { SshPool, UnreachableError } from '../transport/index.ts';
 import { failoverDrill, planFailover, type FaultMode } from '../drill/failover.ts';
@@ -113,7 +112,7 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
   const checkTimeoutMs = duration(o['check-timeout'], '--check-timeout', 60_000);
 
   const cfg = ansibleSettings();
-  const inv = loadInventorySources(inventorySources(o.inventory, cfg, 'drill'), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
+  const inv = loadCommandInventory(o, 'drill', io, cfg);
   const pb = await loadPlaybook(playbookFile);
   // the vantage host: --from, else the playbook's first verify entry's, else the first client
   const from = o.from ?? pb.verify?.[0]?.from;

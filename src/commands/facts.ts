@@ -1,10 +1,10 @@
 /** `lvsplay facts -i INV [--limit P] [--json FILE]`: gather and print the facts steps plan from, per host. */
 import { writeFileSync } from 'node:fs';
 import PQueue from 'p-queue';
-import { commonOptions, parse, parseForks } from './common.ts';
-import { ansibleSettings, HostAccess, inventorySources, loadInventorySources } from './connections.ts';
+import { commonOptions, parse, parseForks, loadCommandInventory } from './common.ts';
+import { ansibleSettings, HostAccess } from './connections.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { parseExtraVars, selectHosts } from '../inventory/index.ts';
+import { selectHosts } from '../inventory/index.ts';
 import { SshPool } from '../transport/index.ts';
 import { gatherFacts } from '../engine/apply.ts';
 import type { Fact } from '../engine/types.ts';
@@ -44,7 +44,7 @@ export async function factsCommand(argv: string[], io: CommandIO): Promise<numbe
   }
   if (positionals.length) throw new UsageError(`facts: unexpected argument "${positionals[0]}"`);
   const cfg = ansibleSettings();
-  const inv = loadInventorySources(inventorySources(o.inventory, cfg, 'facts'), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
+  const inv = loadCommandInventory(o, 'facts', io, cfg);
   const sel = selectHosts(inv, o.limit ?? 'all');
   if (sel.hosts.length === 0) throw new UsageError(`facts: --limit "${o.limit}" matches no host`);
   const access = new HostAccess(inv, cfg, o['ssh-config']);

@@ -1,11 +1,12 @@
 /** `lvsplay inventory -i INV [--list|--graph] [--host NAME]`. */
-import { parse } from './common.ts';
-import { ansibleSettings, inventorySources, loadInventorySources } from './connections.ts';
+import { parse, loadCommandInventory } from './common.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { inventoryGraph, inventoryList, parseExtraVars } from '../inventory/index.ts';
+import { inventoryGraph, inventoryList } from '../inventory/index.ts';
 import type { CommandIO } from './io.ts';
 
-const HELP = `Usage: lvsplay inventory -i INVENTORY [--list | --graph | --host NAME] [-e K=V]
+const HELP = `Usage: lvsplay inventory -i INVENTORY [-i INVENTORY ...] [--list | --graph | --host NAME] [-e K=V]
+
+  -i PATH       a YAML, INI or --list JSON inventory file, or a directory of them; repeatable, read in order
 
   --list        all groups and hosts with merged variables (JSON, like ansible-inventory --list)
   --graph       the group tree (like ansible-inventory --graph)
@@ -15,7 +16,7 @@ export async function inventoryCommand(argv: string[], io: CommandIO): Promise<n
   const { values: o } = parse(
     argv,
     {
-      inventory: { type: 'string', short: 'i' },
+      inventory: { type: 'string', short: 'i', multiple: true },
       list: { type: 'boolean' },
       graph: { type: 'boolean' },
       host: { type: 'string' },
@@ -28,7 +29,7 @@ export async function inventoryCommand(argv: string[], io: CommandIO): Promise<n
     io.out(HELP + '\n');
     return EXIT.ok;
   }
-  const inv = loadInventorySources(inventorySources(o.inventory, ansibleSettings(), 'inventory'), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
+  const inv = loadCommandInventory(o, 'inventory', io);
   if ([o.list, o.graph, o.host !== undefined].filter(Boolean).length > 1) throw new UsageError('inventory: use one of --list, --graph, --host');
   if (o.host !== undefined) {
     const h = inv.hosts.get(o.host);

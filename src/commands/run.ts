@@ -1,8 +1,7 @@
 /** `lvsplay run PLAYBOOK -i INVENTORY`: load, validate (exit 4 before any connection), converge, recap. */
-import { commonOptions, parse, parseForks, RUN_HELP } from './common.ts';
-import { ansibleSettings, HostAccess, inventorySources, loadInventorySources } from './connections.ts';
+import { commonOptions, parse, parseForks, loadCommandInventory, RUN_HELP } from './common.ts';
+import { ansibleSettings, HostAccess } from './connections.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { parseExtraVars } from '../inventory/index.ts';
 import { loadPlaybook } from '../playbook.ts';
 import { prepare } from '../engine/prepare.ts';
 import { runPlays } from '../engine/run.ts';
@@ -45,12 +44,10 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   }
   if (positionals.length !== 1) throw new UsageError(`run: expected exactly one PLAYBOOK, got ${positionals.length ? positionals.join(' ') : 'none'} (usage: lvsplay run PLAYBOOK.ts -i INVENTORY)`);
   const cfg = ansibleSettings();
-  const sources = inventorySources(o.inventory, cfg, 'run');
   const forks = parseForks(o.forks, cfg.forks);
   const tags = o.tags ? o.tags.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
 
-  const extraVars = parseExtraVars(o['extra-vars'] ?? [], process.cwd());
-  const inv = loadInventorySources(sources, { extraVars });
+  const inv = loadCommandInventory(o, 'run', io, cfg);
   const pb = await loadPlaybook(positionals[0]);
   const plays = prepare(pb, inv, { limit: o.limit, tags });
   // connection specs are validated before any host is touched, too

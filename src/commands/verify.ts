@@ -1,8 +1,7 @@
 /** `lvsplay verify PLAYBOOK -i INVENTORY`: only the verification of a playbook's cluster (nothing is converged). */
-import { commonOptions, parse } from './common.ts';
-import { ansibleSettings, HostAccess, inventorySources, loadInventorySources } from './connections.ts';
+import { commonOptions, parse, loadCommandInventory } from './common.ts';
+import { ansibleSettings, HostAccess } from './connections.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { parseExtraVars } from '../inventory/index.ts';
 import { loadPlaybook } from '../playbook.ts';
 import { SshPool } from '../transport/index.ts';
 import { JsonLinesReporter } from '../output/json-lines.ts';
@@ -40,7 +39,7 @@ export async function verifyCommand(argv: string[], io: CommandIO): Promise<numb
   if (positionals.length !== 1) throw new UsageError(`verify: expected exactly one PLAYBOOK, got ${positionals.length ? positionals.join(' ') : 'none'} (usage: lvsplay verify PLAYBOOK.ts -i INVENTORY)`);
   if (o.limit) throw new UsageError('verify: --limit does not apply (use only: [...] in the playbook\'s verify entries)');
   const cfg = ansibleSettings();
-  const inv = loadInventorySources(inventorySources(o.inventory, cfg, 'verify'), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
+  const inv = loadCommandInventory(o, 'verify', io, cfg);
   const pb = await loadPlaybook(positionals[0]!);
   const plan = planVerification(pb, inv);
   const hosts = new Set(plan.jobs.flatMap((j) => [j.vantage, ...j.target.directors]));

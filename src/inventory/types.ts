@@ -1,4 +1,4 @@
-import type { Location } from '../errors.ts';
+import type { Location, ValidationError } from '../errors.ts';
 
 export type Vars = Record<string, unknown>;
 
@@ -24,8 +24,12 @@ export interface GroupEntry {
 }
 
 export interface Inventory {
-  file: string; // absolute path
+  file: string; // absolute path of the first source
+  /** every inventory source given (-i), absolute, in order */
+  sources: string[];
   hosts: Map<string, HostEntry>;
   groups: Map<string, GroupEntry>;
   extraVars: Vars;
+  /** problems Ansible would let pass (group_vars/ for an unknown group...), for the command to print */
+  warnings: ValidationError[];
 }

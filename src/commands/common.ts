@@ -2,13 +2,16 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EXIT, UsageError, ValidationError, ValidationErrors } from '../errors.ts';
 import { loadInventory, parseExtraVars, type Inventory } from '../inventory/index.ts';
+import type { AnsibleCfg } from '../config/ansible-cfg.ts';
+import { ansibleSettings, inventorySources } from './connections.ts';
 import type { CommandIO } from './io.ts';
 
 export const RUN_HELP = `Usage: lvsplay run PLAYBOOK.ts -i INVENTORY [options]
 
 Options:
   -i, --inventory PATH     Ansible inventory: YAML, INI or --list JSON file, or a directory of them;
-                           repeatable, read in order (required)
+                           repeatable, read in order (default: ansible.cfg's [defaults] inventory)
+  -F, --ssh-config FILE    OpenSSH client config instead of ~/.ssh/config and /etc/ssh/ssh_config
   -l, --limit PATTERN      only these hosts: names, groups, a:b (union), a:&b (and), a:!b (not), globs
   -C, --check              plan only: print the changes, touch nothing
   -D, --diff               show unified diffs of file contents
@@ -25,6 +28,8 @@ Options:
 export const commonOptions = {
   inventory: { type: 'string', short: 'i', multiple: true },
   limit: { type: 'string', short: 'l' },
+  // --- connection settings (issue 14): OpenSSH client config file
+  'ssh-config': { type: 'string', short: 'F' },
   'extra-vars': { type: 'string', short: 'e', multiple: true },
   json: { type: 'string' },
   forks: { type: 'string', short: 'f' },
@@ -41,21 +46,29 @@ export function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: s
   }
 }
 
-export function parseForks(v: string | undefined): number {
+/** --forks N; without it ansible.cfg's forks (ANSIBLE_FORKS), else 50. */
+export function parseForks(v: string | undefined, cfgForks?: { value: number; origin: string }): number {
+  if (v === undefined && cfgForks) {
+    if (cfgForks.value < 1) throw new UsageError(`forks in ${cfgForks.origin} must be a positive integer, got ${cfgForks.value}`);
+    return cfgForks.value;
+  }
   if (v === undefined) return 50;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--forks must be a positive integer, got "${v}"`);
   return n;
 }
 
-export function requireInventory(v: string[] | undefined, command: string): string[] {
-  if (!v || v.length === 0) throw new UsageError(`${command}: -i INVENTORY is required (e.g. -i inventory/lab.yaml)`);
-  return v;
-}
-
-/** The inventory of a command's -i options (several are read in order) with its -e variables; warnings to stderr. */
-export function loadCommandInventory(o: { inventory?: string[]; 'extra-vars'?: string[] }, command: string, io: CommandIO): Inventory {
-  const inv = loadInventory(requireInventory(o.inventory, command), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
+/**
+ * The inventory of a command's -i options (several are read in order), else ansible.cfg's `inventory`, with its -e
+ * variables; warnings to stderr.
+ */
+export function loadCommandInventory(
+  o: { inventory?: string[]; 'extra-vars'?: string[] },
+  command: string,
+  io: CommandIO,
+  cfg: AnsibleCfg = ansibleSettings(),
+): Inventory {
+  const inv = loadInventory(inventorySources(o.inventory, cfg, command), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
   for (const w of inv.warnings) io.err(`[WARNING] ${w.toString()}\n`);
   return inv;
 }

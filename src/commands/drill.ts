@@ -2,8 +2,8 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { commonOptions, parse, loadCommandInventory } from './common.ts';
+import { ansibleSettings, HostAccess } from './connections.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { connectionSpec } from '../inventory/index.ts';
 import { loadPlaybook } from '../playbook.ts';
 import { SshPool, UnreachableError } from '../transport/index.ts';
 import { failoverDrill, planFailover, type FaultMode } from '../drill/failover.ts';
@@ -21,7 +21,8 @@ export const DRILL_HELP = `Usage: lvsplay drill failover|realservers PLAYBOOK.ts
                 the web service, check the health checker removed it and no probe failed, restart, check it rejoins.
 
 Options:
-  -i, --inventory FILE      Ansible-format YAML inventory (required)
+  -i, --inventory FILE      Ansible-format YAML inventory (default: ansible.cfg's [defaults] inventory)
+  -F, --ssh-config FILE     OpenSSH client config instead of ~/.ssh/config and /etc/ssh/ssh_config
   -e, --extra-vars K=V      extra variables (repeatable)
       --json FILE           write the results as JSON
       --from HOST|GROUP     probe from this host (default: the playbook's first verify entry's from, else the
@@ -110,7 +111,8 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
   const drainTimeoutMs = duration(o['drain-timeout'], '--drain-timeout', 30_000);
   const checkTimeoutMs = duration(o['check-timeout'], '--check-timeout', 60_000);
 
-  const inv = loadCommandInventory(o, 'drill', io);
+  const cfg = ansibleSettings();
+  const inv = loadCommandInventory(o, 'drill', io, cfg);
   const pb = await loadPlaybook(playbookFile);
   // the vantage host: --from, else the playbook's first verify entry's, else the first client
   const from = o.from ?? pb.verify?.[0]?.from;
@@ -120,7 +122,12 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
   else planRealservers(inv, { serial: o.serial ?? '1', ...common });
 
   const pool = new SshPool({ acceptNewHostKeys: !!o['accept-new-host-keys'] });
-  const connect = (h: string) => pool.connect(connectionSpec(inv, h));
+  const access = new HostAccess(inv, cfg, o['ssh-config']);
+  const connect = (h: string) => {
+    const spec = access.spec(h);
+    access.flushWarnings(io.err);
+    return pool.connect(spec);
+  };
   const log = (l: string) => io.out(l + '\n');
   const t0 = Date.now();
   try {

@@ -2,8 +2,9 @@
 import { writeFileSync } from 'node:fs';
 import PQueue from 'p-queue';
 import { commonOptions, parse, parseForks, loadCommandInventory } from './common.ts';
+import { ansibleSettings, HostAccess } from './connections.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { connectionSpec, selectHosts } from '../inventory/index.ts';
+import { selectHosts } from '../inventory/index.ts';
 import { SshPool } from '../transport/index.ts';
 import { gatherFacts } from '../engine/apply.ts';
 import type { Fact } from '../engine/types.ts';
@@ -42,12 +43,15 @@ export async function factsCommand(argv: string[], io: CommandIO): Promise<numbe
     return EXIT.ok;
   }
   if (positionals.length) throw new UsageError(`facts: unexpected argument "${positionals[0]}"`);
-  const inv = loadCommandInventory(o, 'facts', io);
+  const cfg = ansibleSettings();
+  const inv = loadCommandInventory(o, 'facts', io, cfg);
   const sel = selectHosts(inv, o.limit ?? 'all');
   if (sel.hosts.length === 0) throw new UsageError(`facts: --limit "${o.limit}" matches no host`);
-  const specs = sel.hosts.map((h) => connectionSpec(inv, h));
+  const access = new HostAccess(inv, cfg, o['ssh-config']);
+  const specs = sel.hosts.map((h) => access.spec(h));
+  access.flushWarnings(io.err);
   const pool = new SshPool({ acceptNewHostKeys: !!o['accept-new-host-keys'] });
-  const queue = new PQueue({ concurrency: parseForks(o.forks) });
+  const queue = new PQueue({ concurrency: parseForks(o.forks, cfg.forks) });
   const result: Record<string, unknown> = {};
   let unreachable = 0;
   let failed = 0;

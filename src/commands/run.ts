@@ -1,7 +1,7 @@
 /** `lvsplay run PLAYBOOK -i INVENTORY`: load, validate (exit 4 before any connection), converge, recap. */
 import { commonOptions, parse, parseForks, loadCommandInventory, RUN_HELP } from './common.ts';
+import { ansibleSettings, HostAccess } from './connections.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { connectionSpec } from '../inventory/index.ts';
 import { loadPlaybook } from '../playbook.ts';
 import { prepare } from '../engine/prepare.ts';
 import { runPlays } from '../engine/run.ts';
@@ -44,15 +44,18 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
     return EXIT.ok;
   }
   if (positionals.length !== 1) throw new UsageError(`run: expected exactly one PLAYBOOK, got ${positionals.length ? positionals.join(' ') : 'none'} (usage: lvsplay run PLAYBOOK.ts -i INVENTORY)`);
-  const forks = parseForks(o.forks);
+  const cfg = ansibleSettings();
+  const forks = parseForks(o.forks, cfg.forks);
   const tags = o.tags ? o.tags.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
 
-  const inv = loadCommandInventory(o, 'run', io);
+  const inv = loadCommandInventory(o, 'run', io, cfg);
   const pb = await loadPlaybook(positionals[0]);
   const plays = prepare(pb, inv, { limit: o.limit, tags });
   // connection specs are validated before any host is touched, too
-  const specs = new Map<string, ReturnType<typeof connectionSpec>>();
-  for (const p of plays) for (const h of p.hosts) if (!specs.has(h)) specs.set(h, connectionSpec(inv, h));
+  const access = new HostAccess(inv, cfg, o['ssh-config']);
+  const specs = new Map<string, ReturnType<HostAccess['spec']>>();
+  for (const p of plays) for (const h of p.hosts) if (!specs.has(h)) specs.set(h, access.spec(h));
+  access.flushWarnings(io.err);
   if (o.limit && specs.size === 0) throw new UsageError(`--limit "${o.limit}" matches no host of the playbook's plays`);
   // the verification is planned (and its entries validated) before any host is touched
   const verifyPlan = o.check || o['no-verify'] ? undefined : planVerification(pb, inv);
@@ -73,7 +76,7 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
     });
     const verify: Extract<RunEvent, { event: 'recap' }>['verify'] = verifyPlan
       ? await runVerification(verifyPlan, {
-          connect: (h) => pool.connect(specs.get(h) ?? connectionSpec(inv, h)),
+          connect: (h) => pool.connect(specs.get(h) ?? access.spec(h)),
           onRecord: (r) => reporter.event({ event: 'verify', result: r }),
           onNote: (n) => io.out(`verify: ${n}\n`),
         })

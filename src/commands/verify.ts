@@ -1,7 +1,7 @@
 /** `lvsplay verify PLAYBOOK -i INVENTORY`: only the verification of a playbook's cluster (nothing is converged). */
 import { commonOptions, parse, loadCommandInventory } from './common.ts';
+import { ansibleSettings, HostAccess } from './connections.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { connectionSpec } from '../inventory/index.ts';
 import { loadPlaybook } from '../playbook.ts';
 import { SshPool } from '../transport/index.ts';
 import { JsonLinesReporter } from '../output/json-lines.ts';
@@ -18,7 +18,8 @@ weights (chi-square at p = 0.001 for rr/wrr; stickiness for sh/persistence; ever
 the director holding each VIP, and the active director's IPVS counters. Nothing is changed on any host.
 
 Options:
-  -i, --inventory FILE     Ansible-format YAML inventory (required)
+  -i, --inventory FILE     Ansible-format YAML inventory (default: ansible.cfg's [defaults] inventory)
+  -F, --ssh-config FILE    OpenSSH client config instead of ~/.ssh/config and /etc/ssh/ssh_config
   -e, --extra-vars K=V     extra variables (repeatable)
       --json FILE          JSON Lines: one {"event":"verify","result":{...}} per service, then the recap
       --accept-new-host-keys  trust unknown SSH host keys and record them
@@ -37,18 +38,21 @@ export async function verifyCommand(argv: string[], io: CommandIO): Promise<numb
   }
   if (positionals.length !== 1) throw new UsageError(`verify: expected exactly one PLAYBOOK, got ${positionals.length ? positionals.join(' ') : 'none'} (usage: lvsplay verify PLAYBOOK.ts -i INVENTORY)`);
   if (o.limit) throw new UsageError('verify: --limit does not apply (use only: [...] in the playbook\'s verify entries)');
-  const inv = loadCommandInventory(o, 'verify', io);
+  const cfg = ansibleSettings();
+  const inv = loadCommandInventory(o, 'verify', io, cfg);
   const pb = await loadPlaybook(positionals[0]!);
   const plan = planVerification(pb, inv);
   const hosts = new Set(plan.jobs.flatMap((j) => [j.vantage, ...j.target.directors]));
-  const specs = new Map([...hosts].map((h) => [h, connectionSpec(inv, h)]));
+  const access = new HostAccess(inv, cfg, o['ssh-config']);
+  const specs = new Map([...hosts].map((h) => [h, access.spec(h)]));
+  access.flushWarnings(io.err);
 
   const t0 = Date.now();
   const json = o.json ? new JsonLinesReporter(o.json) : undefined;
   const pool = new SshPool({ acceptNewHostKeys: !!o['accept-new-host-keys'] });
   try {
     const records = await runVerification(plan, {
-      connect: (h) => pool.connect(specs.get(h) ?? connectionSpec(inv, h)),
+      connect: (h) => pool.connect(specs.get(h) ?? access.spec(h)),
       onNote: (n) => io.out(`verify: ${n}\n`),
       onRecord: (r) => {
         io.out(formatVerifyRecord(r) + '\n');

@@ -3,7 +3,18 @@
 export { loadInventory, type LoadOptions } from './load.ts';
 export { parseExtraVars } from './extra-vars.ts';
 export { selectHosts, hostsOfGroup } from './patterns.ts';
-export { connectionSpec, parseJumpChain, parseJumpHop, proxyJumpFromSshArgs, CONNECTION_VARS, currentUser } from './connection.ts';
+export {
+  connectionSpec,
+  parseJumpChain,
+  parseJumpHop,
+  proxyJumpFromSshArgs,
+  CONNECTION_VARS,
+  SECRET_VARS,
+  ConnectionWarnings,
+  currentUser,
+  type ConnectionSettings,
+} from './connection.ts';
+export { parseSshArgs } from './ssh-args.ts';
 export { inventoryList, inventoryGraph } from './render.ts';
 export { splitShellWords } from './shell-words.ts';
 export { expandHostRange } from './host-ranges.ts';

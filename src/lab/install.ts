@@ -18,6 +18,8 @@ export const HOST_PACKAGES = [
   'cpio',
   'procps',
   'sudo',
+  // test/helpers/sshd.ts: password hashes for the password/become-password tests' accounts (openssl passwd -6)
+  'openssl',
   // lab hosts with lab_init: systemd run the machine's systemd as their PID 1 (a container image may lack it)
   'systemd',
 ] as const;

@@ -1,6 +1,8 @@
 /**
- * Public key authentication in OpenSSH's order: the ssh-agent's keys first (when SSH_AUTH_SOCK is set), then the
- * key files. Records what was tried, so that a failure can say so.
+ * Authentication in OpenSSH's order (PreferredAuthentications publickey,keyboard-interactive,password): the
+ * ssh-agent's keys (when SSH_AUTH_SOCK is set), the key files, then, with a password (ansible_password),
+ * keyboard-interactive answering every prompt with it, then password. Records what was tried (never the password),
+ * so that a failure can say so.
  */
 import type { AnyAuthMethod, AuthHandlerMiddleware, AuthenticationType, NextAuthHandler } from 'ssh2';
 import type { IdentityFile, KeyLoader } from './identity.ts';
@@ -10,6 +12,8 @@ export interface AuthPlan {
   agentSocket?: string;
   identities: IdentityFile[];
   loader: KeyLoader;
+  /** for keyboard-interactive and password authentication */
+  password?: string;
 }
 
 export interface AuthAttempts {
@@ -28,16 +32,17 @@ export function makeAuthHandler(
   attempts: AuthAttempts,
   waiting: (isWaiting: boolean) => void,
 ): AuthHandlerMiddleware {
-  const steps: Array<() => Promise<AnyAuthMethod | undefined>> = [];
+  const steps: Array<{ method: AuthenticationType; run: () => Promise<AnyAuthMethod | undefined> }> = [];
+  const add = (method: AuthenticationType, run: () => Promise<AnyAuthMethod | undefined>) => steps.push({ method, run });
   if (plan.agentSocket) {
     const agent = plan.agentSocket;
-    steps.push(async () => {
+    add('publickey', async () => {
       attempts.tried.push(`ssh-agent (${agent})`);
       return { type: 'agent', username: plan.username, agent };
     });
   }
   for (const id of plan.identities) {
-    steps.push(async () => {
+    add('publickey', async () => {
       waiting(true);
       let loaded;
       try {
@@ -54,6 +59,25 @@ export function makeAuthHandler(
       return { type: 'publickey', username: plan.username, key: loaded.key };
     });
   }
+  if (plan.password !== undefined) {
+    // read when used: the dial withdraws the password after accepting a changed host key (StrictHostKeyChecking=no)
+    add('keyboard-interactive', async () => {
+      const password = plan.password;
+      if (password === undefined) return undefined;
+      attempts.tried.push('keyboard-interactive with the password');
+      return {
+        type: 'keyboard-interactive',
+        username: plan.username,
+        prompt: (_name, _instructions, _lang, prompts, finish) => finish(prompts.map(() => password)),
+      };
+    });
+    add('password', async () => {
+      const password = plan.password;
+      if (password === undefined) return undefined;
+      attempts.tried.push('password');
+      return { type: 'password', username: plan.username, password };
+    });
+  }
 
   let next = 0;
   return (authsLeft, _partialSuccess, callback) => {
@@ -61,10 +85,16 @@ export function makeAuthHandler(
     if (authsLeft) attempts.serverMethods = authsLeft;
     const done = callback as unknown as (m: AnyAuthMethod | false) => void;
     const advance = (): void => {
-      if (authsLeft && !authsLeft.includes('publickey')) return done(false);
-      const step = steps[next++];
+      let step = steps[next++];
+      // skip what the server does not accept (its list is unknown before the first try)
+      while (step && authsLeft && !authsLeft.includes(step.method)) step = steps[next++];
       if (!step) return done(false);
-      step().then(
+      if (!authsLeft && step.method !== 'publickey') {
+        // ask with "none" first, as OpenSSH does, to learn whether the server takes keyboard-interactive or password
+        next--;
+        return (callback as NextAuthHandler)({ type: 'none', username: plan.username });
+      }
+      step.run().then(
         (method) => (method ? (callback as NextAuthHandler)(method) : advance()),
         () => advance(),
       );
@@ -78,6 +108,6 @@ export function describeAuthFailure(target: string, attempts: AuthAttempts): str
   const server = attempts.serverMethods?.length ? `; the server accepts: ${attempts.serverMethods.join(', ')}` : '';
   return (
     `authentication failed for ${target}; tried ${tried}${server}. ` +
-    `Check ansible_user, ansible_ssh_private_key_file and the host's authorized_keys`
+    `Check ansible_user, ansible_ssh_private_key_file (or ansible_password) and the host's authorized_keys`
   );
 }

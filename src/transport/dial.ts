@@ -11,6 +11,7 @@ import { describeAuthFailure, makeAuthHandler, type AuthAttempts } from './auth.
 import { formatSeconds } from './errors.ts';
 import type { KnownHostsStore } from './host-keys.ts';
 import type { IdentityFile, KeyLoader } from './identity.ts';
+import type { HostKeyPolicy } from './types.ts';
 
 const { Client } = ssh2;
 
@@ -25,7 +26,9 @@ export interface DialOptions {
   /** the jump connection to tunnel through, and how to name it */
   via?: { client: ClientType; label: string };
   knownHostsFile: string;
-  acceptNewHostKeys: boolean;
+  hostKeyPolicy: HostKeyPolicy;
+  /** password / keyboard-interactive authentication (target host only) */
+  password?: string;
   timeoutMs: number;
   keepaliveIntervalMs: number;
   agentSocket?: string;
@@ -115,6 +118,8 @@ export function dial(o: DialOptions): Promise<ClientType> {
     const client = new Client();
     const attempts: AuthAttempts = { tried: [] };
     let hostKeyReason: string | undefined;
+    /** StrictHostKeyChecking=no let a changed key through: like OpenSSH, do not send the password then */
+    let keyMismatchAccepted = false;
     let settled = false;
 
     const fail = (reason: string) => {
@@ -201,10 +206,14 @@ export function dial(o: DialOptions): Promise<ClientType> {
               port: o.hop.port,
               label,
               key,
-              acceptNew: o.acceptNewHostKeys,
+              acceptNew: o.hostKeyPolicy !== 'strict',
             })
             .then(
               (d) => {
+                if (!d.ok && o.hostKeyPolicy === 'off' && d.kind === 'changed') {
+                  keyMismatchAccepted = true;
+                  return verify(true);
+                }
                 if (!d.ok) hostKeyReason = d.reason;
                 verify(d.ok);
               },
@@ -215,7 +224,15 @@ export function dial(o: DialOptions): Promise<ClientType> {
             );
         },
         authHandler: makeAuthHandler(
-          { username: o.hop.user, agentSocket: o.agentSocket, identities: o.identities, loader: o.loader },
+          {
+            username: o.hop.user,
+            agentSocket: o.agentSocket,
+            identities: o.identities,
+            loader: o.loader,
+            get password() {
+              return keyMismatchAccepted ? undefined : o.password;
+            },
+          },
           attempts,
           (waiting) => (waiting ? timer.hold() : timer.release()),
         ),

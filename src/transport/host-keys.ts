@@ -26,7 +26,7 @@ export interface HostKeyCheck {
   acceptNew: boolean;
 }
 
-export type HostKeyDecision = { ok: true; added: boolean } | { ok: false; reason: string };
+export type HostKeyDecision = { ok: true; added: boolean } | { ok: false; reason: string; kind: 'revoked' | 'changed' | 'unknown' };
 
 /** Host key algorithms to offer for each key type found in known_hosts. */
 const ALGORITHMS_FOR_TYPE: Record<string, string[]> = {
@@ -103,11 +103,13 @@ export class KnownHostsStore {
       case 'revoked':
         return {
           ok: false,
+          kind: 'revoked',
           reason: `host key for ${c.label} (${form}, ${fp}) is marked @revoked in ${c.file}:${st.line}; refusing to connect`,
         };
       case 'changed':
         return {
           ok: false,
+          kind: 'changed',
           reason:
             `HOST KEY CHANGED for ${c.label} (${form}): the server offered ${fp}, but ${c.file}:${st.line} ` +
             `holds a different ${st.keyType} key. Someone may be intercepting the connection, or the host was ` +
@@ -119,6 +121,7 @@ export class KnownHostsStore {
           // The server no longer offers any key type we know for it: treat it like a changed key.
           return {
             ok: false,
+            kind: 'changed',
             reason:
               `host key for ${c.label} (${form}) does not match ${c.file}: it holds ${st.otherTypes.join(', ')} ` +
               `key(s) for this host, but the server offered only ${fp}. If the host's keys were changed, remove the ` +
@@ -128,6 +131,7 @@ export class KnownHostsStore {
         if (!c.acceptNew) {
           return {
             ok: false,
+            kind: 'unknown',
             reason:
               `host key for ${c.label} (${form}, ${fp}) is not in ${c.file}; ` +
               `verify it and rerun with --accept-new-host-keys`,

@@ -24,11 +24,12 @@ export type LoadedKey =
 export type PassphrasePrompt = (question: string) => Promise<string | undefined>;
 
 /**
- * The files OpenSSH would offer: the one the inventory names, or else ~/.ssh/id_rsa, id_ecdsa, id_ed25519
- * (OpenSSH's default order).
+ * The files OpenSSH would offer: the ones the inventory / ssh config name (in order), or else ~/.ssh/id_rsa,
+ * id_ecdsa, id_ed25519 (OpenSSH's default order).
  */
-export function identityFiles(explicit: string | undefined, home: string | undefined): IdentityFile[] {
-  if (explicit) return [{ path: explicit, explicit: true }];
+export function identityFiles(explicit: string | string[] | undefined, home: string | undefined): IdentityFile[] {
+  const named = explicit === undefined ? [] : ([] as string[]).concat(explicit);
+  if (named.length > 0) return named.map((path) => ({ path, explicit: true }));
   if (!home) return [];
   return ['id_rsa', 'id_ecdsa', 'id_ed25519'].map((f) => ({ path: join(home, '.ssh', f), explicit: false }));
 }

@@ -1,6 +1,7 @@
 /**
  * SshPool: one SSH connection per host, opened on first use and reused for everything (facts, apply, handlers,
  * verification); one connection per jump host chain, shared by all hosts behind it. closeAll() closes everything.
+ * A host with connection 'local' gets a LocalConnection (the controller's /bin/sh) instead.
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { UsageError } from '../errors.ts';
 import { dial, DialError, hopLabel, type Hop } from './dial.ts';
 import { KnownHostsStore } from './host-keys.ts';
 import { identityFiles, KeyLoader, PASSPHRASE_ENV, terminalPrompt, type PassphrasePrompt } from './identity.ts';
+import { LocalConnection } from './local-connection.ts';
 import { SshConnection } from './ssh-connection.ts';
 import { UnreachableError, type Connection, type ConnectionSpec } from './types.ts';
 
@@ -52,7 +54,7 @@ export class SshPool {
   private readonly home: string;
   private readonly loader: KeyLoader;
   private readonly store = new KnownHostsStore();
-  private readonly hosts = new Map<string, Promise<SshConnection>>();
+  private readonly hosts = new Map<string, Promise<SshConnection | LocalConnection>>();
   /** the open connections among `hosts`, by spec name */
   private readonly live = new Map<string, SshConnection>();
   private readonly jumps = new Map<string, Promise<Client>>();
@@ -98,7 +100,8 @@ export class SshPool {
     return p;
   }
 
-  private async open(spec: ConnectionSpec): Promise<SshConnection> {
+  private async open(spec: ConnectionSpec): Promise<SshConnection | LocalConnection> {
+    if (spec.connection === 'local') return new LocalConnection(spec, this.o.commandTimeoutMs);
     const chain = spec.jumps.map(hopLabel);
     const target: Hop = { host: spec.host, port: spec.port, user: spec.user };
     const where = hopLabel(target) + (chain.length ? ` via ${chain.join(' -> ')}` : '');
@@ -113,7 +116,7 @@ export class SshPool {
     }
     let client: Client;
     try {
-      client = await this.dialHop(spec, target, via);
+      client = await this.dialHop(spec, target, via, true);
     } catch (err) {
       const viaNamed = err instanceof DialError && err.message.startsWith('jump host');
       throw this.unreachable(spec, err, '', chain.length && !viaNamed ? ` (reached via ${chain.join(' -> ')})` : '');
@@ -160,17 +163,20 @@ export class SshPool {
     return p;
   }
 
-  private async dialHop(spec: ConnectionSpec, hop: Hop, via: { client: Client; label: string } | undefined): Promise<Client> {
+  private async dialHop(spec: ConnectionSpec, hop: Hop, via: { client: Client; label: string } | undefined, target = false): Promise<Client> {
     const client = await dial({
       hop,
       via,
       knownHostsFile: spec.knownHostsFile ?? join(this.home, '.ssh', 'known_hosts'),
-      acceptNewHostKeys: this.o.acceptNewHostKeys,
+      // StrictHostKeyChecking=no (spec) is looser than --accept-new-host-keys, which is looser than the default
+      hostKeyPolicy: spec.hostKeyPolicy === 'off' ? 'off' : this.o.acceptNewHostKeys ? 'accept-new' : (spec.hostKeyPolicy ?? 'strict'),
+      // the password is the target's (ansible_password); jump hosts authenticate with keys
+      password: target ? spec.password?.reveal() : undefined,
       timeoutMs: spec.connectTimeoutMs ?? this.o.connectTimeoutMs,
       keepaliveIntervalMs: this.o.keepaliveIntervalMs,
       agentSocket: this.env.SSH_AUTH_SOCK || undefined,
       // Jump hosts use the same keys as the host behind them (one lab key, as a rule).
-      identities: identityFiles(spec.privateKeyFile, this.home),
+      identities: identityFiles(spec.privateKeyFile === undefined ? undefined : [spec.privateKeyFile, ...(spec.moreIdentityFiles ?? [])], this.home),
       loader: this.loader,
       store: this.store,
     });

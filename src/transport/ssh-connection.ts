@@ -6,6 +6,7 @@ import { constants as osConstants } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import PQueue from 'p-queue';
 import type { Client, ClientChannel } from 'ssh2';
+import { becomeCommand, becomeFailure, shQuote, type BecomeCommand } from './become.ts';
 import { BecomeError, CommandTimeoutError } from './errors.ts';
 import { UnreachableError, type Connection, type ConnectionSpec, type ExecOptions, type ExecResult } from './types.ts';
 
@@ -17,8 +18,6 @@ export interface SshConnectionOptions {
   /** called once when the connection is gone (closed by us, by the server, or broken) */
   onGone: () => void;
 }
-
-const SUDO_MISSING_MARK = 'lvsplay-become: sudo not found';
 
 /**
  * The first line of every script reports the process group of the remote command on stderr (and is removed from
@@ -35,45 +34,6 @@ const CHANNEL_OPEN_RETRIES = 6;
 
 /** How long a timed-out command may take to be killed before we give up waiting (the rejection comes anyway). */
 const KILL_WAIT_MS = 5000;
-
-/** Single-quote a word for sh. */
-function shQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-function becomeTarget(spec: ConnectionSpec, become: boolean): string | undefined {
-  const target = spec.becomeUser ?? 'root';
-  // Already that user: sudo would add nothing but a dependency on sudo.
-  return become && target !== spec.user ? target : undefined;
-}
-
-/** The remote command line that reads the script from stdin, through sudo when becoming another user. */
-export function remoteCommand(spec: ConnectionSpec, become: boolean, command = 'sh -s'): string {
-  const target = becomeTarget(spec, become);
-  if (target === undefined) return command;
-  return (
-    `command -v sudo >/dev/null 2>&1 || { echo '${SUDO_MISSING_MARK}' >&2; exit 127; }; ` +
-    `exec sudo -n -u ${shQuote(target)} -- ${command}`
-  );
-}
-
-/** A become failure recognised from sudo's own complaint (sudo fails before running the script), or undefined. */
-function becomeFailure(spec: ConnectionSpec, result: ExecResult): string | undefined {
-  const target = spec.becomeUser ?? 'root';
-  if (result.code === 127 && result.stderr.includes(SUDO_MISSING_MARK)) {
-    return `become needs sudo, which is not installed (or not on PATH) for ${spec.user}; install sudo on the host or connect as ${target}`;
-  }
-  if (result.code !== 1) return undefined;
-  const line = result.stderr.split('\n').find((l) => l.startsWith('sudo: '));
-  if (!line) return undefined;
-  if (/password is required|terminal is required|askpass/.test(line)) {
-    return `sudo asks ${spec.user} for a password to become ${target} (${line.trim()}); allow it without a password (NOPASSWD in sudoers) or connect as ${target}`;
-  }
-  if (/unknown user|not in the sudoers|not allowed to/.test(line)) {
-    return `sudo refused to let ${spec.user} become ${target}: ${line.trim()}`;
-  }
-  return undefined;
-}
 
 /** Node's name for a signal ('SIGTERM'); ssh2 reports them either way. */
 function signalName(name: string): string {
@@ -132,9 +92,10 @@ export class SshConnection implements Connection {
     const become = opts.become ?? this.spec.become;
     const timeoutMs = opts.timeoutMs ?? this.opts.commandTimeoutMs;
     return this.queue.add(async () => {
-      const result = await this.run(become, script, timeoutMs, opts.onStdout);
+      const bc = becomeCommand(this.spec, become);
+      const result = await this.run(become, bc, script, timeoutMs, opts.onStdout);
       if (become) {
-        const failure = becomeFailure(this.spec, result);
+        const failure = becomeFailure(this.spec, result, bc.dialog);
         if (failure) throw new BecomeError(this.spec.name, failure);
       }
       return result;
@@ -143,6 +104,7 @@ export class SshConnection implements Connection {
 
   private run(
     become: boolean,
+    bc: BecomeCommand,
     script: string,
     timeoutMs: number,
     onStdout: ((chunk: string) => void) | undefined,
@@ -210,8 +172,18 @@ export class SshConnection implements Connection {
           stdout.push(s);
           if (onStdout && !settled) onStdout(s);
         });
+        const dialog = bc.dialog;
         ch.stderr.on('data', (buf: Buffer) => {
-          stderr += errDec.write(buf);
+          const text = errDec.write(buf);
+          if (dialog && !dialog.ready) {
+            // the password dialog: nothing of it reaches the result; the script is sent once the shell is ready
+            const r = dialog.feed(text);
+            if (r.write === null) ch.end();
+            else if (r.write) ch.write(r.write);
+            if (!dialog.ready) return;
+            stderr += r.rest ?? '';
+            ch.end(PGID_PROLOGUE + script);
+          } else stderr += text;
           if (pgid === undefined) {
             const m = PGID_LINE.exec(stderr);
             if (m) {
@@ -233,6 +205,7 @@ export class SshConnection implements Connection {
             if (onStdout) onStdout(tail);
           }
           stderr += errDec.end();
+          if (dialog && !dialog.ready) stderr = dialog.leftover() + stderr;
           if (code === null && signal === undefined) {
             return settle(() =>
               reject(new UnreachableError(host, `${this.opts.where}: the command's channel closed without an exit status`)),
@@ -246,11 +219,11 @@ export class SshConnection implements Connection {
           if (signal !== undefined) result.signal = signal;
           settle(() => resolve(result));
         });
-        ch.end(PGID_PROLOGUE + script);
+        if (!dialog) ch.end(PGID_PROLOGUE + script);
       };
       const open = (attempt: number) => {
         try {
-          this.client.exec(remoteCommand(this.spec, become), (err, ch) => {
+          this.client.exec(bc.command, (err, ch) => {
             // sshd frees a session slot some time after the channel's close; under a full window of channels a
             // new open can briefly be refused ("open failed"). Nothing ran, so trying again is safe.
             if (err && /open failed/i.test(err.message) && attempt < CHANNEL_OPEN_RETRIES && !settled) {
@@ -274,7 +247,7 @@ export class SshConnection implements Connection {
   private killGroup(become: boolean, pgid: number | undefined): Promise<void> {
     if (pgid === undefined || pgid <= 1 || this.goneReason) return Promise.resolve();
     // sh -c: the kill builtin, as /bin/kill may be missing on a minimal host (dash's kill takes no "--")
-    const command = remoteCommand(this.spec, become, `sh -c 'kill -KILL -${pgid}'`);
+    const bc = becomeCommand(this.spec, become, `sh -c ${shQuote(`kill -KILL -${pgid}`)}`);
     return new Promise<void>((resolve) => {
       const t = setTimeout(resolve, KILL_WAIT_MS);
       const done = () => {
@@ -283,12 +256,13 @@ export class SshConnection implements Connection {
       };
       try {
         this.execs++;
-        this.client.exec(command, (err, ch) => {
+        this.client.exec(bc.command, (err, ch) => {
           if (err) return done();
           ch.on('close', done);
           ch.resume();
           ch.stderr.resume();
-          ch.end();
+          // a become password is read by sudo if it asks; the kill command itself reads no stdin
+          ch.end(bc.dialog ? `${this.spec.becomePassword!.reveal()}\n` : undefined);
         });
       } catch {
         done();

@@ -1,3 +1,5 @@
+import type { Secret } from './secret.ts';
+
 /** One hop of a ProxyJump chain. */
 export interface JumpSpec {
   host: string;
@@ -5,19 +7,43 @@ export interface JumpSpec {
   user: string;
 }
 
-/** Everything needed to reach one host, resolved from inventory variables. */
+/**
+ * How host keys are checked (OpenSSH's StrictHostKeyChecking): `strict` refuses unknown keys (yes, ask),
+ * `accept-new` records unknown keys, `off` (no) records unknown keys and accepts changed ones (never revoked
+ * ones), with password authentication then disabled, as OpenSSH does.
+ */
+export type HostKeyPolicy = 'strict' | 'accept-new' | 'off';
+
+export type BecomeMethod = 'sudo' | 'su';
+
+/**
+ * Everything needed to reach one host, resolved from inventory variables, ansible.cfg and the OpenSSH client
+ * configuration. Secret fields (password, becomePassword) are Secret objects: they print as ********.
+ */
 export interface ConnectionSpec {
   /** inventory name, for messages */
   name: string;
+  /** 'local': run on the controller without SSH (ansible_connection: local); default 'ssh' */
+  connection?: 'ssh' | 'local';
   host: string; // ansible_host (defaults to the inventory name)
   port: number; // ansible_port (22)
   user: string; // ansible_user (current user)
   privateKeyFile?: string; // ansible_ssh_private_key_file, absolute
+  /** further key files to offer after privateKeyFile (more IdentityFile options / ssh config lines), absolute */
+  moreIdentityFiles?: string[];
+  /** password for password / keyboard-interactive authentication (ansible_password, ansible_ssh_pass) */
+  password?: Secret;
+  /** StrictHostKeyChecking; undefined: strict unless --accept-new-host-keys */
+  hostKeyPolicy?: HostKeyPolicy;
   knownHostsFile?: string; // lvsplay_known_hosts, absolute; default ~/.ssh/known_hosts
   /** ProxyJump chain, outermost first (from ansible_ssh_common_args -o ProxyJump=... / -J ...) */
   jumps: JumpSpec[];
   become: boolean; // ansible_become
   becomeUser?: string; // ansible_become_user (root)
+  /** ansible_become_method (sudo) */
+  becomeMethod?: BecomeMethod;
+  /** written to sudo's stdin when it asks (ansible_become_password, ansible_become_pass) */
+  becomePassword?: Secret;
   connectTimeoutMs?: number; // ansible_timeout (seconds in the inventory)
 }
 
@@ -42,7 +68,7 @@ export interface ExecResult {
 /** An open SSH connection to one host. Every exec is one round trip. */
 export interface Connection {
   readonly spec: ConnectionSpec;
-  /** Run a POSIX sh script (sent on stdin to `sh -s`, through `sudo -n` when become). */
+  /** Run a POSIX sh script (sent on stdin to `sh -s`, through sudo or su when become). */
   exec(script: string, opts?: ExecOptions): Promise<ExecResult>;
   /** execs so far on this connection */
   readonly roundTrips: number;

@@ -45,9 +45,25 @@ export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `lvsplay-${prefix}-`));
 }
 
+/** A login account that exists only for the test sshd and its sessions (see SshdOptions.accounts). */
+export interface TestAccount {
+  name: string;
+  uid: number;
+  password: string;
+  /** a sudoers rule for the account: sudo to any user, asking for the account's password (or not) */
+  sudo?: 'password' | 'nopasswd';
+}
+
 export interface SshdOptions {
   /** public key lines allowed to log in as root (and any user) */
   authorizedKeys: string[];
+  /**
+   * Accounts with passwords: sshd then runs in its own mount namespace where /etc/passwd, shadow, group, sudoers
+   * and the sshd/sudo/su PAM files are test copies bind-mounted over the machine's (the machine's files are
+   * untouched; only sshd and its sessions see the copies). Use with extraConfig such as 'UsePAM yes',
+   * 'PasswordAuthentication yes' or 'KbdInteractiveAuthentication yes'.
+   */
+  accounts?: TestAccount[];
   /** host key types to generate (default: ed25519) */
   hostKeyTypes?: KeyType[];
   /** extra sshd_config lines; they take precedence over the helper's defaults */
@@ -79,7 +95,8 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
   mkdirSync(join(dir, 'home'));
   const hostKeys: KeyPair[] = [];
   for (const t of opts.hostKeyTypes ?? ['ed25519']) hostKeys.push(await makeKey(dir, `ssh_host_${t}_key`, t));
-  writeFileSync(join(dir, 'authorized_keys'), opts.authorizedKeys.join('\n') + '\n', { mode: 0o600 });
+  writeFileSync(join(dir, 'authorized_keys'), opts.authorizedKeys.join('\n') + '\n', { mode: 0o644 });
+  const wrap = opts.accounts?.length ? await accountNamespace(dir, opts.accounts) : undefined;
 
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -107,7 +124,10 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
     ];
     const configFile = join(dir, 'sshd_config');
     writeFileSync(configFile, config.join('\n') + '\n');
-    const child = spawn(SSHD, ['-D', '-f', configFile, '-E', logFile], { stdio: 'ignore' });
+    const sshdArgs = ['-D', '-f', configFile, '-E', logFile];
+    const child = wrap
+      ? spawn('unshare', ['--mount', 'sh', '-c', `${wrap} && exec ${SSHD} "$@"`, 'sh', ...sshdArgs], { stdio: 'ignore' })
+      : spawn(SSHD, sshdArgs, { stdio: 'ignore' });
     running.add(child);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.once('exit', () => running.delete(child));
@@ -140,6 +160,42 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
   }
   rmSync(dir, { recursive: true, force: true });
   throw lastError;
+}
+
+/** Test copies of the account files in dir; returns the shell commands that bind-mount them (in sshd's namespace). */
+async function accountNamespace(dir: string, accounts: TestAccount[]): Promise<string> {
+  // sessions of the test accounts must reach the home directory inside dir
+  await run('chmod', ['755', dir]);
+  const etc = join(dir, 'etc');
+  mkdirSync(join(etc, 'pam.d'), { recursive: true });
+  let passwd = readFileSync('/etc/passwd', 'utf8');
+  let shadow = readFileSync('/etc/shadow', 'utf8');
+  let group = readFileSync('/etc/group', 'utf8');
+  const sudoers = ['Defaults !lecture, timestamp_timeout=0', 'root ALL=(ALL:ALL) ALL'];
+  for (const a of accounts) {
+    const hash = (await run('openssl', ['passwd', '-6', a.password])).stdout.trim();
+    passwd += `${a.name}:x:${a.uid}:${a.uid}:lvsplay test:${join(dir, 'home')}:/bin/sh\n`;
+    shadow += `${a.name}:${hash}:19000:0:99999:7:::\n`;
+    group += `${a.name}:x:${a.uid}:\n`;
+    if (a.sudo) sudoers.push(`${a.name} ALL=(ALL:ALL) ${a.sudo === 'nopasswd' ? 'NOPASSWD: ' : ''}ALL`);
+  }
+  // root can su to anyone without a password (pam_rootok), others authenticate with their password
+  const pam = 'auth required pam_unix.so\naccount required pam_unix.so\nsession required pam_permit.so\npassword required pam_deny.so\n';
+  const files: Record<string, [string, number]> = {
+    passwd: [passwd, 0o644],
+    shadow: [shadow, 0o640],
+    group: [group, 0o644],
+    sudoers: [sudoers.join('\n') + '\n', 0o440],
+    'pam.d/sshd': [pam, 0o644],
+    'pam.d/sudo': [pam, 0o644],
+    'pam.d/su': ['auth sufficient pam_rootok.so\n' + pam, 0o644],
+  };
+  const mounts: string[] = [];
+  for (const [name, [content, mode]] of Object.entries(files)) {
+    writeFileSync(join(etc, name), content, { mode });
+    mounts.push(`mount --bind ${join(etc, name)} /etc/${name}`);
+  }
+  return mounts.join(' && ');
 }
 
 /** Poll `cond` until true; resolves true, or a reason ('exited N' / 'timeout'). */

@@ -1,6 +1,7 @@
 /** What the commands share: option definitions and parsing, error reporting with exit codes. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EXIT, UsageError, ValidationError, ValidationErrors } from '../errors.ts';
+import type { SshPoolOptions } from '../transport/index.ts';
 
 export const RUN_HELP = `Usage: lvsplay run PLAYBOOK.ts -i INVENTORY [options]
 
@@ -14,6 +15,7 @@ Options:
   -t, --tags a,b           only steps with these tags (a role's name is a tag of its steps)
       --json FILE          write JSON Lines events, the recap last
       --accept-new-host-keys  trust unknown SSH host keys and record them (known_hosts)
+      --keepalive S        a host whose SSH connection answers nothing for S seconds is unreachable (default 30)
       --no-verify          skip the end-of-run verification
   -v, --verbose            print ok steps, fact timings and change output
   -h, --help`;
@@ -26,6 +28,7 @@ export const commonOptions = {
   json: { type: 'string' },
   forks: { type: 'string', short: 'f' },
   'accept-new-host-keys': { type: 'boolean' },
+  keepalive: { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
@@ -43,6 +46,17 @@ export function parseForks(v: string | undefined): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--forks must be a positive integer, got "${v}"`);
   return n;
+}
+
+/** The SSH pool's options from the shared command-line options. */
+export function poolOptions(o: { 'accept-new-host-keys'?: boolean; keepalive?: string }): SshPoolOptions {
+  const opts: SshPoolOptions = { acceptNewHostKeys: !!o['accept-new-host-keys'] };
+  if (o.keepalive !== undefined) {
+    const s = Number(o.keepalive);
+    if (!Number.isFinite(s) || s < 1 || s > 3600) throw new UsageError(`--keepalive must be a number of seconds from 1 to 3600, got "${o.keepalive}"`);
+    opts.keepaliveWindowMs = Math.round(s * 1000);
+  }
+  return opts;
 }
 
 export function requireInventory(v: string | undefined, command: string): string {

@@ -1,7 +1,7 @@
 /** `lvsplay drill failover|realservers PLAYBOOK -i INVENTORY`: rehearse failures and measure what they cost. */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { commonOptions, parse, requireInventory } from './common.ts';
+import { commonOptions, poolOptions, parse, requireInventory } from './common.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { loadInventory, parseExtraVars, connectionSpec } from '../inventory/index.ts';
 import { loadPlaybook } from '../playbook.ts';
@@ -30,6 +30,7 @@ Options:
       --max-lost N          failed probes allowed (default 0)
       --interval MS         a new probe connection every MS ms (default 30)
       --probe-timeout T     per-probe timeout (default 1s)
+      --keepalive S         a host whose SSH connection answers nothing for S seconds is unreachable (default 30)
   failover:
       --mode stop|kill|linkdown   how the MASTER fails (default stop)
       --max-takeover T      takeover time allowed (default 5s)
@@ -119,7 +120,7 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
   if (kind === 'failover') planFailover(inv, { mode, ...common });
   else planRealservers(inv, { serial: o.serial ?? '1', ...common });
 
-  const pool = new SshPool({ acceptNewHostKeys: !!o['accept-new-host-keys'] });
+  const pool = new SshPool(poolOptions(o));
   const connect = (h: string) => pool.connect(connectionSpec(inv, h));
   const log = (l: string) => io.out(l + '\n');
   const t0 = Date.now();

@@ -1,7 +1,7 @@
 /** `lvsplay facts -i INV [--limit P] [--json FILE]`: gather and print the facts steps plan from, per host. */
 import { writeFileSync } from 'node:fs';
 import PQueue from 'p-queue';
-import { commonOptions, parse, parseForks, requireInventory } from './common.ts';
+import { commonOptions, poolOptions, parse, parseForks, requireInventory } from './common.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { connectionSpec, loadInventory, parseExtraVars, selectHosts } from '../inventory/index.ts';
 import { SshPool } from '../transport/index.ts';
@@ -10,7 +10,7 @@ import type { Fact } from '../engine/types.ts';
 import { initFact, interfacesFact, osFact, routesFact, toolsFact, TOOLS, ipvsFact } from '../facts/index.ts';
 import type { CommandIO } from './io.ts';
 
-const HELP = `Usage: lvsplay facts -i INVENTORY [--limit PATTERN] [--json FILE] [-f N]
+const HELP = `Usage: lvsplay facts -i INVENTORY [--limit PATTERN] [--json FILE] [-f N] [--keepalive S]
 
 Gathers, in one SSH exec per host, what the steps plan from: kernel, OS, init system, tools on PATH,
 interfaces and addresses, IPv4 routes, IPVS state. Prints JSON per host (to FILE with --json).`;
@@ -46,7 +46,7 @@ export async function factsCommand(argv: string[], io: CommandIO): Promise<numbe
   const sel = selectHosts(inv, o.limit ?? 'all');
   if (sel.hosts.length === 0) throw new UsageError(`facts: --limit "${o.limit}" matches no host`);
   const specs = sel.hosts.map((h) => connectionSpec(inv, h));
-  const pool = new SshPool({ acceptNewHostKeys: !!o['accept-new-host-keys'] });
+  const pool = new SshPool(poolOptions(o));
   const queue = new PQueue({ concurrency: parseForks(o.forks) });
   const result: Record<string, unknown> = {};
   let unreachable = 0;

@@ -1,5 +1,5 @@
 /** `lvsplay run PLAYBOOK -i INVENTORY`: load, validate (exit 4 before any connection), converge, recap. */
-import { commonOptions, parse, parseForks, requireInventory, RUN_HELP } from './common.ts';
+import { commonOptions, poolOptions, parse, parseForks, requireInventory, RUN_HELP } from './common.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { loadInventory, parseExtraVars, connectionSpec } from '../inventory/index.ts';
 import { loadPlaybook } from '../playbook.ts';
@@ -60,7 +60,7 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
 
   const t0 = Date.now();
   const reporter = makeReporters(io, o.json, !!o.verbose);
-  const pool = new SshPool({ acceptNewHostKeys: !!o['accept-new-host-keys'] });
+  const pool = new SshPool(poolOptions(o));
   let code: number;
   try {
     reporter.event({ event: 'run_start', playbook: pb.name, inventory: inv.file, check: !!o.check, hosts: [...specs.keys()] });

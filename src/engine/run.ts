@@ -6,7 +6,7 @@ import PQueue from 'p-queue';
 import type { Connection } from '../transport/types.ts';
 import { UnreachableError } from '../transport/types.ts';
 import type { HostRecap, Reporter, RunEvent } from '../output/events.ts';
-import { applyPlan, gatherFacts } from './apply.ts';
+import { ApplyLostError, applyPlan, gatherFacts, type AppliedStep } from './apply.ts';
 import { collectFacts, planHost, statusOf, type HostPlan } from './plan.ts';
 import { hostInfo } from './expand.ts';
 import type { PreparedPlay } from './prepare.ts';
@@ -95,57 +95,62 @@ export async function runPlays(plays: PreparedPlay[], inv: Inventory, opts: RunO
     } catch (e) {
       return failHost(e, 'gathering facts');
     }
-    let applied;
+    let applied: AppliedStep[];
     if (opts.check) {
-      applied = plan.steps.map((p) => ({ planned: p, output: '', notRun: false, error: undefined as string | undefined }));
+      applied = plan.steps.map((p) => ({ planned: p, output: '', notRun: false }));
     } else {
       try {
         applied = await applyPlan(conn, plan);
       } catch (e) {
+        // what the host is known to have applied before its connection died is reported as such
+        if (e instanceof ApplyLostError) report(e.results);
         return failHost(e, 'applying changes');
       }
     }
-    let hostFailed = false;
-    for (const a of applied) {
-      if (a.notRun) continue;
-      const p = a.planned;
-      const error = p.error ?? a.error;
-      const status = error ? 'failed' : statusOf(p);
-      if (status === 'failed') r.failed++;
-      else if (status === 'skipped') r.skipped++;
-      else {
-        r.ok++;
-        if (status === 'changed') r.changed++;
-      }
-      emit({
-        event: 'step',
-        play: pp.name,
-        host,
-        step: p.name,
-        kind: p.kind,
-        role: p.role,
-        handler: p.handler,
-        status,
-        changes: p.changes.map((c) => c.summary),
-        diff: opts.diff ? p.changes.flatMap((c) => (c.diff ? [c.diff] : [])) : undefined,
-        warnings: p.warnings,
-        skipped: p.skipped,
-        error,
-        output: error ? a.output.trim() || undefined : undefined,
-      });
-      if (error) {
-        hostFailed = true;
-        break;
-      }
-    }
+    const hostFailed = report(applied);
     if (hostFailed) failed.add(host);
     return done(hostFailed ? 'failed' : 'ok');
+
+    /** Emit a step event per step that ran; true when one failed. */
+    function report(applied: AppliedStep[]): boolean {
+      for (const a of applied) {
+        if (a.notRun) continue;
+        const p = a.planned;
+        const error = p.error ?? a.error;
+        const status = error ? 'failed' : statusOf(p);
+        if (status === 'failed') r.failed++;
+        else if (status === 'skipped') r.skipped++;
+        else {
+          r.ok++;
+          if (status === 'changed') r.changed++;
+        }
+        emit({
+          event: 'step',
+          play: pp.name,
+          host,
+          step: p.name,
+          kind: p.kind,
+          role: p.role,
+          handler: p.handler,
+          status,
+          changes: p.changes.map((c) => c.summary),
+          diff: opts.diff ? p.changes.flatMap((c) => (c.diff ? [c.diff] : [])) : undefined,
+          warnings: p.warnings,
+          skipped: p.skipped,
+          error,
+          output: error ? a.output.trim() || undefined : undefined,
+        });
+        if (error) return true;
+      }
+      return false;
+    }
 
     function failHost(e: unknown, what: string): HostOutcome {
       if (e instanceof UnreachableError) {
         r.unreachable = true;
         unreachable.add(host);
-        emit({ event: 'unreachable', play: pp.name, host, error: e.message });
+        const lost = e instanceof ApplyLostError ? { applied: e.applied, inFlight: e.inFlight } : {};
+        emit({ event: 'unreachable', play: pp.name, host, error: e.message, ...lost });
         return done('unreachable');
       }
       r.failed++;

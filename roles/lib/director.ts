@@ -10,6 +10,7 @@ import { hostIpvsTimeouts, hostNatDip, hostNics, hostVrrp, resolveService, servi
 import { parseCidr } from '../../src/net/ipv4.ts';
 import type { LvsRole } from './registry.ts';
 import { validateLvs } from './validate.ts';
+import { withVrrpMembers } from './vrrp-members.ts';
 import { type KeepalivedConfig, renderDirectorConfig } from './render.ts';
 import { ipvsSysctlsSchema, ipvsTimeoutsSchema, type LbKind, natDipSchema } from './schema.ts';
 import { installSteps, ipvsModuleSteps, ipvsSysctls, keepalivedConfigFile, keepalivedHandlers, keepalivedRunning, roleOptions } from './steps.ts';
@@ -94,9 +95,13 @@ export function directorSteps(
     ...nat,
     // keepalived owns the IPVS table of a director; only the timeouts are set here (prune: false keeps its services)
     ...(timeouts ? [ipvs({ services: [], prune: false, timeouts, name: `ipvs timeouts tcp ${timeouts.tcp} tcpfin ${timeouts.tcpfin} udp ${timeouts.udp}` })] : []),
-    keepalivedConfigFile(o.configPath, renderDirectorConfig(role, config)),
+    keepalivedConfigWithMembers(o.configPath, renderDirectorConfig(role, config), config),
     keepalivedRunning(),
   ];
+}
+
+function keepalivedConfigWithMembers(path: string, content: string, config: KeepalivedConfig): Step {
+  return withVrrpMembers(keepalivedConfigFile(path, content), path, content, config.instances);
 }
 
 /** A director role: `defaultKinds` unless the options say otherwise. */

@@ -17,6 +17,8 @@ Options:
       --accept-new-host-keys  trust unknown SSH host keys and record them (known_hosts)
       --keepalive S        a host whose SSH connection answers nothing for S seconds is unreachable (default 30)
       --no-verify          skip the end-of-run verification
+      --allow-partial-vrrp apply a VRRP instance change even when serial, --limit or an unreachable member
+                           keep it from reaching every member (refused by default: exit 4, nothing touched)
   -v, --verbose            print ok steps, fact timings and change output
   -h, --help`;
 

@@ -20,6 +20,7 @@ const options = {
   diff: { type: 'boolean', short: 'D' },
   tags: { type: 'string', short: 't' },
   'no-verify': { type: 'boolean' },
+  'allow-partial-vrrp': { type: 'boolean' },
 } as const;
 
 export function makeReporters(io: CommandIO, json: string | undefined, verbose: boolean): Reporters {
@@ -69,6 +70,7 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
       diff: !!o.diff,
       forks,
       reporter,
+      allowPartialGroups: !!o['allow-partial-vrrp'],
       connect: (h) => pool.connect(specs.get(h)!),
     });
     const verify: Extract<RunEvent, { event: 'recap' }>['verify'] = verifyPlan

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ejs from 'ejs';
-import type { HostVrrpInstance, ResolvedService } from './cluster.ts';
+import { trackScriptPath, type HostVrrpInstance, type ResolvedService } from './cluster.ts';
 
 export const ROLES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -26,7 +26,7 @@ export function renderTemplate(role: string, template: string, data: Record<stri
 
 /** keepalived.conf of director-nat or director-dr-ha: global_defs, VRRP, virtual_servers. */
 export function renderDirectorConfig(role: 'director-nat' | 'director-dr-ha', c: KeepalivedConfig): string {
-  return renderTemplate(role, 'keepalived.conf.ejs', { ...c, syncDaemon: c.syncDaemon ?? null });
+  return renderTemplate(role, 'keepalived.conf.ejs', { ...c, syncDaemon: c.syncDaemon ?? null, trackScriptPath });
 }
 
 /** node-svc main config: global_defs and `include CONFDIR/*.conf`. */

@@ -205,6 +205,6 @@ test('tracking: each track_script body is written root-owned 0700 before the kee
   t.deepEqual(s.notify, ['reload keepalived']);
   const c = planFresh(s).changes[0]!;
   t.regex(c.script, /chmod 0700/);
-  t.regex(c.script, /chown root:root "$lvs_tmp"/);
+  t.regex(c.script, /chown root:root "\$lvs_tmp"/);
   t.regex(c.diff ?? '', /\+busybox wget -q -T 1 -O \/dev\/null http:\/\/127\.0\.0\.1\//);
 });

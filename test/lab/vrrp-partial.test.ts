@@ -13,7 +13,18 @@ const PB = 'test/fixtures/playbooks/vrrp-config.ts';
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) => lvsplay(['run', PB, '-i', lab().inventory, '--no-verify', ...args], { env });
 const conf = async (h: string) => (await lab().ssh(h, 'cat /etc/keepalived/keepalived.conf 2>/dev/null || echo none')).stdout;
 
+const holds = async (h: string, vip: string) => (await lab().ssh(h, `ip -4 -o addr show dev eth1 | grep -c ' ${vip}/32' || true`)).stdout.trim() === '1';
+async function waitFor(cond: () => Promise<boolean>, ms: number): Promise<number> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    if (await cond()) return Date.now() - t0;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`not within ${ms} ms`);
+}
+
 test.serial('the first run writes both members; a VIP change limited to one member, or rolled one at a time, is refused; --allow-partial-vrrp applies it', async (t) => {
+  for (const h of ['ka1', 'ka2']) await lab().ssh(h, 'mkdir -p /etc/keepalived && echo 0 > /etc/keepalived/maintenance');
   const first = await run([]);
   t.is(first.code, 0, first.stdout + first.stderr);
   t.regex(await conf('ka1'), /198\.18\.0\.170\/32/);
@@ -43,6 +54,18 @@ test.serial('the first run writes both members; a VIP change limited to one memb
   t.regex(await conf('ka2'), /198\.18\.0\.171\/32/);
   const again = await run(['-e', 'vip=198.18.0.171', '--limit', 'ka1']);
   t.is(again.code, 0, 'no change to the instance: --limit is fine');
+});
+
+test.serial('a tracked file really moves the VIP: 1 in ka1\'s maintenance file hands it to ka2, 0 takes it back', async (t) => {
+  // both run keepalived (the reload handler started it) with VI_1 on 198.18.0.171 after the test above
+  t.log(`ka1 holds the VIP after ${await waitFor(() => holds('ka1', '198.18.0.171'), 20_000)} ms`);
+  t.false(await holds('ka2', '198.18.0.171'));
+  await lab().ssh('ka1', 'echo 1 > /etc/keepalived/maintenance');
+  const moved = await waitFor(async () => (await holds('ka2', '198.18.0.171')) && !(await holds('ka1', '198.18.0.171')), 20_000);
+  t.log(`maintenance 1 on ka1: ka2 took the VIP in ${moved} ms`);
+  await lab().ssh('ka1', 'echo 0 > /etc/keepalived/maintenance');
+  const back = await waitFor(async () => (await holds('ka1', '198.18.0.171')) && !(await holds('ka2', '198.18.0.171')), 20_000);
+  t.log(`maintenance 0 on ka1: the VIP came back in ${back} ms`);
 });
 
 test.serial('an unreachable member: the change is refused before the reachable one is touched', async (t) => {

@@ -97,7 +97,7 @@ export function directorSteps(
     ...(timeouts ? [ipvs({ services: [], prune: false, timeouts, name: `ipvs timeouts tcp ${timeouts.tcp} tcpfin ${timeouts.tcpfin} udp ${timeouts.udp}` })] : []),
     ...trackScriptFiles(config),
     keepalivedConfigWithMembers(o.configPath, renderDirectorConfig(role, config), config),
-    keepalivedRunning(),
+    ...keepalivedRunning(),
   ];
 }
 

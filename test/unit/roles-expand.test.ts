@@ -44,6 +44,7 @@ test('director-dr-ha on dir1 (the lab pair, all kinds): packages, IPVS modules, 
     'sysctl /etc/sysctl.d/90-lvs-director-dr-ha.conf',
     'ipvs timeouts tcp 900 tcpfin 30 udp 300',
     'file /etc/keepalived/keepalived.conf',
+    'file /etc/systemd/system/keepalived.service.d/lvsplay-restart.conf',
     'service keepalived started',
   ]);
   t.deepEqual([...e.handlers.keys()].sort(), ['reload keepalived', 'restart keepalived']);
@@ -104,6 +105,7 @@ test('director-nat: ip_forward, the scheduler module in use, no timeouts when no
     'kernelModule ip_vs_sh',
     'sysctl /etc/sysctl.d/90-lvs-director-nat.conf',
     'file /etc/keepalived/keepalived.conf',
+    'file /etc/systemd/system/keepalived.service.d/lvsplay-restart.conf',
     'service keepalived started',
   ]);
 });

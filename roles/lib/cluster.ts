@@ -181,6 +181,24 @@ export interface HostVrrpInstance {
   /** unicast: this host's address on the interface, and the other members' addresses */
   unicastSrc?: string;
   peers: string[];
+  /** the interfaces tracked: the `track.interfaces`, plus (vip_interfaces) the devices of VIPs not on `interface` */
+  trackInterfaces: Array<{ name: string; weight?: number }>;
+}
+
+/** Where the role writes a track_script's body. */
+export function trackScriptPath(name: string): string {
+  return `/etc/keepalived/scripts/${name}.sh`;
+}
+
+/** The interfaces an instance tracks (keepalived already watches the instance's own `interface`). */
+export function trackedInterfaces(i: VrrpInstance): Array<{ name: string; weight?: number }> {
+  const out = [...i.track.interfaces];
+  if (i.track.vip_interfaces) {
+    for (const v of i.vips.map((x) => parseVrrpVip(x)!)) {
+      if (v.dev && v.dev !== i.interface && !out.some((t) => t.name === v.dev)) out.push({ name: v.dev });
+    }
+  }
+  return out;
 }
 
 /** A peer's address on the segment of `src` (or on a NIC of the same name, or its ansible_host). */
@@ -217,6 +235,7 @@ export function vrrpInstancesOf(inv: Inventory, host: string, vrrp: Vrrp | undef
         vips: i.vips.map((v) => parseVrrpVip(v)!),
         ...(i.unicast && src ? { unicastSrc: src.address } : {}),
         peers,
+        trackInterfaces: trackedInterfaces(i),
       };
     });
 }

@@ -5,14 +5,15 @@
  */
 import { z } from 'zod';
 import type { ExpandContext, Step, ValidateContext } from '../../src/engine/types.ts';
-import { address, ipvs, sysctl } from '../../src/steps/index.ts';
-import { hostIpvsTimeouts, hostNatDip, hostNics, hostVrrp, resolveService, servicesOfDirector, vrrpInstancesOf } from './cluster.ts';
+import { address, file, ipvs, sysctl } from '../../src/steps/index.ts';
+import { hostIpvsTimeouts, hostNatDip, hostNics, hostVrrp, resolveService, servicesOfDirector, trackScriptPath, vrrpInstancesOf } from './cluster.ts';
 import { parseCidr } from '../../src/net/ipv4.ts';
 import type { LvsRole } from './registry.ts';
 import { validateLvs } from './validate.ts';
+import { withVrrpMembers } from './vrrp-members.ts';
 import { type KeepalivedConfig, renderDirectorConfig } from './render.ts';
 import { ipvsSysctlsSchema, ipvsTimeoutsSchema, type LbKind, natDipSchema } from './schema.ts';
-import { installSteps, ipvsModuleSteps, ipvsSysctls, keepalivedConfigFile, keepalivedHandlers, keepalivedRunning, roleOptions } from './steps.ts';
+import { installSteps, ipvsModuleSteps, ipvsSysctls, keepalivedConfigFile, keepalivedHandlers, keepalivedRunning, RELOAD_KEEPALIVED, roleOptions } from './steps.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 
 export const directorShape = {
@@ -94,9 +95,22 @@ export function directorSteps(
     ...nat,
     // keepalived owns the IPVS table of a director; only the timeouts are set here (prune: false keeps its services)
     ...(timeouts ? [ipvs({ services: [], prune: false, timeouts, name: `ipvs timeouts tcp ${timeouts.tcp} tcpfin ${timeouts.tcpfin} udp ${timeouts.udp}` })] : []),
-    keepalivedConfigFile(o.configPath, renderDirectorConfig(role, config)),
-    keepalivedRunning(),
+    ...trackScriptFiles(config),
+    keepalivedConfigWithMembers(o.configPath, renderDirectorConfig(role, config), config),
+    ...keepalivedRunning(),
   ];
+}
+
+/** The track_script bodies, root-owned and 0700 (enable_script_security runs only such scripts), before the config. */
+function trackScriptFiles(config: KeepalivedConfig): Step[] {
+  const scripts = new Map(config.instances.flatMap((i) => i.instance.track.scripts.map((t) => [t.name, t] as const)));
+  return [...scripts.values()].map((t) =>
+    file(trackScriptPath(t.name), { content: `#!/bin/sh\n# managed by lvsplay: keepalived track_script ${t.name} (exit 0 = healthy)\n${t.script.trimEnd()}\n`, mode: '0700', owner: 'root', group: 'root', notify: RELOAD_KEEPALIVED }),
+  );
+}
+
+function keepalivedConfigWithMembers(path: string, content: string, config: KeepalivedConfig): Step {
+  return withVrrpMembers(keepalivedConfigFile(path, content), path, content, config.instances);
 }
 
 /** A director role: `defaultKinds` unless the options say otherwise. */

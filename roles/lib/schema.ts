@@ -122,6 +122,40 @@ const vrrpVip = z.string({ error: 'must be an address like 198.18.0.100/32' }).r
   error: (i) => `${JSON.stringify(i.input)} is not a VIP: write ADDRESS[/PREFIX 0-32] [dev IFACE], like 198.18.0.100/32 or 198.18.1.1/24 dev eth2`,
 });
 
+/** How much a tracker adds to (positive) or takes from (negative) the priority while it fails; none: FAULT state. */
+const trackWeight = z.number().int().min(-253, { error: 'a tracking weight is -253..253' }).max(253, { error: 'a tracking weight is -253..253' });
+
+/**
+ * keepalived tracking of one VRRP instance. A tracker without a weight puts the instance in FAULT when it fails
+ * (the VIPs go to the backup); with a weight it moves the priority by that much, which must exceed the priority gap
+ * between the members to change mastership (validated).
+ */
+export const vrrpTrackSchema = z.strictObject({
+  /** track the interfaces that carry the instance's VIPs (a NAT director's DIP interface), besides `interface` */
+  vip_interfaces: z.boolean().default(true),
+  interfaces: z.array(z.strictObject({ name: ifname, weight: trackWeight.optional() })).default([]),
+  /** a file holding a number: the priority moves by number × weight (weight 0 or none: non-zero = FAULT) */
+  files: z.array(z.strictObject({ name: objName, path: z.string().regex(/^\/[^"\s]+$/, { error: 'must be an absolute path without spaces or "' }), weight: trackWeight.optional() })).default([]),
+  /** a check the role writes as a root-owned script (/etc/keepalived/scripts/NAME.sh, 0700) and keepalived runs as root */
+  scripts: z
+    .array(
+      z.strictObject({
+        name: objName,
+        /** the script's body (sh); exit 0 = healthy */
+        script: z.string().min(1, { error: 'the script body is empty' }),
+        interval: z.number().int().min(1).max(3600).default(2),
+        timeout: z.number().int().min(1).max(3600).optional(),
+        weight: trackWeight.optional(),
+        fall: z.number().int().min(1).max(255).default(2),
+        rise: z.number().int().min(1).max(255).default(2),
+      }),
+    )
+    .default([]),
+  /** a process that must run (by name as in /proc/PID/comm, or its full path) */
+  processes: z.array(z.strictObject({ name: objName, process: z.string().regex(/^[A-Za-z0-9_./-]{1,255}$/, { error: 'is a process name or absolute path' }), weight: trackWeight.optional() })).default([]),
+});
+export type VrrpTrack = z.output<typeof vrrpTrackSchema>;
+
 export const vrrpInstanceSchema = z.strictObject({
   name: objName,
   interface: ifname,
@@ -142,6 +176,7 @@ export const vrrpInstanceSchema = z.strictObject({
   notify: z
     .strictObject({ master: commandLine.optional(), backup: commandLine.optional(), fault: commandLine.optional(), stop: commandLine.optional() })
     .optional(),
+  track: vrrpTrackSchema.default({ vip_interfaces: true, interfaces: [], files: [], scripts: [], processes: [] }),
 });
 export type VrrpInstance = z.output<typeof vrrpInstanceSchema>;
 

@@ -57,8 +57,19 @@ export function keepalivedConfigFile(path: string, content: string): Step {
   return file(path, { content, mode: '0644', owner: 'root', group: 'root', validate: 'keepalived -t -f %s', notify: RELOAD_KEEPALIVED });
 }
 
-export function keepalivedRunning(): Step {
-  return service('keepalived', { state: 'started', enabled: true });
+/**
+ * Where systemd runs keepalived, this drop-in makes it start a keepalived that died again (Debian's unit has no
+ * Restart=): a killed MASTER then recovers instead of leaving the pair in split brain or without a backup. The service
+ * step daemon-reloads after it changes. Hosts without systemd: nothing in lvsplay respawns keepalived; their own init
+ * or supervisor must (the file is written there too, inert until systemd runs).
+ */
+export const KEEPALIVED_RESTART_DROPIN = '/etc/systemd/system/keepalived.service.d/lvsplay-restart.conf';
+
+export function keepalivedRunning(): Step[] {
+  return [
+    file(KEEPALIVED_RESTART_DROPIN, { content: '# managed by lvsplay: start keepalived again when it dies\n[Service]\nRestart=always\nRestartSec=1\n', mode: '0644' }),
+    service('keepalived', { state: 'started', enabled: true }),
+  ];
 }
 
 /** Remove files in `dir` matching *.conf that are not `keep` (a stale service would stay in the pool). */

@@ -31,6 +31,7 @@ import {
   serviceSchema,
   type Service,
   vrrpSchema,
+  type VrrpInstance,
   parseVrrpVip,
 } from './schema.ts';
 import { dedupeProblems, readVar, varLocation } from './vars.ts';
@@ -240,6 +241,7 @@ function checkVrrp(c: Ctx, hosts: Set<string>): void {
       add(c, first.host, `lvs_vrrp.instances[${first.index}].priorities`, `VRRP instance ${name}: ${same.join(' and ')} have the same priority ${dup[1]}`,
         'give the intended MASTER a higher priority than the BACKUP (e.g. 150 and 100)', 'lvs_vrrp');
     }
+    checkTrackWeights(c, first.host, first.index, name, first.priorities, hostVrrp(c.inv, first.host)!.instances[first.index]!);
     for (const v of views.slice(1)) {
       const diffs: string[] = [];
       if (v.vrid !== first.vrid) diffs.push(`virtual_router_id ${first.vrid} on ${first.host}, ${v.vrid} on ${v.host}`);
@@ -432,4 +434,26 @@ function cachedProblems(ctx: ValidateContext, usages: RoleUsage[]): Problem[] {
   let r = byPb.get(ctx.playbook);
   if (!r) byPb.set(ctx.playbook, (r = clusterProblems(ctx.inventory, usages)));
   return r;
+}
+
+/**
+ * A weighted tracker moves the failing member's priority by |weight|: unless that exceeds the gap between the
+ * MASTER's priority and the best BACKUP's, the VIP never moves (and at equal priorities the address decides).
+ */
+function checkTrackWeights(c: Ctx, host: string, index: number, name: string, priorities: Record<string, number>, i: VrrpInstance): void {
+  const ranked = Object.entries(priorities).sort((a, b) => b[1] - a[1]);
+  if (ranked.length < 2) return;
+  const [[top, p1], [second, p2]] = [ranked[0]!, ranked[1]!];
+  const gap = p1 - p2;
+  const trackers: Array<[string, { name: string; weight?: number }[]]> = [
+    ['interfaces', i.track.interfaces], ['files', i.track.files], ['scripts', i.track.scripts], ['processes', i.track.processes],
+  ];
+  for (const [kind, list] of trackers) {
+    list.forEach((t, k) => {
+      if (t.weight === undefined || t.weight === 0 || Math.abs(t.weight) > gap) return;
+      add(c, host, `lvs_vrrp.instances[${index}].track.${kind}[${k}].weight`,
+        `VRRP instance ${name}: tracking ${t.name} with weight ${t.weight} can never change mastership: the priority gap between ${top} (${p1}) and ${second} (${p2}) is ${gap}, and |${t.weight}| <= ${gap}`,
+        `use a weight beyond the gap (e.g. ${t.weight < 0 ? -(gap + 10) : gap + 10}), or no weight (a failure puts the instance in FAULT)`, 'lvs_vrrp');
+    });
+  }
 }

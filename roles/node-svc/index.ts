@@ -78,7 +78,7 @@ export function nodeSvc(options: NodeSvcOptions = {}): LvsRole {
         ...services.map((s) => keepalivedConfigFile(`${o.confDir}/${fileOf(s.service.name)}`, renderNodeSvcService(host, s))),
         pruneConfDir(o.confDir, services.map((s) => fileOf(s.service.name))),
         keepalivedConfigFile(o.configPath, renderNodeSvcMain(host, o.confDir)),
-        keepalivedRunning(),
+        ...keepalivedRunning(),
       ];
       return steps;
     },

@@ -5,6 +5,7 @@ import { loadInventory, parseExtraVars, type Inventory } from '../inventory/inde
 import type { AnsibleCfg } from '../config/ansible-cfg.ts';
 import { ansibleSettings, inventorySources } from './connections.ts';
 import type { CommandIO } from './io.ts';
+import type { SshPoolOptions } from '../transport/index.ts';
 
 export const RUN_HELP = `Usage: lvsplay run PLAYBOOK.ts -i INVENTORY [options]
 
@@ -20,7 +21,10 @@ Options:
   -t, --tags a,b           only steps with these tags (a role's name is a tag of its steps)
       --json FILE          write JSON Lines events, the recap last
       --accept-new-host-keys  trust unknown SSH host keys and record them (known_hosts)
+      --keepalive S        a host whose SSH connection answers nothing for S seconds is unreachable (default 30)
       --no-verify          skip the end-of-run verification
+      --allow-partial-vrrp apply a VRRP instance change even when serial, --limit or an unreachable member
+                           keep it from reaching every member (refused by default: exit 4, nothing touched)
   -v, --verbose            print ok steps, fact timings and change output
   -h, --help`;
 
@@ -34,6 +38,7 @@ export const commonOptions = {
   json: { type: 'string' },
   forks: { type: 'string', short: 'f' },
   'accept-new-host-keys': { type: 'boolean' },
+  keepalive: { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
@@ -71,6 +76,17 @@ export function loadCommandInventory(
   const inv = loadInventory(inventorySources(o.inventory, cfg, command), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
   for (const w of inv.warnings) io.err(`[WARNING] ${w.toString()}\n`);
   return inv;
+}
+
+/** The SSH pool's options from the shared command-line options. */
+export function poolOptions(o: { 'accept-new-host-keys'?: boolean; keepalive?: string }): SshPoolOptions {
+  const opts: SshPoolOptions = { acceptNewHostKeys: !!o['accept-new-host-keys'] };
+  if (o.keepalive !== undefined) {
+    const s = Number(o.keepalive);
+    if (!Number.isFinite(s) || s < 1 || s > 3600) throw new UsageError(`--keepalive must be a number of seconds from 1 to 3600, got "${o.keepalive}"`);
+    opts.keepaliveWindowMs = Math.round(s * 1000);
+  }
+  return opts;
 }
 
 /** Print an error the operator can act on and return its exit code. */

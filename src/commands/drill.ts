@@ -1,7 +1,7 @@
 /** `lvsplay drill failover|realservers PLAYBOOK -i INVENTORY`: rehearse failures and measure what they cost. */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { commonOptions, parse, loadCommandInventory } from './common.ts';
+import { commonOptions, poolOptions, parse, loadCommandInventory } from './common.ts';
 import { ansibleSettings, HostAccess } from './connections.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { loadPlaybook } from '../playbook.ts';
@@ -31,6 +31,7 @@ Options:
       --max-lost N          failed probes allowed (default 0)
       --interval MS         a new probe connection every MS ms (default 30)
       --probe-timeout T     per-probe timeout (default 1s)
+      --keepalive S         a host whose SSH connection answers nothing for S seconds is unreachable (default 30)
   failover:
       --mode stop|kill|linkdown   how the MASTER fails (default stop)
       --max-takeover T      takeover time allowed (default 5s)
@@ -121,7 +122,7 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
   if (kind === 'failover') planFailover(inv, { mode, ...common });
   else planRealservers(inv, { serial: o.serial ?? '1', ...common });
 
-  const pool = new SshPool({ acceptNewHostKeys: !!o['accept-new-host-keys'] });
+  const pool = new SshPool(poolOptions(o));
   const access = new HostAccess(inv, cfg, o['ssh-config']);
   const connect = (h: string) => {
     const spec = access.spec(h);

@@ -1,7 +1,7 @@
 /** `lvsplay facts -i INV [--limit P] [--json FILE]`: gather and print the facts steps plan from, per host. */
 import { writeFileSync } from 'node:fs';
 import PQueue from 'p-queue';
-import { commonOptions, parse, parseForks, loadCommandInventory } from './common.ts';
+import { commonOptions, poolOptions, parse, parseForks, loadCommandInventory } from './common.ts';
 import { ansibleSettings, HostAccess } from './connections.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { selectHosts } from '../inventory/index.ts';
@@ -11,7 +11,7 @@ import type { Fact } from '../engine/types.ts';
 import { initFact, interfacesFact, osFact, routesFact, toolsFact, TOOLS, ipvsFact } from '../facts/index.ts';
 import type { CommandIO } from './io.ts';
 
-const HELP = `Usage: lvsplay facts -i INVENTORY [--limit PATTERN] [--json FILE] [-f N]
+const HELP = `Usage: lvsplay facts -i INVENTORY [--limit PATTERN] [--json FILE] [-f N] [--keepalive S]
 
 Gathers, in one SSH exec per host, what the steps plan from: kernel, OS, init system, tools on PATH,
 interfaces and addresses, IPv4 routes, IPVS state. Prints JSON per host (to FILE with --json).`;
@@ -50,7 +50,7 @@ export async function factsCommand(argv: string[], io: CommandIO): Promise<numbe
   const access = new HostAccess(inv, cfg, o['ssh-config']);
   const specs = sel.hosts.map((h) => access.spec(h));
   access.flushWarnings(io.err);
-  const pool = new SshPool({ acceptNewHostKeys: !!o['accept-new-host-keys'] });
+  const pool = new SshPool(poolOptions(o));
   const queue = new PQueue({ concurrency: parseForks(o.forks, cfg.forks) });
   const result: Record<string, unknown> = {};
   let unreachable = 0;

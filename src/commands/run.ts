@@ -1,5 +1,5 @@
 /** `lvsplay run PLAYBOOK -i INVENTORY`: load, validate (exit 4 before any connection), converge, recap. */
-import { commonOptions, parse, parseForks, loadCommandInventory, RUN_HELP } from './common.ts';
+import { commonOptions, poolOptions, parse, parseForks, loadCommandInventory, RUN_HELP } from './common.ts';
 import { ansibleSettings, HostAccess } from './connections.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { loadPlaybook } from '../playbook.ts';
@@ -21,6 +21,7 @@ const options = {
   diff: { type: 'boolean', short: 'D' },
   tags: { type: 'string', short: 't' },
   'no-verify': { type: 'boolean' },
+  'allow-partial-vrrp': { type: 'boolean' },
 } as const;
 
 export function makeReporters(io: CommandIO, json: string | undefined, verbose: boolean): Reporters {
@@ -63,7 +64,7 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   const t0 = Date.now();
   const engineStart = performance.now();
   const reporter = makeReporters(io, o.json, !!o.verbose);
-  const pool = new SshPool({ acceptNewHostKeys: !!o['accept-new-host-keys'] });
+  const pool = new SshPool(poolOptions(o));
   let code: number;
   try {
     reporter.event({ event: 'run_start', playbook: pb.name, inventory: inv.file, check: !!o.check, hosts: [...specs.keys()] });
@@ -72,6 +73,7 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
       diff: !!o.diff,
       forks,
       reporter,
+      allowPartialGroups: !!o['allow-partial-vrrp'],
       connect: (h) => pool.connect(specs.get(h)!),
     });
     const verify: Extract<RunEvent, { event: 'recap' }>['verify'] = verifyPlan

@@ -1,5 +1,5 @@
 /** `lvsplay verify PLAYBOOK -i INVENTORY`: only the verification of a playbook's cluster (nothing is converged). */
-import { commonOptions, parse, loadCommandInventory } from './common.ts';
+import { commonOptions, poolOptions, parse, loadCommandInventory } from './common.ts';
 import { ansibleSettings, HostAccess } from './connections.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { loadPlaybook } from '../playbook.ts';
@@ -23,6 +23,7 @@ Options:
   -e, --extra-vars K=V     extra variables (repeatable)
       --json FILE          JSON Lines: one {"event":"verify","result":{...}} per service, then the recap
       --accept-new-host-keys  trust unknown SSH host keys and record them
+      --keepalive S        a host whose SSH connection answers nothing for S seconds is unreachable (default 30)
   -v, --verbose            print what is probed from where
   -h, --help
 
@@ -49,7 +50,7 @@ export async function verifyCommand(argv: string[], io: CommandIO): Promise<numb
 
   const t0 = Date.now();
   const json = o.json ? new JsonLinesReporter(o.json) : undefined;
-  const pool = new SshPool({ acceptNewHostKeys: !!o['accept-new-host-keys'] });
+  const pool = new SshPool(poolOptions(o));
   try {
     const records = await runVerification(plan, {
       connect: (h) => pool.connect(specs.get(h) ?? access.spec(h)),

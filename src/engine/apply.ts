@@ -1,5 +1,5 @@
 /** Gather and apply for one host: one exec for all facts, one exec for all changes (stop at the first failure). */
-import type { Connection } from '../transport/types.ts';
+import { UnreachableError, type Connection } from '../transport/types.ts';
 import { buildBatch, newNonce, parseBatch, unfinishedSection } from './batch-script.ts';
 import type { HostPlan, PlannedStep, RawFact } from './plan.ts';
 import type { Fact } from './types.ts';
@@ -40,13 +40,14 @@ export async function applyPlan(conn: Connection, plan: HostPlan): Promise<Appli
   const results: AppliedStep[] = plan.steps.map((p) => ({ planned: p, output: '', notRun: false }));
   if (sections.length > 0) {
     const nonce = newNonce();
-    const res = await conn.exec(buildBatch(sections, nonce, { errexit: true, stopOnFailure: true, mergeStderr: true }));
-    const done = parseBatch(res.stdout, nonce);
-    for (const r of done) {
-      const a = results[owners[r.index]];
-      a.output += r.output;
-      if (r.code !== 0 && !a.error) a.error = `change "${sectionSummary(plan, owners, r.index)}" failed (exit ${r.code})${r.output.trim() ? `: ${r.output.trim()}` : ''}`;
+    let res;
+    try {
+      res = await conn.exec(buildBatch(sections, nonce, { errexit: true, stopOnFailure: true, mergeStderr: true }));
+    } catch (e) {
+      if (e instanceof UnreachableError) throw lostDuringApply(e, plan, owners, results, nonce);
+      throw e;
     }
+    const done = recordSections(res.stdout, nonce, plan, owners, results);
     const failedIdx = done.find((r) => r.code !== 0)?.index;
     if (failedIdx === undefined && done.length < sections.length) {
       // the exec died mid-way (timeout, connection lost, shell killed)
@@ -55,14 +56,66 @@ export async function applyPlan(conn: Connection, plan: HostPlan): Promise<Appli
       const partial = unfinishedSection(res.stdout, nonce, idx) ?? '';
       a.error = `change "${sectionSummary(plan, owners, idx)}" did not finish (exit ${res.code})${partial.trim() ? `: ${partial.trim()}` : ''}${res.stderr.trim() ? `\n${res.stderr.trim()}` : ''}`;
     }
-    const stopAt = results.findIndex((r) => r.error);
-    if (stopAt >= 0) for (let i = stopAt + 1; i < results.length; i++) results[i].notRun = true;
+    stopAfterFirstError(results);
   }
   return results;
+}
+
+/** Record the finished sections of an apply script's output on their steps (output, failure). */
+function recordSections(stdout: string, nonce: string, plan: HostPlan, owners: number[], results: AppliedStep[]) {
+  const done = parseBatch(stdout, nonce);
+  for (const r of done) {
+    const a = results[owners[r.index]];
+    a.output += r.output;
+    if (r.code !== 0 && !a.error) a.error = `change "${sectionSummary(plan, owners, r.index)}" failed (exit ${r.code})${r.output.trim() ? `: ${r.output.trim()}` : ''}`;
+  }
+  return done;
+}
+
+function stopAfterFirstError(results: AppliedStep[]): void {
+  const stopAt = results.findIndex((r) => r.error);
+  if (stopAt >= 0) for (let i = stopAt + 1; i < results.length; i++) results[i].notRun = true;
 }
 
 function sectionSummary(plan: HostPlan, owners: number[], sectionIdx: number): string {
   const stepIdx = owners[sectionIdx];
   const first = owners.indexOf(stepIdx);
   return plan.steps[stepIdx].changes[sectionIdx - first].summary;
+}
+
+/**
+ * The connection died under the apply script. Its markers tell how far it got: the changes whose end marker
+ * arrived are applied (with their exit code), the one whose begin marker is the last seen was in flight (it may
+ * or may not have completed on the host), the rest never started.
+ */
+export class ApplyLostError extends UnreachableError {
+  constructor(
+    cause: UnreachableError,
+    /** per step, as applyPlan returns them; steps not known to be complete are notRun */
+    readonly results: AppliedStep[],
+    /** summaries of the changes known to have run, in order */
+    readonly applied: string[],
+    /** the change that had started and not reported its end */
+    readonly inFlight: string | undefined,
+  ) {
+    const tail = [
+      applied.length ? `applied before the loss: ${applied.map((a) => `"${a}"`).join(', ')}` : 'no change was applied before the loss',
+      inFlight ? `in flight: "${inFlight}" (it may or may not have completed; a re-run converges)` : undefined,
+    ].filter(Boolean);
+    super(cause.host, `${cause.message}; ${tail.join('; ')}`);
+    this.name = 'ApplyLostError';
+  }
+}
+
+function lostDuringApply(e: UnreachableError, plan: HostPlan, owners: number[], results: AppliedStep[], nonce: string): ApplyLostError {
+  const out = e.partialStdout ?? '';
+  const done = recordSections(out, nonce, plan, owners, results);
+  const applied = done.map((r) => sectionSummary(plan, owners, r.index));
+  const next = done.length;
+  const failed = done.some((r) => r.code !== 0);
+  const inFlight = !failed && next < owners.length && unfinishedSection(out, nonce, next) !== undefined ? sectionSummary(plan, owners, next) : undefined;
+  stopAfterFirstError(results);
+  // the step whose change had not reported its end, and every step after it, are not known to have run
+  if (!failed && next < owners.length) for (let i = owners[next]; i < results.length; i++) results[i].notRun = true;
+  return new ApplyLostError(e, results, applied, inFlight);
 }

@@ -1,5 +1,5 @@
 /** Planning: gathered fact output in, ordered changes out. Pure: no I/O, so --check is free and testable. */
-import type { Change, Fact, HostInfo, PlanContext, Step } from './types.ts';
+import type { Change, Fact, HostInfo, PlanContext, Step, TogetherGroup } from './types.ts';
 import type { ExpandedStep } from './expand.ts';
 
 export interface RawFact {
@@ -20,6 +20,7 @@ export interface PlannedStep {
   /** planning failed (a fact could not be parsed, the desired state is impossible on this host) */
   error?: string;
   notify: string[];
+  together?: TogetherGroup[];
 }
 
 /** Every fact the steps (and the play's handlers) declare, deduplicated by key. */
@@ -56,7 +57,7 @@ function planOne(host: HostInfo, step: Step, raw: Map<string, RawFact>, state: M
   const base = { name: step.name, kind: step.kind, role: meta.role, handler: meta.handler, notify: [...(step.notify ?? [])] };
   try {
     const p = step.plan(makeContext(host, step, raw, state));
-    return { ...base, changes: p.changes, warnings: p.warnings ?? [], skipped: p.skipped };
+    return { ...base, changes: p.changes, warnings: p.warnings ?? [], skipped: p.skipped, ...(p.together?.length ? { together: p.together } : {}) };
   } catch (e) {
     return { ...base, changes: [], warnings: [], error: (e as Error).message };
   }

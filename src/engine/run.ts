@@ -6,8 +6,10 @@ import PQueue from 'p-queue';
 import type { Connection } from '../transport/types.ts';
 import { UnreachableError } from '../transport/types.ts';
 import type { HostRecap, Reporter, RunEvent } from '../output/events.ts';
-import { applyPlan, gatherFacts } from './apply.ts';
-import { collectFacts, planHost, statusOf, type HostPlan } from './plan.ts';
+import { ApplyLostError, applyPlan, gatherFacts, type AppliedStep } from './apply.ts';
+import { collectFacts, planHost, statusOf, type HostPlan, type RawFact } from './plan.ts';
+import { describePartial, partialGroups } from './together.ts';
+import { ValidationError, ValidationErrors } from '../errors.ts';
 import { hostInfo } from './expand.ts';
 import type { PreparedPlay } from './prepare.ts';
 import { exceedsMaxFail } from './serial.ts';
@@ -20,6 +22,8 @@ export interface RunOptions {
   /** open (or reuse) the connection of a host */
   connect(host: string): Promise<Connection>;
   reporter: Reporter;
+  /** apply changes whose `together` group the run reaches only in part (--allow-partial-vrrp) */
+  allowPartialGroups?: boolean;
 }
 
 export interface RunResult {
@@ -51,6 +55,10 @@ export async function runPlays(plays: PreparedPlay[], inv: Inventory, opts: RunO
   const begun = performance.now();
   const milestones: Milestones = { connected: begun, facts: begun, applied: begun };
   const reached = (k: keyof Milestones) => (milestones[k] = Math.max(milestones[k], performance.now()));
+  /** facts gathered by the together check, per play and host, valid until the host is applied to */
+  const early = new Map<PreparedPlay, Map<string, Map<string, RawFact>>>();
+  const touched = new Set<string>();
+  if (!opts.allowPartialGroups) await checkTogether();
 
   for (const pp of plays) {
     const t0 = Date.now();
@@ -73,6 +81,49 @@ export async function runPlays(plays: PreparedPlay[], inv: Inventory, opts: RunO
   }
   for (const [h, c] of conns) recapOf(h).roundTrips = c.roundTrips;
   return { recap, failed, unreachable, aborted, milestones };
+
+  /**
+   * Before any host is touched: plan every host of the plays whose steps name `together` groups, and refuse the
+   * run (ValidationErrors, exit 4) when a group's change would reach only some of its members.
+   */
+  async function checkTogether(): Promise<void> {
+    const problems: ValidationError[] = [];
+    for (const pp of plays) {
+      if (![...pp.expansions.values()].some((x) => x.steps.some((s) => s.step.together))) continue;
+      const plans = new Map<string, HostPlan>();
+      const unavailable = new Map<string, string>();
+      const raws = new Map<string, Map<string, RawFact>>();
+      const queue = new PQueue({ concurrency: Math.max(1, opts.forks) });
+      await Promise.all(
+        pp.hosts.map((host) =>
+          queue.add(async () => {
+            const exp = pp.expansions.get(host);
+            if (!exp) return;
+            try {
+              const conn = conns.get(host) ?? (await opts.connect(host));
+              conns.set(host, conn);
+              const raw = await gatherFacts(conn, collectFacts([...exp.steps.map((s) => s.step), ...exp.handlers.values()]));
+              raws.set(host, raw);
+              plans.set(host, planHost(hostInfo(inv, host), exp.steps, exp.handlers, raw));
+            } catch (e) {
+              unavailable.set(host, e instanceof UnreachableError ? `unreachable: ${e.message}` : `its facts failed: ${(e as Error).message}`);
+            }
+          }),
+        ),
+      );
+      early.set(pp, raws);
+      for (const p of partialGroups({ batches: pp.batches, plans, unavailable })) {
+        problems.push(
+          new ValidationError(
+            `${pp.name}: ${describePartial(p)}`,
+            {},
+            'run it on every member in one batch (widen --limit, give the play a serial that keeps the members together, bring the member back), or pass --allow-partial-vrrp to apply it anyway',
+          ),
+        );
+      }
+    }
+    if (problems.length > 0) throw new ValidationErrors(problems);
+  }
 
   async function runHost(pp: PreparedPlay, host: string): Promise<HostOutcome> {
     const t0 = Date.now();
@@ -101,65 +152,72 @@ export async function runPlays(plays: PreparedPlay[], inv: Inventory, opts: RunO
     let plan: HostPlan;
     try {
       const tf = Date.now();
-      const raw = await gatherFacts(conn, facts);
+      const cached = touched.has(host) ? undefined : early.get(pp)?.get(host);
+      const raw = cached ?? (await gatherFacts(conn, facts));
       emit({ event: 'facts', play: pp.name, host, facts: facts.length, ms: Date.now() - tf });
       reached('facts');
       plan = planHost(hostInfo(inv, host), exp.steps, exp.handlers, raw);
     } catch (e) {
       return failHost(e, 'gathering facts');
     }
-    let applied;
+    let applied: AppliedStep[];
     if (opts.check) {
-      applied = plan.steps.map((p) => ({ planned: p, output: '', notRun: false, error: undefined as string | undefined }));
+      applied = plan.steps.map((p) => ({ planned: p, output: '', notRun: false }));
     } else {
       try {
+        touched.add(host);
         applied = await applyPlan(conn, plan);
       } catch (e) {
+        // what the host is known to have applied before its connection died is reported as such
+        if (e instanceof ApplyLostError) report(e.results);
         return failHost(e, 'applying changes');
       }
     }
     reached('applied');
-    let hostFailed = false;
-    for (const a of applied) {
-      if (a.notRun) continue;
-      const p = a.planned;
-      const error = p.error ?? a.error;
-      const status = error ? 'failed' : statusOf(p);
-      if (status === 'failed') r.failed++;
-      else if (status === 'skipped') r.skipped++;
-      else {
-        r.ok++;
-        if (status === 'changed') r.changed++;
-      }
-      emit({
-        event: 'step',
-        play: pp.name,
-        host,
-        step: p.name,
-        kind: p.kind,
-        role: p.role,
-        handler: p.handler,
-        status,
-        changes: p.changes.map((c) => c.summary),
-        diff: opts.diff ? p.changes.flatMap((c) => (c.diff ? [c.diff] : [])) : undefined,
-        warnings: p.warnings,
-        skipped: p.skipped,
-        error,
-        output: error ? a.output.trim() || undefined : undefined,
-      });
-      if (error) {
-        hostFailed = true;
-        break;
-      }
-    }
+    const hostFailed = report(applied);
     if (hostFailed) failed.add(host);
     return done(hostFailed ? 'failed' : 'ok');
+
+    /** Emit a step event per step that ran; true when one failed. */
+    function report(applied: AppliedStep[]): boolean {
+      for (const a of applied) {
+        if (a.notRun) continue;
+        const p = a.planned;
+        const error = p.error ?? a.error;
+        const status = error ? 'failed' : statusOf(p);
+        if (status === 'failed') r.failed++;
+        else if (status === 'skipped') r.skipped++;
+        else {
+          r.ok++;
+          if (status === 'changed') r.changed++;
+        }
+        emit({
+          event: 'step',
+          play: pp.name,
+          host,
+          step: p.name,
+          kind: p.kind,
+          role: p.role,
+          handler: p.handler,
+          status,
+          changes: p.changes.map((c) => c.summary),
+          diff: opts.diff ? p.changes.flatMap((c) => (c.diff ? [c.diff] : [])) : undefined,
+          warnings: p.warnings,
+          skipped: p.skipped,
+          error,
+          output: error ? a.output.trim() || undefined : undefined,
+        });
+        if (error) return true;
+      }
+      return false;
+    }
 
     function failHost(e: unknown, what: string): HostOutcome {
       if (e instanceof UnreachableError) {
         r.unreachable = true;
         unreachable.add(host);
-        emit({ event: 'unreachable', play: pp.name, host, error: e.message });
+        const lost = e instanceof ApplyLostError ? { applied: e.applied, inFlight: e.inFlight } : {};
+        emit({ event: 'unreachable', play: pp.name, host, error: e.message, ...lost });
         return done('unreachable');
       }
       r.failed++;

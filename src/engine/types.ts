@@ -46,6 +46,17 @@ export interface Plan {
   warnings?: string[];
   /** the whole step is skipped, with the reason */
   skipped?: string;
+  /**
+   * The changes concern these host groups as a whole (a VRRP instance and its members): the run applies them to
+   * every host of a group in the same batch, or refuses before touching any host (see Step.together).
+   */
+  together?: TogetherGroup[];
+}
+
+export interface TogetherGroup {
+  /** for messages: 'VRRP instance VI_1' */
+  name: string;
+  hosts: string[];
 }
 
 export interface StepOptions {
@@ -64,6 +75,8 @@ export interface Step {
   plan(ctx: PlanContext): Plan;
   readonly notify?: readonly string[];
   readonly tags?: readonly string[];
+  /** its plans may name `together` groups: the engine plans every host of the play before applying any */
+  readonly together?: boolean;
 }
 
 /** Context for expanding roles and per-host step functions (pure: inventory data only, no facts). */

@@ -23,7 +23,15 @@ export type RunEvent =
       output?: string;
     }
   | { event: 'host_done'; play: string; host: string; status: 'ok' | 'failed' | 'unreachable' | 'skipped'; roundTrips: number; ms: number }
-  | { event: 'unreachable'; play: string; host: string; error: string }
+  | {
+      event: 'unreachable';
+      play: string;
+      host: string;
+      error: string;
+      /** the connection died during the apply script: the changes it had applied, and the one in flight */
+      applied?: string[];
+      inFlight?: string;
+    }
   | { event: 'play_abort'; play: string; reason: string }
   | { event: 'play_end'; play: string; ms: number }
   | { event: 'verify'; result: VerifyRecord }

@@ -155,7 +155,9 @@ export function service(name: string, options: ServiceOptions = {}): Step {
       const running = predicted ? predicted === 'running' : st.active === 'active' || st.active === 'reloading' || st.active === 'activating';
       if (st.enabled === 'masked' && state !== 'stopped') throw new PlanError(`${label}: unit ${unit} is masked`, `systemctl unmask ${unit}`);
       // a unit file written earlier in this run (or one systemd has not loaded yet) needs a daemon-reload first
-      const unitWritten = ['/etc/systemd/system', '/lib/systemd/system', '/usr/lib/systemd/system'].some((d) => ctx.state.has(`file:${d}/${unit}`));
+      const unitWritten =
+        ['/etc/systemd/system', '/lib/systemd/system', '/usr/lib/systemd/system'].some((d) => ctx.state.has(`file:${d}/${unit}`)) ||
+        [...ctx.state.keys()].some((k) => k.startsWith(`file:/etc/systemd/system/${unit}.d/`)); // a drop-in
       if (unitWritten || (st.enabled === 'not-found' && state !== 'stopped')) {
         changes.push({ summary: 'systemctl daemon-reload', script: 'systemctl daemon-reload' });
       }

@@ -4,7 +4,7 @@
  * over TCP connect + handshake + authentication. Failures reject with a DialError whose message an operator can act
  * on; the pool turns it into an UnreachableError.
  */
-import type { Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { Client as ClientType, ConnectConfig } from 'ssh2';
 import { describeAuthFailure, makeAuthHandler, type AuthAttempts } from './auth.ts';
@@ -30,7 +30,8 @@ export interface DialOptions {
   /** password / keyboard-interactive authentication (target host only) */
   password?: string;
   timeoutMs: number;
-  keepaliveIntervalMs: number;
+  /** see SshPoolOptions.keepaliveWindowMs */
+  keepaliveWindowMs: number;
   agentSocket?: string;
   identities: IdentityFile[];
   loader: KeyLoader;
@@ -162,14 +163,20 @@ export function dial(o: DialOptions): Promise<ClientType> {
       }
       settled = true;
       timer.stop();
+      // Over a jump, the socket is a forwarded channel: when the jump's connection to the host dies, the jump sends
+      // EOF on it and waits for us, and ssh2 reports only 'end' (its keepalive then stops silently and its destroy()
+      // does nothing, the socket no longer being readable). Nothing more can arrive: close the channel, so the
+      // client closes and the connection's users see it gone.
+      if (forwarded) client.once('end', () => forwarded!.destroy());
       resolve(client);
     });
 
+    let forwarded: Duplex | undefined;
     const start = async () => {
       const algorithms = await o.store.preferredAlgorithms(o.knownHostsFile, o.hop.host, o.hop.port);
-      let sock: Readable | undefined;
+      let sock: Duplex | undefined;
       if (o.via) {
-        sock = await new Promise<Readable>((res, rej) => {
+        sock = forwarded = await new Promise<Duplex>((res, rej) => {
           try {
             o.via!.client.forwardOut('127.0.0.1', 0, o.hop.host, o.hop.port, (err, stream) => {
               if (err) {
@@ -186,7 +193,7 @@ export function dial(o: DialOptions): Promise<ClientType> {
         });
       }
       if (settled) {
-        (sock as { destroy?: () => void } | undefined)?.destroy?.();
+        sock?.destroy();
         return;
       }
       const config: ConnectConfig = {
@@ -195,8 +202,9 @@ export function dial(o: DialOptions): Promise<ClientType> {
         username: o.hop.user,
         sock,
         readyTimeout: 0, // our own timer covers the whole connect, and can wait for a passphrase prompt
-        keepaliveInterval: o.keepaliveIntervalMs,
-        keepaliveCountMax: 3,
+        // ssh2 gives up when a keepalive is the (countMax+1)th unanswered in a row: 3 intervals of silence
+        keepaliveInterval: Math.ceil(o.keepaliveWindowMs / 3),
+        keepaliveCountMax: 2,
         algorithms: algorithms ? { serverHostKey: algorithms as never } : undefined,
         hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
           o.store

@@ -22,8 +22,11 @@ const optionsSchema = z.object({
   connectTimeoutMs: z.number().int().positive().default(10_000),
   /** default for exec; 0 disables */
   commandTimeoutMs: z.number().int().nonnegative().default(600_000),
-  /** 0 disables keepalive */
-  keepaliveIntervalMs: z.number().int().nonnegative().default(15_000),
+  /**
+   * a connection that answers nothing (not even SSH keepalives, sent every third of this) for this long is dead:
+   * its commands fail with UnreachableError. 0 disables keepalive.
+   */
+  keepaliveWindowMs: z.number().int().nonnegative().default(30_000),
   /** concurrent exec channels per host (sshd's MaxSessions defaults to 10; one is kept for killing timed-out commands) */
   maxChannelsPerHost: z.number().int().min(1).max(9).default(8),
 });
@@ -32,7 +35,7 @@ export interface SshPoolOptions {
   acceptNewHostKeys?: boolean;
   connectTimeoutMs?: number;
   commandTimeoutMs?: number;
-  keepaliveIntervalMs?: number;
+  keepaliveWindowMs?: number;
   maxChannelsPerHost?: number;
   /** where HOME, SSH_AUTH_SOCK and LVSPLAY_SSH_PASSPHRASE come from (default: process.env) */
   env?: NodeJS.ProcessEnv;
@@ -173,7 +176,7 @@ export class SshPool {
       // the password is the target's (ansible_password); jump hosts authenticate with keys
       password: target ? spec.password?.reveal() : undefined,
       timeoutMs: spec.connectTimeoutMs ?? this.o.connectTimeoutMs,
-      keepaliveIntervalMs: this.o.keepaliveIntervalMs,
+      keepaliveWindowMs: this.o.keepaliveWindowMs,
       agentSocket: this.env.SSH_AUTH_SOCK || undefined,
       // Jump hosts use the same keys as the host behind them (one lab key, as a rule).
       identities: identityFiles(spec.privateKeyFile === undefined ? undefined : [spec.privateKeyFile, ...(spec.moreIdentityFiles ?? [])], this.home),

@@ -69,8 +69,11 @@ export class SshConnection implements Connection {
     private readonly opts: SshConnectionOptions,
   ) {
     this.queue = new PQueue({ concurrency: Math.max(1, opts.maxChannels) });
-    client.on('error', (err) => {
-      this.goneReason ??= `connection to ${opts.where} broke: ${err.message}`;
+    client.on('error', (err: Error & { level?: string }) => {
+      this.goneReason ??=
+        err.level === 'client-timeout'
+          ? `${opts.where} stopped answering: no reply to SSH keepalives within the keepalive window`
+          : `connection to ${opts.where} broke: ${err.message}`;
     });
     client.on('close', () => {
       this.goneReason ??= `connection to ${opts.where} was closed`;
@@ -120,6 +123,7 @@ export class SshConnection implements Connection {
       let pgidKnown: (pgid: number | undefined) => void = () => undefined;
       const pgidReady = new Promise<number | undefined>((res) => (pgidKnown = res));
       let settled = false;
+      const stdout: string[] = [];
       const settle = (fn: () => void) => {
         if (settled) return;
         settled = true;
@@ -144,7 +148,9 @@ export class SshConnection implements Connection {
           : undefined;
       const onClientClose = () =>
         settle(() =>
-          reject(new UnreachableError(host, this.goneReason ?? `connection to ${this.opts.where} was closed during a command`)),
+          reject(
+            new UnreachableError(host, this.goneReason ?? `connection to ${this.opts.where} was closed during a command`, stdout.join('')),
+          ),
         );
       this.inflight.add(onClientClose);
 
@@ -162,7 +168,6 @@ export class SshConnection implements Connection {
         channel = ch;
         const out = new StringDecoder('utf8');
         const errDec = new StringDecoder('utf8');
-        const stdout: string[] = [];
         let stderr = '';
         let code: number | null = null;
         let signal: string | undefined;
@@ -208,7 +213,9 @@ export class SshConnection implements Connection {
           if (dialog && !dialog.ready) stderr = dialog.leftover() + stderr;
           if (code === null && signal === undefined) {
             return settle(() =>
-              reject(new UnreachableError(host, `${this.opts.where}: the command's channel closed without an exit status`)),
+              reject(
+                new UnreachableError(host, `${this.opts.where}: the command's channel closed without an exit status`, stdout.join('')),
+              ),
             );
           }
           const result: ExecResult = {

@@ -80,6 +80,8 @@ export class UnreachableError extends Error {
   constructor(
     readonly host: string,
     message: string,
+    /** what a command lost with its connection had written to stdout by then (how far an apply script got) */
+    readonly partialStdout?: string,
   ) {
     super(message);
     this.name = 'UnreachableError';

@@ -8,7 +8,8 @@ import { serialBatches } from '../../src/engine/serial.ts';
 import type { PreparedPlay } from '../../src/engine/prepare.ts';
 import type { Play } from '../../src/engine/types.ts';
 import type { RunEvent } from '../../src/output/events.ts';
-import { UnreachableError, type Connection } from '../../src/transport/types.ts';
+import { UnreachableError, type Connection, type ExecResult } from '../../src/transport/types.ts';
+import { spawn } from 'node:child_process';
 import { LocalConnection } from '../helpers/local-connection.ts';
 import { fakeInventory } from '../helpers/fake-inventory.ts';
 import { appendLine, failing, testFile } from '../helpers/test-steps.ts';
@@ -173,4 +174,65 @@ test('--tags: a step runs when it has a wanted tag or "always"; a role name is a
   const inv = fakeInventory(['h1']);
   const exp = expandPlay({ hosts: 'all', roles: [role], tags: ['play-tag'] }, { host: hostInfo(inv, 'h1'), inventory: inv, playHosts: ['h1'] });
   t.deepEqual(exp.steps[0]!.tags, ['play-tag', 'realserver-dr']);
+});
+
+/** A local shell whose "connection" dies when the apply script reaches the given change (its begin marker). */
+class DyingConnection extends LocalConnection {
+  constructor(private readonly dieAtSection: number) {
+    super();
+  }
+  override exec(script: string): Promise<ExecResult> {
+    if (this.roundTrips === 0) return super.exec(script); // facts
+    this.roundTrips++;
+    return new Promise((resolve, reject) => {
+      const p = spawn('/bin/sh', ['-s'], { stdio: ['pipe', 'pipe', 'ignore'] });
+      let stdout = '';
+      p.stdout.on('data', (d) => {
+        stdout += d;
+        const m = new RegExp(`@@[0-9a-f]+:B:${this.dieAtSection}@@\n`).exec(stdout);
+        if (m) {
+          p.kill('SIGKILL');
+          // what had arrived when the connection died: up to that change's begin marker
+          reject(new UnreachableError(this.spec.name, 'connection to root@h1:22 was closed', stdout.slice(0, m.index + m[0].length)));
+        }
+      });
+      p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr: '' }));
+      p.stdin.end(script);
+    });
+  }
+}
+
+test('a connection lost mid-apply: the changes known applied are reported, the one in flight named, the host unreachable', async (t) => {
+  const d = tmp(t);
+  const conn = new DyingConnection(2);
+  const play = prepared({ name: 'p', hosts: 'all', steps: [testFile(join(d, 'a'), 'a'), testFile(join(d, 'b'), 'b'), testFile(join(d, 'c'), 'c'), testFile(join(d, 'e'), 'e')] }, ['h1']);
+  const r = await run([play], ['h1'], { connect: async () => conn });
+  t.true(r.res.unreachable.has('h1'));
+  t.false(r.res.failed.has('h1'));
+  t.deepEqual(r.events.filter((e) => e.event === 'step').map((e) => (e as { step: string }).step), [`testfile ${join(d, 'a')}`, `testfile ${join(d, 'b')}`]);
+  t.is(r.res.recap.h1.changed, 2);
+  const lost = r.events.find((e) => e.event === 'unreachable') as Extract<RunEvent, { event: 'unreachable' }>;
+  t.deepEqual(lost.applied, [`write ${join(d, 'a')}`, `write ${join(d, 'b')}`]);
+  t.is(lost.inFlight, `write ${join(d, 'c')}`);
+  t.regex(lost.error, /was closed; applied before the loss: "write .*\/a", "write .*\/b"; in flight: "write .*\/c" \(it may or may not have completed; a re-run converges\)/);
+});
+
+test('a connection lost before the apply script printed anything: nothing known applied, nothing in flight', async (t) => {
+  const d = tmp(t);
+  const play = prepared({ name: 'p', hosts: 'all', steps: [testFile(join(d, 'a'), 'a')] }, ['h1']);
+  const conn = new LocalConnection();
+  let n = 0;
+  const lossy: Connection = {
+    spec: conn.spec,
+    get roundTrips() {
+      return n;
+    },
+    exec: async (s) => (++n === 1 ? conn.exec(s) : Promise.reject(new UnreachableError('h1', 'h1 stopped answering', ''))),
+    close: async () => {},
+  };
+  const r = await run([play], ['h1'], { connect: async () => lossy });
+  const lost = r.events.find((e) => e.event === 'unreachable') as Extract<RunEvent, { event: 'unreachable' }>;
+  t.deepEqual(lost.applied, []);
+  t.is(lost.inFlight, undefined);
+  t.is(lost.error, 'h1 stopped answering; no change was applied before the loss');
 });

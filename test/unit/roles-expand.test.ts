@@ -44,6 +44,7 @@ test('director-dr-ha on dir1 (the lab pair, all kinds): packages, IPVS modules, 
     'sysctl /etc/sysctl.d/90-lvs-director-dr-ha.conf',
     'ipvs timeouts tcp 900 tcpfin 30 udp 300',
     'file /etc/keepalived/keepalived.conf',
+    'file /etc/systemd/system/keepalived.service.d/lvsplay-restart.conf',
     'service keepalived started',
   ]);
   t.deepEqual([...e.handlers.keys()].sort(), ['reload keepalived', 'restart keepalived']);
@@ -104,6 +105,7 @@ test('director-nat: ip_forward, the scheduler module in use, no timeouts when no
     'kernelModule ip_vs_sh',
     'sysctl /etc/sysctl.d/90-lvs-director-nat.conf',
     'file /etc/keepalived/keepalived.conf',
+    'file /etc/systemd/system/keepalived.service.d/lvsplay-restart.conf',
     'service keepalived started',
   ]);
 });
@@ -193,4 +195,18 @@ test('web-backend: a busybox httpd per port the host serves (real server and sor
   ]);
   t.deepEqual(expand(webBackend(), 'rs1').names.slice(2), ['service lvsplay-httpd-80 started']);
   t.deepEqual(expand(webBackend(), 'dns2', misc).names.slice(2), ['service lvsplay-httpd-5353 started']);
+});
+
+test('tracking: each track_script body is written root-owned 0700 before the keepalived config, reloading keepalived', (t) => {
+  const tracking = loadInventory(fileURLToPath(new URL('../fixtures/roles/tracking.yaml', import.meta.url)));
+  const e = expand(directorDrHa({ install: false }), 't1', tracking);
+  const web = e.names.indexOf('file /etc/keepalived/scripts/chk_web.sh');
+  t.true(web >= 0 && e.names.includes('file /etc/keepalived/scripts/chk_disk.sh'), e.names.join(', '));
+  t.true(web < e.names.indexOf('file /etc/keepalived/keepalived.conf'));
+  const s = e.steps[web]!;
+  t.deepEqual(s.notify, ['reload keepalived']);
+  const c = planFresh(s).changes[0]!;
+  t.regex(c.script, /chmod 0700/);
+  t.regex(c.script, /chown root:root "\$lvs_tmp"/);
+  t.regex(c.diff ?? '', /\+busybox wget -q -T 1 -O \/dev\/null http:\/\/127\.0\.0\.1\//);
 });

@@ -23,6 +23,7 @@ const update = process.env.UPDATE_GOLDEN === '1';
 const cluster = loadInventory(here('../fixtures/roles/cluster.yaml'));
 const prod = loadInventory(here('../../inventory/prod.example.yaml'));
 const misc = loadInventory(here('../fixtures/roles/misc-check.yaml'));
+const tracking = loadInventory(here('../fixtures/roles/tracking.yaml'));
 
 const nodeWeb = () => {
   const svc = hostNodeSvc(cluster, 'node1')!.services.find((s) => s.name === 'web')!;
@@ -38,6 +39,8 @@ const cases: Array<[string, () => string]> = [
   ['prod-lb1.conf', () => renderDirectorConfig('director-dr-ha', directorConfig(prod, 'lb1', ['DR', 'TUN'], {}))],
   ['prod-lb2.conf', () => renderDirectorConfig('director-dr-ha', directorConfig(prod, 'lb2', ['DR', 'TUN'], {}))],
   ['misc-nat2.conf', () => renderDirectorConfig('director-nat', directorConfig(misc, 'nat2', ['NAT'], {}))],
+  // every tracker kind: track_interface (the DIP's eth2 by default, eth3 weighted), track_file, track_script, track_process
+  ['tracking-t1.conf', () => renderDirectorConfig('director-dr-ha', directorConfig(tracking, 't1', ['DR'], {}))],
 ];
 
 // one namespace for the config tests, with the interfaces the configs name
@@ -55,10 +58,20 @@ test.after.always(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-/** `keepalived -t -f FILE` in the namespace; the file is 0644 as the roles deploy it (keepalived skips an executable one). */
+/**
+ * `keepalived -t -f FILE` in the namespace; the file is 0644 as the roles deploy it (keepalived skips an executable
+ * one). The track scripts a config names exist (root-owned, 0700, as the role writes them) on a tmpfs over
+ * /etc/keepalived in a mount namespace of its own: the machine's /etc is not touched.
+ */
 function configTest(file: string): { status: number | null; output: string } {
   chmodSync(file, 0o644);
-  const r = spawnSync('ip', ['netns', 'exec', ns, 'keepalived', '-t', '-f', file], { encoding: 'utf8' });
+  const scripts = [...readFileSync(file, 'utf8').matchAll(/script "(\/etc\/keepalived\/scripts\/[A-Za-z0-9_.-]+\.sh)"/g)].map((m) => m[1]!);
+  const setup = [
+    'mkdir -p /etc/keepalived && mount -t tmpfs lvsplay-kt /etc/keepalived && mkdir -m 0755 /etc/keepalived/scripts',
+    ...scripts.map((p) => `printf '#!/bin/sh\\nexit 0\\n' > ${p} && chmod 0700 ${p}`),
+    `exec ip netns exec ${ns} keepalived -t -f ${file}`,
+  ].join(' && ');
+  const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', setup], { encoding: 'utf8' });
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 

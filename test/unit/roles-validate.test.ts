@@ -48,6 +48,7 @@ const cases: Case[] = [
   { file: 'dr-vip-own-address', message: /the DR VIP 198\.18\.0\.11 is dir1's own address/, host: 'dir1', field: 'lvs_services[1].vip', line: true },
   { file: 'vrid-reused', message: /virtual_router_id 51 is used by VRRP instances VI_1 \(dir1\) and VI_2 \(dir1\) on the same network 198\.18\.0\.0\/24/, host: 'dir1', field: 'lvs_vrrp.instances[1].virtual_router_id', line: true },
   { file: 'vrrp-disagree', message: /members of VRRP instance VI_1 disagree: virtual_router_id 51 on dir1, 53 on dir2; auth_pass differs .*; vips \[.*198\.18\.1\.1\/24 dev eth2\] on dir1, \[198\.18\.0\.100\/32 198\.18\.0\.110\/32\] on dir2/, host: 'dir2', field: 'lvs_vrrp.instances[0]', line: true },
+  { file: 'track-weight-gap', message: /VRRP instance VI_1: tracking maint with weight -50 can never change mastership: the priority gap between dir1 \(150\) and dir2 \(100\) is 50, and \|-50\| <= 50/, host: 'dir1', field: 'lvs_vrrp.instances[0].track.files[0].weight', line: true },
   { file: 'equal-priorities', message: /VRRP instance VI_1: dir1 and dir2 have the same priority 100/, host: 'dir1', field: 'lvs_vrrp.instances[0].priorities', line: true },
   { file: 'unknown-scheduler', message: /unknown scheduler "wrrr" \(known: rr, wrr/, host: 'rs1', field: 'lvs_services[2].scheduler', line: true },
   { file: 'unknown-lb-kind', message: /unknown lb_kind "DIRECT" \(use NAT, DR or TUN\)/, host: 'rs1', field: 'lvs_services[2].lb_kind', line: true },

@@ -15,6 +15,7 @@ Options:
       --json FILE          write JSON Lines events, the recap last
       --accept-new-host-keys  trust unknown SSH host keys and record them (known_hosts)
       --no-verify          skip the end-of-run verification
+      --allow-down H[,H]   verification: these real servers may be down (their services are DEGRADED, exit 0)
   -v, --verbose            print ok steps, fact timings and change output
   -h, --help`;
 
@@ -36,6 +37,11 @@ export function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: s
   } catch (e) {
     throw new UsageError(`${command}: ${(e as Error).message.replace(/\. To specify a positional argument.*$/, '')} (see: lvsplay ${command} --help)`);
   }
+}
+
+/** `--allow-down HOST[,HOST]` (repeatable) → host names. */
+export function parseAllowDown(v: string[] | undefined): string[] {
+  return (v ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
 }
 
 export function parseForks(v: string | undefined): number {

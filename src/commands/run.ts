@@ -1,5 +1,5 @@
 /** `lvsplay run PLAYBOOK -i INVENTORY`: load, validate (exit 4 before any connection), converge, recap. */
-import { commonOptions, parse, parseForks, requireInventory, RUN_HELP } from './common.ts';
+import { commonOptions, parse, parseAllowDown, parseForks, requireInventory, RUN_HELP } from './common.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { loadInventory, parseExtraVars, connectionSpec } from '../inventory/index.ts';
 import { loadPlaybook } from '../playbook.ts';
@@ -20,7 +20,11 @@ const options = {
   diff: { type: 'boolean', short: 'D' },
   tags: { type: 'string', short: 't' },
   'no-verify': { type: 'boolean' },
+  'allow-down': { type: 'string', multiple: true },
 } as const;
+
+/** The longest wait for the cluster to settle after keepalived was reloaded (TCG VMs on a loaded machine are slow). */
+const SETTLE_MAX_MS = 90_000;
 
 export function makeReporters(io: CommandIO, json: string | undefined, verbose: boolean): Reporters {
   const list: Reporter[] = [];
@@ -56,10 +60,18 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   for (const p of plays) for (const h of p.hosts) if (!specs.has(h)) specs.set(h, connectionSpec(inv, h));
   if (o.limit && specs.size === 0) throw new UsageError(`--limit "${o.limit}" matches no host of the playbook's plays`);
   // the verification is planned (and its entries validated) before any host is touched
-  const verifyPlan = o.check || o['no-verify'] ? undefined : planVerification(pb, inv);
+  const verifyPlan = o.check || o['no-verify'] ? undefined : planVerification(pb, inv, { allowDown: parseAllowDown(o['allow-down']) });
 
   const t0 = Date.now();
   const reporter = makeReporters(io, o.json, !!o.verbose);
+  const reloaded = new Set<string>();
+  const watch: Reporter = {
+    event: (e) => {
+      if (e.event === 'step' && e.status === 'changed' && e.kind === 'service' && /keepalived/.test(e.step)) reloaded.add(e.host);
+      reporter.event(e);
+    },
+    close: () => reporter.close(),
+  };
   const pool = new SshPool({ acceptNewHostKeys: !!o['accept-new-host-keys'] });
   let code: number;
   try {
@@ -68,7 +80,7 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
       check: !!o.check,
       diff: !!o.diff,
       forks,
-      reporter,
+      reporter: watch,
       connect: (h) => pool.connect(specs.get(h)!),
     });
     const verify: Extract<RunEvent, { event: 'recap' }>['verify'] = verifyPlan
@@ -76,6 +88,8 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
           connect: (h) => pool.connect(specs.get(h) ?? connectionSpec(inv, h)),
           onRecord: (r) => reporter.event({ event: 'verify', result: r }),
           onNote: (n) => io.out(`verify: ${n}\n`),
+          // a reload or restart changes the tables and the VRRP states for a while: probing then is a false failure
+          ...(reloaded.size ? { settle: { maxMs: SETTLE_MAX_MS, why: `keepalived was reloaded or started on ${[...reloaded].join(', ')}` } } : {}),
         })
       : [];
     reporter.event({ event: 'recap', hosts: result.recap, verify, elapsedMs: Date.now() - t0, check: !!o.check });

@@ -29,6 +29,8 @@ export interface BackendExpectation {
   weight: number;
   /** in the active director's table with weight > 0 (or assumed, when the table could not be read) */
   healthy: boolean;
+  /** not healthy, and the operator accepted it (--allow-down, allowDown, maxDown): its row says so */
+  allowedDown?: boolean;
 }
 
 /** Expected share of each healthy backend: equal for rr-like schedulers, weight-proportional for weighted ones. */
@@ -41,7 +43,7 @@ export function expectedShares(scheduler: string, backends: readonly BackendExpe
   return out;
 }
 
-export type RowVerdict = 'ok' | 'LOW' | 'HIGH' | 'MISSING' | 'UNEXPECTED' | 'down' | 'sticky' | '-';
+export type RowVerdict = 'ok' | 'LOW' | 'HIGH' | 'MISSING' | 'UNEXPECTED' | 'DOWN' | 'down (allowed)' | 'sticky' | '-';
 
 export interface BackendRow {
   backend: string;
@@ -136,7 +138,7 @@ export function evaluate(i: EvaluateInput): Evaluation {
     observed[b.label] = frac(n);
     const e = expected[b.label] ?? 0;
     let verdict: RowVerdict;
-    if (!(b.healthy && b.weight > 0)) verdict = n > 0 ? 'UNEXPECTED' : 'down';
+    if (!(b.healthy && b.weight > 0)) verdict = n > 0 ? 'UNEXPECTED' : b.allowedDown ? 'down (allowed)' : 'DOWN';
     else if (rule === 'sticky') verdict = e > 0 ? (n === ok ? 'sticky' : 'LOW') : n > 0 ? 'UNEXPECTED' : '-';
     else if (n === 0) verdict = 'MISSING';
     else if (rule === 'reach-all') verdict = 'ok';

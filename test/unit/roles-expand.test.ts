@@ -45,6 +45,7 @@ test('director-dr-ha on dir1 (the lab pair, all kinds): packages, IPVS modules, 
     'ipvs timeouts tcp 900 tcpfin 30 udp 300',
     'file /etc/keepalived/keepalived.conf',
     'service keepalived started',
+    'ipvs drift 3 keepalived service(s)',
   ]);
   t.deepEqual([...e.handlers.keys()].sort(), ['reload keepalived', 'restart keepalived']);
   t.is(e.handlers.get('reload keepalived')!.name, 'service keepalived reloaded');
@@ -105,6 +106,7 @@ test('director-nat: ip_forward, the scheduler module in use, no timeouts when no
     'sysctl /etc/sysctl.d/90-lvs-director-nat.conf',
     'file /etc/keepalived/keepalived.conf',
     'service keepalived started',
+    'ipvs drift 1 keepalived service(s)',
   ]);
 });
 

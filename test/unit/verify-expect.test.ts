@@ -63,7 +63,7 @@ test('a backend removed by the health checker is expected to get nothing: the re
   const e = evaluate({ scheduler: 'rr', backends: b, counts: counts({ rs1: 100 }), failed: 0, maxFailed: 0 });
   t.true(e.pass, e.reasons.join('; '));
   t.deepEqual(e.expected, { rs1: 1, rs2: 0 });
-  t.is(e.rows[1]!.verdict, 'down');
+  t.is(e.rows[1]!.verdict, 'DOWN');
 });
 
 test('answers from an unknown backend fail (stale real server), as does no healthy server', (t) => {

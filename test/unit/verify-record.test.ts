@@ -2,6 +2,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { buildRecord, matchBackend } from '../../src/verify/record.ts';
+import { clusterUnsettled } from '../../src/verify/run.ts';
 import { parseSnapshot, vipInterface, parseIpAddrJson } from '../../src/verify/director.ts';
 import { parseNodeProbeOutput } from '../../src/verify/probe-output.ts';
 import { services } from '../../src/verify/spec.ts';
@@ -226,4 +227,25 @@ test('a server in the pool that does not answer is named (no health check remove
   const r = buildRecord({ job: job({ healthCheck: 'NONE' }), run: run(alternating(100, (i) => (i % 2 ? null : 'rs1'))), before, after });
   t.is(r.verdict, 'FAIL');
   t.regex(r.reasons!.join('\n'), /rs2 \(198\.18\.0\.22:80\) does not answer: dir1 sent it 50 new connections, none answered \(no health check removes it\)/);
+});
+
+test('settling: VRRP states, one holder per VIP, tables equal to keepalived\'s config for healthy servers, checkers run', (t) => {
+  const j = job();
+  // dir1 per the recorded dump: web-dr holds only rs2 (rs1's check fails) → settled for web-dr
+  const ok = new Map([['dir1', snapshot('dir1', { holds: true, reals: [['198.18.0.22:80', 1, 0]], dump })]]);
+  const why = clusterUnsettled([j], ok);
+  // the dump also lists web-nat and web-tun, which this synthetic table lacks
+  t.deepEqual(why.filter((w) => w.includes('198.18.0.100')), []);
+  t.true(why.some((w) => /dir1: TCP 198\.18\.0\.110:80 is not in the IPVS table yet/.test(w)));
+  // rs2 still at weight 0 (keepalived wants 1) and rs1 present although its check fails
+  const moving = new Map([['dir1', snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 1, 0], ['198.18.0.22:80', 0, 0]], dump })]]);
+  const w2 = clusterUnsettled([j], moving);
+  t.true(w2.includes("dir1: 198.18.0.22:80 of TCP 198.18.0.100:80 is at weight 0 in the IPVS table, keepalived wants weight 1"), w2.join('\n'));
+  t.true(w2.includes("dir1: 198.18.0.21:80 of TCP 198.18.0.100:80 is at weight 1 in the IPVS table, keepalived wants it out (its check fails)"), w2.join('\n'));
+  // two holders of the VIP; a member in FAULT
+  const fault = dump.replace('State = BACKUP', 'State = FAULT');
+  const split = new Map([['dir1', snapshot('dir1', { holds: true, reals: [], dump: fault })], ['dir2', snapshot('dir2', { holds: true, reals: [] })]]);
+  const w3 = clusterUnsettled([j], split);
+  t.true(w3.includes('dir1: VRRP VI_2 is FAULT'), w3.join('\n'));
+  t.true(w3.includes('198.18.0.100: held by dir1 and dir2'), w3.join('\n'));
 });

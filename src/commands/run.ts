@@ -26,6 +26,11 @@ const options = {
 /** The longest wait for the cluster to settle after keepalived was reloaded (TCG VMs on a loaded machine are slow). */
 const SETTLE_MAX_MS = 90_000;
 
+function settleWhy(reloaded: Set<string>, changed: Set<string>): string {
+  const others = [...changed].filter((h) => !reloaded.has(h));
+  return [reloaded.size ? `keepalived was reloaded or started on ${[...reloaded].join(', ')}` : '', others.length ? `changes on ${others.join(', ')}` : ''].filter(Boolean).join(' and ');
+}
+
 export function makeReporters(io: CommandIO, json: string | undefined, verbose: boolean): Reporters {
   const list: Reporter[] = [];
   const tty = process.stdout.isTTY && !process.env.CI;
@@ -65,8 +70,10 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   const t0 = Date.now();
   const reporter = makeReporters(io, o.json, !!o.verbose);
   const reloaded = new Set<string>();
+  const changedHosts = new Set<string>();
   const watch: Reporter = {
     event: (e) => {
+      if (e.event === 'step' && e.status === 'changed') changedHosts.add(e.host);
       if (e.event === 'step' && e.status === 'changed' && e.kind === 'service' && /keepalived/.test(e.step)) reloaded.add(e.host);
       reporter.event(e);
     },
@@ -89,7 +96,8 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
           onRecord: (r) => reporter.event({ event: 'verify', result: r }),
           onNote: (n) => io.out(`verify: ${n}\n`),
           // a reload or restart changes the tables and the VRRP states for a while: probing then is a false failure
-          ...(reloaded.size ? { settle: { maxMs: SETTLE_MAX_MS, why: `keepalived was reloaded or started on ${[...reloaded].join(', ')}` } } : {}),
+          // so does a real server the run changed (restarted web service): it must pass its health check first
+          ...(reloaded.size || changedHosts.size ? { settle: { maxMs: SETTLE_MAX_MS, why: settleWhy(reloaded, changedHosts), changedHosts: [...changedHosts] } } : {}),
         })
       : [];
     reporter.event({ event: 'recap', hosts: result.recap, verify, elapsedMs: Date.now() - t0, check: !!o.check });

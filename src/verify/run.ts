@@ -27,7 +27,7 @@ export interface VerifyRunOptions {
    * keepalived was reloaded or (re)started just before (by the run): first wait, at most `maxMs`, until the
    * cluster settled (clusterUnsettled below); `why` says what happened, for the report.
    */
-  settle?: { maxMs: number; why: string };
+  settle?: { maxMs: number; why: string; changedHosts?: readonly string[] };
 }
 
 export function probeConfigFor(job: VerifyJob): ProbeConfig {
@@ -84,8 +84,10 @@ function countersCaughtUp(jobs: VerifyJob[], runs: Map<VerifyJob, ProbeRun>, bef
  * every VRRP member MASTER or BACKUP with one MASTER per instance, each VIP on one director, each director's IPVS
  * table equal to its keepalived configuration for the servers its checkers hold up, every checker run once.
  */
-export function clusterUnsettled(jobs: readonly VerifyJob[], snaps: ReadonlyMap<string, DirectorSnapshot>): string[] {
+export function clusterUnsettled(jobs: readonly VerifyJob[], snaps: ReadonlyMap<string, DirectorSnapshot>, changedHosts: readonly string[] = []): string[] {
   const out: string[] = [];
+  // a real server the run changed (its web service restarted, its addresses set) must pass its first check again
+  const changed = new Set(jobs.flatMap((j) => j.target.backends.filter((b) => changedHosts.includes(b.host)).map((b) => `${serviceKey(j.target.protocol, j.target.vip, j.target.port)} ${b.address}:${b.port}`)));
   const masters = new Map<string, string[]>();
   for (const [h, s] of snaps) {
     const k = s.keepalived;
@@ -114,7 +116,10 @@ export function clusterUnsettled(jobs: readonly VerifyJob[], snaps: ReadonlyMap<
         }
       }
     }
-    for (const c of k.checkers) if (!c.hasRun) out.push(`${h}: the health check of ${c.real} (${c.service}) has not run yet`);
+    for (const c of k.checkers) {
+      if (!c.hasRun) out.push(`${h}: the health check of ${c.real} (${c.service}) has not run yet`);
+      else if (!c.up && changed.has(`${c.service} ${c.real}`)) out.push(`${h}: ${c.real} (${c.service}) changed in this run and has not passed its health check yet`);
+    }
   }
   for (const [name, hs] of masters) if (hs.length !== 1) out.push(`VRRP ${name}: ${hs.length ? `${hs.join(' and ')} are MASTER` : 'no MASTER'}`);
   for (const j of jobs) {
@@ -134,11 +139,12 @@ export async function runVerification(plan: VerifyPlan, o: VerifyRunOptions): Pr
   if (o.settle) {
     // event-driven in effect: each round is one snapshot exec per director, repeated only while something moves
     const t0 = Date.now();
-    let why = clusterUnsettled(plan.jobs, before);
+    const changedHosts = o.settle.changedHosts ?? [];
+    let why = clusterUnsettled(plan.jobs, before, changedHosts);
     while (why.length && Date.now() - t0 < o.settle.maxMs) {
       await new Promise((r) => setTimeout(r, 500));
       before = await snapshots(directors, o, unreachable, true);
-      why = clusterUnsettled(plan.jobs, before);
+      why = clusterUnsettled(plan.jobs, before, changedHosts);
     }
     const s = ((Date.now() - t0) / 1000).toFixed(1);
     o.onNote?.(why.length ? `the cluster did not settle within ${s} s after ${o.settle.why}: ${why.slice(0, 4).join('; ')}${why.length > 4 ? ` (+${why.length - 4} more)` : ''}` : `settled in ${s} s after ${o.settle.why}`);

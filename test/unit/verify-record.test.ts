@@ -249,3 +249,9 @@ test('settling: VRRP states, one holder per VIP, tables equal to keepalived\'s c
   t.true(w3.includes('dir1: VRRP VI_2 is FAULT'), w3.join('\n'));
   t.true(w3.includes('198.18.0.100: held by dir1 and dir2'), w3.join('\n'));
 });
+
+test('settling: a real server the run changed must pass its health check again before probing', (t) => {
+  const snaps1 = new Map([['dir1', snapshot('dir1', { holds: true, reals: [['198.18.0.22:80', 1, 0]], dump })]]);
+  t.deepEqual(clusterUnsettled([job()], snaps1, ['rs2']).filter((w) => w.includes('198.18.0.100')), []);
+  t.true(clusterUnsettled([job()], snaps1, ['rs1']).includes('dir1: 198.18.0.21:80 (TCP 198.18.0.100:80) changed in this run and has not passed its health check yet'));
+});

@@ -90,6 +90,9 @@ export function evaluate(i: EvaluateInput): Evaluation {
   const ok = [...i.counts.values()].reduce((a, b) => a + b, 0);
   const probes = ok + i.failed;
   const shares = expectedShares(i.scheduler, i.backends);
+  // the declared pool (minus accepted downs) is what the service should have: the expected column shows it; the
+  // chi-square tests the serving servers against their shares among themselves
+  const declared = expectedShares(i.scheduler, i.backends.map((b) => ({ ...b, healthy: !b.allowedDown })));
   const healthy = i.backends.filter((b) => b.healthy && b.weight > 0);
   const count = (l: string) => i.counts.get(l) ?? 0;
   const frac = (n: number) => (probes > 0 ? n / probes : 0);
@@ -107,7 +110,7 @@ export function evaluate(i: EvaluateInput): Evaluation {
   let chi: Evaluation['chiSquare'];
   const expected: Record<string, number> = {};
   if (rule === 'shares') {
-    for (const b of i.backends) expected[b.label] = shares.get(b.label) ?? 0;
+    for (const b of i.backends) expected[b.label] = declared.get(b.label) ?? 0;
     const cats = healthy.map((b) => b.label);
     if (cats.length >= 2 && ok > 0) {
       const r = chiSquareTest(cats.map(count), cats.map((l) => shares.get(l)!));
@@ -118,7 +121,7 @@ export function evaluate(i: EvaluateInput): Evaluation {
       if (r.minExpected < 5) notes.push(`only ${r.minExpected.toFixed(1)} probes expected on the smallest share: the chi-square test is weak; use more probes`);
     }
   } else if (rule === 'reach-all') {
-    for (const b of i.backends) expected[b.label] = shares.get(b.label) ?? 0;
+    for (const b of i.backends) expected[b.label] = declared.get(b.label) ?? 0;
     const missing = healthy.filter((b) => count(b.label) === 0).map((b) => b.label);
     if (missing.length) reasons.push(`${i.scheduler}: every healthy real server must answer at least once; none from ${missing.join(', ')}`);
     if (ok > 0 && ok < healthy.length) notes.push(`${ok} successful probes cannot reach ${healthy.length} real servers; use more probes`);
@@ -143,7 +146,7 @@ export function evaluate(i: EvaluateInput): Evaluation {
     else if (n === 0) verdict = 'MISSING';
     else if (rule === 'reach-all') verdict = 'ok';
     else {
-      const z = adjustedResidual(n, ok, e);
+      const z = adjustedResidual(n, ok, shares.get(b.label) ?? 0);
       verdict = z > RESIDUAL_LIMIT ? 'HIGH' : z < -RESIDUAL_LIMIT ? 'LOW' : 'ok';
     }
     rows.push({ backend: b.label, expected: e, observed: frac(n), count: n, verdict });

@@ -110,7 +110,7 @@ test('health checker removed a backend: the declared pool fails (DEGRADED when a
   t.is(r.verdict, 'FAIL');
   t.regex(r.reasons!.join('\n'), /rs2 \(198\.18\.0\.22:80\) is missing from dir1's IPVS table: its health check \(HTTP_GET 198\.18\.0\.22:80\) fails/);
   t.deepEqual(r.down, [{ backend: 'rs2', reason: r.reasons![0]!, allowed: false }]);
-  t.regex(formatVerifyRecord(r), /rs2 +0\.0% +0\.0% +0 +0 +DOWN/);
+  t.regex(formatVerifyRecord(r), /rs2 +50\.0% +0\.0% +0 +0 +DOWN/);
   for (const check of [services({ probes: 100, allowDown: ['rs2'] }), services({ probes: 100, maxDown: 1 })]) {
     const d = buildRecord({ job: { ...job(), check }, run: run(alternating(100, () => 'rs1')), before, after });
     t.true(d.pass, d.reasons?.join('; '));

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { ExpandContext, Step, ValidateContext } from '../../src/engine/types.ts';
-import { address, file, ipvs, sysctl } from '../../src/steps/index.ts';
+import { address, file, ipvs, ipvsKeepalived, sysctl } from '../../src/steps/index.ts';
 import { hostIpvsTimeouts, hostNatDip, hostNics, hostVrrp, resolveService, servicesOfDirector, trackScriptPath, vrrpInstancesOf } from './cluster.ts';
 import { parseCidr } from '../../src/net/ipv4.ts';
 import type { LvsRole } from './registry.ts';
@@ -15,6 +15,26 @@ import { type KeepalivedConfig, renderDirectorConfig } from './render.ts';
 import { ipvsSysctlsSchema, ipvsTimeoutsSchema, type LbKind, natDipSchema } from './schema.ts';
 import { installSteps, ipvsModuleSteps, ipvsSysctls, keepalivedConfigFile, keepalivedHandlers, keepalivedRunning, RELOAD_KEEPALIVED, roleOptions } from './steps.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
+import type { IpvsServiceSpec } from '../../src/steps/index.ts';
+
+const METHOD = { NAT: 'nat', DR: 'dr', TUN: 'tun' } as const;
+
+/** The IPVS table keepalived builds from a director's config: the reference the drift step compares with. */
+export function keepalivedTable(config: KeepalivedConfig): { services: IpvsServiceSpec[]; sorry: Record<string, string> } {
+  const sorry: Record<string, string> = {};
+  const services = config.services.map(({ service: s, realServers, sorry: sr }): IpvsServiceSpec => {
+    if (sr) sorry[`${s.protocol.toLowerCase()}:${s.vip}:${s.port}`] = `${sr.address}:${sr.port}`;
+    return {
+      protocol: s.protocol.toLowerCase() as 'tcp' | 'udp',
+      address: s.vip,
+      port: s.port,
+      scheduler: s.scheduler as IpvsServiceSpec['scheduler'],
+      ...(s.persistence_timeout ? { persistent: s.persistence_timeout } : {}),
+      realServers: realServers.map((r) => ({ address: r.address, port: r.port, method: METHOD[s.lb_kind], weight: r.weight })),
+    };
+  });
+  return { services, sorry };
+}
 
 export const directorShape = {
   /** lb_kinds of the services this director renders (director-nat: NAT; director-dr-ha: DR, TUN) */
@@ -98,6 +118,8 @@ export function directorSteps(
     ...trackScriptFiles(config),
     keepalivedConfigWithMembers(o.configPath, renderDirectorConfig(role, config), config),
     ...keepalivedRunning(),
+    // what keepalived itself would not repair (a weight set behind its back, a stray entry): from the live table
+    ipvsKeepalived({ ...keepalivedTable(config), configPath: o.configPath }),
   ];
 }
 

@@ -25,6 +25,7 @@ Options:
       --no-verify          skip the end-of-run verification
       --allow-partial-vrrp apply a VRRP instance change even when serial, --limit or an unreachable member
                            keep it from reaching every member (refused by default: exit 4, nothing touched)
+      --allow-down H[,H]   verification: these real servers may be down (their services are DEGRADED, exit 0)
   -v, --verbose            print ok steps, fact timings and change output
   -h, --help`;
 
@@ -49,6 +50,11 @@ export function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: s
   } catch (e) {
     throw new UsageError(`${command}: ${(e as Error).message.replace(/\. To specify a positional argument.*$/, '')} (see: lvsplay ${command} --help)`);
   }
+}
+
+/** `--allow-down HOST[,HOST]` (repeatable) → host names. */
+export function parseAllowDown(v: string[] | undefined): string[] {
+  return (v ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
 }
 
 /** --forks N; without it ansible.cfg's forks (ANSIBLE_FORKS), else 50. */

@@ -1,5 +1,5 @@
 /** `lvsplay run PLAYBOOK -i INVENTORY`: load, validate (exit 4 before any connection), converge, recap. */
-import { commonOptions, poolOptions, parse, parseForks, loadCommandInventory, RUN_HELP } from './common.ts';
+import { commonOptions, poolOptions, parse, parseAllowDown, parseForks, loadCommandInventory, RUN_HELP } from './common.ts';
 import { ansibleSettings, HostAccess } from './connections.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { loadPlaybook } from '../playbook.ts';
@@ -22,7 +22,16 @@ const options = {
   tags: { type: 'string', short: 't' },
   'no-verify': { type: 'boolean' },
   'allow-partial-vrrp': { type: 'boolean' },
+  'allow-down': { type: 'string', multiple: true },
 } as const;
+
+/** The longest wait for the cluster to settle after keepalived was reloaded (TCG VMs on a loaded machine are slow). */
+const SETTLE_MAX_MS = 90_000;
+
+function settleWhy(reloaded: Set<string>, changed: Set<string>): string {
+  const others = [...changed].filter((h) => !reloaded.has(h));
+  return [reloaded.size ? `keepalived was reloaded or started on ${[...reloaded].join(', ')}` : '', others.length ? `changes on ${others.join(', ')}` : ''].filter(Boolean).join(' and ');
+}
 
 export function makeReporters(io: CommandIO, json: string | undefined, verbose: boolean): Reporters {
   const list: Reporter[] = [];
@@ -59,11 +68,21 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   access.flushWarnings(io.err);
   if (o.limit && specs.size === 0) throw new UsageError(`--limit "${o.limit}" matches no host of the playbook's plays`);
   // the verification is planned (and its entries validated) before any host is touched
-  const verifyPlan = o.check || o['no-verify'] ? undefined : planVerification(pb, inv);
+  const verifyPlan = o.check || o['no-verify'] ? undefined : planVerification(pb, inv, { allowDown: parseAllowDown(o['allow-down']) });
 
   const t0 = Date.now();
   const engineStart = performance.now();
   const reporter = makeReporters(io, o.json, !!o.verbose);
+  const reloaded = new Set<string>();
+  const changedHosts = new Set<string>();
+  const watch: Reporter = {
+    event: (e) => {
+      if (e.event === 'step' && e.status === 'changed') changedHosts.add(e.host);
+      if (e.event === 'step' && e.status === 'changed' && e.kind === 'service' && /keepalived/.test(e.step)) reloaded.add(e.host);
+      reporter.event(e);
+    },
+    close: () => reporter.close(),
+  };
   const pool = new SshPool(poolOptions(o));
   let code: number;
   try {
@@ -72,7 +91,7 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
       check: !!o.check,
       diff: !!o.diff,
       forks,
-      reporter,
+      reporter: watch,
       allowPartialGroups: !!o['allow-partial-vrrp'],
       connect: (h) => pool.connect(specs.get(h)!),
     });
@@ -81,6 +100,9 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
           connect: (h) => pool.connect(specs.get(h) ?? access.spec(h)),
           onRecord: (r) => reporter.event({ event: 'verify', result: r }),
           onNote: (n) => io.out(`verify: ${n}\n`),
+          // a reload or restart changes the tables and the VRRP states for a while: probing then is a false failure
+          // so does a real server the run changed (restarted web service): it must pass its health check first
+          ...(reloaded.size || changedHosts.size ? { settle: { maxMs: SETTLE_MAX_MS, why: settleWhy(reloaded, changedHosts), changedHosts: [...changedHosts] } } : {}),
         })
       : [];
     const phases = phaseTimes(engineStart, result.milestones, performance.now());

@@ -1,5 +1,5 @@
 /** `lvsplay verify PLAYBOOK -i INVENTORY`: only the verification of a playbook's cluster (nothing is converged). */
-import { commonOptions, poolOptions, parse, loadCommandInventory } from './common.ts';
+import { commonOptions, poolOptions, parse, parseAllowDown, loadCommandInventory } from './common.ts';
 import { ansibleSettings, HostAccess } from './connections.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { loadPlaybook } from '../playbook.ts';
@@ -7,7 +7,7 @@ import { SshPool } from '../transport/index.ts';
 import { JsonLinesReporter } from '../output/json-lines.ts';
 import { planVerification } from '../verify/targets.ts';
 import { runVerification } from '../verify/run.ts';
-import { formatVerifyRecord } from '../verify/table.ts';
+import { formatVerifyRecord, verifySummary } from '../verify/table.ts';
 import type { CommandIO } from './io.ts';
 
 export const VERIFY_HELP = `Usage: lvsplay verify PLAYBOOK.ts -i INVENTORY [options]
@@ -22,14 +22,15 @@ Options:
   -F, --ssh-config FILE    OpenSSH client config instead of ~/.ssh/config and /etc/ssh/ssh_config
   -e, --extra-vars K=V     extra variables (repeatable)
       --json FILE          JSON Lines: one {"event":"verify","result":{...}} per service, then the recap
+      --allow-down H[,H]   these real servers may be down: their services are DEGRADED (exit 0), not FAIL
       --accept-new-host-keys  trust unknown SSH host keys and record them
       --keepalive S        a host whose SSH connection answers nothing for S seconds is unreachable (default 30)
   -v, --verbose            print what is probed from where
   -h, --help
 
-Exit codes: 0 every service passed, 2 a service failed, 4 invalid inventory/playbook, 5 bad options.`;
+Exit codes: 0 every service passed (or is DEGRADED), 2 a service failed, 4 invalid inventory/playbook, 5 bad options.`;
 
-const options = { ...commonOptions } as const;
+const options = { ...commonOptions, 'allow-down': { type: 'string', multiple: true } } as const;
 
 export async function verifyCommand(argv: string[], io: CommandIO): Promise<number> {
   const { values: o, positionals } = parse(argv, options, 'verify');
@@ -42,7 +43,7 @@ export async function verifyCommand(argv: string[], io: CommandIO): Promise<numb
   const cfg = ansibleSettings();
   const inv = loadCommandInventory(o, 'verify', io, cfg);
   const pb = await loadPlaybook(positionals[0]!);
-  const plan = planVerification(pb, inv);
+  const plan = planVerification(pb, inv, { allowDown: parseAllowDown(o['allow-down']) });
   const hosts = new Set(plan.jobs.flatMap((j) => [j.vantage, ...j.target.directors]));
   const access = new HostAccess(inv, cfg, o['ssh-config']);
   const specs = new Map([...hosts].map((h) => [h, access.spec(h)]));
@@ -63,7 +64,7 @@ export async function verifyCommand(argv: string[], io: CommandIO): Promise<numb
     });
     json?.event({ event: 'recap', hosts: {}, verify: records, elapsedMs: Date.now() - t0, check: false });
     const failed = records.filter((r) => !r.pass);
-    io.out(`\nverify: ${records.length - failed.length} of ${records.length} services passed${failed.length ? ` (failed: ${failed.map((r) => r.service).join(', ')})` : ''} in ${((Date.now() - t0) / 1000).toFixed(1)}s\n`);
+    io.out(`\n${verifySummary(records)} in ${((Date.now() - t0) / 1000).toFixed(1)}s\n`);
     return failed.length ? EXIT.hostFailed : EXIT.ok;
   } finally {
     await pool.closeAll();

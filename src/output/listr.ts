@@ -84,7 +84,7 @@ export class ListrReporter implements Reporter {
         this.chain = this.chain.then(() => {
           if (this.after.length) this.write(this.after.join('\n') + '\n');
           this.after = [];
-          this.write('\n' + recapTable(e.hosts, e.elapsedMs, e.check) + '\n');
+          this.write('\n' + recapTable(e.hosts, e.elapsedMs, e.check, e.verify) + '\n');
         });
         break;
       default:

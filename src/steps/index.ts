@@ -10,7 +10,7 @@ export { route, routeAbsent, type RouteOptions } from './route.ts';
 export { iptablesChain, iptablesRule, type IptablesChainOptions, type IptablesRuleOptions } from './iptables.ts';
 export { ipset, type IpsetOptions } from './ipset.ts';
 export { service, type ServiceOptions, type ServiceStateWanted } from './service.ts';
-export { ipvs, SCHEDULERS, type IpvsOptions, type IpvsServiceSpec } from './ipvs.ts';
+export { ipvs, ipvsKeepalived, SCHEDULERS, type IpvsOptions, type IpvsKeepalivedOptions, type IpvsServiceSpec } from './ipvs.ts';
 export { command, type CommandOptions } from './command.ts';
 export { unifiedDiff } from './diff.ts';
 export { PlanError } from './common.ts';

@@ -4,6 +4,7 @@ import type { Change, Step, StepOptions } from '../engine/types.ts';
 import { fileFact } from '../facts/file.ts';
 import { osFact } from '../facts/host.ts';
 import { ipvsFact, parseIpvsSave, serviceId, type IpvsRealServer, type IpvsService } from '../facts/ipvs.ts';
+import { checkerOf, describeChecker, keepalivedDumpFact } from '../facts/keepalived-dump.ts';
 import { canonicalIp, ipFamily } from '../facts/netaddr.ts';
 import { q } from '../shell.ts';
 import { atomicWriteScript } from './atomic-write.ts';
@@ -262,6 +263,101 @@ export function ipvs(options: IpvsOptions): Step {
           changes.push({ summary: `restore IPVS rules at boot (AUTO="true" in ${DEBIAN_DEFAULTS})`, script: `if grep -q '^AUTO=' ${DEBIAN_DEFAULTS}; then sed -i 's/^AUTO=.*/AUTO="true"/' ${DEBIAN_DEFAULTS}; else echo 'AUTO="true"' >> ${DEBIAN_DEFAULTS}; fi` });
         } else if (!d.exists) warnings.push(`${DEBIAN_DEFAULTS} not found: the ipvsadm package's init script restores ${DEBIAN_RULES} only with AUTO="true" there`);
       } else if (o.persist === true) warnings.push(`enable ipvsadm.service so that ${path} is restored at boot`);
+    }
+    return { changes, ...(warnings.length ? { warnings } : {}) };
+  });
+}
+
+const keepalivedSchema = z.strictObject({
+  ...commonShape,
+  /** the services keepalived's configuration declares (real servers with their configured weights) */
+  services: z.array(serviceSchema),
+  /** keepalived's configuration file: when an earlier step changes it, keepalived converges the table on reload */
+  configPath: absolutePath,
+  /** sorry servers ('address:port' per service 'tcp:VIP:PORT'): keepalived adds them when every real server is down */
+  sorry: z.record(z.string(), z.string()).optional(),
+});
+
+export type IpvsKeepalivedOptions = z.input<typeof keepalivedSchema> & StepOptions;
+
+/** 'TCP 198.18.0.100:80' (keepalived's and ipvsadm -Ln's name of a service) from a service of the ipvs fact. */
+const listKey = (s: IpvsService) => `${s.protocol.toUpperCase()} ${s.family === 6 ? `[${s.address}]` : s.address}:${s.port}`;
+
+/**
+ * Drift on a keepalived-managed director: keepalived owns the IPVS table but only the parts it changed (a weight
+ * set with `ipvsadm -e` behind its back survives a SIGHUP for ever). Plans, from the live table and keepalived's
+ * own checker state (its data dump), what keepalived would not fix: a real server its checkers hold up that is
+ * missing or at another weight than keepalived set, a real server or virtual service no configuration declares,
+ * another scheduler or persistence. A real server failing its health check is never re-added (a warning).
+ * Skipped when keepalived is not running (it builds the table when it starts) or its configuration changes in
+ * this run (the reload converges the changed parts; drift is then checked on the next run).
+ */
+export function ipvsKeepalived(options: IpvsKeepalivedOptions): Step {
+  const label = 'ipvs (keepalived)';
+  const o = parseOptions(keepalivedSchema, options, label);
+  const desired = o.services.map((sv, i) => toService(sv, i, label));
+  const ids = new Set(desired.map((d) => d.id));
+  return makeStep('ipvs', `ipvs drift ${desired.length} keepalived service(s)`, [ipvsFact, keepalivedDumpFact], o, (ctx) => {
+    if (ctx.state.has(`file:${o.configPath}`)) return { changes: [], skipped: `${o.configPath} changes in this run: keepalived's reload converges the table (drift is checked on the next run)` };
+    const st = ctx.fact(ipvsFact);
+    if (!st.tool || !st.kernel) return { changes: [], skipped: 'no IPVS table to compare yet (ipvsadm or the ip_vs module missing)' };
+    const dump = ctx.fact(keepalivedDumpFact);
+    if (!dump.running) return { changes: [], skipped: 'keepalived is not running (it builds the table when it starts)' };
+    if (dump.error) return { changes: [], skipped: `keepalived's checker state is unreadable (${dump.error}): drift not repaired`, warnings: [`keepalived's checker state is unreadable (${dump.error}): drift not repaired`] };
+    const changes: Change[] = [];
+    const warnings: string[] = [];
+    const byId = new Map(st.services.map((x) => [x.id, x]));
+    for (const want of desired) {
+      const key = listKey(want);
+      const kv = dump.virtuals.find((v) => v.key === key);
+      const have = byId.get(want.id);
+      const svc = svcArgs(want);
+      const upOf = (r: IpvsRealServer) => {
+        const kr = kv?.reals.find((x) => x.address === r.address && x.port === r.port);
+        return { alive: kr ? kr.alive : true, weight: kr && kr.alive ? kr.effectiveWeight : r.weight };
+      };
+      const cmds: string[] = [];
+      const what: string[] = [];
+      if (!kv) {
+        // keepalived runs an older configuration: adding it here would collide with its next reload
+        warnings.push(`${describe(want)} is not in keepalived's running configuration (reload keepalived): drift not repaired`);
+        continue;
+      }
+      if (!have) {
+        cmds.push(`ipvsadm -A ${svc} ${svcOptions(want)}`);
+        what.push(`add the missing service (${want.scheduler})`);
+      } else if (!sameServiceOptions(have, want)) {
+        cmds.push(`ipvsadm -E ${svc} ${svcOptions(want)}`);
+        what.push(`options ${svcOptions(have)} → ${svcOptions(want)}`);
+      }
+      const haveRs = new Map((have?.realServers ?? []).map((r) => [rsAddr(r), r]));
+      for (const r of want.realServers) {
+        const up = upOf(r);
+        const h = haveRs.get(rsAddr(r));
+        if (!up.alive) {
+          const ck = checkerOf(dump, key, rsAddr(r));
+          warnings.push(`${rsAddr(r)} of ${describe(want)} fails its health check${ck ? ` (${describeChecker(ck)})` : ''}: not re-added`);
+          continue;
+        }
+        const live = { ...r, weight: up.weight };
+        if (!h) {
+          cmds.push(`ipvsadm -a ${svc} ${rsArgs(live)}`);
+          what.push(`add missing ${rsAddr(r)} (${r.method}, weight ${up.weight})`);
+        } else if (h.method !== r.method || h.weight !== up.weight) {
+          cmds.push(`ipvsadm -e ${svc} ${rsArgs(live)}`);
+          what.push(`edit ${rsAddr(r)} (${h.method}/${h.weight} → ${r.method}/${up.weight})`);
+        }
+      }
+      const wanted = new Set(want.realServers.map(rsAddr));
+      for (const h of have?.realServers ?? []) {
+        if (wanted.has(rsAddr(h)) || o.sorry?.[want.id] === rsAddr(h)) continue;
+        cmds.push(`ipvsadm -d ${svc} -r ${q(rsTarget(h))}`);
+        what.push(`remove ${rsAddr(h)} (no configuration declares it)`);
+      }
+      if (cmds.length) changes.push({ summary: `${describe(want)}: ${what.join('; ')}`, script: cmds.join('\n') });
+    }
+    for (const have of st.services) {
+      if (!ids.has(have.id)) changes.push({ summary: `remove ${describe(have)} (no configuration declares it)`, script: `ipvsadm -D ${svcArgs(have)}` });
     }
     return { changes, ...(warnings.length ? { warnings } : {}) };
   });

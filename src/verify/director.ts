@@ -4,6 +4,7 @@
  */
 import type { Connection } from '../transport/types.ts';
 import { section, splitSections } from '../facts/sections.ts';
+import { KEEPALIVED_DUMP_SCRIPT, parseKeepalivedDump, type KeepalivedDump } from '../facts/keepalived-dump.ts';
 import { parseIpvsList, parseIpvsStats, type IpvsListService, type IpvsStatsService } from './ipvsadm.ts';
 
 export interface AddrEntry {
@@ -21,15 +22,24 @@ export interface DirectorSnapshot {
   stats?: Map<string, IpvsStatsService>;
   /** why the IPVS table is missing (no ipvsadm, no IPVS in the kernel, not root …) */
   ipvsError?: string;
+  /** keepalived's checker and VRRP state (its data dump), when the snapshot asked for it */
+  keepalived?: KeepalivedDump;
 }
 
-export const SNAPSHOT_SCRIPT = [
+const IPVS_SNAPSHOT = [
   `echo @@addr`,
   `ip -j addr show 2>/dev/null || echo '[]'`,
   `if ! command -v ipvsadm >/dev/null 2>&1; then echo '@@ipvserror ipvsadm is not installed'`,
   `elif out=$(ipvsadm -Ln --exact 2>&1); then echo @@list; printf '%s\\n' "$out"; echo @@stats; ipvsadm -Ln --stats --exact 2>&1`,
   `else echo "@@ipvserror $(printf '%s' "$out" | head -n 1)"; fi`,
-].join('\n');
+];
+
+/** The snapshot script; with `keepalived`, its data dump too (still one exec). */
+export function snapshotScript(keepalived: boolean): string {
+  return [...IPVS_SNAPSHOT, ...(keepalived ? [KEEPALIVED_DUMP_SCRIPT] : [])].join('\n');
+}
+
+export const SNAPSHOT_SCRIPT = snapshotScript(false);
 
 /** IPv4 addresses per interface from `ip -j addr show`. */
 export function parseIpAddrJson(text: string): AddrEntry[] {
@@ -71,10 +81,11 @@ export function parseSnapshot(host: string, stdout: string, at: number): Directo
     delete snap.stats;
   }
   if (!addr) snap.ipvsError = snap.ipvsError ?? 'no output from the snapshot script';
+  if (section(s, 'kdown') || section(s, 'kcheck') || section(s, 'kvrrp')) snap.keepalived = parseKeepalivedDump(stdout);
   return snap;
 }
 
-export async function snapshotDirector(host: string, conn: Connection): Promise<DirectorSnapshot> {
-  const r = await conn.exec(SNAPSHOT_SCRIPT, { timeoutMs: 30_000 });
+export async function snapshotDirector(host: string, conn: Connection, keepalived = false): Promise<DirectorSnapshot> {
+  const r = await conn.exec(snapshotScript(keepalived), { timeoutMs: 30_000 });
   return parseSnapshot(host, r.stdout, Date.now());
 }

@@ -29,6 +29,8 @@ export interface BackendExpectation {
   weight: number;
   /** in the active director's table with weight > 0 (or assumed, when the table could not be read) */
   healthy: boolean;
+  /** not healthy, and the operator accepted it (--allow-down, allowDown, maxDown): its row says so */
+  allowedDown?: boolean;
 }
 
 /** Expected share of each healthy backend: equal for rr-like schedulers, weight-proportional for weighted ones. */
@@ -41,7 +43,7 @@ export function expectedShares(scheduler: string, backends: readonly BackendExpe
   return out;
 }
 
-export type RowVerdict = 'ok' | 'LOW' | 'HIGH' | 'MISSING' | 'UNEXPECTED' | 'down' | 'sticky' | '-';
+export type RowVerdict = 'ok' | 'LOW' | 'HIGH' | 'MISSING' | 'UNEXPECTED' | 'DOWN' | 'down (allowed)' | 'sticky' | '-';
 
 export interface BackendRow {
   backend: string;
@@ -88,6 +90,9 @@ export function evaluate(i: EvaluateInput): Evaluation {
   const ok = [...i.counts.values()].reduce((a, b) => a + b, 0);
   const probes = ok + i.failed;
   const shares = expectedShares(i.scheduler, i.backends);
+  // the declared pool (minus accepted downs) is what the service should have: the expected column shows it; the
+  // chi-square tests the serving servers against their shares among themselves
+  const declared = expectedShares(i.scheduler, i.backends.map((b) => ({ ...b, healthy: !b.allowedDown })));
   const healthy = i.backends.filter((b) => b.healthy && b.weight > 0);
   const count = (l: string) => i.counts.get(l) ?? 0;
   const frac = (n: number) => (probes > 0 ? n / probes : 0);
@@ -105,7 +110,7 @@ export function evaluate(i: EvaluateInput): Evaluation {
   let chi: Evaluation['chiSquare'];
   const expected: Record<string, number> = {};
   if (rule === 'shares') {
-    for (const b of i.backends) expected[b.label] = shares.get(b.label) ?? 0;
+    for (const b of i.backends) expected[b.label] = declared.get(b.label) ?? 0;
     const cats = healthy.map((b) => b.label);
     if (cats.length >= 2 && ok > 0) {
       const r = chiSquareTest(cats.map(count), cats.map((l) => shares.get(l)!));
@@ -116,7 +121,7 @@ export function evaluate(i: EvaluateInput): Evaluation {
       if (r.minExpected < 5) notes.push(`only ${r.minExpected.toFixed(1)} probes expected on the smallest share: the chi-square test is weak; use more probes`);
     }
   } else if (rule === 'reach-all') {
-    for (const b of i.backends) expected[b.label] = shares.get(b.label) ?? 0;
+    for (const b of i.backends) expected[b.label] = declared.get(b.label) ?? 0;
     const missing = healthy.filter((b) => count(b.label) === 0).map((b) => b.label);
     if (missing.length) reasons.push(`${i.scheduler}: every healthy real server must answer at least once; none from ${missing.join(', ')}`);
     if (ok > 0 && ok < healthy.length) notes.push(`${ok} successful probes cannot reach ${healthy.length} real servers; use more probes`);
@@ -136,12 +141,12 @@ export function evaluate(i: EvaluateInput): Evaluation {
     observed[b.label] = frac(n);
     const e = expected[b.label] ?? 0;
     let verdict: RowVerdict;
-    if (!(b.healthy && b.weight > 0)) verdict = n > 0 ? 'UNEXPECTED' : 'down';
+    if (!(b.healthy && b.weight > 0)) verdict = n > 0 ? 'UNEXPECTED' : b.allowedDown ? 'down (allowed)' : 'DOWN';
     else if (rule === 'sticky') verdict = e > 0 ? (n === ok ? 'sticky' : 'LOW') : n > 0 ? 'UNEXPECTED' : '-';
     else if (n === 0) verdict = 'MISSING';
     else if (rule === 'reach-all') verdict = 'ok';
     else {
-      const z = adjustedResidual(n, ok, e);
+      const z = adjustedResidual(n, ok, shares.get(b.label) ?? 0);
       verdict = z > RESIDUAL_LIMIT ? 'HIGH' : z < -RESIDUAL_LIMIT ? 'LOW' : 'ok';
     }
     rows.push({ backend: b.label, expected: e, observed: frac(n), count: n, verdict });

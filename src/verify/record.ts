@@ -4,10 +4,11 @@
  */
 import type { VerifyRecord } from '../output/events.ts';
 import { evaluate, type BackendExpectation } from './expect.ts';
-import { connDeltas, serviceKey } from './ipvsadm.ts';
+import { connDeltas, serviceKey, type IpvsListReal } from './ipvsadm.ts';
+import { checkerOf, describeChecker, type KeepalivedDump } from '../facts/keepalived-dump.ts';
 import { vipInterface, type DirectorSnapshot } from './director.ts';
 import type { ProbeRun } from './probe-output.ts';
-import type { BackendTarget, VerifyJob } from './targets.ts';
+import type { BackendTarget, ServiceTarget, VerifyJob } from './targets.ts';
 
 /** The backend a probe answer names: its host name (as a whole word) or address; otherwise the answer itself. */
 export function matchBackend(info: string, backends: readonly BackendTarget[]): string {
@@ -21,6 +22,48 @@ export function matchBackend(info: string, backends: readonly BackendTarget[]): 
 /** Connections the director counted between the snapshots must cover the probes: allowed shortfall. */
 export function crossCheckTolerance(n: number): number {
   return Math.max(1, Math.ceil(n * 0.02));
+}
+
+/**
+ * Why a declared real server does not serve on `director` (undefined: it serves), as precisely as the director
+ * can tell: keepalived's checker state from its data dump (which check fails), a weight 0 with active
+ * connections (a drain in progress) or without (set outside lvsplay), a server missing although its checker
+ * holds it up (removed outside lvsplay).
+ */
+export function downReason(t: ServiceTarget, b: BackendTarget, director: string, key: string, row: IpvsListReal | undefined, dump: KeepalivedDump | undefined): string | undefined {
+  const rs = `${b.address}:${b.port}`;
+  if (row && (row.weight > 0 || b.weight === 0)) return undefined;
+  const ck = checkerOf(dump, key, rs);
+  const kreal = dump?.virtuals.find((v) => v.key === key)?.reals.find((r) => `${r.address}:${r.port}` === rs);
+  const where = `${director}'s IPVS table`;
+  if (ck && !ck.up) return `${b.label} (${rs}) fails its health check on ${director}: ${describeChecker(ck)}${ck.hasRun ? '' : ' (not run yet)'} (keepalived ${row ? 'set weight 0' : 'removed it from the table'})`;
+  if (!row) {
+    if (kreal?.alive) return `${b.label} (${rs}) is missing from ${where} although keepalived's checker holds it up (removed outside lvsplay; \`lvsplay run\` re-adds it)`;
+    if (dump?.running && !dump.error && !kreal) return `${b.label} (${rs}) is not in ${director}'s keepalived configuration (not converged: run \`lvsplay run\`)`;
+    if (kreal && !kreal.alive) return `${b.label} (${rs}) is down per keepalived on ${director} (its checkers: ${t.healthCheck})`;
+    return `${b.label} (${rs}) is missing from ${where}: its health check (${t.healthCheck}${t.healthCheck === 'HTTP_GET' ? ` ${rs}` : ''}) fails, or it is not configured (keepalived's state unreadable)`;
+  }
+  if (row.active > 0) return `${b.label} (${rs}) is being drained on ${director}: weight 0 with ${row.active} active connection(s)`;
+  return `${b.label} (${rs}) has weight 0 in ${where}, set outside lvsplay (the inventory says ${b.weight}${kreal ? `, keepalived set ${kreal.effectiveWeight}` : ''}; \`lvsplay run\` restores it)`;
+}
+
+interface SnapshotsLike {
+  get(h: string): DirectorSnapshot | undefined;
+}
+
+/** Holder changes of `vip` between two snapshots of the service's directors (split brain is reported elsewhere). */
+export function vipMoves(directors: readonly string[], vip: string, before: SnapshotsLike, after: SnapshotsLike): Array<{ from: string | null; to: string | null; between: [string, string] }> {
+  const holder = (m: SnapshotsLike) => directors.filter((h) => { const s = m.get(h); return s !== undefined && vipInterface(s.addrs, vip) !== undefined; });
+  const seen = (m: SnapshotsLike) => directors.some((h) => m.get(h) !== undefined);
+  if (!seen(before) || !seen(after)) return [];
+  const a = holder(before);
+  const b = holder(after);
+  if (a.length === b.length && a.every((h) => b.includes(h))) return [];
+  const at = (m: SnapshotsLike) => {
+    const ts = directors.map((h) => m.get(h)?.at).filter((x): x is number => x !== undefined);
+    return new Date(Math.max(...ts)).toISOString().slice(11, 23);
+  };
+  return [{ from: a.join('+') || null, to: b.join('+') || null, between: [at(before), at(after)] }];
 }
 
 export interface RecordInput {
@@ -52,32 +95,47 @@ export function buildRecord(i: RecordInput): VerifyRecord {
   const active = (master && (i.after.get(master) ?? i.before.get(master))) || undefined;
   if (!master) master = null;
 
-  // the active director's table: health, weights, stale entries
+  // the active director's table against the declared pool: every declared real server must serve
   const table = active?.list?.get(key);
   const rsKey = (b: BackendTarget) => `${b.address}:${b.port}`;
+  const dump = active ? (active.keepalived ? active : i.before.get(active.host))?.keepalived : undefined;
+  const downs: Array<{ backend: string; reason: string }> = [];
   let backends: BackendExpectation[];
   if (active && table) {
     backends = t.backends.map((b) => {
       const row = table.reals.get(rsKey(b));
-      if (!row) notes.push(`${b.label} (${rsKey(b)}) is not in ${active.host}'s IPVS table: health check failing, or not configured`);
-      else if (row.weight !== b.weight && row.weight > 0) reasons.push(`${b.label} has weight ${row.weight} in ${active.host}'s IPVS table, the inventory says ${b.weight}`);
-      else if (row.weight === 0 && b.weight > 0) notes.push(`${b.label} has weight 0 in ${active.host}'s IPVS table (drained or inhibited)`);
+      const why = downReason(t, b, active.host, key, row, dump);
+      if (why) downs.push({ backend: b.label, reason: why });
+      else if (row && row.weight !== b.weight) reasons.push(`${b.label} has weight ${row.weight} in ${active.host}'s IPVS table, the inventory says ${b.weight} (set outside lvsplay; \`lvsplay run\` restores it)`);
       return { label: b.label, weight: b.weight, healthy: row !== undefined && row.weight > 0 };
     });
     for (const rs of table.reals.keys()) {
       if (!t.backends.some((b) => rsKey(b) === rs)) reasons.push(`${rs} is in ${active.host}'s IPVS table but not a real server of ${t.name} in the inventory (stale entry: it takes a share of the traffic)`);
     }
     if (table.scheduler && table.scheduler !== t.scheduler) reasons.push(`${active.host} schedules ${key} with ${table.scheduler}, the inventory says ${t.scheduler}`);
+    if ((table.persistent ?? 0) !== (t.persistence ?? 0)) reasons.push(`${active.host} has persistence ${table.persistent ?? 'off'} for ${key}, the inventory says ${t.persistence ?? 'off'}`);
   } else {
     backends = t.backends.map((b) => ({ label: b.label, weight: b.weight, healthy: true }));
     if (active?.ipvsError) notes.push(`IPVS table of ${active.host} unreadable (${active.ipvsError}): every real server assumed healthy, no cross-check`);
     else if (active) reasons.push(`${key} is not in the IPVS table of ${active.host}, which holds the VIP`);
   }
 
-  // director counters between the snapshots
-  const deltas = active ? connDeltas(i.before.get(active.host)?.stats?.get(key), active.stats?.get(key)) : new Map<string, number>();
-  const haveStats = !!active?.stats?.get(key) && !!i.before.get(active.host)?.stats;
+  // director counters between the snapshots, on every director of the service: a connection that went through
+  // the backup (a VIP that moved, a client with a stale ARP entry) is counted where it went
+  const perDirector = new Map<string, Map<string, number>>();
+  for (const h of t.directors) {
+    const a = i.after.get(h)?.stats?.get(key);
+    const b = i.before.get(h)?.stats;
+    if (a && b) perDirector.set(h, connDeltas(b.get(key), a));
+  }
+  const deltas = new Map<string, number>();
+  for (const d of perDirector.values()) for (const [rs, n] of d) deltas.set(rs, (deltas.get(rs) ?? 0) + n);
+  const haveStats = !!active && perDirector.has(active.host);
   const deltaOf = (b: BackendTarget) => deltas.get(rsKey(b)) ?? 0;
+  const directorConns: Record<string, number> = {};
+  for (const [h, d] of perDirector) directorConns[h] = [...d.values()].reduce((x, y) => x + y, 0);
+  const moves = vipMoves(t.directors, t.vip, i.before, i.after);
+  for (const m of moves) reasons.push(`${t.vip} moved from ${m.from ?? '(none)'} to ${m.to ?? '(none)'} during the probe window (between ${m.between[0]} and ${m.between[1]})`);
 
   // what the probes saw
   const run = i.run;
@@ -104,6 +162,38 @@ export function buildRecord(i: RecordInput): VerifyRecord {
   } else {
     reasons.push(`TCP service: the backends are counted by the active director's counters, which could not be read`);
   }
+  // cross-check: the service's directors together counted at least the connections the probes saw per backend;
+  // a backend the directors sent connections to that never answered is down (not answering)
+  const silent = new Set<string>();
+  if (i.job.http && haveStats) {
+    const dirs = [...perDirector.keys()].join('+');
+    for (const b of t.backends) {
+      const seen = counts.get(b.label) ?? 0;
+      if (deltaOf(b) < seen - crossCheckTolerance(seen)) {
+        reasons.push(`cross-check: ${dirs} counted ${deltaOf(b)} new connections to ${b.label}, the probes saw ${seen} answers from it (traffic bypassed the directors, or the real servers do not answer with their own names)`);
+      }
+      if (seen === 0 && failedProbes.length > 0 && deltaOf(b) > 0 && !downs.some((d) => d.backend === b.label)) {
+        silent.add(b.label);
+        downs.push({ backend: b.label, reason: `${b.label} (${rsKey(b)}) does not answer: ${dirs} sent it ${deltaOf(b)} new connections, none answered (${t.healthCheck === 'NONE' ? 'no health check removes it' : 'its health check has not removed it yet'})` });
+      }
+    }
+  } else if (i.job.http && active && !haveStats) {
+    notes.push(`no director counters: cross-check skipped`);
+  }
+
+  // the declared pool: a down server fails the service unless the operator accepted it
+  const allow = new Set(i.job.check.allowDown ?? []);
+  const maxDown = i.job.check.maxDown ?? 0;
+  const downRecords = downs.map((d) => ({ ...d, allowed: allow.has(d.backend) || downs.length <= maxDown }));
+  for (const d of downRecords) (d.allowed ? notes : reasons).push(d.allowed ? `DEGRADED: ${d.reason} (accepted: ${allow.has(d.backend) ? 'allow-down' : `maxDown ${maxDown}`})` : d.reason);
+  for (const b of backends) {
+    const d = downRecords.find((x) => x.backend === b.label);
+    if (!d) continue;
+    // a silent server is still in the pool: its expected share stays, its row says MISSING
+    if (!silent.has(b.label)) b.healthy = false;
+    if (d.allowed) b.allowedDown = true;
+  }
+
   const ev = evaluate({
     scheduler: t.scheduler,
     ...(t.persistence !== undefined ? { persistence: t.persistence } : {}),
@@ -119,30 +209,21 @@ export function buildRecord(i: RecordInput): VerifyRecord {
     notes.push(`failed probes: ${[...why].map(([k, n]) => `${n}× ${k}`).join(', ')}`);
   }
 
-  // cross-check: the active director must have counted at least the connections the probes saw per backend
-  if (i.job.http && haveStats) {
-    for (const b of t.backends) {
-      const seen = counts.get(b.label) ?? 0;
-      if (deltaOf(b) < seen - crossCheckTolerance(seen)) {
-        reasons.push(`cross-check: ${active!.host} counted ${deltaOf(b)} new connections to ${b.label}, the probes saw ${seen} answers from it (traffic bypassed the active director, or the real servers do not answer with their own names)`);
-      }
-    }
-  } else if (i.job.http && active && !haveStats) {
-    notes.push(`no director counters: cross-check skipped`);
-  }
-
   const rows = ev.rows.map((r) => {
     const b = t.backends.find((x) => x.label === r.backend);
     return { ...r, ...(b && haveStats ? { director: deltaOf(b) } : {}) };
   });
   const all = [...reasons, ...ev.reasons];
   const allNotes = [...notes, ...ev.notes];
+  const verdict = all.length ? 'FAIL' : downRecords.length ? 'DEGRADED' : 'PASS';
   return {
     service: t.name,
     expected: ev.expected,
     observed: ev.observed,
     pass: all.length === 0,
-    detail: all.length ? all.join('; ') : `${ev.rule}${ev.chiSquare ? ` p=${ev.chiSquare.p.toPrecision(3)}` : ''}, ${ev.probes} probes from ${i.job.vantage}, master ${master ?? '-'}`,
+    verdict,
+    ...(downRecords.length ? { down: downRecords } : {}),
+    detail: all.length ? all.join('; ') : `${verdict === 'DEGRADED' ? `DEGRADED (${downRecords.map((d) => d.backend).join(', ')} down, accepted), ` : ''}${ev.rule}${ev.chiSquare ? ` p=${ev.chiSquare.p.toPrecision(3)}` : ''}, ${ev.probes} probes from ${i.job.vantage}, master ${master ?? '-'}`,
     vip: `${t.vip}:${t.port}`,
     scheduler: t.scheduler + (t.persistence ? ` persistent ${t.persistence}s` : ''),
     rule: ev.rule,
@@ -152,6 +233,8 @@ export function buildRecord(i: RecordInput): VerifyRecord {
     failed: ev.failed,
     ...(ev.chiSquare ? { p: ev.chiSquare.p } : {}),
     rows,
+    ...(haveStats ? { directorConns } : {}),
+    ...(moves.length ? { vipMoves: moves } : {}),
     reasons: all,
     notes: allNotes,
   };

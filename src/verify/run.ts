@@ -23,6 +23,11 @@ export interface VerifyRunOptions {
   onNote?(note: string): void;
   /** how long to wait at most for the directors' counters to catch up (default 4000 ms) */
   settleMs?: number;
+  /**
+   * keepalived was reloaded or (re)started just before (by the run): first wait, at most `maxMs`, until the
+   * cluster settled (clusterUnsettled below); `why` says what happened, for the report.
+   */
+  settle?: { maxMs: number; why: string; changedHosts?: readonly string[] };
 }
 
 export function probeConfigFor(job: VerifyJob): ProbeConfig {
@@ -39,13 +44,13 @@ export function probeConfigFor(job: VerifyJob): ProbeConfig {
   };
 }
 
-async function snapshots(hosts: string[], o: VerifyRunOptions, unreachable: Map<string, string>): Promise<Map<string, DirectorSnapshot>> {
+async function snapshots(hosts: string[], o: VerifyRunOptions, unreachable: Map<string, string>, keepalived = false): Promise<Map<string, DirectorSnapshot>> {
   const out = new Map<string, DirectorSnapshot>();
   await Promise.all(
     hosts.map(async (h) => {
       if (unreachable.has(h)) return;
       try {
-        out.set(h, await snapshotDirector(h, await o.connect(h)));
+        out.set(h, await snapshotDirector(h, await o.connect(h), keepalived));
       } catch (e) {
         unreachable.set(h, (e as Error).message);
       }
@@ -54,24 +59,74 @@ async function snapshots(hosts: string[], o: VerifyRunOptions, unreachable: Map<
   return out;
 }
 
-/** Every job's active director counted at least its successful probes (or there is nothing to wait for). */
-function settled(jobs: VerifyJob[], runs: Map<VerifyJob, ProbeRun>, before: Map<string, DirectorSnapshot>, after: Map<string, DirectorSnapshot>): boolean {
+/** The directors of every job together counted at least its successful probes (or there is nothing to wait for). */
+function countersCaughtUp(jobs: VerifyJob[], runs: Map<VerifyJob, ProbeRun>, before: Map<string, DirectorSnapshot>, after: Map<string, DirectorSnapshot>): boolean {
   for (const job of jobs) {
     const t = job.target;
-    const master = t.directors.find((h) => {
-      const s = after.get(h);
-      return s && vipInterface(s.addrs, t.vip);
-    });
-    if (!master) continue;
     const key = serviceKey(t.protocol, t.vip, t.port);
-    const a = after.get(master)?.stats?.get(key);
-    const b = before.get(master)?.stats?.get(key);
-    if (!a || !b) continue;
-    const sum = [...connDeltas(b, a).values()].reduce((x, y) => x + y, 0);
+    let sum = 0;
+    let read = false;
+    for (const h of t.directors) {
+      const a = after.get(h)?.stats?.get(key);
+      const b = before.get(h)?.stats;
+      if (!a || !b) continue;
+      read = true;
+      sum += [...connDeltas(b.get(key), a).values()].reduce((x, y) => x + y, 0);
+    }
     const ok = runs.get(job)?.probes.filter((p) => p.ok).length ?? 0;
-    if (sum < ok) return false;
+    if (read && sum < ok) return false;
   }
   return true;
+}
+
+/**
+ * Why the cluster has not settled yet (empty: settled), from one snapshot per director with keepalived's dump:
+ * every VRRP member MASTER or BACKUP with one MASTER per instance, each VIP on one director, each director's IPVS
+ * table equal to its keepalived configuration for the servers its checkers hold up, every checker run once.
+ */
+export function clusterUnsettled(jobs: readonly VerifyJob[], snaps: ReadonlyMap<string, DirectorSnapshot>, changedHosts: readonly string[] = []): string[] {
+  const out: string[] = [];
+  // a real server the run changed (its web service restarted, its addresses set) must pass its first check again
+  const changed = new Set(jobs.flatMap((j) => j.target.backends.filter((b) => changedHosts.includes(b.host)).map((b) => `${serviceKey(j.target.protocol, j.target.vip, j.target.port)} ${b.address}:${b.port}`)));
+  const masters = new Map<string, string[]>();
+  for (const [h, s] of snaps) {
+    const k = s.keepalived;
+    if (!k) continue;
+    if (!k.running) {
+      out.push(`${h}: keepalived is not running`);
+      continue;
+    }
+    for (const i of k.vrrp) {
+      if (i.state !== 'MASTER' && i.state !== 'BACKUP') out.push(`${h}: VRRP ${i.name} is ${i.state || 'in no state'}`);
+      if (i.state === 'MASTER') masters.set(i.name, [...(masters.get(i.name) ?? []), h]);
+      else if (!masters.has(i.name)) masters.set(i.name, []);
+    }
+    for (const v of k.virtuals) {
+      const row = s.list?.get(v.key);
+      if (s.list && !row) {
+        out.push(`${h}: ${v.key} is not in the IPVS table yet`);
+        continue;
+      }
+      for (const r of v.reals) {
+        const rs = `${r.address}:${r.port}`;
+        const have = row?.reals.get(rs);
+        const want = r.alive ? r.effectiveWeight : r.inhibitOnFailure ? 0 : undefined;
+        if (want === undefined ? have !== undefined : have?.weight !== want) {
+          out.push(`${h}: ${rs} of ${v.key} is ${have ? `at weight ${have.weight}` : 'absent'} in the IPVS table, keepalived wants ${want === undefined ? 'it out (its check fails)' : `weight ${want}`}`);
+        }
+      }
+    }
+    for (const c of k.checkers) {
+      if (!c.hasRun) out.push(`${h}: the health check of ${c.real} (${c.service}) has not run yet`);
+      else if (!c.up && changed.has(`${c.service} ${c.real}`)) out.push(`${h}: ${c.real} (${c.service}) changed in this run and has not passed its health check yet`);
+    }
+  }
+  for (const [name, hs] of masters) if (hs.length !== 1) out.push(`VRRP ${name}: ${hs.length ? `${hs.join(' and ')} are MASTER` : 'no MASTER'}`);
+  for (const j of jobs) {
+    const holders = j.target.directors.filter((h) => { const s = snaps.get(h); return s && vipInterface(s.addrs, j.target.vip); });
+    if (holders.length !== 1) out.push(`${j.target.vip}: held by ${holders.length ? holders.join(' and ') : 'no director'}`);
+  }
+  return out;
 }
 
 export async function runVerification(plan: VerifyPlan, o: VerifyRunOptions): Promise<VerifyRecord[]> {
@@ -80,7 +135,20 @@ export async function runVerification(plan: VerifyPlan, o: VerifyRunOptions): Pr
   if (plan.jobs.length === 0) return [];
   const directors = [...new Set(plan.jobs.flatMap((j) => j.target.directors))];
   const unreachable = new Map<string, string>();
-  const before = await snapshots(directors, o, unreachable);
+  let before = await snapshots(directors, o, unreachable, true);
+  if (o.settle) {
+    // event-driven in effect: each round is one snapshot exec per director, repeated only while something moves
+    const t0 = Date.now();
+    const changedHosts = o.settle.changedHosts ?? [];
+    let why = clusterUnsettled(plan.jobs, before, changedHosts);
+    while (why.length && Date.now() - t0 < o.settle.maxMs) {
+      await new Promise((r) => setTimeout(r, 500));
+      before = await snapshots(directors, o, unreachable, true);
+      why = clusterUnsettled(plan.jobs, before, changedHosts);
+    }
+    const s = ((Date.now() - t0) / 1000).toFixed(1);
+    o.onNote?.(why.length ? `the cluster did not settle within ${s} s after ${o.settle.why}: ${why.slice(0, 4).join('; ')}${why.length > 4 ? ` (+${why.length - 4} more)` : ''}` : `settled in ${s} s after ${o.settle.why}`);
+  }
 
   const runs = new Map<VerifyJob, ProbeRun>();
   for (const job of plan.jobs) {
@@ -100,7 +168,7 @@ export async function runVerification(plan: VerifyPlan, o: VerifyRunOptions): Pr
   // IPVS counters lag: re-read until they cover the probes, at most settleMs
   const deadline = Date.now() + (o.settleMs ?? 4000);
   let after = await snapshots(directors, o, unreachable);
-  while (!settled(plan.jobs, runs, before, after) && Date.now() < deadline) {
+  while (!countersCaughtUp(plan.jobs, runs, before, after) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 1000));
     after = await snapshots(directors, o, unreachable);
   }

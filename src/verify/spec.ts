@@ -26,6 +26,10 @@ export interface ServicesCheckOptions {
   mode?: 'http' | 'tcp';
   /** failed probes tolerated (default 0) */
   maxFailed?: number;
+  /** declared real servers (inventory host names) accepted as down: their services are DEGRADED, not FAIL */
+  allowDown?: string[];
+  /** real servers per service accepted as down, whichever they are (default 0) */
+  maxDown?: number;
 }
 
 export interface ServicesCheck {
@@ -37,6 +41,8 @@ export interface ServicesCheck {
   timeoutMs: number;
   mode?: 'http' | 'tcp';
   maxFailed: number;
+  allowDown?: string[];
+  maxDown: number;
 }
 
 /** One entry of `Playbook.verify`. */
@@ -50,7 +56,15 @@ const optionsSchema = z.strictObject({
   timeoutMs: z.number().int().min(50).max(60_000).default(2000),
   mode: z.enum(['http', 'tcp']).optional(),
   maxFailed: z.number().int().min(0).default(0),
+  allowDown: z.array(z.string().min(1)).min(1).optional(),
+  maxDown: z.number().int().min(0).default(0),
 });
+
+/** `--allow-down HOST[,HOST]`: every entry also accepts these hosts as down. */
+export function withAllowDown(entry: ServicesCheck, hosts: readonly string[]): ServicesCheck {
+  if (hosts.length === 0) return entry;
+  return { ...entry, allowDown: [...new Set([...(entry.allowDown ?? []), ...hosts])] };
+}
 
 /** Verify the virtual services: distribution, health, director cross-check (see README: verification). */
 export function services(options: ServicesCheckOptions = {}): ServicesCheck {

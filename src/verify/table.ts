@@ -8,7 +8,7 @@ export function formatVerifyRecord(v: VerifyRecord): string {
   const head = [v.vip, v.scheduler, v.rule, v.master !== undefined ? `master ${v.master ?? '(none)'}` : undefined, v.vantage ? `from ${v.vantage}` : undefined]
     .filter(Boolean)
     .join(', ');
-  out.push(`VERIFY ${v.service}${head ? ` (${head})` : ''}: ${v.pass ? 'PASS' : 'FAIL'}`);
+  out.push(`VERIFY ${v.service}${head ? ` (${head})` : ''}: ${v.verdict ?? (v.pass ? 'PASS' : 'FAIL')}`);
   const rows = v.rows ?? [...new Set([...Object.keys(v.expected), ...Object.keys(v.observed)])].map((b) => ({ backend: b, expected: v.expected[b] ?? 0, observed: v.observed[b] ?? 0, count: NaN, verdict: '' }));
   const w = Math.max(7, ...rows.map((r) => r.backend.length));
   out.push(`  ${'backend'.padEnd(w)}  expected  observed  probes  director  verdict`);
@@ -24,6 +24,14 @@ export function formatVerifyRecord(v: VerifyRecord): string {
   if (!v.reasons && !v.pass && v.detail) out.push(`  FAIL: ${v.detail}`);
   for (const n of v.notes ?? []) out.push(`  note: ${n}`);
   return out.join('\n');
+}
+
+/** One line: "verify: 3 of 4 services passed, 1 degraded (web-dr: rs1 down)" (the recap and `lvsplay verify`). */
+export function verifySummary(records: readonly VerifyRecord[]): string {
+  const failed = records.filter((r) => !r.pass);
+  const degraded = records.filter((r) => r.pass && r.verdict === 'DEGRADED');
+  const deg = degraded.length ? `, ${degraded.length} degraded (${degraded.map((r) => `${r.service}: ${(r.down ?? []).map((d) => d.backend).join(', ')} down`).join('; ')})` : '';
+  return `verify: ${records.length - failed.length - degraded.length} of ${records.length} services passed${deg}${failed.length ? `, ${failed.length} failed (${failed.map((r) => r.service).join(', ')})` : ''}`;
 }
 
 export function formatVerifyRecords(records: VerifyRecord[]): string {

@@ -15,7 +15,7 @@ import {
   vrrpInstancesOf,
 } from '../../roles/lib/cluster.ts';
 import { LB_KINDS } from '../../roles/lib/schema.ts';
-import { parseVerifyEntry, type ServicesCheck, type VerifyEntry } from './spec.ts';
+import { parseVerifyEntry, withAllowDown, type ServicesCheck, type VerifyEntry } from './spec.ts';
 
 export interface BackendTarget {
   /** inventory host (or the address when the real server is not an inventory host) */
@@ -130,7 +130,12 @@ export function buildsServices(pb: Playbook): boolean {
   return pb.plays.some((p) => (p.roles ?? []).some((r) => SERVICE_ROLES.includes(r.role)));
 }
 
-export function planVerification(pb: Playbook, inv: Inventory): VerifyPlan {
+export interface PlanOptions {
+  /** `--allow-down HOST[,HOST]`: accepted as down in every entry */
+  allowDown?: string[];
+}
+
+export function planVerification(pb: Playbook, inv: Inventory, opts: PlanOptions = {}): VerifyPlan {
   const notes: string[] = [];
   let entries: VerifyEntry[];
   if (pb.verify === undefined) {
@@ -145,9 +150,15 @@ export function planVerification(pb: Playbook, inv: Inventory): VerifyPlan {
   } else {
     entries = pb.verify.map((x, i) => parseVerifyEntry(x, i));
   }
+  entries = entries.map((e) => withAllowDown(e, opts.allowDown ?? []));
   const targets = serviceTargets(inv);
   const jobs: VerifyJob[] = [];
   entries.forEach((check, i) => {
+    for (const h of check.allowDown ?? []) {
+      if (!targets.some((t) => t.backends.some((b) => b.label === h))) {
+        throw new ValidationError(`verify[${i}]: allow-down "${h}" is not a real server of any service in the inventory`, { file: inv.file }, `name real servers (${[...new Set(targets.flatMap((t) => t.backends.map((b) => b.label)))].join(', ') || 'none'})`);
+      }
+    }
     const sel = selectHosts(inv, check.from);
     if (sel.hosts.length === 0) {
       throw new ValidationError(`verify[${i}]: from "${check.from}" matches no host of the inventory`, { file: inv.file }, 'name a host or group to probe from, e.g. from: "clients"');

@@ -46,6 +46,7 @@ test('director-dr-ha on dir1 (the lab pair, all kinds): packages, IPVS modules, 
     'file /etc/keepalived/keepalived.conf',
     'file /etc/systemd/system/keepalived.service.d/lvsplay-restart.conf',
     'service keepalived started',
+    'ipvs drift 3 keepalived service(s)',
   ]);
   t.deepEqual([...e.handlers.keys()].sort(), ['reload keepalived', 'restart keepalived']);
   t.is(e.handlers.get('reload keepalived')!.name, 'service keepalived reloaded');
@@ -107,6 +108,7 @@ test('director-nat: ip_forward, the scheduler module in use, no timeouts when no
     'file /etc/keepalived/keepalived.conf',
     'file /etc/systemd/system/keepalived.service.d/lvsplay-restart.conf',
     'service keepalived started',
+    'ipvs drift 1 keepalived service(s)',
   ]);
 });
 

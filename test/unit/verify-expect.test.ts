@@ -58,12 +58,16 @@ test('a stopped web server without health check: failed probes and a missing bac
   t.is(e.observed['(failed)'], 0.5);
 });
 
-test('a backend removed by the health checker is expected to get nothing: the rest still passes', (t) => {
+test('a backend removed by the health checker: expected stays the declared share (DOWN), the rest fits among itself', (t) => {
   const b = [two[0]!, { ...two[1]!, healthy: false }];
   const e = evaluate({ scheduler: 'rr', backends: b, counts: counts({ rs1: 100 }), failed: 0, maxFailed: 0 });
   t.true(e.pass, e.reasons.join('; '));
-  t.deepEqual(e.expected, { rs1: 1, rs2: 0 });
-  t.is(e.rows[1]!.verdict, 'down');
+  t.deepEqual(e.expected, { rs1: 0.5, rs2: 0.5 });
+  t.deepEqual(e.rows.map((r) => r.verdict), ['ok', 'DOWN']);
+  // accepted as down: it is expected to get nothing
+  const a = evaluate({ scheduler: 'rr', backends: [two[0]!, { ...two[1]!, healthy: false, allowedDown: true }], counts: counts({ rs1: 100 }), failed: 0, maxFailed: 0 });
+  t.deepEqual(a.expected, { rs1: 1, rs2: 0 });
+  t.is(a.rows[1]!.verdict, 'down (allowed)');
 });
 
 test('answers from an unknown backend fail (stale real server), as does no healthy server', (t) => {

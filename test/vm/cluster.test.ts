@@ -161,6 +161,105 @@ if (why) {
     }
   });
 
+  // Issue 11: drift that keepalived does not repair is repaired by the run; --check shows it and touches nothing
+  test.serial('drift on a keepalived director: a zero weight and a stray real server fail verify, --check shows the repair, run repairs it, the next run changes nothing', async (t) => {
+    t.timeout(15 * 60_000);
+    const table = async () => (await lab().ssh('dir1', 'ipvsadm -Ln -t 198.18.0.100:80')).stdout;
+    const tamper = await lab().ssh('dir1', 'ipvsadm -e -t 198.18.0.100:80 -r 198.18.0.21:80 -g -w 0 && ipvsadm -a -t 198.18.0.100:80 -r 198.18.0.23:80 -g -w 1');
+    t.is(tamper.code, 0, tamper.stderr);
+    try {
+      const v = await lvsplay(['verify', SITE, '-i', inventory()], { timeoutMs: 10 * 60_000 });
+      t.log(v.stdout.split('\n').filter((l) => /web-dr|FAIL/.test(l)).join('\n'));
+      t.is(v.code, 2);
+      t.regex(v.stdout, /FAIL: rs1 \(198\.18\.0\.21:80\) has weight 0 in dir1's IPVS table, set outside lvsplay/);
+      t.regex(v.stdout, /FAIL: 198\.18\.0\.23:80 is in dir1's IPVS table but not a real server of web-dr/);
+      const check = await lvsplay(['run', SITE, '-i', inventory(), '--limit', 'directors', '--check'], { timeoutMs: 10 * 60_000 });
+      t.is(check.code, 0, check.stdout + check.stderr);
+      t.regex(check.stdout, /edit 198\.18\.0\.21:80 \(dr\/0 → dr\/1\)/);
+      t.regex(check.stdout, /remove 198\.18\.0\.23:80 \(no configuration declares it\)/);
+      t.regex(await table(), /198\.18\.0\.23:80/, '--check touched nothing');
+      const run = await lvsplay(['run', SITE, '-i', inventory(), '--limit', 'directors', '--no-verify', '--json', json('drift.jsonl')], { timeoutMs: 10 * 60_000 });
+      t.is(run.code, 0, run.stdout + run.stderr);
+      t.is(recap(json('drift.jsonl')).dir1?.changed, 1);
+      const after = await table();
+      t.regex(after, /198\.18\.0\.21:80 +Route +1 /);
+      t.notRegex(after, /198\.18\.0\.23:80/);
+      const again = await lvsplay(['run', SITE, '-i', inventory(), '--limit', 'directors', '--no-verify', '--json', json('drift2.jsonl')], { timeoutMs: 10 * 60_000 });
+      t.is(again.code, 0, again.stdout);
+      t.deepEqual(Object.entries(recap(json('drift2.jsonl'))).filter(([, h]) => h.changed !== 0), []);
+    } finally {
+      await lab().ssh('dir1', 'ipvsadm -e -t 198.18.0.100:80 -r 198.18.0.21:80 -g -w 1; ipvsadm -d -t 198.18.0.100:80 -r 198.18.0.23:80; true');
+    }
+  });
+
+  test.serial('a real server failing its health check: verify exits 2 naming the check, --allow-down makes it DEGRADED (exit 0), the run does not re-add it', async (t) => {
+    t.timeout(20 * 60_000);
+    const inTable = async (host: string, vip: string) => (await lab().ssh(host, `ipvsadm -Ln -t ${vip}:80`)).stdout.includes('198.18.0.21:80');
+    const until = async (ok: () => Promise<boolean>, what: string) => {
+      const deadline = Date.now() + 120_000;
+      while (!(await ok())) {
+        if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    };
+    const block = await lab().ssh('rs1', 'iptables -I INPUT -p tcp --dport 80 -j REJECT');
+    t.is(block.code, 0, block.stderr);
+    try {
+      await until(async () => !(await inTable('dir1', '198.18.0.100')) && !(await inTable('dir2', '198.18.0.101')), 'the checkers remove rs1');
+      const v = await lvsplay(['verify', SITE, '-i', inventory()], { timeoutMs: 10 * 60_000 });
+      t.log(v.stdout.split('\n').filter((l) => /^VERIFY|FAIL|^verify/.test(l)).join('\n'));
+      t.is(v.code, 2);
+      t.regex(v.stdout, /VERIFY web-dr .*: FAIL/);
+      t.regex(v.stdout, /FAIL: rs1 \(198\.18\.0\.21:80\) fails its health check on dir1: HTTP_GET http:\/\/198\.18\.0\.21:80\/healthz/);
+      t.regex(v.stdout, /FAIL: rs1 \(198\.18\.0\.21:80\) fails its health check on dir2: TCP_CHECK connect 198\.18\.0\.21:80/);
+      t.regex(v.stdout, /VERIFY web-nat .*: PASS/);
+      const d = await lvsplay(['verify', SITE, '-i', inventory(), '--allow-down', 'rs1', '--json', json('degraded.jsonl')], { timeoutMs: 10 * 60_000 });
+      t.is(d.code, 0, d.stdout);
+      const recs = Object.fromEntries(jsonLines(readFileSync(json('degraded.jsonl'), 'utf8')).filter((e) => e.event === 'verify').map((e) => [e.result.service, e.result]));
+      t.deepEqual(Object.fromEntries(Object.entries(recs).map(([k, r]: [string, any]) => [k, r.verdict])), { 'web-nat': 'PASS', 'web-dr': 'DEGRADED', 'web-tun': 'DEGRADED', web: 'DEGRADED' });
+      t.deepEqual(recs['web-dr'].observed, { rs1: 0, rs2: 1 });
+      t.regex(d.stdout, /verify: 1 of 4 services passed, 3 degraded/);
+      const run = await lvsplay(['run', SITE, '-i', inventory(), '--limit', 'directors', '--no-verify', '--json', json('failing.jsonl')], { timeoutMs: 10 * 60_000 });
+      t.is(run.code, 0, run.stdout);
+      t.is(recap(json('failing.jsonl')).dir1?.changed, 0);
+      t.regex(run.stdout, /198\.18\.0\.21:80 of tcp 198\.18\.0\.100:80 fails its health check \(HTTP_GET http:\/\/198\.18\.0\.21:80\/healthz\): not re-added/);
+      t.false(await inTable('dir1', '198.18.0.100'), 'rs1 was not re-added');
+    } finally {
+      await lab().ssh('rs1', 'iptables -D INPUT -p tcp --dport 80 -j REJECT');
+    }
+    await until(async () => (await inTable('dir1', '198.18.0.100')) && (await inTable('dir2', '198.18.0.101')), 'rs1 back in the tables');
+  });
+
+  // Issue 11: no false failures after a reload. Runs alternate wrr 3:1 ↔ 1:2 (web-tun) and the NAT real-server
+  // port 8081 ↔ 8080 (web-nat); every end-of-run verification must pass with the new shares. Ends on the
+  // inventory's own configuration.
+  test.serial('alternating configurations: every run\'s verification passes with the new shares (6 runs)', async (t) => {
+    t.timeout(40 * 60_000);
+    const base = loadInventory(inventory()).hosts.get('dir1')!.vars.lvs_services as any[];
+    const variant = (a: boolean) => base.map((s) => {
+      if (s.name === 'web-tun') return { ...s, real_servers: s.real_servers.map((r: any) => ({ ...r, weight: a ? (r.host === 'rs1' ? 3 : 1) : (r.host === 'rs1' ? 1 : 2) })) };
+      if (s.name === 'web-nat') return { ...s, real_servers: s.real_servers.map((r: any) => ({ ...r, port: a ? 8081 : 8080 })) };
+      return s;
+    });
+    for (let i = 0; i < 6; i++) {
+      const a = i % 2 === 0;
+      const ev = json(`alt-${i}.json`);
+      writeFileSync(ev, JSON.stringify({ lvs_services: variant(a) }));
+      const t0 = performance.now();
+      const r = await lvsplay(['run', SITE, '-i', inventory(), '-e', `@${ev}`, '--json', json(`alt-${i}.jsonl`)], { timeoutMs: 20 * 60_000 });
+      const settled = /verify: (settled in [\d.]+ s|the cluster did not settle[^\n]*)/.exec(r.stdout)?.[0] ?? 'no settling reported';
+      const verify = jsonLines(readFileSync(json(`alt-${i}.jsonl`), 'utf8')).at(-1)!.verify as any[];
+      const tun = verify.find((v) => v.service === 'web-tun');
+      t.log(`run ${i + 1} (${a ? '3:1, 8081' : '1:2, 8080'}): ${((performance.now() - t0) / 1000).toFixed(0)} s, ${settled}; web-tun ${JSON.stringify(tun?.observed)}`);
+      t.is(r.code, 0, r.stdout.slice(-3000));
+      for (const v of verify) t.is(v.verdict, 'PASS', `run ${i + 1} ${v.service}: ${v.detail}`);
+      t.true(Math.abs(tun.expected.rs1 - (a ? 0.75 : 1 / 3)) < 1e-9, JSON.stringify(tun.expected));
+      const nat = (await lab().ssh('dir1', 'ipvsadm -Ln -t 198.18.0.110:80')).stdout;
+      t.regex(nat, a ? /198\.18\.1\.31:8081/ : /198\.18\.1\.31:8080/);
+      t.notRegex(nat, a ? /:8080/ : /:8081/);
+    }
+  });
+
   test.serial('drill failover: takeover time and lost probes for the dir1/dir2 pair', async (t) => {
     t.timeout(15 * 60_000);
     const r = await lvsplay(['drill', 'failover', SITE, '-i', inventory(), '--only', 'VI_1', '--max-takeover', '10s', '--max-lost', '1000', '--probe-timeout', '3s', '--json', json('failover.json')], { timeoutMs: 15 * 60_000 });

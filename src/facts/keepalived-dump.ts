@@ -1,0 +1,207 @@
+/**
+ * keepalived's own view of its cluster, from its data dump (SIGUSR1, `keepalived --signum=DATA`): the checker
+ * process writes /tmp/keepalived_check.data (virtual servers, real servers with `alive`, the health checkers with
+ * their type, URL and destination), the VRRP process /tmp/keepalived.data (each instance's state and last
+ * transition). This is the only place keepalived tells which real servers its checkers hold up; the dump changes
+ * nothing keepalived does (it rewrites those two files in /tmp). Parsing is pure.
+ */
+import type { Fact } from '../engine/types.ts';
+import { section, splitSections } from './sections.ts';
+
+export interface KeepalivedReal {
+  address: string;
+  port: number;
+  /** configured weight */
+  weight: number;
+  /** the weight keepalived set in the IPVS table (dynamic weights, inhibit_on_failure → 0) */
+  effectiveWeight: number;
+  /** its checkers hold it up */
+  alive: boolean;
+  inhibitOnFailure: boolean;
+}
+
+export interface KeepalivedVirtual {
+  /** 'TCP 198.18.0.100:80' (as ipvsadm -Ln names it) */
+  key: string;
+  scheduler: string;
+  reals: KeepalivedReal[];
+}
+
+export interface KeepalivedChecker {
+  /** 'TCP 198.18.0.100:80' */
+  service: string;
+  /** '198.18.0.21:80' */
+  real: string;
+  up: boolean;
+  /** the checker completed at least one check since it was (re)started */
+  hasRun: boolean;
+  /** 'HTTP_GET', 'TCP_CHECK', 'MISC_CHECK' … */
+  method: string;
+  url?: string;
+  /** where it connects: '198.18.0.21:80' */
+  dest?: string;
+}
+
+export interface KeepalivedVrrpInstance {
+  name: string;
+  state: string;
+  /** epoch seconds of the last state change */
+  lastTransition?: number;
+}
+
+export interface KeepalivedDump {
+  running: boolean;
+  virtuals: KeepalivedVirtual[];
+  checkers: KeepalivedChecker[];
+  vrrp: KeepalivedVrrpInstance[];
+  /** why the dump is missing or partial */
+  error?: string;
+}
+
+const CHECK_FILE = '/tmp/keepalived_check.data';
+const VRRP_FILE = '/tmp/keepalived.data';
+
+/**
+ * POSIX sh: signal keepalived's parent (pidfile, else the oldest keepalived process) and wait up to 2 s until a
+ * dump file appears, then 0.1 s for the rest. Sections: @@kdown (not running) or @@kcheck + @@kvrrp.
+ */
+export const KEEPALIVED_DUMP_SCRIPT = [
+  `kp=$(cat /run/keepalived.pid 2>/dev/null); { [ -n "$kp" ] && kill -0 "$kp" 2>/dev/null; } || kp=$(pgrep -o -x keepalived 2>/dev/null)`,
+  `if [ -z "$kp" ]; then echo '@@kdown'; else`,
+  `  rm -f ${VRRP_FILE} ${CHECK_FILE}; kill -USR1 "$kp" 2>/dev/null`,
+  // builtins only while waiting (a process costs ~0.2 s under TCG); both children write within microseconds of
+  // each other, a keepalived without VRRP (or without virtual servers) writes only one of the files
+  `  ki=0; while [ $ki -lt 40 ] && [ ! -s ${CHECK_FILE} ] && [ ! -s ${VRRP_FILE} ]; do sleep 0.05; ki=$((ki + 1)); done; sleep 0.1`,
+  `  echo @@kcheck; cat ${CHECK_FILE} 2>/dev/null; echo @@kvrrp; cat ${VRRP_FILE} 2>/dev/null`,
+  `fi`,
+].join('\n');
+
+const kv = (line: string, name: string): string | undefined => {
+  const m = new RegExp(`^\\s*${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*=\\s*(.*)$`).exec(line);
+  return m ? m[1]!.trim() : undefined;
+};
+const bracketed = (s: string) => s.replace(/^\[/, '').replace(/\]$/, '');
+
+/** The LVS Topology and Health checkers parts of keepalived_check.data. */
+export function parseCheckerDump(text: string): { virtuals: KeepalivedVirtual[]; checkers: KeepalivedChecker[] } {
+  const virtuals: KeepalivedVirtual[] = [];
+  const checkers: KeepalivedChecker[] = [];
+  let part: 'none' | 'lvs' | 'checkers' = 'none';
+  let vs: (KeepalivedVirtual & { vip: string; vport: number; proto: string }) | undefined;
+  let rs: KeepalivedReal | undefined;
+  let ck: KeepalivedChecker | undefined;
+  const flushVs = () => {
+    if (vs) virtuals.push({ key: `${vs.proto} ${vs.vip}:${vs.vport}`, scheduler: vs.scheduler, reals: vs.reals });
+    vs = undefined;
+    rs = undefined;
+  };
+  for (const line of text.split('\n')) {
+    if (/^-+< LVS Topology >-+/.test(line)) { part = 'lvs'; continue; }
+    if (/^-+< Health checkers >-+/.test(line)) { flushVs(); part = 'checkers'; continue; }
+    if (/^-+< .* >-+/.test(line)) { flushVs(); part = 'none'; continue; }
+    if (part === 'lvs') {
+      const v = /^\s*VS VIP = (\S+), VPORT = (\d+)/.exec(line);
+      if (v) {
+        flushVs();
+        vs = { key: '', vip: v[1]!, vport: Number(v[2]), proto: 'TCP', scheduler: '', reals: [] };
+        continue;
+      }
+      if (!vs) continue;
+      const r = /^\s*RIP = (\S+), RPORT = (\d+), WEIGHT = (\d+)(?: EFF WEIGHT = (-?\d+))?/.exec(line);
+      if (r) {
+        rs = { address: r[1]!, port: Number(r[2]), weight: Number(r[3]), effectiveWeight: Number(r[4] ?? r[3]), alive: false, inhibitOnFailure: false };
+        vs.reals.push(rs);
+        continue;
+      }
+      if (!rs) {
+        const sched = kv(line, 'lvs_sched');
+        if (sched !== undefined) vs.scheduler = sched;
+        const proto = kv(line, 'protocol');
+        if (proto !== undefined) vs.proto = proto.toUpperCase();
+        continue;
+      }
+      const alive = kv(line, 'alive');
+      if (alive !== undefined) rs.alive = alive === '1' || alive === 'yes';
+      if (/Inhibit on failure is ON/.test(line)) rs.inhibitOnFailure = true;
+    } else if (part === 'checkers') {
+      const h = /^\s*\[([^\]]+)\]:(\w+):(\d+) -> \[([^\]]+)\]:\w+:(\d+)/.exec(line);
+      if (h) {
+        ck = { service: `${h[2]!.toUpperCase()} ${h[1]}:${h[3]}`, real: `${h[4]}:${h[5]}`, up: false, hasRun: false, method: '' };
+        checkers.push(ck);
+        continue;
+      }
+      if (!ck) continue;
+      const up = kv(line, 'Up');
+      if (up !== undefined) ck.up = up === 'yes';
+      const run = kv(line, 'Has run');
+      if (run !== undefined) ck.hasRun = run === 'yes';
+      const method = kv(line, 'Keepalive method');
+      if (method !== undefined) ck.method = method.split(',')[0]!.trim();
+      const url = kv(line, 'Checked url');
+      if (url !== undefined) ck.url = url;
+      const dest = kv(line, 'Dest');
+      if (dest !== undefined && ck.dest === undefined) {
+        const m = /^\[([^\]]+)\]:(\d+)/.exec(dest);
+        ck.dest = m ? `${m[1]}:${m[2]}` : bracketed(dest);
+      }
+    }
+  }
+  flushVs();
+  return { virtuals, checkers };
+}
+
+/** The VRRP Topology part of keepalived.data: each instance's state. */
+export function parseVrrpDump(text: string): KeepalivedVrrpInstance[] {
+  const out: KeepalivedVrrpInstance[] = [];
+  let cur: KeepalivedVrrpInstance | undefined;
+  for (const line of text.split('\n')) {
+    const i = /^\s*VRRP Instance = (\S+)/.exec(line);
+    if (i) {
+      cur = { name: i[1]!, state: '' };
+      out.push(cur);
+      continue;
+    }
+    if (/^-+< .* >-+/.test(line) && !/VRRP Topology/.test(line)) cur = undefined;
+    if (!cur) continue;
+    const st = kv(line, 'State');
+    if (st !== undefined && !cur.state) cur.state = st;
+    const lt = kv(line, 'Last transition');
+    if (lt !== undefined) {
+      const n = Number(lt.split(/\s+/)[0]);
+      if (Number.isFinite(n)) cur.lastTransition = n;
+    }
+  }
+  return out;
+}
+
+/** The output of KEEPALIVED_DUMP_SCRIPT (its sections may sit among other sections of a larger script). */
+export function parseKeepalivedDump(stdout: string): KeepalivedDump {
+  const s = splitSections(stdout);
+  if (section(s, 'kdown')) return { running: false, virtuals: [], checkers: [], vrrp: [] };
+  const check = section(s, 'kcheck');
+  const vrrp = section(s, 'kvrrp');
+  if (!check && !vrrp) return { running: false, virtuals: [], checkers: [], vrrp: [], error: 'no keepalived data dump in the output' };
+  const c = parseCheckerDump(check?.lines.join('\n') ?? '');
+  const v = parseVrrpDump(vrrp?.lines.join('\n') ?? '');
+  const empty = !check?.lines.length && !vrrp?.lines.length;
+  return { running: true, ...c, vrrp: v, ...(empty ? { error: 'keepalived wrote no data dump within 2 s' } : {}) };
+}
+
+/** keepalived's checker and VRRP view (its data dump), for steps that must not fight keepalived. */
+export const keepalivedDumpFact: Fact<KeepalivedDump> = {
+  key: 'keepalived-dump',
+  command: KEEPALIVED_DUMP_SCRIPT,
+  parse: (stdout) => parseKeepalivedDump(stdout),
+};
+
+/** The checker of one real server of a service, and the words an operator reads: "HTTP_GET http://…/healthz". */
+export function checkerOf(dump: KeepalivedDump | undefined, service: string, real: string): KeepalivedChecker | undefined {
+  return dump?.checkers.find((c) => c.service === service && c.real === real);
+}
+
+export function describeChecker(c: KeepalivedChecker): string {
+  const dest = c.dest ?? c.real;
+  if (c.method === 'HTTP_GET' || c.method === 'SSL_GET') return `${c.method} ${c.method === 'SSL_GET' ? 'https' : 'http'}://${dest}${c.url ?? '/'}`;
+  if (c.method === 'TCP_CHECK') return `TCP_CHECK connect ${dest}`;
+  return `${c.method || 'check'} ${dest}`;
+}

@@ -13,6 +13,7 @@ Options:
   -e, --extra-vars K=V     extra variables (K=V, JSON/YAML, or @file.yaml); repeatable; win over the inventory
   -t, --tags a,b           only steps with these tags (a role's name is a tag of its steps)
       --json FILE          write JSON Lines events, the recap last
+      --report FILE.html   write an HTML report (recap, changes per host, verification charts)
       --accept-new-host-keys  trust unknown SSH host keys and record them (known_hosts)
       --no-verify          skip the end-of-run verification
   -v, --verbose            print ok steps, fact timings and change output

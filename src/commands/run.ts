@@ -20,10 +20,11 @@ const options = {
   diff: { type: 'boolean', short: 'D' },
   tags: { type: 'string', short: 't' },
   'no-verify': { type: 'boolean' },
+  report: { type: 'string' },
 } as const;
 
-export function makeReporters(io: CommandIO, json: string | undefined, verbose: boolean): Reporters {
-  const list: Reporter[] = [];
+export function makeReporters(io: CommandIO, json: string | undefined, verbose: boolean, extra: Reporter[] = []): Reporters {
+  const list: Reporter[] = [...extra];
   const tty = process.stdout.isTTY && !process.env.CI;
   list.push(tty ? new ListrReporter(io.out, verbose) : new PlainReporter(io.out, verbose));
   if (json) list.push(new JsonLinesReporter(json));
@@ -59,7 +60,9 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   const verifyPlan = o.check || o['no-verify'] ? undefined : planVerification(pb, inv);
 
   const t0 = Date.now();
-  const reporter = makeReporters(io, o.json, !!o.verbose);
+  // --report: Vega is loaded only then
+  const html = o.report ? [new (await import('../report/index.ts')).HtmlReporter(o.report, `lvsplay run ${positionals[0]} -i ${invFile}`)] : [];
+  const reporter = makeReporters(io, o.json, !!o.verbose, html);
   const pool = new SshPool({ acceptNewHostKeys: !!o['accept-new-host-keys'] });
   let code: number;
   try {

@@ -21,13 +21,14 @@ Options:
   -i, --inventory FILE     Ansible-format YAML inventory (required)
   -e, --extra-vars K=V     extra variables (repeatable)
       --json FILE          JSON Lines: one {"event":"verify","result":{...}} per service, then the recap
+      --report FILE.html   an HTML report: per service, the shares per real server as a chart, the verdict, why
       --accept-new-host-keys  trust unknown SSH host keys and record them
   -v, --verbose            print what is probed from where
   -h, --help
 
 Exit codes: 0 every service passed, 2 a service failed, 4 invalid inventory/playbook, 5 bad options.`;
 
-const options = { ...commonOptions } as const;
+const options = { ...commonOptions, report: { type: 'string' } } as const;
 
 export async function verifyCommand(argv: string[], io: CommandIO): Promise<number> {
   const { values: o, positionals } = parse(argv, options, 'verify');
@@ -45,6 +46,7 @@ export async function verifyCommand(argv: string[], io: CommandIO): Promise<numb
 
   const t0 = Date.now();
   const json = o.json ? new JsonLinesReporter(o.json) : undefined;
+  const html = o.report ? new (await import('../report/index.ts')).HtmlReporter(o.report, `lvsplay verify ${positionals[0]} -i ${o.inventory}`) : undefined;
   const pool = new SshPool({ acceptNewHostKeys: !!o['accept-new-host-keys'] });
   try {
     const records = await runVerification(plan, {
@@ -53,15 +55,19 @@ export async function verifyCommand(argv: string[], io: CommandIO): Promise<numb
       onRecord: (r) => {
         io.out(formatVerifyRecord(r) + '\n');
         json?.event({ event: 'verify', result: r });
+        html?.event({ event: 'verify', result: r });
       },
       ...(o.verbose ? { log: (l: string) => io.out(l + '\n') } : {}),
     });
-    json?.event({ event: 'recap', hosts: {}, verify: records, elapsedMs: Date.now() - t0, check: false });
+    const recap = { event: 'recap', hosts: {}, verify: records, elapsedMs: Date.now() - t0, check: false } as const;
+    json?.event(recap);
+    html?.event(recap);
     const failed = records.filter((r) => !r.pass);
     io.out(`\nverify: ${records.length - failed.length} of ${records.length} services passed${failed.length ? ` (failed: ${failed.map((r) => r.service).join(', ')})` : ''} in ${((Date.now() - t0) / 1000).toFixed(1)}s\n`);
     return failed.length ? EXIT.hostFailed : EXIT.ok;
   } finally {
     await pool.closeAll();
     await json?.close();
+    await html?.close();
   }
 }

@@ -23,6 +23,8 @@ export const HOST_PACKAGES = [
 ] as const;
 /** tier 2 adds QEMU (qboot.rom comes with qemu-system-data, a dependency) and xz to unpack the kernel */
 export const VM_PACKAGES = ['qemu-system-x86', 'xz-utils'] as const;
+/** the full test suite (npm test's pretest: install --vm) also opens the HTML reports in a headless browser */
+export const TEST_PACKAGES = ['chromium'] as const;
 
 export function requireRoot(what: string): void {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
@@ -46,7 +48,7 @@ export async function missingPackages(pkgs: readonly string[]): Promise<string[]
 /** Install what is missing; says what it does. Returns the packages it installed. */
 export async function installPackages(opts: { vm: boolean; log?: (s: string) => void }): Promise<string[]> {
   const log = opts.log ?? ((s: string) => process.stdout.write(s + '\n'));
-  const want = [...HOST_PACKAGES, ...(opts.vm ? VM_PACKAGES : [])];
+  const want = [...HOST_PACKAGES, ...(opts.vm ? [...VM_PACKAGES, ...TEST_PACKAGES] : [])];
   const missing = await missingPackages(want);
   if (missing.length === 0) return [];
   requireRoot(`installing the lab packages (${missing.join(' ')})`);

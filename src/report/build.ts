@@ -5,7 +5,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { FailoverReport, RealserversReport, ReportData, ReportFailoverResult, ReportRealserverRow, ReportVerifyRecord, RunReport } from './records.ts';
 import { verdictOf } from './records.ts';
-import { failoverChart, realserversChart, recapChart, verifyChart, verifyRows } from './charts.ts';
+import { failoverChart, realserversChart, recapChart, shareKey, verifyChart, verifyRows } from './charts.ts';
 import { tone, type Block, type Card, type Page, type Section } from './page.ts';
 import { fmtMs } from '../drill/timeline.ts';
 
@@ -51,7 +51,7 @@ async function verifyBlock(r: ReportVerifyRecord, draw: Draw): Promise<Block> {
       {
         head: ['real server', 'expected', 'observed', 'probes', 'director counted', 'verdict'],
         rows: verifyRows(r).map((x) => [x.backend, pct(x.expected), pct(x.observed), x.count === undefined ? '—' : String(x.count), (x as { director?: number }).director === undefined ? '—' : String((x as { director?: number }).director), x.verdict || '—']),
-        tones: verifyRows(r).map((x) => (x.verdict === 'ok' || x.verdict === 'sticky' ? 'pass' : x.verdict === '-' || x.verdict === 'down' || !x.verdict ? '' : 'fail')),
+        tones: verifyRows(r).map((x) => ({ 'observed, as expected': 'pass', 'observed, off the expected share': 'fail' } as Record<string, string>)[shareKey(x.verdict)] ?? ''),
       },
     ],
     notes: [...(failedNote ? [] : []), ...r.notes],

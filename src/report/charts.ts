@@ -38,7 +38,7 @@ type ShareKey = keyof typeof SHARE_KEYS;
 /** A backend row's verdict (expect.ts: ok, sticky, HIGH, LOW, MISSING, UNEXPECTED, down, -) as a colour class. */
 export function shareKey(verdict: string): ShareKey {
   if (verdict === 'ok' || verdict === 'sticky') return 'observed, as expected';
-  if (verdict === 'down' || verdict === '-' || verdict === '') return 'observed, not in the pool';
+  if (/^(down|-|)$/i.test(verdict)) return 'observed, not in the pool';
   return 'observed, off the expected share';
 }
 
@@ -161,14 +161,16 @@ export function failoverChart(r: ReportFailoverResult): TopLevelSpec {
   const probes = r.probeLog ?? [];
   const lanes = [...hosts, ...(probes.length ? [PROBES_LANE] : [])];
   const start = Math.min(t0, ...r.holds.map((h) => h.t), ...probes.map((p) => p.t));
-  const split = splitBrainIntervals(holderTimeline(r.holds), start, end);
+  // the drill's own analysis when the record has it (the numbers in the cards), else from the watchers' events
+  const split = r.analysis?.splitBrain ?? splitBrainIntervals(holderTimeline(r.holds), start, end);
   const keys: Record<string, string> = { 'holds the VIP': COLOURS.hold, 'split brain': '#ff8182', ...PROBE_KEYS, 'longest gap': '#24292f' };
   const color = { field: 'key', type: 'nominal', scale: scale(keys), title: null };
   const x = (field: string) => ({ field, type: 'quantitative', title: 'seconds since the fault' });
   const y = { field: 'lane', type: 'nominal', sort: lanes, scale: { domain: lanes }, title: null, axis: { labelLimit: 140, labelFontWeight: 'bold' } };
   const layers: unknown[] = [
     {
-      data: { values: split.map((i) => ({ from: s(i.from), to: s(i.to), key: 'split brain', label: `split brain ${fmtMs(i.to - i.from)}` })) },
+      // a handover's overlap of a few ms is shaded but not labelled (the cards give the total)
+      data: { values: split.map((i) => ({ from: s(i.from), to: s(i.to), key: 'split brain', label: i.to - i.from >= 50 ? `split brain ${fmtMs(i.to - i.from)}` : '' })) },
       layer: [
         { mark: { type: 'rect', opacity: 0.35 }, encoding: { x: x('from'), x2: { field: 'to' }, color } },
         ...[{ stroke: 'white', strokeWidth: 4 }, {}].map((halo) => ({ mark: { type: 'text', baseline: 'middle', align: 'left', dx: 4, fontSize: 11, fontWeight: 'bold', color: '#a40e26', ...halo }, encoding: { x: x('from'), y: { value: probes.length ? (lanes.length - 1) * LANE : lanes.length * LANE - 10 }, text: { field: 'label' } } })),

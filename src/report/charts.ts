@@ -95,7 +95,7 @@ export function recapChart(hosts: Record<string, ReportHostRecap>): TopLevelSpec
     encoding: {
       y: { field: 'host', type: 'nominal', sort: Object.keys(hosts), title: 'host', axis: { labelLimit: 160 } },
       x: { field: 'n', type: 'quantitative', stack: 'zero', title: 'steps', axis: { tickMinStep: 1 } },
-      color: { field: 'status', type: 'nominal', scale: scale(RECAP_KEYS), title: null },
+      color: { field: 'status', type: 'nominal', scale: scale(RECAP_KEYS), title: null, legend: { columns: 5 } },
       order: { field: 'o' },
     },
   });
@@ -236,29 +236,32 @@ export function phaseIntervals(r: ReportRealserverRow, end: number): Array<{ pha
 export function realserversChart(rows: ReportRealserverRow[]): TopLevelSpec {
   const probes = rows.flatMap((r) => r.probeLog ?? []).filter((p, i, all) => all.findIndex((q) => q.t === p.t && q.ok === p.ok && q.info === p.info) === i);
   const t0 = Math.min(...rows.map((r) => r.at?.drain ?? Infinity), ...probes.map((p) => p.t));
-  const lastProbe = Math.max(0, ...probes.map((p) => p.t));
   const s = (t: number) => Math.round(t - t0) / 1000;
   const lanes = [...rows.map(rowLane), ...(probes.length ? [PROBES_LANE] : [])];
+  // where a row's last phase ends: the next batch's drain, else its own probes (the window's last one, or the end
+  // of a gap that ran to the window's end), else a second after its last moment
   const endOf = (r: ReportRealserverRow, i: number) => {
     const next = rows.slice(i + 1).find((x) => x.batch > r.batch)?.at?.drain;
-    const back = r.at?.back ?? r.at?.start ?? r.at?.drain ?? 0;
-    return next ?? Math.max(back + 1000, lastProbe);
+    const last = Math.max(...Object.values(r.at ?? {}).filter((v): v is number => typeof v === 'number'));
+    const gapEnd = r.probes?.gapFrom !== undefined ? r.probes.gapFrom + r.probes.longestGapMs : 0;
+    return next ?? Math.max(last + 1000, gapEnd, ...(r.probeLog ?? []).map((p) => p.t));
   };
   const phases = rows.flatMap((r, i) => phaseIntervals(r, endOf(r, i)).map((p) => ({ lane: rowLane(r), from: s(p.from), to: s(p.to), key: p.phase, label: p.phase, ms: fmtMs(p.to - p.from) })));
   const failed = rows.flatMap((r) => {
     const iv = phaseIntervals(r, endOf(r, rows.indexOf(r)));
     return Object.entries(r.failedIn).filter(([, n]) => n > 0).map(([ph, n]) => {
       const p = iv.find((x) => x.phase === PHASE_OF[ph]) ?? iv[0];
+      // a failure in a phase of no length (removed and restarted at once) sits at its moment
       return { lane: rowLane(r), t: s(p ? (p.from + p.to) / 2 : r.at?.drain ?? t0), label: `${n} failed` };
     });
-  });
-  const keys: Record<string, string> = { ...PHASE_KEYS, ...PROBE_KEYS };
-  const color = { field: 'key', type: 'nominal', scale: scale(keys), title: null };
+  }).map((f, i) => ({ ...f, above: i % 2 === 0 }));
+  const keys: Record<string, string> = { ...PHASE_KEYS, ...(probes.length ? PROBE_KEYS : {}) };
+  const color = { field: 'key', type: 'nominal', scale: scale(keys), title: null, legend: { columns: 5 } };
   const x = (field: string) => ({ field, type: 'quantitative', title: 'seconds since the first drain' });
   const y = { field: 'lane', type: 'nominal', sort: lanes, scale: { domain: lanes }, title: null, axis: { labelLimit: 180, labelFontWeight: 'bold' } };
   return spec({
     width: WIDTH - 200,
-    height: lanes.length * 40,
+    height: lanes.length * 46,
     layer: [
       {
         data: { values: phases },
@@ -275,7 +278,12 @@ export function realserversChart(rows: ReportRealserverRow[]): TopLevelSpec {
         data: { values: failed },
         layer: [
           { mark: { type: 'point', shape: 'cross', size: 90, filled: true, color: COLOURS.fail }, encoding: { y, x: x('t') } },
-          { mark: { type: 'text', align: 'left', dx: 7, fontSize: 11, fontWeight: 'bold', color: '#a40e26' }, encoding: { y, x: x('t'), text: { field: 'label' } } },
+          // labels alternately above and below the bar: short phases side by side stay readable
+          ...[true, false].flatMap((above) => [{ stroke: 'white', strokeWidth: 3 }, {}].map((halo) => ({
+            transform: [{ filter: `${above ? '' : '!'}datum.above` }],
+            mark: { type: 'text', align: 'center', yOffset: above ? -15 : 15, fontSize: 10.5, fontWeight: 'bold', color: '#a40e26', ...halo },
+            encoding: { y, x: x('t'), text: { field: 'label' } },
+          }))),
         ],
       },
     ],

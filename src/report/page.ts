@@ -145,7 +145,7 @@ const TEMPLATE = `<!doctype html>
 
 /** Columns whose cells are all numbers, shares or durations (or empty): right-aligned. */
 export function numericColumns(t: Table): boolean[] {
-  return t.head.map((_, j) => t.rows.length > 0 && t.rows.every((r) => /^(—|-|n\/a|never|\d+(\.\d+)?(%|ms|s)?)$/.test(r[j] ?? '')));
+  return t.head.map((_, j) => t.rows.some((r) => /^\d/.test(r[j] ?? '')) && t.rows.every((r) => /^(—|-|n\/a|never|\d+(\.\d+)?(%|ms|s)?)$/.test(r[j] ?? '')));
 }
 
 export function renderPage(page: Page): string {

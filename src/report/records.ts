@@ -57,7 +57,7 @@ type EventOf<K extends EventName> = z.infer<(typeof eventSchemas)[K]>;
 const probe = z.looseObject({ t: num, ms: num.default(0), ok: z.boolean(), info: z.string().default('') });
 export type ReportProbe = z.infer<typeof probe>;
 const interval = z.looseObject({ from: num, to: num, hosts: z.array(z.string()).default([]) });
-const windowStats = z.looseObject({ sent: num, ok: num.default(0), failed: num, longestGapMs: num.default(0), errors: z.record(z.string(), num).default({}), backends: z.record(z.string(), num).default({}) });
+const windowStats = z.looseObject({ sent: num, ok: num.default(0), failed: num, longestGapMs: num.default(0), gapFrom: opt(num), errors: z.record(z.string(), num).default({}), backends: z.record(z.string(), num).default({}) });
 
 const failoverResult = z.looseObject({
   instance: z.string(),

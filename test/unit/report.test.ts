@@ -3,8 +3,8 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { ValidationError } from '../../src/errors.ts';
-import { parseReportText, verdictOf, type FailoverReport, type RunReport } from '../../src/report/records.ts';
-import { failoverChart, failoverMoments, holdIntervals, probeOutcome, recapChart, shareKey, verifyChart } from '../../src/report/charts.ts';
+import { parseReportText, verdictOf, type FailoverReport, type RealserversReport, type RunReport } from '../../src/report/records.ts';
+import { failoverChart, failoverMoments, holdIntervals, phaseIntervals, probeOutcome, realserversChart, recapChart, shareKey, verifyChart } from '../../src/report/charts.ts';
 import { worst } from '../../src/report/build.ts';
 import { numericColumns } from '../../src/report/page.ts';
 import { reportHtml } from '../../src/report/index.ts';
@@ -95,6 +95,26 @@ test('failover (link down, recorded): timeouts are marks of their own, the longe
   t.is(probeOutcome({ ok: false, info: 'http-503' }), 'error');
 });
 
+test('realservers (VM lab, recorded): phases per batch in order, failures counted in the phase they started in', (t) => {
+  const d = load('vm-drill-realservers.json') as RealserversReport;
+  t.is(d.kind, 'realservers');
+  const rs2 = d.rows.find((r) => r.service === 'web-dr' && r.backend === 'rs2')!;
+  const iv = phaseIntervals(rs2, rs2.at!.back! + 5000);
+  t.deepEqual(iv.map((p) => p.phase), ['drained', 'stopped', 'removed', 'restarting', 'rejoined']);
+  t.is(iv[1]!.to - iv[1]!.from, rs2.removedMs!, 'stopped lasts until the health checker removed it');
+  t.is(iv[3]!.to - iv[3]!.from, rs2.rejoinedMs!, 'restarting lasts until it rejoined');
+  const spec = realserversChart(d.rows.filter((r) => r.service === 'web-dr')) as unknown as { layer: Array<{ data: { values: Array<Record<string, unknown>> } }> };
+  const failed = spec.layer[2]!.data.values;
+  t.deepEqual(failed.map((f) => [f.lane, f.label]), [
+    ['batch 1: rs1', '149 failed'], ['batch 1: rs1', '153 failed'], ['batch 1: rs1', '240 failed'],
+    ['batch 2: rs2', '445 failed'], ['batch 2: rs2', '153 failed'], ['batch 2: rs2', '161 failed'],
+  ]);
+  // each count sits inside the phase it belongs to
+  const phases = spec.layer[0]!.data.values;
+  const inside = (f: Record<string, unknown>, phase: string) => phases.some((p) => p.lane === f.lane && p.key === phase && (p.from as number) <= (f.t as number) && (f.t as number) <= (p.to as number));
+  t.true(inside(failed[3]!, 'drained') && inside(failed[4]!, 'stopped') && inside(failed[5]!, 'restarting'));
+});
+
 test('verification and recap chart data come from the records', (t) => {
   const rec = run('vm-verify-fail.jsonl').verify[1]!; // web-dr: rs1 MISSING, rs2 HIGH
   const v = verifyChart(rec) as unknown as { data: { values: Array<{ backend: string; key: string; expected: number; observed: number }> } };
@@ -107,7 +127,7 @@ test('verification and recap chart data come from the records', (t) => {
   t.deepEqual(numericColumns({ head: ['a', 'b'], rows: [['x', '5'], ['y', '1.5s']] }), [false, true]);
 });
 
-for (const f of ['run-first.jsonl', 'vm-site-run.jsonl', 'vm-verify-fail.jsonl', 'verify-tier1.jsonl', 'drill-failover-stop.json', 'drill-failover-kill.json', 'drill-failover-linkdown.json']) {
+for (const f of ['run-first.jsonl', 'vm-site-run.jsonl', 'vm-verify-fail.jsonl', 'verify-tier1.jsonl', 'drill-failover-stop.json', 'drill-failover-kill.json', 'drill-failover-linkdown.json', 'vm-drill-realservers.json']) {
   test(`page of ${f}: self-contained HTML with a verdict and SVG charts`, async (t) => {
     const data = load(f);
     const html = await reportHtml(data, f, NOW);
@@ -115,10 +135,10 @@ for (const f of ['run-first.jsonl', 'vm-site-run.jsonl', 'vm-verify-fail.jsonl',
     t.notRegex(html, /<script|<link|<img|<iframe|@import|url\(/i, 'no script, no external resource');
     t.deepEqual([...new Set(html.match(/https?:\/\/[^\s"'<>)]+/g) ?? [])].filter((u) => !u.startsWith('http://www.w3.org/')), [], 'no address but the SVG namespaces');
     const charts = html.match(/<figure class="chart"><svg/g)?.length ?? 0;
-    const expected = data.kind === 'run' ? (data.recap && Object.keys(data.recap.hosts).length ? 1 : 0) + data.verify.length : data.kind === 'failover' ? data.results.length : 0;
+    const expected = data.kind === 'run' ? (data.recap && Object.keys(data.recap.hosts).length ? 1 : 0) + data.verify.length : data.kind === 'failover' ? data.results.length : new Set(data.rows.map((r) => r.service)).size;
     t.is(charts, expected);
     const verdict = /data-verdict="([A-Z]+)"/.exec(html)?.[1];
-    const want = data.kind === 'failover' ? worst(data.results.map(verdictOf)) : data.kind === 'run' ? (data.verify.some((v) => !v.pass) ? 'FAIL' : 'PASS') : '';
+    const want = data.kind === 'failover' ? worst(data.results.map(verdictOf)) : data.kind === 'run' ? (data.verify.some((v) => !v.pass) ? 'FAIL' : 'PASS') : data.pass ? 'PASS' : 'FAIL';
     t.is(verdict, want);
     t.false(html.includes('undefined') || html.includes('NaN'), 'no undefined/NaN leaked into the page');
   });

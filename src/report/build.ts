@@ -32,6 +32,7 @@ function reasonsOf(verdict: string, reasons: string[]): Array<{ tone: string; te
 async function verifyBlock(r: ReportVerifyRecord, draw: Draw): Promise<Block> {
   const v = verdictOf(r);
   const failedRow = verifyRows(r).find((x) => x.backend === '(failed)');
+  // the record's note on failed probes ("failed probes: 50× ECONNREFUSED") is shown with the reasons
   const failedNote = r.notes.find((n) => n.startsWith('failed probes:'));
   const cards: Card[] = [
     { label: 'VIP carried by', value: r.master === undefined ? '—' : (r.master ?? 'nobody'), tone: r.master === null ? 'fail' : '' },
@@ -44,7 +45,11 @@ async function verifyBlock(r: ReportVerifyRecord, draw: Draw): Promise<Block> {
     verdict: v,
     facts: [r.scheduler && `scheduler ${r.scheduler}`, r.rule && `rule ${r.rule}${r.rule === 'shares' ? ' (chi-square, fails below p = 0.001)' : ''}`, r.vantage && `probed from ${r.vantage}`].filter((x): x is string => !!x),
     cards,
-    reasons: [...reasonsOf(v, r.reasons), ...(!r.reasons.length && tone(v) !== 'pass' && r.detail ? reasonsOf(v, [r.detail]) : [])],
+    reasons: [
+      ...reasonsOf(v, r.reasons),
+      ...(!r.reasons.length && tone(v) !== 'pass' && r.detail ? reasonsOf(v, [r.detail]) : []),
+      ...(failedNote ? [{ tone: 'neutral', text: failedNote }] : []),
+    ],
     svg: await draw(verifyChart(r)),
     caption: 'Bars: the share of the probes each real server answered (green within the expected share, red off it); black mark: the share the scheduler and weights should give.',
     tables: [
@@ -54,7 +59,7 @@ async function verifyBlock(r: ReportVerifyRecord, draw: Draw): Promise<Block> {
         tones: verifyRows(r).map((x) => ({ 'observed, as expected': 'pass', 'observed, off the expected share': 'fail' } as Record<string, string>)[shareKey(x.verdict)] ?? ''),
       },
     ],
-    notes: [...(failedNote ? [] : []), ...r.notes],
+    notes: r.notes.filter((n) => n !== failedNote),
   };
 }
 

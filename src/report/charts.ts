@@ -234,7 +234,12 @@ export function phaseIntervals(r: ReportRealserverRow, end: number): Array<{ pha
 /** Per service: one lane per real server of each batch with its phases on a time axis, the probes below, and
  *  the failed probes counted in the phase they started in. */
 export function realserversChart(rows: ReportRealserverRow[]): TopLevelSpec {
-  const probes = rows.flatMap((r) => r.probeLog ?? []).filter((p, i, all) => all.findIndex((q) => q.t === p.t && q.ok === p.ok && q.info === p.info) === i);
+  // the rows of one batch share its probes: each once
+  const seen = new Set<string>();
+  const probes = rows.flatMap((r) => r.probeLog ?? []).filter((p) => {
+    const k = `${p.t} ${p.ok} ${p.info}`;
+    return !seen.has(k) && !!seen.add(k);
+  });
   const t0 = Math.min(...rows.map((r) => r.at?.drain ?? Infinity), ...probes.map((p) => p.t));
   const s = (t: number) => Math.round(t - t0) / 1000;
   const lanes = [...rows.map(rowLane), ...(probes.length ? [PROBES_LANE] : [])];

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { useLab } from '../helpers/lab.ts';
 import { lvsplay } from '../helpers/cli.ts';
-import { DRILL_PLAYBOOK, startVrrpPair } from '../fixtures/report/vrrp-setup.ts';
+import { DRILL_PLAYBOOK, startVrrpPair } from '../helpers/vrrp-pair.ts';
 
 const lab = useLab(test, { topology: 'test/fixtures/report/vrrp-pair.yaml' });
 let ready: Promise<void> | undefined;

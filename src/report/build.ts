@@ -34,6 +34,13 @@ async function verifyBlock(r: ReportVerifyRecord, draw: Draw): Promise<Block> {
   const failedRow = verifyRows(r).find((x) => x.backend === '(failed)');
   // the record's note on failed probes ("failed probes: 50× ECONNREFUSED") is shown with the reasons
   const failedNote = r.notes.find((n) => n.startsWith('failed probes:'));
+  // why: the reasons; a verdict without reasons (DEGRADED) says why in notes that start with it, or in its down list
+  const verdictNotes = tone(v) === 'pass' ? [] : r.notes.filter((n) => n.toUpperCase().startsWith(`${v}:`));
+  const why = r.reasons.length ? r.reasons
+    : verdictNotes.length ? verdictNotes.map((n) => n.slice(v.length + 1).trim())
+    : tone(v) === 'pass' ? []
+    : r.down?.length ? r.down.map((d) => d.reason)
+    : r.detail ? [r.detail] : [];
   const cards: Card[] = [
     { label: 'VIP carried by', value: r.master === undefined ? '—' : (r.master ?? 'nobody'), tone: r.master === null ? 'fail' : '' },
     { label: 'probes', value: String(r.probes ?? '—') },
@@ -45,11 +52,7 @@ async function verifyBlock(r: ReportVerifyRecord, draw: Draw): Promise<Block> {
     verdict: v,
     facts: [r.scheduler && `scheduler ${r.scheduler}`, r.rule && `rule ${r.rule}${r.rule === 'shares' ? ' (chi-square, fails below p = 0.001)' : ''}`, r.vantage && `probed from ${r.vantage}`].filter((x): x is string => !!x),
     cards,
-    reasons: [
-      ...reasonsOf(v, r.reasons),
-      ...(!r.reasons.length && tone(v) !== 'pass' && r.detail ? reasonsOf(v, [r.detail]) : []),
-      ...(failedNote ? [{ tone: 'neutral', text: failedNote }] : []),
-    ],
+    reasons: [...reasonsOf(v, why), ...(failedNote ? [{ tone: 'neutral', text: failedNote }] : [])],
     svg: await draw(verifyChart(r)),
     caption: 'Bars: the share of the probes each real server answered (green within the expected share, red off it); black mark: the share the scheduler and weights should give.',
     tables: [
@@ -59,7 +62,7 @@ async function verifyBlock(r: ReportVerifyRecord, draw: Draw): Promise<Block> {
         tones: verifyRows(r).map((x) => ({ 'observed, as expected': 'pass', 'observed, off the expected share': 'fail' } as Record<string, string>)[shareKey(x.verdict)] ?? ''),
       },
     ],
-    notes: r.notes.filter((n) => n !== failedNote),
+    notes: r.notes.filter((n) => n !== failedNote && !verdictNotes.includes(n)),
   };
 }
 

@@ -38,7 +38,7 @@ type ShareKey = keyof typeof SHARE_KEYS;
 /** A backend row's verdict (expect.ts: ok, sticky, HIGH, LOW, MISSING, UNEXPECTED, down, -) as a colour class. */
 export function shareKey(verdict: string): ShareKey {
   if (verdict === 'ok' || verdict === 'sticky') return 'observed, as expected';
-  if (/^(down|-|)$/i.test(verdict)) return 'observed, not in the pool';
+  if (/^(down\b.*|-|)$/i.test(verdict)) return 'observed, not in the pool'; // down, DOWN, down (allowed)
   return 'observed, off the expected share';
 }
 

@@ -31,6 +31,8 @@ export const verifyRecordSchema = z.looseObject({
   rows: opt(z.array(verifyRow)),
   reasons: z.array(z.string()).default([]),
   notes: z.array(z.string()).default([]),
+  /** real servers found down (newer records) */
+  down: opt(z.array(z.looseObject({ backend: z.string(), reason: z.string() }))),
 });
 export type ReportVerifyRecord = z.infer<typeof verifyRecordSchema>;
 

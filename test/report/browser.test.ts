@@ -56,11 +56,12 @@ async function pixels(png: Buffer, rgb: [number, number, number]): Promise<{ col
   }
 }
 
-const VERDICT_RGB: Record<string, [number, number, number]> = { PASS: [0x1a, 0x7f, 0x37], FAIL: [0xcf, 0x22, 0x2e] };
+const VERDICT_RGB: Record<string, [number, number, number]> = { PASS: [0x1a, 0x7f, 0x37], FAIL: [0xcf, 0x22, 0x2e], DEGRADED: [0x9a, 0x67, 0x00] };
 
 /** marks: at least this many data marks of a kind (Vega's aria-roledescription: bar, tick, text mark…) in all the charts */
 const cases: Array<{ file: string; charts: number; marks: Record<string, number>; verdict: string; text: RegExp[] }> = [
   { file: 'vm-site-run.jsonl', charts: 5, marks: { bar: 7 + 8, tick: 8 }, verdict: 'PASS', text: [/Recap/, /Changes per host/, /web-nat/, /VIP carried by/i] },
+  { file: 'vm-verify-degraded.jsonl', charts: 4, marks: { bar: 5, tick: 8 }, verdict: 'DEGRADED', text: [/fails its health check/, /down \(allowed\)/] },
   { file: 'vm-verify-fail.jsonl', charts: 4, marks: { bar: 8, tick: 8 }, verdict: 'FAIL', text: [/no director holds 198\.18\.0\.110/, /MISSING/] },
   { file: 'drill-failover-kill.json', charts: 1, marks: { bar: 3, tick: 300, 'rect mark': 1 }, verdict: 'FAIL', text: [/split brain/, /takeover by dir2/, /preempt back to dir1/] },
   { file: 'drill-failover-linkdown.json', charts: 1, marks: { bar: 3, tick: 300 }, verdict: 'PASS', text: [/longest gap/, /probe timeout/] },

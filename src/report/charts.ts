@@ -163,7 +163,8 @@ export function failoverChart(r: ReportFailoverResult): TopLevelSpec {
   const start = Math.min(t0, ...r.holds.map((h) => h.t), ...probes.map((p) => p.t));
   // the drill's own analysis when the record has it (the numbers in the cards), else from the watchers' events
   const split = r.analysis?.splitBrain ?? splitBrainIntervals(holderTimeline(r.holds), start, end);
-  const keys: Record<string, string> = { 'holds the VIP': COLOURS.hold, 'split brain': '#ff8182', ...PROBE_KEYS, 'longest gap': '#24292f' };
+  // a record without its probes (older drills) draws the holders only: no probe keys in the legend
+  const keys: Record<string, string> = { 'holds the VIP': COLOURS.hold, 'split brain': '#ff8182', ...(probes.length ? { ...PROBE_KEYS, 'longest gap': '#24292f' } : {}) };
   const color = { field: 'key', type: 'nominal', scale: scale(keys), title: null };
   const x = (field: string) => ({ field, type: 'quantitative', title: 'seconds since the fault' });
   const y = { field: 'lane', type: 'nominal', sort: lanes, scale: { domain: lanes }, title: null, axis: { labelLimit: 140, labelFontWeight: 'bold' } };

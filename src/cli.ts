@@ -17,6 +17,7 @@ Usage:
   lvsplay drill failover|realservers PLAYBOOK.ts -i INVENTORY   rehearse a failure, measure takeover and lost probes
   lvsplay facts -i INVENTORY [--limit P] [--json F] gather and print the facts of each host
   lvsplay inventory -i INVENTORY [--list|--graph]  resolved hosts, groups and merged variables
+  lvsplay report EVENTS.jsonl|DRILL.json [-o F.html] an HTML report (charts) of a saved --json file
   lvsplay lab up|down|status|ssh|install ...       a local cluster of real hosts (see: lvsplay lab --help)
   lvsplay COMMAND --help                            help for one command
 
@@ -50,6 +51,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./commands/verify.ts')).verifyCommand(rest, { out, err });
       case 'drill':
         return await (await import('./commands/drill.ts')).drillCommand(rest, { out, err });
+      case 'report':
+        return await (await import('./commands/report.ts')).reportCommand(rest, { out, err });
       case 'lab': {
         const { labMain } = await import('./lab/cli.ts');
         return await labMain(rest);

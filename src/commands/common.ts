@@ -20,6 +20,7 @@ Options:
   -e, --extra-vars K=V     extra variables (K=V, JSON/YAML, or @file.yaml); repeatable; win over the inventory
   -t, --tags a,b           only steps with these tags (a role's name is a tag of its steps)
       --json FILE          write JSON Lines events, the recap last
+      --report FILE.html   write an HTML report (recap, changes per host, verification charts)
       --accept-new-host-keys  trust unknown SSH host keys and record them (known_hosts)
       --keepalive S        a host whose SSH connection answers nothing for S seconds is unreachable (default 30)
       --no-verify          skip the end-of-run verification

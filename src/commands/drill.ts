@@ -25,6 +25,7 @@ Options:
   -F, --ssh-config FILE     OpenSSH client config instead of ~/.ssh/config and /etc/ssh/ssh_config
   -e, --extra-vars K=V      extra variables (repeatable)
       --json FILE           write the results as JSON
+      --report FILE.html    write an HTML report: a timeline per VRRP instance / per batch of real servers
       --from HOST|GROUP     probe from this host (default: the playbook's first verify entry's from, else the
                             first host of the clients group)
       --only NAME[,NAME]    only these VRRP instances (failover) or services (realservers)
@@ -71,6 +72,7 @@ const options = {
   pidfile: { type: 'string' },
   'stop-cmd': { type: 'string' },
   'start-cmd': { type: 'string' },
+  report: { type: 'string' },
 } as const;
 
 function duration(v: string | undefined, flag: string, dflt: number): number {
@@ -169,6 +171,7 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
       mkdirSync(dirname(o.json), { recursive: true });
       writeFileSync(o.json, JSON.stringify(json, null, 2) + '\n');
     }
+    if (o.report) await (await import('../report/index.ts')).writeDrillReport(o.report, json, `lvsplay drill ${kind} ${playbookFile} -i ${inv.sources.join(' -i ')}`);
     return pass ? EXIT.ok : EXIT.hostFailed;
   } catch (e) {
     if (!(e instanceof UnreachableError)) throw e;

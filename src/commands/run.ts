@@ -23,6 +23,7 @@ const options = {
   'no-verify': { type: 'boolean' },
   'allow-partial-vrrp': { type: 'boolean' },
   'allow-down': { type: 'string', multiple: true },
+  report: { type: 'string' },
 } as const;
 
 /** The longest wait for the cluster to settle after keepalived was reloaded (TCG VMs on a loaded machine are slow). */
@@ -33,8 +34,8 @@ function settleWhy(reloaded: Set<string>, changed: Set<string>): string {
   return [reloaded.size ? `keepalived was reloaded or started on ${[...reloaded].join(', ')}` : '', others.length ? `changes on ${others.join(', ')}` : ''].filter(Boolean).join(' and ');
 }
 
-export function makeReporters(io: CommandIO, json: string | undefined, verbose: boolean): Reporters {
-  const list: Reporter[] = [];
+export function makeReporters(io: CommandIO, json: string | undefined, verbose: boolean, extra: Reporter[] = []): Reporters {
+  const list: Reporter[] = [...extra];
   const tty = process.stdout.isTTY && !process.env.CI;
   list.push(tty ? new ListrReporter(io.out, verbose) : new PlainReporter(io.out, verbose));
   if (json) list.push(new JsonLinesReporter(json));
@@ -72,7 +73,9 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
 
   const t0 = Date.now();
   const engineStart = performance.now();
-  const reporter = makeReporters(io, o.json, !!o.verbose);
+  // --report: Vega is loaded only then
+  const html = o.report ? [new (await import('../report/index.ts')).HtmlReporter(o.report, `lvsplay run ${positionals[0]} -i ${inv.sources.join(' -i ')}`)] : [];
+  const reporter = makeReporters(io, o.json, !!o.verbose, html);
   const reloaded = new Set<string>();
   const changedHosts = new Set<string>();
   const watch: Reporter = {

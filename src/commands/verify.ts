@@ -23,6 +23,7 @@ Options:
   -e, --extra-vars K=V     extra variables (repeatable)
       --json FILE          JSON Lines: one {"event":"verify","result":{...}} per service, then the recap
       --allow-down H[,H]   these real servers may be down: their services are DEGRADED (exit 0), not FAIL
+      --report FILE.html   an HTML report: per service, the shares per real server as a chart, the verdict, why
       --accept-new-host-keys  trust unknown SSH host keys and record them
       --keepalive S        a host whose SSH connection answers nothing for S seconds is unreachable (default 30)
   -v, --verbose            print what is probed from where
@@ -30,7 +31,7 @@ Options:
 
 Exit codes: 0 every service passed (or is DEGRADED), 2 a service failed, 4 invalid inventory/playbook, 5 bad options.`;
 
-const options = { ...commonOptions, 'allow-down': { type: 'string', multiple: true } } as const;
+const options = { ...commonOptions, 'allow-down': { type: 'string', multiple: true }, report: { type: 'string' } } as const;
 
 export async function verifyCommand(argv: string[], io: CommandIO): Promise<number> {
   const { values: o, positionals } = parse(argv, options, 'verify');
@@ -51,6 +52,7 @@ export async function verifyCommand(argv: string[], io: CommandIO): Promise<numb
 
   const t0 = Date.now();
   const json = o.json ? new JsonLinesReporter(o.json) : undefined;
+  const html = o.report ? new (await import('../report/index.ts')).HtmlReporter(o.report, `lvsplay verify ${positionals[0]} -i ${inv.sources.join(' -i ')}`) : undefined;
   const pool = new SshPool(poolOptions(o));
   try {
     const records = await runVerification(plan, {
@@ -59,15 +61,19 @@ export async function verifyCommand(argv: string[], io: CommandIO): Promise<numb
       onRecord: (r) => {
         io.out(formatVerifyRecord(r) + '\n');
         json?.event({ event: 'verify', result: r });
+        html?.event({ event: 'verify', result: r });
       },
       ...(o.verbose ? { log: (l: string) => io.out(l + '\n') } : {}),
     });
-    json?.event({ event: 'recap', hosts: {}, verify: records, elapsedMs: Date.now() - t0, check: false });
+    const recap = { event: 'recap', hosts: {}, verify: records, elapsedMs: Date.now() - t0, check: false } as const;
+    json?.event(recap);
+    html?.event(recap);
     const failed = records.filter((r) => !r.pass);
     io.out(`\n${verifySummary(records)} in ${((Date.now() - t0) / 1000).toFixed(1)}s\n`);
     return failed.length ? EXIT.hostFailed : EXIT.ok;
   } finally {
     await pool.closeAll();
     await json?.close();
+    await html?.close();
   }
 }

@@ -4,6 +4,7 @@
  * the preempt-back (or its absence with nopreempt); watch for split brain. The numbers come from timeline.ts.
  */
 import type { Inventory } from '../inventory/types.ts';
+import type { Probe } from '../verify/probe-output.ts';
 import type { Connection } from '../transport/types.ts';
 import { UsageError } from '../errors.ts';
 import { selectHosts } from '../inventory/index.ts';
@@ -86,6 +87,8 @@ export interface FailoverResult {
   notes: string[];
   /** raw recording, for --json */
   holds?: HoldEvent[];
+  /** every probe (orchestrator clock), for --json and the HTML report's timeline */
+  probeLog?: Probe[];
   faultAt?: number;
   restoreAt?: number;
   endAt?: number;
@@ -239,7 +242,7 @@ async function drillPair(inv: Inventory, pair: VrrpPair, vantage: string | undef
   const probes = stream?.probes() ?? [];
   const analysis = analyzeFailover({ master: master!, backups: base.backups, holds, probes, faultAt, restoreAt, endAt, nopreempt: pair.nopreempt });
   const reasons = [...base.reasons, ...failoverVerdict(analysis, { maxTakeoverMs: o.maxTakeoverMs, maxLost: o.maxLost, ...(o.maxSplitBrainMs !== undefined ? { maxSplitBrainMs: o.maxSplitBrainMs } : {}) }, { nopreempt: pair.nopreempt, master: master!, probed: !!stream })];
-  return { ...base, analysis, reasons, pass: reasons.length === 0, holds, faultAt, restoreAt, endAt };
+  return { ...base, analysis, reasons, pass: reasons.length === 0, holds, ...(stream ? { probeLog: probes } : {}), faultAt, restoreAt, endAt };
 }
 
 export async function failoverDrill(inv: Inventory, o: FailoverOptions): Promise<FailoverResult[]> {

@@ -14,6 +14,7 @@ import { services } from '../verify/spec.ts';
 import { snapshotDirector, vipInterface, type DirectorSnapshot } from '../verify/director.ts';
 import { serviceKey } from '../verify/ipvsadm.ts';
 import { matchBackend } from '../verify/record.ts';
+import type { Probe } from '../verify/probe-output.ts';
 import { startProbeStream, type ProbeStream } from './probe-stream.ts';
 import { sleep } from './vip-watch.ts';
 import { vantageOf } from './failover.ts';
@@ -53,6 +54,8 @@ export interface RealserverRow {
   /** when drain, stop, removal, restart and rejoin happened (ms since the epoch, lvsplay's clock) */
   at?: CycleTimes;
   probes?: ProbeWindowStats;
+  /** the probes of this row's batch window (orchestrator clock), for --json and the HTML report's timeline */
+  probeLog?: Probe[];
   /** failed probes by the phase of the cycle they started in */
   failedIn?: Partial<Record<CyclePhase, number>>;
   pass: boolean;
@@ -305,6 +308,7 @@ export async function realserversDrill(inv: Inventory, o: RealserversOptions): P
       const stats = probeWindow(probes, w.from, w.to);
       for (const r of w.rows) {
         r.probes = stats;
+        r.probeLog = probes.filter((p) => p.t >= w.from && p.t < w.to);
         r.notes.push(...notes);
         if (r.at) r.failedIn = failuresByPhase(probes, r.at, w.from, w.to);
         const phases = Object.entries(r.failedIn ?? {}).map(([k, n]) => `${k} ${n}`).join(', ');

@@ -191,6 +191,8 @@ export interface FailoverAnalysis {
   /** failed probes from the fault to the end */
   lost: number;
   longestGapMs: number;
+  /** when that gap began (the last successful probe before it) */
+  longestGapFrom?: number;
 }
 
 export function analyzeFailover(i: FailoverInput): FailoverAnalysis {
@@ -223,6 +225,7 @@ export function analyzeFailover(i: FailoverInput): FailoverAnalysis {
     restore,
     lost: whole.failed,
     longestGapMs: gap.longestGapMs,
+    ...(gap.gapFrom !== undefined ? { longestGapFrom: gap.gapFrom } : {}),
   };
 }
 

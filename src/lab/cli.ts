@@ -13,7 +13,8 @@ export const LAB_USAGE = `usage: lvsplay lab COMMAND [options]
   down                               remove everything the lab created (idempotent)
   status [--no-check]                show the lab's hosts (and whether each answers ssh)
   ssh HOST [CMD...]                  ssh to a lab host through the lab jump host
-  install [--vm]                     apt-get install the Debian packages the lab needs
+  install [--vm]                     apt-get install the Debian packages the lab needs (--vm: also QEMU, and
+                                     chromium for the report tests)
 
 options:
   --dir DIR     lab directory (default: $LVSPLAY_LAB_DIR or ./.lvsplay/lab)

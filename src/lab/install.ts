@@ -25,6 +25,8 @@ export const HOST_PACKAGES = [
 ] as const;
 /** tier 2 adds QEMU (qboot.rom comes with qemu-system-data, a dependency) and xz to unpack the kernel */
 export const VM_PACKAGES = ['qemu-system-x86', 'xz-utils'] as const;
+/** the full test suite (npm test's pretest: install --vm) also opens the HTML reports in a headless browser */
+export const TEST_PACKAGES = ['chromium'] as const;
 
 export function requireRoot(what: string): void {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
@@ -47,7 +49,7 @@ export async function missingPackages(pkgs: readonly string[]): Promise<string[]
 
 /** Install the lab's packages that are missing; says what it does. Returns the packages it installed. */
 export async function installPackages(opts: { vm: boolean; log?: (s: string) => void }): Promise<string[]> {
-  return aptInstallMissing([...HOST_PACKAGES, ...(opts.vm ? VM_PACKAGES : [])], 'lab', opts.log);
+  return aptInstallMissing([...HOST_PACKAGES, ...(opts.vm ? [...VM_PACKAGES, ...TEST_PACKAGES] : [])], 'lab', opts.log);
 }
 
 /** apt-get install the packages of `want` that are missing (apt-get update first when that fails); `who` prefixes the messages. */

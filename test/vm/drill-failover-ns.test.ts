@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useLab } from '../helpers/lab.ts';
 import { lvsplay } from '../helpers/cli.ts';
+import { startVrrpPair } from '../helpers/vrrp-pair.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lvsplay-drill-ns-'));
 const topology = join(dir, 'pair.yaml');
@@ -43,51 +44,10 @@ test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
 const lab = useLab(test, { topology });
 
-function keepalivedConf(self: string, peer: string, priority: number): string {
-  return `global_defs { router_id lvsplay_${self.replace(/\./g, '_')} }
-vrrp_instance VI_1 {
-  state ${priority > 100 ? 'MASTER' : 'BACKUP'}
-  interface eth1
-  virtual_router_id 51
-  priority ${priority}
-  advert_int 1
-  unicast_src_ip ${self}
-  unicast_peer { ${peer} }
-  virtual_ipaddress { 198.18.0.100/32 dev eth1 }
-}
-`;
-}
-
-async function setUp(host: 'dir1' | 'dir2'): Promise<void> {
-  const [self, peer, prio] = host === 'dir1' ? ['198.18.0.11', '198.18.0.12', 150] : ['198.18.0.12', '198.18.0.11', 100];
-  const r = await lab().ssh(
-    host,
-    [
-      'mkdir -p /etc/keepalived /run/www',
-      `cat > /etc/keepalived/keepalived.conf <<'EOF'\n${keepalivedConf(self, peer, prio)}EOF`,
-      'hostname > /run/www/index.html',
-      'busybox httpd -p 0.0.0.0:80 -h /run/www',
-      'keepalived -D -p /run/keepalived.pid',
-    ].join('\n'),
-  );
-  if (r.code !== 0) throw new Error(`${host}: ${r.stderr}`);
-}
-
-// after the lab's own before hook (ava runs hooks concurrently): set up once, on first use
+// after the lab's own before hook (ava runs hooks concurrently): set up once, on first use; dir1 (priority 150)
+// holds the VIP before a drill
 let ready: Promise<void> | undefined;
-const cluster = () => (ready ??= bringUp());
-
-async function bringUp(): Promise<void> {
-  await setUp('dir1');
-  await setUp('dir2');
-  // dir1 (priority 150) must hold the VIP before a drill
-  for (let i = 0; i < 40; i++) {
-    const r = await lab().ssh('dir1', 'ip -4 -o addr show dev eth1');
-    if (r.stdout.includes('198.18.0.100/32')) return;
-    await new Promise((res) => setTimeout(res, 500));
-  }
-  throw new Error('dir1 never became MASTER');
-}
+const cluster = () => (ready ??= startVrrpPair(lab().ssh));
 
 test.serial('graceful stop: the backup takes over in seconds, the master takes the VIP back', async (t) => {
   await cluster();

@@ -1,6 +1,7 @@
 /** What the commands share: option definitions and parsing, error reporting with exit codes. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EXIT, UsageError, ValidationError, ValidationErrors } from '../errors.ts';
+import { VAULT_HELP, vaultOptions } from './vault-options.ts';
 
 export const RUN_HELP = `Usage: lvsplay run PLAYBOOK.ts -i INVENTORY [options]
 
@@ -16,6 +17,7 @@ Options:
       --accept-new-host-keys  trust unknown SSH host keys and record them (known_hosts)
       --no-verify          skip the end-of-run verification
   -v, --verbose            print ok steps, fact timings and change output
+${VAULT_HELP}
   -h, --help`;
 
 /** Options shared by the commands that reach hosts. */
@@ -28,6 +30,7 @@ export const commonOptions = {
   'accept-new-host-keys': { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
+  ...vaultOptions,
 } as const satisfies ParseArgsConfig['options'];
 
 export function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, command: string) {

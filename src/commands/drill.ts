@@ -1,4 +1,5 @@
 /** `lvsplay drill failover|realservers PLAYBOOK -i INVENTORY`: rehearse failures and measure what they cost. */
+import { useVaultOptions } from './vault-options.ts';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { commonOptions, parse, requireInventory } from './common.ts';
@@ -110,6 +111,7 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
   const drainTimeoutMs = duration(o['drain-timeout'], '--drain-timeout', 30_000);
   const checkTimeoutMs = duration(o['check-timeout'], '--check-timeout', 60_000);
 
+  await useVaultOptions(o);
   const inv = loadInventory(requireInventory(o.inventory, 'drill'), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
   const pb = await loadPlaybook(playbookFile);
   // the vantage host: --from, else the playbook's first verify entry's, else the first client

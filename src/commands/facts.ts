@@ -1,4 +1,5 @@
 /** `lvsplay facts -i INV [--limit P] [--json FILE]`: gather and print the facts steps plan from, per host. */
+import { useVaultOptions } from './vault-options.ts';
 import { writeFileSync } from 'node:fs';
 import PQueue from 'p-queue';
 import { commonOptions, parse, parseForks, requireInventory } from './common.ts';
@@ -42,6 +43,7 @@ export async function factsCommand(argv: string[], io: CommandIO): Promise<numbe
     return EXIT.ok;
   }
   if (positionals.length) throw new UsageError(`facts: unexpected argument "${positionals[0]}"`);
+  await useVaultOptions(o);
   const inv = loadInventory(requireInventory(o.inventory, 'facts'), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
   const sel = selectHosts(inv, o.limit ?? 'all');
   if (sel.hosts.length === 0) throw new UsageError(`facts: --limit "${o.limit}" matches no host`);

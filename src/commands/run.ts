@@ -1,4 +1,5 @@
 /** `lvsplay run PLAYBOOK -i INVENTORY`: load, validate (exit 4 before any connection), converge, recap. */
+import { useVaultOptions } from './vault-options.ts';
 import { commonOptions, parse, parseForks, requireInventory, RUN_HELP } from './common.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { loadInventory, parseExtraVars, connectionSpec } from '../inventory/index.ts';
@@ -48,6 +49,7 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   const tags = o.tags ? o.tags.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
 
   const extraVars = parseExtraVars(o['extra-vars'] ?? [], process.cwd());
+  await useVaultOptions(o);
   const inv = loadInventory(invFile, { extraVars });
   const pb = await loadPlaybook(positionals[0]);
   const plays = prepare(pb, inv, { limit: o.limit, tags });

@@ -57,10 +57,7 @@ const FALSE_WORDS = new Set(['no', 'n', 'false', 'f', 'off', '0']);
 export function resolveConnection(host: HostEntry, inventoryDir: string, problems: Problems): ConnectionSpec | undefined {
   const before = problems.list.length;
   const bad = (f: Found, message: string, hint?: string) => {
-    // variables are plain data: a Jinja expression is never evaluated, so say that rather than "wrong type"
-    const templated = typeof f.value === 'string' && f.value.includes('{{');
-    const fix = templated ? 'lvsplay does not evaluate {{ }} templates: write the value itself' : hint;
-    problems.add(`${f.field} ${message}`, { ...f.location, host: host.name, field: f.field }, fix);
+    problems.add(`${f.field} ${message}`, { ...f.location, host: host.name, field: f.field }, hint);
   };
 
   const asString = (f: Found | undefined): string | undefined => {

@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UsageError, type Location } from '../errors.ts';
 import { resolveConnection } from './connection.ts';
+import { renderVarsOnRead } from './host-vars-view.ts';
 import { parseInventory, type RawInventory } from './parse-inventory.ts';
 import { didYouMean, Problems } from './problems.ts';
 import type { GroupEntry, HostEntry, Inventory, Vars } from './types.ts';
@@ -43,10 +44,12 @@ export function loadInventory(file: string, opts: LoadOptions = {}): Inventory {
   for (const k of Object.keys(extra.vars)) extra.sources[k] = EXTRA_VARS_SOURCE;
   const hosts = buildHosts(raw, groups, ranks, parents, groupVars, hostVars, extra);
 
+  const inv: Inventory = { file: abs, hosts, groups, extraVars: extra.vars };
+  renderVarsOnRead(inv); // Jinja and vault: host.vars renders on read from here on
   const inventoryDir = dirname(abs);
   for (const host of hosts.values()) resolveConnection(host, inventoryDir, problems);
   problems.throwIfAny();
-  return { file: abs, hosts, groups, extraVars: extra.vars };
+  return inv;
 }
 
 function checkNames(raw: RawInventory, groupVars: Map<string, VarsDirEntry>, hostVars: Map<string, VarsDirEntry>, problems: Problems): void {

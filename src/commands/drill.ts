@@ -1,6 +1,7 @@
 /** `lvsplay drill failover|realservers PLAYBOOK -i INVENTORY`: rehearse failures and measure what they cost. */
 import { useVaultOptions } from './vault-options.ts';
 import { writeFileSync, mkdirSync } from 'node:fs';
+import { maskText } from '../secret-values.ts';
 import { dirname } from 'node:path';
 import { commonOptions, parse, requireInventory } from './common.ts';
 import { EXIT, UsageError } from '../errors.ts';
@@ -161,7 +162,7 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
     }
     if (o.json) {
       mkdirSync(dirname(o.json), { recursive: true });
-      writeFileSync(o.json, JSON.stringify(json, null, 2) + '\n');
+      writeFileSync(o.json, maskText(JSON.stringify(json, null, 2) + '\n'));
     }
     return pass ? EXIT.ok : EXIT.hostFailed;
   } catch (e) {

@@ -1,6 +1,7 @@
 /** `lvsplay facts -i INV [--limit P] [--json FILE]`: gather and print the facts steps plan from, per host. */
 import { useVaultOptions } from './vault-options.ts';
 import { writeFileSync } from 'node:fs';
+import { maskText } from '../secret-values.ts';
 import PQueue from 'p-queue';
 import { commonOptions, parse, parseForks, requireInventory } from './common.ts';
 import { EXIT, UsageError } from '../errors.ts';
@@ -84,7 +85,7 @@ export async function factsCommand(argv: string[], io: CommandIO): Promise<numbe
   }
   const ordered = Object.fromEntries(sel.hosts.map((h) => [h, result[h]]));
   const text = JSON.stringify(ordered, null, 2) + '\n';
-  if (o.json) writeFileSync(o.json, text);
+  if (o.json) writeFileSync(o.json, maskText(text));
   else io.out(text);
   return failed ? EXIT.hostFailed : unreachable ? EXIT.unreachable : EXIT.ok;
 }

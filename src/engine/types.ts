@@ -54,6 +54,10 @@ export interface StepOptions {
   tags?: string[];
   /** label shown in the progress and recap instead of the default */
   name?: string;
+  /** Ansible's no_log: the step's changes, diff, output and error text are hidden in every output */
+  secret?: boolean;
+  /** the same as `secret` (Ansible's spelling) */
+  noLog?: boolean;
 }
 
 /** A step plans purely from facts: (desired, facts) → changes. Only the engine does I/O. */
@@ -64,6 +68,8 @@ export interface Step {
   plan(ctx: PlanContext): Plan;
   readonly notify?: readonly string[];
   readonly tags?: readonly string[];
+  /** hide changes, diff, output and error text (StepOptions.secret / noLog) */
+  readonly secret?: boolean;
 }
 
 /** Context for expanding roles and per-host step functions (pure: inventory data only, no facts). */

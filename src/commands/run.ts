@@ -1,5 +1,6 @@
 /** `lvsplay run PLAYBOOK -i INVENTORY`: load, validate (exit 4 before any connection), converge, recap. */
 import { useVaultOptions } from './vault-options.ts';
+import { dirname, resolve } from 'node:path';
 import { commonOptions, parse, parseForks, requireInventory, RUN_HELP } from './common.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { loadInventory, parseExtraVars, connectionSpec } from '../inventory/index.ts';
@@ -52,6 +53,7 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   await useVaultOptions(o);
   const inv = loadInventory(invFile, { extraVars });
   const pb = await loadPlaybook(positionals[0]);
+  inv.playbookDir = dirname(resolve(positionals[0]!)); // Jinja's playbook_dir
   const plays = prepare(pb, inv, { limit: o.limit, tags });
   // connection specs are validated before any host is touched, too
   const specs = new Map<string, ReturnType<typeof connectionSpec>>();

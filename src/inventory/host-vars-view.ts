@@ -65,7 +65,10 @@ class HostVarsView {
   get(name: string): unknown {
     if (this.cache.has(name)) return this.cache.get(name);
     const raw = this.raw[name];
-    if (!needsRendering(raw)) return raw;
+    if (!needsRendering(raw)) {
+      this.cache.set(name, raw); // the check walks the value: once per variable, not per read
+      return raw;
+    }
     const key = `${this.host.name}\0${name}`;
     const at = rendering.indexOf(key);
     if (at >= 0) {

@@ -4,14 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPlays } from '../../src/engine/run.ts';
 import { expandPlay, hostInfo } from '../../src/engine/expand.ts';
-import type { Play } from '../../src/engine/types.ts';
+import type { Play, PlanContext } from '../../src/engine/types.ts';
 import { loadInventory } from '../../src/inventory/index.ts';
 import { Reporters, type RunEvent } from '../../src/output/events.ts';
 import { JsonLinesReporter } from '../../src/output/json-lines.ts';
 import { PlainReporter } from '../../src/output/plain.ts';
 import { addSecret, clearSecrets, MASK, maskDeep, maskText } from '../../src/secret-values.ts';
 import { file } from '../../src/steps/index.ts';
-import { hostVrrp } from '../../roles/lib/cluster.ts';
+import { prepare } from '../../src/engine/prepare.ts';
+import { loadPlaybook } from '../../src/playbook.ts';
 import { fakeInventory } from '../helpers/fake-inventory.ts';
 import { LocalConnection } from '../helpers/local-connection.ts';
 import { lvsplay, ROOT } from '../helpers/cli.ts';
@@ -35,19 +36,22 @@ test.serial('maskText: every known secret, longest first, each line of a multi-l
   t.deepEqual(maskDeep({ a: ['hunter2'], b: { c: 'ok' }, n: 3 }), { a: [MASK], b: { c: 'ok' }, n: 3 });
 });
 
-const stepEvent = (diff: string): RunEvent => ({
-  event: 'step', play: 'p', host: 'h1', step: 'file /etc/keepalived/keepalived.conf', kind: 'file', handler: false,
-  status: 'changed', changes: ['write /etc/keepalived/keepalived.conf'], diff: [diff], warnings: [], error: 'failed with auth_pass lab51',
-});
-
-test.serial('VRRP auth_pass is a secret once the roles read lvs_vrrp: masked in plain output, --diff and the JSON Lines file', (t) => {
+test.serial('director --check --diff: the keepalived.conf diff the role plans holds auth_pass; plain output and JSON Lines show ********', async (t) => {
   const inv = loadInventory(join(ROOT, 'inventory/lab.yaml'));
-  hostVrrp(inv, 'dir1');
+  const plays = prepare(await loadPlaybook(join(ROOT, 'playbooks/site.ts')), inv, {});
+  const step = plays.flatMap((p) => p.expansions.get('dir1')?.steps ?? []).find((s) => s.step.name === 'file /etc/keepalived/keepalived.conf')!.step;
+  // planned against a host without the file: the diff is the whole rendered config
+  const plan = step.plan({ host: hostInfo(inv, 'dir1'), fact: (() => ({ exists: false })) as PlanContext['fact'], state: new Map() });
+  const diff = plan.changes.flatMap((c) => (c.diff ? [c.diff] : []));
+  t.regex(diff.join(''), /auth_pass lab51/, 'the role renders the VRRP password into the diff');
   const d = tmp(t);
   const plain: string[] = [];
   const reporters = new Reporters([new PlainReporter((s) => plain.push(s), true), new JsonLinesReporter(join(d, 'run.jsonl'))]);
-  reporters.event(stepEvent('@@ -1 +1 @@\n-    auth_pass old\n+    auth_pass lab51\n'));
-  reporters.close();
+  reporters.event({
+    event: 'step', play: 'p', host: 'dir1', step: step.name, kind: 'file', handler: false, status: 'changed',
+    changes: plan.changes.map((c) => c.summary), diff, warnings: [], error: 'keepalived -t: bad auth_pass lab52',
+  });
+  await reporters.close();
   const out = plain.join('');
   const json = readFileSync(join(d, 'run.jsonl'), 'utf8');
   for (const text of [out, json]) {

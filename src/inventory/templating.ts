@@ -6,7 +6,7 @@
  */
 import nunjucks from 'nunjucks';
 import { parse as parseYaml } from 'yaml';
-import { ansibleFilters, ansibleTests, pyText } from './jinja-filters.ts';
+import { ansibleFilters, ansibleTests, pyText, pyTruthy } from './jinja-filters.ts';
 import { isJinjaUndefined, undefinedMarker, undefinedUse } from './jinja-undefined.ts';
 
 /** Where a template looks its names up (a host's variables and Ansible's magic variables). */
@@ -28,6 +28,7 @@ export function isTemplate(v: unknown): v is string {
 }
 
 const NATIVE = '__lvsplay_native';
+const TRUTHY = '__lvsplay_truthy';
 
 interface Frame {
   scope: TemplateScope;
@@ -43,6 +44,10 @@ const builtins: Record<string, unknown> = {
   True: true,
   False: false,
   None: null,
+  [TRUTHY]: (v: unknown) => {
+    if (isJinjaUndefined(v) && v !== undefined) String(v); // throws, naming the variable
+    return pyTruthy(v);
+  },
   [NATIVE]: (v: unknown) => {
     frames.at(-1)!.native = { value: v };
     return '';
@@ -86,6 +91,23 @@ runtime.suppressValue = (v: unknown, esc: boolean) => {
   if (isJinjaUndefined(v)) return String(v); // throws, naming the variable
   return suppressValue(typeof v === 'string' || v instanceof runtime.SafeString ? v : pyText(v), esc);
 };
+
+// `{% if x %}` and `a if x else b` test x with Python truthiness ([] and {} are false), and an undefined x is an
+// error as under StrictUndefined: the compiler wraps the condition in a call to TRUTHY before compiling it.
+type AstNode = { lineno: number; colno: number };
+type NodeCtor = new (lineno: number, colno: number, ...fields: unknown[]) => AstNode;
+const nj = nunjucks as unknown as {
+  nodes: { FunCall: NodeCtor; Symbol: NodeCtor; NodeList: NodeCtor };
+  compiler: { Compiler: { prototype: Record<string, (this: unknown, node: { cond: AstNode }, ...rest: unknown[]) => unknown> } };
+};
+for (const method of ['compileIf', 'compileInlineIf']) {
+  const compile = nj.compiler.Compiler.prototype[method]!;
+  nj.compiler.Compiler.prototype[method] = function (node, ...rest) {
+    const c = node.cond;
+    node.cond = new nj.nodes.FunCall(c.lineno, c.colno, new nj.nodes.Symbol(c.lineno, c.colno, TRUTHY), new nj.nodes.NodeList(c.lineno, c.colno, [c]));
+    return compile.call(this, node, ...rest);
+  };
+}
 
 /** `{{ expr }}` and nothing else: the expression, for a typed result. */
 function singleExpression(text: string): string | undefined {

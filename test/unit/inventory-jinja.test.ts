@@ -33,6 +33,10 @@ test('a single {{ expression }} keeps its type; mixed text renders to a string; 
   t.is(r('{{ "True" }}'), true);
   t.is(r('{% if on %}yes{% else %}no{% endif %}', { on: false }), 'no');
   t.is(r('{{ True }}/{{ None }}'), 'True/None');
+  // conditions: Python truthiness, an undefined name is an error (StrictUndefined), `is defined` guards it
+  t.is(r('{% if xs %}y{% else %}n{% endif %}', { xs: [] }), 'n');
+  t.is(r('{{ "a" if d else "b" }}', { d: {} }), 'b');
+  t.is(r('{% if x is defined and x %}y{% else %}n{% endif %}'), 'n');
 });
 
 test('Ansible filters: default/d, bool, int, join, lower/upper, replace, regex_replace, to_json, length, first, last', (t) => {
@@ -87,6 +91,7 @@ test('errors name the construct: undefined variable, unknown filter, syntax', (t
   t.regex(construct('{% if %}'), /^syntax error: /);
   t.regex(construct('{{ d.missing }}', { d: {} }), /^undefined: /);
   t.is(construct('{{ nope | mandatory }}'), "Mandatory variable 'nope' not defined.");
+  t.is(construct('{% if nope %}y{% endif %}'), "undefined variable 'nope'");
 });
 
 const INV = `

@@ -49,8 +49,8 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   const forks = parseForks(o.forks);
   const tags = o.tags ? o.tags.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
 
+  await useVaultOptions(o); // before -e: an @file may be vault-encrypted
   const extraVars = parseExtraVars(o['extra-vars'] ?? [], process.cwd());
-  await useVaultOptions(o);
   const inv = loadInventory(invFile, { extraVars });
   const pb = await loadPlaybook(positionals[0]);
   inv.playbookDir = dirname(resolve(positionals[0]!)); // Jinja's playbook_dir

@@ -59,8 +59,9 @@ function vaultLabel(text: string): string | undefined {
 /**
  * Decrypt vault text with the run's passwords: the one whose label matches the vault id of a 1.2 header first,
  * then every other (as Ansible does without vault_id_match). Errors are ValidationErrors (exit 4) naming `what`.
+ * The plaintext of a value becomes a secret of the run; with `wholeFile` the caller adds the file's values.
  */
-export function decryptVaultText(text: string, what: string, where: Location): string {
+export function decryptVaultText(text: string, what: string, where: Location, opts: { wholeFile?: boolean } = {}): string {
   if (secrets.length === 0) throw new ValidationError(`${what} is vault-encrypted and no vault password was given`, where, NO_PASSWORD_HINT);
   const label = vaultLabel(text);
   const ordered = [...secrets.filter((s) => s.label === label), ...secrets.filter((s) => s.label !== label)];
@@ -75,7 +76,8 @@ export function decryptVaultText(text: string, what: string, where: Location): s
       continue; // wrong password: the integrity check failed; try the next one
     }
     if (plain !== undefined) {
-      addSecret(plain);
+      // a value is a secret; a whole file's text is not (its keys and YAML syntax): the reader adds its values
+      if (!opts.wholeFile) addSecret(plain);
       return plain;
     }
   }

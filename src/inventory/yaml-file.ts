@@ -111,7 +111,7 @@ export function readYamlFile(path: string, display: string, problems: Problems):
   if (!isVaultText(text)) return parseYamlText(text, display, problems);
   // a whole vault-encrypted file: its variable names are inside, so it is decrypted now; every value is a secret
   try {
-    text = decryptVaultText(text, `file ${display}`, { file: display });
+    text = decryptVaultText(text, 'this file', { file: display }, { wholeFile: true });
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     problems.add(e.message, e.location, e.hint);

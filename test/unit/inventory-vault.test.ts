@@ -57,7 +57,8 @@ test.serial('a needed vaulted value without any password: exit 4 naming the vari
   // the whole-file vault needs a password at load, as in Ansible: the file is named
   const whole = t.throws(() => loadInventory(root)) as ValidationError;
   t.is(whole.exitCode, 4);
-  t.regex(whole.message, /file .*group_vars\/all\/vault\.yml is vault-encrypted and no vault password was given/);
+  t.regex(whole.location.file!, /group_vars\/all\/vault\.yml$/);
+  t.is(whole.message, 'this file is vault-encrypted and no vault password was given');
   t.regex(whole.hint!, /--vault-password-file/);
   // a !vault value alone
   t.throws(() => decryptVaultText(text.split('lab_secret: !vault |\n')[1]!.split('dev_secret')[0]!, 'variable lab_secret of host web1', { file: 'host_vars/web1.yml', line: 2 }), {
@@ -68,7 +69,8 @@ test.serial('a needed vaulted value without any password: exit 4 naming the vari
 test.serial('a wrong password is an error naming the value, not a crash', (t) => {
   setVaultSecrets([{ label: 'default', password: 'wrong', source: 'x.txt' }]);
   const err = t.throws(() => loadInventory(INV)) as ValidationError;
-  t.regex(err.message, /group_vars\/all\/vault\.yml: none of the 1 vault password\(s\) given \(x\.txt\) decrypts it/);
+  t.regex(err.location.file!, /group_vars\/all\/vault\.yml$/);
+  t.regex(err.message, /^this file: none of the 1 vault password\(s\) given \(x\.txt\) decrypts it/);
 });
 
 test.serial('inventory --list data keeps !vault values encrypted, as ansible-inventory; whole-file values are masked', (t) => {
@@ -93,4 +95,11 @@ test.serial('--vault-id LABEL@FILE, several password files, ANSIBLE_VAULT_PASSWO
   t.is(env[0]!.password, 'lvsplay-test-vault');
   const prompted = await vaultSecretsFrom({ askVaultPass: true }, async (q) => (q.startsWith('Vault password') ? 'typed' : ''));
   t.is(prompted[0]!.password, 'typed');
+});
+
+test.serial('a whole vault-encrypted inventory file (Debian-made) loads with the password; its values are secrets, its keys are not', (t) => {
+  setVaultSecrets([main()]);
+  const inv = loadInventory(join(FIX, 'inventory-file/hosts.yaml'));
+  t.is(inv.hosts.get('vaulted1')!.vars.app_secret, 'inventory-file-secret');
+  t.is(maskText('app_secret: inventory-file-secret, hosts: all'), 'app_secret: ********, hosts: all');
 });

@@ -131,12 +131,18 @@ class HostVarsView {
   }
 }
 
-/** `groups`: every group with all its hosts (through children), in inventory order. */
+const groupsCache = new WeakMap<Inventory, Record<string, string[]>>();
+
+/** `groups`: every group with all its hosts (through children), in inventory order; a copy per read. */
 function groupsOf(inv: Inventory): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const g of inv.groups.keys()) out[g] = [];
-  for (const h of inv.hosts.values()) for (const g of h.groups) (out[g] ??= []).push(h.name);
-  return out;
+  let all = groupsCache.get(inv);
+  if (!all) {
+    all = {};
+    for (const g of inv.groups.keys()) all[g] = [];
+    for (const h of inv.hosts.values()) for (const g of h.groups) (all[g] ??= []).push(h.name);
+    groupsCache.set(inv, all);
+  }
+  return Object.fromEntries(Object.entries(all).map(([g, hs]) => [g, [...hs]]));
 }
 
 function hostvarsOf(views: Map<string, Vars>): Record<string, Vars> {

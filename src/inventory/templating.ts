@@ -145,6 +145,17 @@ function construct(e: unknown, frame: Frame): unknown {
   return new TemplateRenderError(`${text}${at}`);
 }
 
+// one compiled template per distinct text: a group variable is rendered once per host
+const compiled = new Map<string, nunjucks.Template>();
+function renderString(text: string): string {
+  let t = compiled.get(text);
+  if (!t) {
+    t = new nunjucks.Template(text, env, undefined, true); // eager compile: a syntax error is thrown here
+    compiled.set(text, t);
+  }
+  return t.render({});
+}
+
 /** Render `text` with `scope`; throws TemplateRenderError (or the error of a variable it uses). */
 export function renderTemplate(text: string, scope: TemplateScope): unknown {
   const expr = singleExpression(text);
@@ -154,13 +165,13 @@ export function renderTemplate(text: string, scope: TemplateScope): unknown {
   frames.push(frame);
   try {
     if (expr !== undefined && expr.trim() !== '') {
-      env.renderString(`{{ ${NATIVE}((${expr})) }}`, {});
+      renderString(`{{ ${NATIVE}((${expr})) }}`);
       const v = frame.native?.value;
       if (v === undefined) throw new TemplateRenderError(`undefined: ${expr.trim()} (an attribute or key that does not exist)`);
       if (isJinjaUndefined(v)) String(v); // throws, naming the variable
       return typeof v === 'string' ? literal(v) : v;
     }
-    return literal(env.renderString(text, {}));
+    return literal(renderString(text));
   } catch (e) {
     throw construct(e, frame);
   } finally {

@@ -2,11 +2,14 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EXIT, UsageError, ValidationError, ValidationErrors } from '../errors.ts';
 import { VAULT_HELP, vaultOptions } from './vault-options.ts';
+import { loadInventory, parseExtraVars, type Inventory } from '../inventory/index.ts';
+import type { CommandIO } from './io.ts';
 
 export const RUN_HELP = `Usage: lvsplay run PLAYBOOK.ts -i INVENTORY [options]
 
 Options:
-  -i, --inventory FILE     Ansible-format YAML inventory (required)
+  -i, --inventory PATH     Ansible inventory: YAML, INI or --list JSON file, or a directory of them;
+                           repeatable, read in order (required)
   -l, --limit PATTERN      only these hosts: names, groups, a:b (union), a:&b (and), a:!b (not), globs
   -C, --check              plan only: print the changes, touch nothing
   -D, --diff               show unified diffs of file contents
@@ -22,7 +25,7 @@ ${VAULT_HELP}
 
 /** Options shared by the commands that reach hosts. */
 export const commonOptions = {
-  inventory: { type: 'string', short: 'i' },
+  inventory: { type: 'string', short: 'i', multiple: true },
   limit: { type: 'string', short: 'l' },
   'extra-vars': { type: 'string', short: 'e', multiple: true },
   json: { type: 'string' },
@@ -48,9 +51,16 @@ export function parseForks(v: string | undefined): number {
   return n;
 }
 
-export function requireInventory(v: string | undefined, command: string): string {
-  if (!v) throw new UsageError(`${command}: -i INVENTORY is required (e.g. -i inventory/lab.yaml)`);
+export function requireInventory(v: string[] | undefined, command: string): string[] {
+  if (!v || v.length === 0) throw new UsageError(`${command}: -i INVENTORY is required (e.g. -i inventory/lab.yaml)`);
   return v;
+}
+
+/** The inventory of a command's -i options (several are read in order) with its -e variables; warnings to stderr. */
+export function loadCommandInventory(o: { inventory?: string[]; 'extra-vars'?: string[] }, command: string, io: CommandIO): Inventory {
+  const inv = loadInventory(requireInventory(o.inventory, command), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
+  for (const w of inv.warnings) io.err(`[WARNING] ${w.toString()}\n`);
+  return inv;
 }
 
 /** Print an error the operator can act on and return its exit code. */

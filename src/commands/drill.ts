@@ -3,9 +3,9 @@ import { useVaultOptions } from './vault-options.ts';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { maskText } from '../secret-values.ts';
 import { dirname } from 'node:path';
-import { commonOptions, parse, requireInventory } from './common.ts';
+import { commonOptions, parse, loadCommandInventory } from './common.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { loadInventory, parseExtraVars, connectionSpec } from '../inventory/index.ts';
+import { connectionSpec } from '../inventory/index.ts';
 import { loadPlaybook } from '../playbook.ts';
 import { SshPool, UnreachableError } from '../transport/index.ts';
 import { failoverDrill, planFailover, type FaultMode } from '../drill/failover.ts';
@@ -113,7 +113,7 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
   const checkTimeoutMs = duration(o['check-timeout'], '--check-timeout', 60_000);
 
   await useVaultOptions(o);
-  const inv = loadInventory(requireInventory(o.inventory, 'drill'), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
+  const inv = loadCommandInventory(o, 'drill', io);
   const pb = await loadPlaybook(playbookFile);
   // the vantage host: --from, else the playbook's first verify entry's, else the first client
   const from = o.from ?? pb.verify?.[0]?.from;

@@ -3,9 +3,9 @@ import { useVaultOptions } from './vault-options.ts';
 import { writeFileSync } from 'node:fs';
 import { maskText } from '../secret-values.ts';
 import PQueue from 'p-queue';
-import { commonOptions, parse, parseForks, requireInventory } from './common.ts';
+import { commonOptions, parse, parseForks, loadCommandInventory } from './common.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { connectionSpec, loadInventory, parseExtraVars, selectHosts } from '../inventory/index.ts';
+import { connectionSpec, selectHosts } from '../inventory/index.ts';
 import { SshPool } from '../transport/index.ts';
 import { gatherFacts } from '../engine/apply.ts';
 import type { Fact } from '../engine/types.ts';
@@ -45,7 +45,7 @@ export async function factsCommand(argv: string[], io: CommandIO): Promise<numbe
   }
   if (positionals.length) throw new UsageError(`facts: unexpected argument "${positionals[0]}"`);
   await useVaultOptions(o);
-  const inv = loadInventory(requireInventory(o.inventory, 'facts'), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
+  const inv = loadCommandInventory(o, 'facts', io);
   const sel = selectHosts(inv, o.limit ?? 'all');
   if (sel.hosts.length === 0) throw new UsageError(`facts: --limit "${o.limit}" matches no host`);
   const specs = sel.hosts.map((h) => connectionSpec(inv, h));

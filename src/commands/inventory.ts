@@ -1,12 +1,14 @@
 /** `lvsplay inventory -i INV [--list|--graph] [--host NAME]`. */
 import { useVaultOptions, vaultOptions, VAULT_HELP } from './vault-options.ts';
 import { renderedVars } from '../inventory/host-vars-view.ts';
-import { parse, requireInventory } from './common.ts';
+import { parse, loadCommandInventory } from './common.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { inventoryGraph, inventoryList, loadInventory, parseExtraVars } from '../inventory/index.ts';
+import { inventoryGraph, inventoryList } from '../inventory/index.ts';
 import type { CommandIO } from './io.ts';
 
-const HELP = `Usage: lvsplay inventory -i INVENTORY [--list | --graph | --host NAME] [-e K=V]
+const HELP = `Usage: lvsplay inventory -i INVENTORY [-i INVENTORY ...] [--list | --graph | --host NAME] [-e K=V]
+
+  -i PATH       a YAML, INI or --list JSON inventory file, or a directory of them; repeatable, read in order
 
   --list        all groups and hosts with merged variables (JSON, like ansible-inventory --list)
   --graph       the group tree (like ansible-inventory --graph)
@@ -18,7 +20,7 @@ export async function inventoryCommand(argv: string[], io: CommandIO): Promise<n
   const { values: o } = parse(
     argv,
     {
-      inventory: { type: 'string', short: 'i' },
+      inventory: { type: 'string', short: 'i', multiple: true },
       list: { type: 'boolean' },
       graph: { type: 'boolean' },
       host: { type: 'string' },
@@ -34,7 +36,7 @@ export async function inventoryCommand(argv: string[], io: CommandIO): Promise<n
     return EXIT.ok;
   }
   await useVaultOptions(o);
-  const inv = loadInventory(requireInventory(o.inventory, 'inventory'), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
+  const inv = loadCommandInventory(o, 'inventory', io);
   if ([o.list, o.graph, o.host !== undefined].filter(Boolean).length > 1) throw new UsageError('inventory: use one of --list, --graph, --host');
   if (o.render && o.host === undefined) throw new UsageError('inventory: --render goes with --host NAME (--list keeps templates literal, as ansible-inventory does)');
   if (o.host !== undefined) {

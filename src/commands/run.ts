@@ -1,9 +1,9 @@
 /** `lvsplay run PLAYBOOK -i INVENTORY`: load, validate (exit 4 before any connection), converge, recap. */
 import { useVaultOptions } from './vault-options.ts';
 import { dirname, resolve } from 'node:path';
-import { commonOptions, parse, parseForks, requireInventory, RUN_HELP } from './common.ts';
+import { commonOptions, parse, parseForks, loadCommandInventory, RUN_HELP } from './common.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { loadInventory, parseExtraVars, connectionSpec } from '../inventory/index.ts';
+import { connectionSpec } from '../inventory/index.ts';
 import { loadPlaybook } from '../playbook.ts';
 import { prepare } from '../engine/prepare.ts';
 import { runPlays } from '../engine/run.ts';
@@ -45,13 +45,11 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
     return EXIT.ok;
   }
   if (positionals.length !== 1) throw new UsageError(`run: expected exactly one PLAYBOOK, got ${positionals.length ? positionals.join(' ') : 'none'} (usage: lvsplay run PLAYBOOK.ts -i INVENTORY)`);
-  const invFile = requireInventory(o.inventory, 'run');
   const forks = parseForks(o.forks);
   const tags = o.tags ? o.tags.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
 
   await useVaultOptions(o); // before -e: an @file may be vault-encrypted
-  const extraVars = parseExtraVars(o['extra-vars'] ?? [], process.cwd());
-  const inv = loadInventory(invFile, { extraVars });
+  const inv = loadCommandInventory(o, 'run', io);
   const pb = await loadPlaybook(positionals[0]);
   inv.playbookDir = dirname(resolve(positionals[0]!)); // Jinja's playbook_dir
   const plays = prepare(pb, inv, { limit: o.limit, tags });

@@ -1,8 +1,8 @@
 /** `lvsplay verify PLAYBOOK -i INVENTORY`: only the verification of a playbook's cluster (nothing is converged). */
 import { useVaultOptions } from './vault-options.ts';
-import { commonOptions, parse, requireInventory } from './common.ts';
+import { commonOptions, parse, loadCommandInventory } from './common.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { loadInventory, parseExtraVars, connectionSpec } from '../inventory/index.ts';
+import { connectionSpec } from '../inventory/index.ts';
 import { loadPlaybook } from '../playbook.ts';
 import { SshPool } from '../transport/index.ts';
 import { JsonLinesReporter } from '../output/json-lines.ts';
@@ -39,7 +39,7 @@ export async function verifyCommand(argv: string[], io: CommandIO): Promise<numb
   if (positionals.length !== 1) throw new UsageError(`verify: expected exactly one PLAYBOOK, got ${positionals.length ? positionals.join(' ') : 'none'} (usage: lvsplay verify PLAYBOOK.ts -i INVENTORY)`);
   if (o.limit) throw new UsageError('verify: --limit does not apply (use only: [...] in the playbook\'s verify entries)');
   await useVaultOptions(o);
-  const inv = loadInventory(requireInventory(o.inventory, 'verify'), { extraVars: parseExtraVars(o['extra-vars'] ?? [], process.cwd()) });
+  const inv = loadCommandInventory(o, 'verify', io);
   const pb = await loadPlaybook(positionals[0]!);
   const plan = planVerification(pb, inv);
   const hosts = new Set(plan.jobs.flatMap((j) => [j.vantage, ...j.target.directors]));

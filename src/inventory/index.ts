@@ -1,4 +1,5 @@
-// Ansible-format YAML inventory: loading, variable precedence, host patterns, connection specs, -e, listings.
+// Ansible inventories (YAML, INI, --list JSON; files, directories, several): loading, variable precedence, host
+// patterns, connection specs, -e, listings.
 export { loadInventory, type LoadOptions } from './load.ts';
 export { parseExtraVars } from './extra-vars.ts';
 export { selectHosts, hostsOfGroup } from './patterns.ts';

@@ -3,12 +3,12 @@ import { dirname, join, resolve } from 'node:path';
 import { UsageError, type Location } from '../errors.ts';
 import { resolveConnection } from './connection.ts';
 import { renderVarsOnRead } from './host-vars-view.ts';
-import { parseInventory, type RawInventory } from './parse-inventory.ts';
+import { emptyRawInventory, type RawInventory } from './raw-inventory.ts';
+import { readInventorySource, sourceFiles } from './read-source.ts';
 import { didYouMean, Problems } from './problems.ts';
 import type { GroupEntry, HostEntry, Inventory, Vars } from './types.ts';
 import { mergeLayers, type VarLayer } from './var-layer.ts';
 import { loadVarsDir, type VarsDirEntry } from './vars-dirs.ts';
-import { readYamlFile } from './yaml-file.ts';
 
 export interface LoadOptions {
   /** `-e` variables (see parseExtraVars); they win over every inventory variable */
@@ -18,22 +18,30 @@ export interface LoadOptions {
 const EXTRA_VARS_SOURCE: Location = { file: 'extra vars (-e)' };
 
 /**
- * Load an Ansible YAML inventory with its group_vars/ and host_vars/ directories, check it, and apply variable
- * precedence (see .notes/inventory-readme.md). Every problem found is reported at once: one ValidationError,
- * or ValidationErrors when there are several. A missing file is a UsageError.
+ * Load Ansible inventory sources (YAML, INI or `ansible-inventory --list` JSON files, or directories of them;
+ * several are read in order into one inventory, as several -i in Ansible) with the group_vars/ and host_vars/
+ * directories beside each, check it, and apply variable precedence (see .notes/inventory-readme.md). Every
+ * problem found is reported at once: one ValidationError, or ValidationErrors when there are several. A missing
+ * source is a UsageError. What Ansible accepts but looks wrong comes back in `warnings`.
  */
-export function loadInventory(file: string, opts: LoadOptions = {}): Inventory {
-  const abs = resolve(file);
-  if (!existsSync(abs)) throw new UsageError(`inventory file not found: ${file}`);
-  if (statSync(abs).isDirectory()) throw new UsageError(`inventory ${file} is a directory; give the YAML inventory file`);
+export function loadInventory(source: string | string[], opts: LoadOptions = {}): Inventory {
+  const given = Array.isArray(source) ? source : [source];
+  if (given.length === 0) throw new UsageError('no inventory given');
+  for (const s of given) if (!existsSync(s)) throw new UsageError(`inventory not found: ${s}`);
   const problems = new Problems();
-  const yamlFile = readYamlFile(abs, file, problems);
-  if (!yamlFile || !yamlFile.wellFormed) problems.throwIfAny();
-  const raw = parseInventory(yamlFile!, problems);
+  const raw = emptyRawInventory({ file: given[0] });
+  let readable = true;
+  for (const s of given) for (const f of sourceFiles(resolve(s), s)) readable = readInventorySource(f, raw, problems) && readable;
+  if (!readable) problems.throwIfAny();
 
-  const displayDir = dirname(file);
-  const groupVars = loadVarsDir(join(dirname(abs), 'group_vars'), join(displayDir, 'group_vars'), new Set(raw.groups.keys()), problems);
-  const hostVars = loadVarsDir(join(dirname(abs), 'host_vars'), join(displayDir, 'host_vars'), new Set(raw.hosts.keys()), problems);
+  // group_vars/ and host_vars/ beside each source (in it, for a directory), each source's after the previous one's
+  const groupVars = new Map<string, VarsDirEntry>();
+  const hostVars = new Map<string, VarsDirEntry>();
+  for (const dir of [...new Set(given.map(varsBase))]) {
+    const abs = resolve(dir);
+    addVarsDir(groupVars, loadVarsDir(join(abs, 'group_vars'), join(dir, 'group_vars'), new Set(raw.groups.keys()), problems));
+    addVarsDir(hostVars, loadVarsDir(join(abs, 'host_vars'), join(dir, 'host_vars'), new Set(raw.hosts.keys()), problems));
+  }
 
   checkNames(raw, groupVars, hostVars, problems);
   const parents = parentsOf(raw);
@@ -44,27 +52,47 @@ export function loadInventory(file: string, opts: LoadOptions = {}): Inventory {
   for (const k of Object.keys(extra.vars)) extra.sources[k] = EXTRA_VARS_SOURCE;
   const hosts = buildHosts(raw, groups, ranks, parents, groupVars, hostVars, extra);
 
-  const inv: Inventory = { file: abs, hosts, groups, extraVars: extra.vars };
+  const sources = given.map((s) => resolve(s));
+  const inv: Inventory = { file: sources[0]!, sources, hosts, groups, extraVars: extra.vars, warnings: [] };
   renderVarsOnRead(inv); // Jinja and vault: host.vars renders on read from here on
-  const inventoryDir = dirname(abs);
-  for (const host of hosts.values()) resolveConnection(host, inventoryDir, problems);
+  // relative paths in a host's variables are relative to the directory of the source that first lists it
+  for (const host of hosts.values()) resolveConnection(host, dirname(resolve(host.source.file ?? given[0])), problems);
   problems.throwIfAny();
+  inv.warnings = problems.warnings;
   return inv;
 }
 
+/** The directory whose group_vars/ and host_vars/ go with an inventory source: itself, or the file's directory. */
+function varsBase(source: string): string {
+  return statSync(source).isDirectory() ? source : dirname(source);
+}
+
+function addVarsDir(into: Map<string, VarsDirEntry>, from: Map<string, VarsDirEntry>): void {
+  for (const [name, entry] of from) {
+    const known = into.get(name);
+    if (known) known.layers.push(...entry.layers);
+    else into.set(name, entry);
+  }
+}
+
+/**
+ * Names that match nothing. Ansible ignores vars files for unknown groups/hosts (a group made at play time by
+ * group_by, an optional group commented out) and treats a child group named nowhere else as an empty group, so
+ * these are warnings, with the typo hint.
+ */
 function checkNames(raw: RawInventory, groupVars: Map<string, VarsDirEntry>, hostVars: Map<string, VarsDirEntry>, problems: Problems): void {
   for (const entry of hostVars.values()) {
     if (raw.hosts.has(entry.name)) continue;
-    problems.add(
-      `host_vars for ${entry.name}, but no host ${entry.name} is in any group of the inventory${didYouMean(entry.name, raw.hosts.keys())}`,
+    problems.warn(
+      `host_vars for ${entry.name}, but no host ${entry.name} is in any group of the inventory; its variables are not used${didYouMean(entry.name, raw.hosts.keys())}`,
       entry.location,
       `add ${entry.name} under the hosts: of a group, or rename/remove this file`,
     );
   }
   for (const entry of groupVars.values()) {
     if (raw.groups.has(entry.name)) continue;
-    problems.add(
-      `group_vars for ${entry.name}, but no group ${entry.name} is defined in the inventory${didYouMean(entry.name, raw.groups.keys())}`,
+    problems.warn(
+      `group_vars for ${entry.name}, but no group ${entry.name} is defined in the inventory; its variables are not used${didYouMean(entry.name, raw.groups.keys())}`,
       entry.location,
       `define the group in the inventory, or rename/remove this file`,
     );
@@ -72,11 +100,11 @@ function checkNames(raw: RawInventory, groupVars: Map<string, VarsDirEntry>, hos
   const reported = new Set<string>();
   for (const ref of raw.childRefs) {
     const child = raw.groups.get(ref.child)!;
-    if (child.hasContent || groupVars.has(ref.child) || reported.has(ref.child)) continue;
+    if (child.hasContent || ref.child === 'ungrouped' || groupVars.has(ref.child) || reported.has(ref.child)) continue;
     reported.add(ref.child);
     const known = [...raw.groups.values()].filter((g) => g.hasContent).map((g) => g.name);
-    problems.add(
-      `group ${ref.child} is listed as a child of ${ref.parent} but is never defined (no hosts, children or vars anywhere)${didYouMean(ref.child, known)}`,
+    problems.warn(
+      `group ${ref.child} is listed as a child of ${ref.parent} but is never defined (no hosts, children or vars anywhere): it is an empty group${didYouMean(ref.child, known)}`,
       ref.location,
       `fix the name if it is a typo, or define the group with its hosts (${ref.child}: {hosts: {web1: }}); for a group that is empty on purpose write ${ref.child}: {hosts: {}}`,
     );
@@ -176,8 +204,11 @@ function buildGroups(
     });
     ranks.set(g.name, { depth: depth(g.name), priority });
   }
+  // Ansible's order under all: ungrouped (built in), the children the sources give all, then every group that
+  // has no parent, in order of first mention
   const all = out.get('all')!;
-  for (const [name, list] of parents) if (list.includes('all')) all.children.push(name);
+  all.children = ['ungrouped', ...raw.groups.get('all')!.children.filter((c) => c !== 'ungrouped')];
+  for (const [name, list] of parents) if (list.includes('all') && !all.children.includes(name)) all.children.push(name);
   return { groups: out, ranks };
 }
 
@@ -193,11 +224,15 @@ function buildHosts(
   const ungrouped = groups.get('ungrouped')!;
   const out = new Map<string, HostEntry>();
   for (const h of raw.hosts.values()) {
-    const direct: string[] = [...h.directGroups];
-    // a host listed only under all.hosts is "ungrouped", as in Ansible
+    let direct: string[] = [...h.directGroups];
+    // a host listed only under all.hosts is "ungrouped"; one listed in ungrouped and in a group is not (Ansible's
+    // reconcile_inventory)
     if (!direct.some((g) => g !== 'all')) {
       direct.push('ungrouped');
       if (!ungrouped.hosts.includes(h.name)) ungrouped.hosts.push(h.name);
+    } else if (direct.includes('ungrouped') && direct.some((g) => g !== 'all' && g !== 'ungrouped')) {
+      direct = direct.filter((g) => g !== 'ungrouped');
+      ungrouped.hosts.splice(ungrouped.hosts.indexOf(h.name), 1);
     }
     const member = new Set<string>(['all']);
     const climb = (g: string) => {

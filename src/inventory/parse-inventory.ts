@@ -1,61 +1,24 @@
-import { isMap, isPair, isScalar, isSeq, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, type Node, type Scalar } from 'yaml';
 import type { Location } from '../errors.ts';
-import { expandHostRange } from './host-ranges.ts';
+import { parseHostPattern } from './host-pattern.ts';
 import { closestName, type Problems } from './problems.ts';
+import { addChild, addHost, ensureGroup, type RawGroup, type RawInventory } from './raw-inventory.ts';
 import { layerFromMap, type VarLayer } from './var-layer.ts';
 import { keyName, locationOf, type YamlFile } from './yaml-file.ts';
 
-/** A group as written in the inventory file (before group_vars/ and before precedence). */
-export interface RawGroup {
-  name: string;
-  hosts: string[]; // direct members, in order of first mention
-  children: string[];
-  /** vars blocks of every place the group is written, in file order */
-  layers: VarLayer[];
-  /** written somewhere with a non-empty body (hosts, children or vars) */
-  hasContent: boolean;
-  source: Location; // first mention
-}
-
-export interface RawHost {
-  name: string;
-  directGroups: string[];
-  /** inline vars of every place the host is listed, in file order */
-  layers: VarLayer[];
-  source: Location; // first mention
-}
-
-/** A `children:` entry, kept to check that the child group is defined somewhere. */
-export interface ChildRef {
-  parent: string;
-  child: string;
-  location: Location;
-}
-
-export interface RawInventory {
-  groups: Map<string, RawGroup>;
-  hosts: Map<string, RawHost>;
-  childRefs: ChildRef[];
-}
-
 const GROUP_KEYS = ['hosts', 'children', 'vars'];
 
-/** Read the structure of a YAML inventory: top-level groups, nested children, hosts and vars. */
-export function parseInventory(file: YamlFile, problems: Problems): RawInventory {
-  const inv: RawInventory = { groups: new Map(), hosts: new Map(), childRefs: [] };
-  const wholeFile: Location = { file: file.display };
-  ensureGroup(inv, 'all', wholeFile);
-  ensureGroup(inv, 'ungrouped', wholeFile);
-
+/** Read the structure of a YAML inventory into `inv`: top-level groups, nested children, hosts and vars. */
+export function parseYamlInventory(file: YamlFile, inv: RawInventory, problems: Problems): void {
   const root = file.doc.contents;
-  if (root === null || (isScalar(root) && root.value === null)) return inv; // empty inventory: no hosts
+  if (root === null || (isScalar(root) && root.value === null)) return; // empty inventory: no hosts
   if (!isMap(root)) {
     problems.add(
       'an inventory must be a YAML mapping of group names',
       locationOf(file, root),
       'start with\n  all:\n    hosts:\n      web1:\n        ansible_host: 192.0.2.10',
     );
-    return inv;
+    return;
   }
   for (const pair of root.items) {
     const name = keyName(pair.key);
@@ -65,16 +28,6 @@ export function parseInventory(file: YamlFile, problems: Problems): RawInventory
     }
     parseGroup(file, inv, problems, name, pair.value as Node | null, locationOf(file, pair.key as Node));
   }
-  return inv;
-}
-
-function ensureGroup(inv: RawInventory, name: string, where: Location): RawGroup {
-  let g = inv.groups.get(name);
-  if (!g) {
-    g = { name, hosts: [], children: [], layers: [], hasContent: false, source: where };
-    inv.groups.set(name, g);
-  }
-  return g;
 }
 
 function isNull(node: Node | null | undefined): boolean {
@@ -98,7 +51,7 @@ function parseGroup(file: YamlFile, inv: RawInventory, problems: Problems, name:
     problems.add(`group ${name} must be a mapping with hosts, children or vars, not ${describe(body as Node)}`, locationOf(file, body), hint);
     return;
   }
-  if (body.items.length > 0) group.hasContent = true;
+  group.hasContent = true; // `name: {}` is an empty group on purpose (ansible-inventory --export writes them so)
   for (const pair of body.items) {
     const key = keyName(pair.key);
     const keyLoc = locationOf(file, pair.key as Node);
@@ -121,8 +74,17 @@ function listItems(seq: Node): string[] {
   return seq.items.filter((i) => isScalar(i) && i.value !== null).map((i) => String((i as { value: unknown }).value));
 }
 
+/** `hosts: web1` / `children: web`: Ansible reads a plain string there as a mapping with that one name. */
+function isNameShorthand(node: Node | null): node is Scalar<string> {
+  return isScalar(node) && typeof node.value === 'string';
+}
+
 function parseHosts(file: YamlFile, inv: RawInventory, problems: Problems, group: RawGroup, node: Node | null): void {
   if (isNull(node)) return;
+  if (isNameShorthand(node)) {
+    addHostEntry(inv, problems, group, node.value, locationOf(file, node));
+    return;
+  }
   if (!isMap(node)) {
     const items = listItems(node as Node);
     problems.add(
@@ -139,13 +101,6 @@ function parseHosts(file: YamlFile, inv: RawInventory, problems: Problems, group
       problems.add(`a host name in group ${group.name} must be a plain string`, where);
       continue;
     }
-    let names: string[];
-    try {
-      names = expandHostRange(written);
-    } catch (err) {
-      problems.add(`host ${written}: ${(err as Error).message}`, where);
-      continue;
-    }
     const value = pair.value as Node | null;
     let layer: VarLayer | undefined;
     if (isMap(value)) layer = layerFromMap(file, value);
@@ -158,21 +113,28 @@ function parseHosts(file: YamlFile, inv: RawInventory, problems: Problems, group
           : `write\n  ${written}:\n    some_var: value`,
       );
     }
-    for (const hostName of names) {
-      let host = inv.hosts.get(hostName);
-      if (!host) {
-        host = { name: hostName, directGroups: [], layers: [], source: where };
-        inv.hosts.set(hostName, host);
-      }
-      if (!host.directGroups.includes(group.name)) host.directGroups.push(group.name);
-      if (!group.hosts.includes(hostName)) group.hosts.push(hostName);
-      if (layer) host.layers.push(layer);
-    }
+    addHostEntry(inv, problems, group, written, where, layer);
   }
+}
+
+/** One host entry (a name, a range, host:port) of a group, shared with the INI and JSON readers. */
+export function addHostEntry(inv: RawInventory, problems: Problems, group: RawGroup, written: string, where: Location, layer?: VarLayer): void {
+  let pattern: ReturnType<typeof parseHostPattern>;
+  try {
+    pattern = parseHostPattern(written);
+  } catch (err) {
+    problems.add(`host ${written}: ${(err as Error).message}`, where);
+    return;
+  }
+  for (const hostName of pattern.names) addHost(inv, group, hostName, where, layer, pattern.port);
 }
 
 function parseChildren(file: YamlFile, inv: RawInventory, problems: Problems, group: RawGroup, node: Node | null): void {
   if (isNull(node)) return;
+  if (isNameShorthand(node)) {
+    addChild(inv, group, node.value, locationOf(file, node));
+    return;
+  }
   if (!isMap(node)) {
     const items = listItems(node as Node);
     problems.add(
@@ -190,8 +152,7 @@ function parseChildren(file: YamlFile, inv: RawInventory, problems: Problems, gr
       problems.add(`a child group name in group ${group.name} must be a plain string`, where);
       continue;
     }
-    inv.childRefs.push({ parent: group.name, child, location: where });
-    if (!group.children.includes(child)) group.children.push(child);
+    addChild(inv, group, child, where);
     parseGroup(file, inv, problems, child, pair.value as Node | null, where);
   }
 }

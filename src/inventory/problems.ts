@@ -6,9 +6,15 @@ import { ValidationError, ValidationErrors, type Location } from '../errors.ts';
  */
 export class Problems {
   readonly list: ValidationError[] = [];
+  /** what Ansible accepts silently but is probably a mistake (a group_vars file for no group): reported, not fatal */
+  readonly warnings: ValidationError[] = [];
 
   add(message: string, location: Location, hint?: string): void {
     this.list.push(new ValidationError(message, location, hint));
+  }
+
+  warn(message: string, location: Location, hint?: string): void {
+    this.warnings.push(new ValidationError(message, location, hint));
   }
 
   /** Absorb a thrown ValidationError(s); anything else is rethrown. */

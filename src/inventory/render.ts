@@ -19,9 +19,10 @@ function group(inv: Inventory, name: string): GroupEntry {
 }
 
 /**
- * The inventory as `ansible-inventory --list` prints it: one key per non-empty group with its sorted `hosts`
- * (direct members) and `children`, `all` with only children, and `_meta.hostvars` holding each host's merged
- * variables (extra vars included). Keys sorted, 4-space indent, no trailing newline.
+ * The inventory as `ansible-inventory --list` prints it: one key per non-empty group with its `hosts` (direct
+ * members) and `children` in inventory order, `all` with only children, and `_meta.hostvars` holding each
+ * host's merged variables (extra vars included). Mapping keys sorted (lists keep their order), 4-space indent,
+ * no trailing newline.
  */
 export function inventoryList(inv: Inventory): string {
   const result: Record<string, unknown> = {};
@@ -31,8 +32,8 @@ export function inventoryList(inv: Inventory): string {
     seen.add(name);
     const g = group(inv, name);
     const entry: Record<string, string[]> = {};
-    if (name !== 'all' && g.hosts.length) entry.hosts = [...g.hosts].sort(byName);
-    const children = [...g.children].sort(byName);
+    if (name !== 'all' && g.hosts.length) entry.hosts = [...g.hosts];
+    const children = [...g.children];
     if (children.length) entry.children = children;
     if (Object.keys(entry).length) result[name] = entry;
     children.forEach(format);
@@ -46,7 +47,7 @@ export function inventoryList(inv: Inventory): string {
 
 /**
  * The group tree as `ansible-inventory --graph` prints it, from `top` (default all): `@group:` lines, child
- * groups then hosts, each level indented by `  |` and sorted by name. No trailing newline.
+ * groups then hosts in inventory order, each level indented by `  |`. No trailing newline.
  */
 export function inventoryGraph(inv: Inventory, top = 'all'): string {
   const lines: string[] = [];
@@ -55,8 +56,8 @@ export function inventoryGraph(inv: Inventory, top = 'all'): string {
     lines.push(label(`@${name}:`, depth));
     if (path.includes(name)) return; // a cycle is reported by loadInventory; never loop here
     const g = group(inv, name);
-    for (const child of [...g.children].sort(byName)) walk(child, depth + 1, [...path, name]);
-    if (name !== 'all') for (const host of [...g.hosts].sort(byName)) lines.push(label(host, depth + 1));
+    for (const child of g.children) walk(child, depth + 1, [...path, name]);
+    if (name !== 'all') for (const host of g.hosts) lines.push(label(host, depth + 1));
   };
   if (!inv.groups.has(top)) throw new UsageError(`--graph: no group ${top} in the inventory`);
   walk(top, 0, []);

@@ -2,15 +2,18 @@
  * Split a string into words as a POSIX shell (and Python's shlex in posix mode, which Ansible uses) would,
  * without expansions: whitespace separates words; '...' is literal; inside "..." a backslash escapes only
  * `"`, `\`, `$`, `` ` `` and newline; outside quotes a backslash escapes any character.
+ * With `comments`, a `#` outside quotes ends the input (Python's shlex.split(comments=True), which Ansible's
+ * INI inventory uses: `web1 port=22 # note`).
  * Throws Error on an unterminated quote or a trailing backslash.
  */
-export function splitShellWords(input: string): string[] {
+export function splitShellWords(input: string, opts: { comments?: boolean } = {}): string[] {
   const words: string[] = [];
   let word = '';
   let inWord = false;
   let i = 0;
   while (i < input.length) {
     const c = input[i];
+    if (c === '#' && opts.comments) break;
     if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
       if (inWord) words.push(word);
       word = '';

@@ -1,4 +1,4 @@
-import type { Location } from '../errors.ts';
+import type { Location, ValidationError } from '../errors.ts';
 
 export type Vars = Record<string, unknown>;
 
@@ -26,10 +26,14 @@ export interface GroupEntry {
 }
 
 export interface Inventory {
-  file: string; // absolute path
+  file: string; // absolute path of the first source
+  /** every inventory source given (-i), absolute, in order */
+  sources: string[];
   hosts: Map<string, HostEntry>;
   groups: Map<string, GroupEntry>;
   extraVars: Vars;
   /** the playbook's directory, when a playbook is loaded (Jinja's playbook_dir) */
   playbookDir?: string;
+  /** problems Ansible would let pass (group_vars/ for an unknown group...), for the command to print */
+  warnings: ValidationError[];
 }

@@ -109,14 +109,26 @@ export function readYamlFile(path: string, display: string, problems: Problems):
     return undefined;
   }
   if (!isVaultText(text)) return parseYamlText(text, display, problems);
-  // a whole vault-encrypted file: its variable names are inside, so it is decrypted now; every value is a secret
+  const plain = decryptVaultFile(text, display, problems);
+  return plain === undefined ? undefined : parseVaultedYaml(plain, display, problems);
+}
+
+/**
+ * A whole vault-encrypted file, decrypted now (its variable names are inside); a problem and undefined when it
+ * cannot be. Its text is not a secret, its values are: see parseVaultedYaml.
+ */
+export function decryptVaultFile(text: string, display: string, problems: Problems): string | undefined {
   try {
-    text = decryptVaultText(text, 'this file', { file: display }, { wholeFile: true });
+    return decryptVaultText(text, 'this file', { file: display }, { wholeFile: true });
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     problems.add(e.message, e.location, e.hint);
     return undefined;
   }
+}
+
+/** Parse the YAML of a decrypted vault file; every value in it becomes a secret of the run. */
+export function parseVaultedYaml(text: string, display: string, problems: Problems): YamlFile {
   const file = parseYamlText(text, display, problems);
   addSecretsOf(file.doc.toJS());
   return file;

@@ -7,14 +7,13 @@ import { writeTree } from '../fixtures/inventory/tmp-tree.ts';
 
 const basic = () => loadInventory(fileURLToPath(new URL('../fixtures/inventory/basic/inventory.yaml', import.meta.url)));
 
-test('--graph: like ansible-inventory --graph (child groups, then hosts, sorted; ungrouped always shown)', (t) => {
+test('--graph: as ansible-inventory --graph prints it (child groups, then hosts, in inventory order; ungrouped first)', (t) => {
   t.is(
     inventoryGraph(basic()),
     [
       '@all:',
-      '  |--@clients:',
-      '  |  |--client1',
-      '  |  |--lb1',
+      '  |--@ungrouped:',
+      '  |  |--lonely',
       '  |--@lvs:',
       '  |  |--@directors:',
       '  |  |  |--lb1',
@@ -23,15 +22,16 @@ test('--graph: like ansible-inventory --graph (child groups, then hosts, sorted;
       '  |  |  |--web01',
       '  |  |  |--web02',
       '  |  |  |--web03',
-      '  |--@ungrouped:',
-      '  |  |--lonely',
+      '  |--@clients:',
+      '  |  |--client1',
+      '  |  |--lb1',
     ].join('\n'),
   );
   t.is(inventoryGraph(basic(), 'lvs').split('\n')[0], '@lvs:');
   t.throws(() => inventoryGraph(basic(), 'nope'), { instanceOf: UsageError, message: /no group nope/ });
 });
 
-test('--list: like ansible-inventory --list (sorted keys, empty groups left out, _meta.hostvars)', (t) => {
+test('--list: as ansible-inventory --list prints it (sorted keys, lists in inventory order, empty groups left out, _meta.hostvars)', (t) => {
   const root = writeTree(t, {
     'inv.yaml': `
 all:
@@ -65,15 +65,15 @@ all:
     },
     "all": {
         "children": [
-            "empty",
             "ungrouped",
-            "web"
+            "web",
+            "empty"
         ]
     },
     "web": {
         "hosts": [
-            "w1",
-            "w2"
+            "w2",
+            "w1"
         ]
     }
 }`,
@@ -82,7 +82,7 @@ all:
 
 test('--list of the basic fixture round-trips as JSON with every group and host', (t) => {
   const data = JSON.parse(inventoryList(basic()));
-  t.deepEqual(data.all, { children: ['clients', 'lvs', 'ungrouped'] });
+  t.deepEqual(data.all, { children: ['ungrouped', 'lvs', 'clients'] });
   t.deepEqual(data.lvs, { children: ['directors', 'realservers'] });
   t.deepEqual(data.ungrouped, { hosts: ['lonely'] });
   t.deepEqual(Object.keys(data._meta.hostvars).sort(), ['client1', 'lb1', 'lb2', 'lonely', 'web01', 'web02', 'web03']);

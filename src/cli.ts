@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { PACKAGE_ROOT } from './package-root.ts';
 import { EXIT, UsageError } from './errors.ts';
 import { reportError } from './commands/common.ts';
+import { maskText } from './secret-values.ts';
 
 // Each command's module is imported only when that command runs (`await import`): `--version`, `--help` and
 // `inventory` never load ssh2, listr2, zod or the roles (start-up time: README "Start-up").
@@ -25,8 +26,9 @@ Exit codes: 0 ok, 2 a host failed (or verification failed), 3 a host was unreach
             4 invalid inventory/playbook (nothing touched), 5 bad options.`;
 
 export async function main(argv: string[]): Promise<number> {
-  const out = (s: string) => process.stdout.write(s);
-  const err = (s: string) => process.stderr.write(s);
+  // every line lvsplay prints goes through the secret mask (secret-values.ts)
+  const out = (s: string) => process.stdout.write(maskText(s));
+  const err = (s: string) => process.stderr.write(maskText(s));
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {

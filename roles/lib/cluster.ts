@@ -22,6 +22,7 @@ import {
   parseVrrpVip,
 } from './schema.ts';
 import { z } from 'zod';
+import { addSecret } from '../../src/secret-values.ts';
 
 export interface Nic {
   name: string;
@@ -158,7 +159,10 @@ function parsed<T>(raw: unknown, schema: z.ZodType<T>): T | undefined {
 }
 
 export function hostVrrp(inv: Inventory, host: string): Vrrp | undefined {
-  return parsed(vars(inv, host).lvs_vrrp, vrrpSchema);
+  const vrrp = parsed(vars(inv, host).lvs_vrrp, vrrpSchema);
+  // the VRRP password is rendered into keepalived.conf: masked in every diff, log and message
+  for (const i of vrrp?.instances ?? []) addSecret(i.auth_pass);
+  return vrrp;
 }
 
 export function hostNodeSvc(inv: Inventory, host: string): NodeSvc | undefined {

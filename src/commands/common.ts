@@ -1,6 +1,7 @@
 /** What the commands share: option definitions and parsing, error reporting with exit codes. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EXIT, UsageError, ValidationError, ValidationErrors } from '../errors.ts';
+import { VAULT_HELP, vaultOptions } from './vault-options.ts';
 import { loadInventory, parseExtraVars, type Inventory } from '../inventory/index.ts';
 import type { AnsibleCfg } from '../config/ansible-cfg.ts';
 import { ansibleSettings, inventorySources } from './connections.ts';
@@ -28,6 +29,7 @@ Options:
                            keep it from reaching every member (refused by default: exit 4, nothing touched)
       --allow-down H[,H]   verification: these real servers may be down (their services are DEGRADED, exit 0)
   -v, --verbose            print ok steps, fact timings and change output
+${VAULT_HELP}
   -h, --help`;
 
 /** Options shared by the commands that reach hosts. */
@@ -43,6 +45,7 @@ export const commonOptions = {
   keepalive: { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
+  ...vaultOptions,
 } as const satisfies ParseArgsConfig['options'];
 
 export function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, command: string) {

@@ -1,5 +1,7 @@
 /** `lvsplay drill failover|realservers PLAYBOOK -i INVENTORY`: rehearse failures and measure what they cost. */
+import { useVaultOptions } from './vault-options.ts';
 import { writeFileSync, mkdirSync } from 'node:fs';
+import { maskText } from '../secret-values.ts';
 import { dirname } from 'node:path';
 import { commonOptions, poolOptions, parse, loadCommandInventory } from './common.ts';
 import { ansibleSettings, HostAccess } from './connections.ts';
@@ -115,6 +117,7 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
   const checkTimeoutMs = duration(o['check-timeout'], '--check-timeout', 60_000);
 
   const cfg = ansibleSettings();
+  await useVaultOptions(o);
   const inv = loadCommandInventory(o, 'drill', io, cfg);
   const pb = await loadPlaybook(playbookFile);
   // the vantage host: --from, else the playbook's first verify entry's, else the first client
@@ -169,7 +172,7 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
     }
     if (o.json) {
       mkdirSync(dirname(o.json), { recursive: true });
-      writeFileSync(o.json, JSON.stringify(json, null, 2) + '\n');
+      writeFileSync(o.json, maskText(JSON.stringify(json, null, 2) + '\n'));
     }
     if (o.report) await (await import('../report/index.ts')).writeDrillReport(o.report, json, `lvsplay drill ${kind} ${playbookFile} -i ${inv.sources.join(' -i ')}`);
     return pass ? EXIT.ok : EXIT.hostFailed;

@@ -1,5 +1,7 @@
 /** `lvsplay facts -i INV [--limit P] [--json FILE]`: gather and print the facts steps plan from, per host. */
+import { useVaultOptions } from './vault-options.ts';
 import { writeFileSync } from 'node:fs';
+import { maskText } from '../secret-values.ts';
 import PQueue from 'p-queue';
 import { commonOptions, poolOptions, parse, parseForks, loadCommandInventory } from './common.ts';
 import { ansibleSettings, HostAccess } from './connections.ts';
@@ -44,6 +46,7 @@ export async function factsCommand(argv: string[], io: CommandIO): Promise<numbe
   }
   if (positionals.length) throw new UsageError(`facts: unexpected argument "${positionals[0]}"`);
   const cfg = ansibleSettings();
+  await useVaultOptions(o);
   const inv = loadCommandInventory(o, 'facts', io, cfg);
   const sel = selectHosts(inv, o.limit ?? 'all');
   if (sel.hosts.length === 0) throw new UsageError(`facts: --limit "${o.limit}" matches no host`);
@@ -86,7 +89,7 @@ export async function factsCommand(argv: string[], io: CommandIO): Promise<numbe
   }
   const ordered = Object.fromEntries(sel.hosts.map((h) => [h, result[h]]));
   const text = JSON.stringify(ordered, null, 2) + '\n';
-  if (o.json) writeFileSync(o.json, text);
+  if (o.json) writeFileSync(o.json, maskText(text));
   else io.out(text);
   return failed ? EXIT.hostFailed : unreachable ? EXIT.unreachable : EXIT.ok;
 }

@@ -1,4 +1,6 @@
 /** `lvsplay inventory -i INV [--list|--graph] [--host NAME]`. */
+import { useVaultOptions, vaultOptions, VAULT_HELP } from './vault-options.ts';
+import { renderedVars } from '../inventory/host-vars-view.ts';
 import { parse, loadCommandInventory } from './common.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { inventoryGraph, inventoryList } from '../inventory/index.ts';
@@ -10,7 +12,9 @@ const HELP = `Usage: lvsplay inventory -i INVENTORY [-i INVENTORY ...] [--list |
 
   --list        all groups and hosts with merged variables (JSON, like ansible-inventory --list)
   --graph       the group tree (like ansible-inventory --graph)
-  --host NAME   the merged variables of one host (JSON)`;
+  --host NAME   the merged variables of one host (JSON); templates literal, vaulted values encrypted
+  --render      with --host: the values as a run sees them (Jinja rendered, vault decrypted; secrets masked)
+${VAULT_HELP}`;
 
 export async function inventoryCommand(argv: string[], io: CommandIO): Promise<number> {
   const { values: o } = parse(
@@ -22,6 +26,8 @@ export async function inventoryCommand(argv: string[], io: CommandIO): Promise<n
       host: { type: 'string' },
       'extra-vars': { type: 'string', short: 'e', multiple: true },
       help: { type: 'boolean', short: 'h' },
+      render: { type: 'boolean' },
+      ...vaultOptions,
     },
     'inventory',
   );
@@ -29,12 +35,14 @@ export async function inventoryCommand(argv: string[], io: CommandIO): Promise<n
     io.out(HELP + '\n');
     return EXIT.ok;
   }
+  await useVaultOptions(o);
   const inv = loadCommandInventory(o, 'inventory', io);
   if ([o.list, o.graph, o.host !== undefined].filter(Boolean).length > 1) throw new UsageError('inventory: use one of --list, --graph, --host');
+  if (o.render && o.host === undefined) throw new UsageError('inventory: --render goes with --host NAME (--list keeps templates literal, as ansible-inventory does)');
   if (o.host !== undefined) {
     const h = inv.hosts.get(o.host);
     if (!h) throw new UsageError(`inventory: no host "${o.host}" in ${inv.file}`);
-    io.out(JSON.stringify(h.vars, null, 2) + '\n');
+    io.out(JSON.stringify(o.render ? renderedVars(h) : (h.rawVars ?? h.vars), null, 2) + '\n');
   } else if (o.graph) {
     io.out(inventoryGraph(inv) + '\n');
   } else {

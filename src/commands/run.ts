@@ -1,4 +1,6 @@
 /** `lvsplay run PLAYBOOK -i INVENTORY`: load, validate (exit 4 before any connection), converge, recap. */
+import { useVaultOptions } from './vault-options.ts';
+import { dirname, resolve } from 'node:path';
 import { commonOptions, poolOptions, parse, parseAllowDown, parseForks, loadCommandInventory, RUN_HELP } from './common.ts';
 import { ansibleSettings, HostAccess } from './connections.ts';
 import { EXIT, UsageError } from '../errors.ts';
@@ -59,8 +61,10 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   const forks = parseForks(o.forks, cfg.forks);
   const tags = o.tags ? o.tags.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
 
+  await useVaultOptions(o); // before -e: an @file may be vault-encrypted
   const inv = loadCommandInventory(o, 'run', io, cfg);
   const pb = await loadPlaybook(positionals[0]);
+  inv.playbookDir = dirname(resolve(positionals[0]!)); // Jinja's playbook_dir
   const plays = prepare(pb, inv, { limit: o.limit, tags });
   // connection specs are validated before any host is touched, too
   const access = new HostAccess(inv, cfg, o['ssh-config']);

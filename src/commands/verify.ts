@@ -1,4 +1,6 @@
 /** `lvsplay verify PLAYBOOK -i INVENTORY`: only the verification of a playbook's cluster (nothing is converged). */
+import { useVaultOptions } from './vault-options.ts';
+import { dirname, resolve } from 'node:path';
 import { commonOptions, poolOptions, parse, parseAllowDown, loadCommandInventory } from './common.ts';
 import { ansibleSettings, HostAccess } from './connections.ts';
 import { EXIT, UsageError } from '../errors.ts';
@@ -42,6 +44,7 @@ export async function verifyCommand(argv: string[], io: CommandIO): Promise<numb
   if (positionals.length !== 1) throw new UsageError(`verify: expected exactly one PLAYBOOK, got ${positionals.length ? positionals.join(' ') : 'none'} (usage: lvsplay verify PLAYBOOK.ts -i INVENTORY)`);
   if (o.limit) throw new UsageError('verify: --limit does not apply (use only: [...] in the playbook\'s verify entries)');
   const cfg = ansibleSettings();
+  await useVaultOptions(o);
   const inv = loadCommandInventory(o, 'verify', io, cfg);
   const pb = await loadPlaybook(positionals[0]!);
   const plan = planVerification(pb, inv, { allowDown: parseAllowDown(o['allow-down']) });

@@ -21,6 +21,8 @@ export interface PlannedStep {
   error?: string;
   notify: string[];
   together?: TogetherGroup[];
+  /** a secret (no_log) step: its text is hidden in the output (see hideSecretStep) */
+  secret?: boolean;
 }
 
 /** Every fact the steps (and the play's handlers) declare, deduplicated by key. */
@@ -54,7 +56,7 @@ function makeContext(host: HostInfo, step: Step, raw: Map<string, RawFact>, stat
 }
 
 function planOne(host: HostInfo, step: Step, raw: Map<string, RawFact>, state: Map<string, unknown>, meta: { role?: string; handler: boolean }): PlannedStep {
-  const base = { name: step.name, kind: step.kind, role: meta.role, handler: meta.handler, notify: [...(step.notify ?? [])] };
+  const base = { name: step.name, kind: step.kind, role: meta.role, handler: meta.handler, notify: [...(step.notify ?? [])], ...(step.secret ? { secret: true } : {}) };
   try {
     const p = step.plan(makeContext(host, step, raw, state));
     return { ...base, changes: p.changes, warnings: p.warnings ?? [], skipped: p.skipped, ...(p.together?.length ? { together: p.together } : {}) };

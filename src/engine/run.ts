@@ -191,7 +191,7 @@ export async function runPlays(plays: PreparedPlay[], inv: Inventory, opts: RunO
           r.ok++;
           if (status === 'changed') r.changed++;
         }
-        emit({
+        emit(hideSecretStep(p.secret, {
           event: 'step',
           play: pp.name,
           host,
@@ -206,7 +206,7 @@ export async function runPlays(plays: PreparedPlay[], inv: Inventory, opts: RunO
           skipped: p.skipped,
           error,
           output: error ? a.output.trim() || undefined : undefined,
-        });
+        }));
         if (error) return true;
       }
       return false;
@@ -226,4 +226,19 @@ export async function runPlays(plays: PreparedPlay[], inv: Inventory, opts: RunO
       return done('failed');
     }
   }
+}
+
+type StepEvent = Extract<RunEvent, { event: 'step' }>;
+
+/** A secret (no_log) step shows that it changed or failed, never what: as Ansible's "output has been hidden". */
+function hideSecretStep(secret: boolean | undefined, e: StepEvent): StepEvent {
+  if (!secret) return e;
+  const hidden = 'hidden: secret step';
+  return {
+    ...e,
+    changes: e.changes.map(() => `(change ${hidden})`),
+    ...(e.diff ? { diff: e.diff.map(() => `(diff ${hidden})`) } : {}),
+    ...(e.error ? { error: `step failed (error ${hidden})` } : {}),
+    ...(e.output ? { output: `(output ${hidden})` } : {}),
+  };
 }

@@ -65,6 +65,10 @@ export interface StepOptions {
   tags?: string[];
   /** label shown in the progress and recap instead of the default */
   name?: string;
+  /** Ansible's no_log: the step's changes, diff, output and error text are hidden in every output */
+  secret?: boolean;
+  /** the same as `secret` (Ansible's spelling) */
+  noLog?: boolean;
 }
 
 /** A step plans purely from facts: (desired, facts) → changes. Only the engine does I/O. */
@@ -77,6 +81,8 @@ export interface Step {
   readonly tags?: readonly string[];
   /** its plans may name `together` groups: the engine plans every host of the play before applying any */
   readonly together?: boolean;
+  /** hide changes, diff, output and error text (StepOptions.secret / noLog) */
+  readonly secret?: boolean;
 }
 
 /** Context for expanding roles and per-host step functions (pure: inventory data only, no facts). */

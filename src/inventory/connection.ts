@@ -167,10 +167,7 @@ export function resolveConnection(host: HostEntry, inventoryDir: string, problem
   const cfg = settings.cfg;
   const cwd = settings.cwd ?? process.cwd();
   const bad = (f: Found, message: string, hint?: string) => {
-    // variables are plain data: a Jinja expression is never evaluated, so say that rather than "wrong type"
-    const templated = typeof f.value === 'string' && f.value.includes('{{');
-    const fix = templated ? 'lvsplay does not evaluate {{ }} templates: write the value itself' : hint;
-    problems.add(`${f.field} ${message}`, { ...f.location, host: host.name, field: f.field }, fix);
+    problems.add(`${f.field} ${message}`, { ...f.location, host: host.name, field: f.field }, hint);
   };
   const cfgBad = (s: Setting<unknown>, message: string) => problems.add(`${s.origin}: ${message}`, { host: host.name });
   const asString = (f: Found | undefined): string | undefined => {

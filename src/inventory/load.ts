@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UsageError, type Location } from '../errors.ts';
 import { resolveConnection } from './connection.ts';
+import { renderVarsOnRead } from './host-vars-view.ts';
 import { emptyRawInventory, type RawInventory } from './raw-inventory.ts';
 import { readInventorySource, sourceFiles } from './read-source.ts';
 import { didYouMean, Problems } from './problems.ts';
@@ -51,11 +52,14 @@ export function loadInventory(source: string | string[], opts: LoadOptions = {})
   for (const k of Object.keys(extra.vars)) extra.sources[k] = EXTRA_VARS_SOURCE;
   const hosts = buildHosts(raw, groups, ranks, parents, groupVars, hostVars, extra);
 
+  const sources = given.map((s) => resolve(s));
+  const inv: Inventory = { file: sources[0]!, sources, hosts, groups, extraVars: extra.vars, warnings: [] };
+  renderVarsOnRead(inv); // Jinja and vault: host.vars renders on read from here on
   // relative paths in a host's variables are relative to the directory of the source that first lists it
   for (const host of hosts.values()) resolveConnection(host, dirname(resolve(host.source.file ?? given[0])), problems);
   problems.throwIfAny();
-  const sources = given.map((s) => resolve(s));
-  return { file: sources[0], sources, hosts, groups, extraVars: extra.vars, warnings: problems.warnings };
+  inv.warnings = problems.warnings;
+  return inv;
 }
 
 /** The directory whose group_vars/ and host_vars/ go with an inventory source: itself, or the file's directory. */

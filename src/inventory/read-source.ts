@@ -6,7 +6,8 @@ import { isListShape, parseJsonInventory } from './json-inventory.ts';
 import { parseYamlInventory } from './parse-inventory.ts';
 import { Problems } from './problems.ts';
 import type { RawInventory } from './raw-inventory.ts';
-import { keyName, parseYamlText, type YamlFile } from './yaml-file.ts';
+import { decryptVaultFile, keyName, parseVaultedYaml, parseYamlText, type YamlFile } from './yaml-file.ts';
+import { isVaultText } from './vault.ts';
 
 /** One inventory file to read: its absolute path and the path as shown in messages. */
 export interface SourceFile {
@@ -55,8 +56,16 @@ export function readInventorySource(file: SourceFile, inv: RawInventory, problem
     return false;
   }
   const where = { file: file.display };
-  if (text.startsWith('$ANSIBLE_VAULT')) {
-    problems.add('an ansible-vault encrypted inventory file is not supported', where, 'decrypt it (ansible-vault decrypt), or keep the secrets in group_vars/host_vars');
+  if (isVaultText(text)) {
+    // a vault-encrypted YAML inventory (vault.ts); its values become secrets. INI inside a vault is not read.
+    const plain = decryptVaultFile(text, file.display, problems);
+    if (plain === undefined) return false;
+    const yaml = parseVaultedYaml(plain, file.display, problems);
+    if (yaml.wellFormed && isMap(yaml.doc.contents)) {
+      readYamlShaped(yaml, yaml.doc.contents, inv, problems);
+      return true;
+    }
+    problems.add('a vault-encrypted inventory must be a YAML inventory (INI and JSON inside a vault are not read)', where, 'keep the inventory in clear and the secrets in vaulted group_vars/host_vars');
     return false;
   }
   if (text.startsWith('#!')) {

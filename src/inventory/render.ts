@@ -40,7 +40,7 @@ export function inventoryList(inv: Inventory): string {
   };
   format('all');
   const hostvars: Record<string, unknown> = {};
-  for (const h of inv.hosts.values()) if (Object.keys(h.vars).length) hostvars[h.name] = h.vars;
+  for (const h of inv.hosts.values()) if (Object.keys(h.rawVars ?? h.vars).length) hostvars[h.name] = h.rawVars ?? h.vars; // templates literal, as ansible-inventory
   result._meta = { hostvars };
   return JSON.stringify(sortKeys(result), null, 4);
 }

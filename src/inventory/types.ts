@@ -6,8 +6,10 @@ export interface HostEntry {
   name: string;
   /** every group the host belongs to, directly or through children, including 'all' */
   groups: string[];
-  /** merged variables, precedence applied (see README: inventory precedence) */
+  /** merged variables, precedence applied (see README: inventory precedence); rendered on read (host-vars-view.ts) */
   vars: Vars;
+  /** the same variables as written: templates literal, vaulted values encrypted (inventory --list) */
+  rawVars?: Vars;
   source: Location;
   /** where each of `vars` was set (file:line of the winning definition), for errors about a variable */
   varSources?: Record<string, Location>;
@@ -30,6 +32,8 @@ export interface Inventory {
   hosts: Map<string, HostEntry>;
   groups: Map<string, GroupEntry>;
   extraVars: Vars;
+  /** the playbook's directory, when a playbook is loaded (Jinja's playbook_dir) */
+  playbookDir?: string;
   /** problems Ansible would let pass (group_vars/ for an unknown group...), for the command to print */
   warnings: ValidationError[];
 }

@@ -8,10 +8,14 @@ import {
   type Document,
   type Node,
   type ParsedNode,
+  type ScalarTag,
   type Tags,
 } from 'yaml';
 import type { Location } from '../errors.ts';
+import { ValidationError } from '../errors.ts';
+import { addSecretsOf } from '../secret-values.ts';
 import type { Problems } from './problems.ts';
+import { decryptVaultText, isVaultText, VaultedValue } from './vault.ts';
 
 /** One parsed YAML file (inventory, group_vars/host_vars file, or -e @file) with what is needed to name lines. */
 export interface YamlFile {
@@ -28,8 +32,15 @@ export interface YamlFile {
 // turns dates into Date objects; keep both as plain strings, as variables are plain data here.
 const pyyamlTrue = /^(?:[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/;
 const pyyamlFalse = /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/;
+// `!vault |` values (ansible-vault encrypt_string) stay encrypted until read (vault.ts).
+const vaultTag: ScalarTag = {
+  tag: '!vault',
+  identify: (v) => v instanceof VaultedValue,
+  resolve: (text) => new VaultedValue(text),
+  stringify: (item) => String((item.value as VaultedValue).ciphertext),
+};
 function pyyamlTags(tags: Tags): Tags {
-  return tags
+  return [...tags, vaultTag]
     .filter((t) => !(typeof t === 'object' && t.tag === 'tag:yaml.org,2002:timestamp'))
     .map((t) => {
       if (typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:bool' || !t.test) return t;
@@ -97,11 +108,30 @@ export function readYamlFile(path: string, display: string, problems: Problems):
     problems.add(`cannot read file: ${(err as Error).message}`, { file: display });
     return undefined;
   }
-  if (text.startsWith('$ANSIBLE_VAULT')) {
-    problems.add('ansible-vault encrypted files are not supported', { file: display }, 'decrypt it (ansible-vault decrypt) or keep secrets elsewhere');
+  if (!isVaultText(text)) return parseYamlText(text, display, problems);
+  const plain = decryptVaultFile(text, display, problems);
+  return plain === undefined ? undefined : parseVaultedYaml(plain, display, problems);
+}
+
+/**
+ * A whole vault-encrypted file, decrypted now (its variable names are inside); a problem and undefined when it
+ * cannot be. Its text is not a secret, its values are: see parseVaultedYaml.
+ */
+export function decryptVaultFile(text: string, display: string, problems: Problems): string | undefined {
+  try {
+    return decryptVaultText(text, 'this file', { file: display }, { wholeFile: true });
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    problems.add(e.message, e.location, e.hint);
     return undefined;
   }
-  return parseYamlText(text, display, problems);
+}
+
+/** Parse the YAML of a decrypted vault file; every value in it becomes a secret of the run. */
+export function parseVaultedYaml(text: string, display: string, problems: Problems): YamlFile {
+  const file = parseYamlText(text, display, problems);
+  addSecretsOf(file.doc.toJS());
+  return file;
 }
 
 export function lineOf(file: YamlFile, node: Node | null | undefined): number | undefined {

@@ -1,6 +1,7 @@
 /** What a run reports, as it happens. Reporters (plain lines, listr2, JSON Lines) consume these. */
 import type { StepStatus } from '../engine/plan.ts';
 import type { PhaseTimes } from '../engine/phases.ts';
+import { maskDeep } from '../secret-values.ts';
 
 export type RunEvent =
   | { event: 'run_start'; playbook: string; inventory: string; check: boolean; hosts: string[] }
@@ -86,11 +87,12 @@ export interface Reporter {
   close(): Promise<void>;
 }
 
-/** Fan one event stream out to several reporters. */
+/** Fan one event stream out to several reporters, every secret of the run masked first (secret-values.ts). */
 export class Reporters implements Reporter {
   constructor(private readonly list: Reporter[]) {}
   event(e: RunEvent): void {
-    for (const r of this.list) r.event(e);
+    const masked = maskDeep(e);
+    for (const r of this.list) r.event(masked);
   }
   async close(): Promise<void> {
     for (const r of this.list) await r.close();

@@ -2,6 +2,7 @@
 import { openSync, writeSync, closeSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Reporter, RunEvent } from './events.ts';
+import { maskDeep } from '../secret-values.ts';
 
 export class JsonLinesReporter implements Reporter {
   private fd: number;
@@ -10,7 +11,7 @@ export class JsonLinesReporter implements Reporter {
     this.fd = openSync(file, 'w');
   }
   event(e: RunEvent): void {
-    writeSync(this.fd, JSON.stringify(e) + '\n');
+    writeSync(this.fd, JSON.stringify(maskDeep(e)) + '\n'); // masked here too: verify writes events without Reporters
   }
   async close(): Promise<void> {
     closeSync(this.fd);

@@ -7,6 +7,8 @@ export const commonShape = {
   notify: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
   tags: z.array(z.string().min(1)).optional(),
   name: z.string().min(1).optional(),
+  secret: z.boolean().optional(),
+  noLog: z.boolean().optional(),
 };
 
 /**
@@ -72,6 +74,7 @@ export function makeStep(
     plan,
     ...(notify ? { notify } : {}),
     ...(common.tags ? { tags: common.tags } : {}),
+    ...(common.secret || common.noLog ? { secret: true } : {}),
   };
 }
 

@@ -194,9 +194,11 @@ test('splitShellWords: quotes and escapes like shlex', (t) => {
   t.throws(() => splitShellWords(`abc\\`), { message: /trailing backslash/ });
 });
 
-test('a templated connection variable is not evaluated, and the error says so', (t) => {
-  const root = writeTree(t, { 'inv.yaml': 'all:\n  hosts:\n    h1:\n      ansible_port: "{{ base_port + 1 }}"\n' });
-  const [err] = validationErrors(t, () => loadInventory(join(root, 'inv.yaml')));
+test('a templated connection variable is rendered; one using an undefined variable is an error at its line', (t) => {
+  const ok = writeTree(t, { 'inv.yaml': 'all:\n  vars:\n    base_port: 2200\n  hosts:\n    h1:\n      ansible_port: "{{ base_port + 1 }}"\n' });
+  t.is(connectionSpec(loadInventory(join(ok, 'inv.yaml')), 'h1').port, 2201);
+  const bad = writeTree(t, { 'inv.yaml': 'all:\n  hosts:\n    h1:\n      ansible_port: "{{ base_port + 1 }}"\n' });
+  const err = t.throws(() => loadInventory(join(bad, 'inv.yaml'))) as ValidationError;
   t.is(err.location.line, 4);
-  t.is(err.hint, 'lvsplay does not evaluate {{ }} templates: write the value itself');
+  t.regex(err.message, /ansible_port .*undefined variable 'base_port'/);
 });

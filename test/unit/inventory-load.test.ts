@@ -153,7 +153,7 @@ web:
   t.deepEqual(inv.hosts.get('w1')!.groups, ['all', 'prod', 'web']);
 });
 
-test('variables are plain data: {{ }} is left as written; YAML 1.1 scalars as PyYAML reads them', (t) => {
+test('YAML 1.1 scalars as PyYAML reads them; {{ }} stays literal in rawVars (rendering: inventory-jinja.test.ts)', (t) => {
   const root = writeTree(t, {
     'inv.yaml': `
 all:
@@ -168,7 +168,7 @@ all:
       merged: {<<: *d, j: w}
 `,
   });
-  const v = loadInventory(join(root, 'inv.yaml')).hosts.get('h1')!.vars;
+  const v = loadInventory(join(root, 'inv.yaml')).hosts.get('h1')!.rawVars!;
   t.is(v.templ, '{{ other_var }}');
   t.is(v.on_off, false);
   t.is(v.letter_y, 'y');

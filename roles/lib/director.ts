@@ -30,7 +30,11 @@ export function keepalivedTable(config: KeepalivedConfig): { services: IpvsServi
       port: s.port,
       scheduler: s.scheduler as IpvsServiceSpec['scheduler'],
       ...(s.persistence_timeout ? { persistent: s.persistence_timeout } : {}),
-      realServers: realServers.map((r) => ({ address: r.address, port: r.port, method: METHOD[s.lb_kind], weight: r.weight })),
+      // DR/TUN cannot map ports: the role's validation refuses such a server with its own message (file:line, fix);
+      // building this step must not pre-empt that with the step's generic one, so the impossible entry is left out
+      realServers: realServers
+        .filter((r) => s.lb_kind === 'NAT' || r.port === s.port)
+        .map((r) => ({ address: r.address, port: r.port, method: METHOD[s.lb_kind], weight: r.weight })),
     };
   });
   return { services, sorry };

@@ -65,6 +65,8 @@ const cases: Array<{ file: string; charts: number; marks: Record<string, number>
   { file: 'vm-verify-fail.jsonl', charts: 4, marks: { bar: 8, tick: 8 }, verdict: 'FAIL', text: [/no director holds 198\.18\.0\.110/, /MISSING/] },
   { file: 'drill-failover-kill.json', charts: 1, marks: { bar: 3, tick: 300, 'rect mark': 1 }, verdict: 'FAIL', text: [/split brain/, /takeover by dir2/, /preempt back to dir1/] },
   { file: 'drill-failover-linkdown.json', charts: 1, marks: { bar: 3, tick: 300 }, verdict: 'PASS', text: [/longest gap/, /probe timeout/] },
+  // recorded with the probes kept (probeLog): every probe a tick on its real server's lane, 0 failed
+  { file: 'vm-drill-realservers-pass.json', charts: 1, marks: { bar: 10, tick: 1000 }, verdict: 'PASS', text: [/web-dr — rolling/] },
   { file: 'vm-drill-realservers.json', charts: 3, marks: { bar: 11, point: 8 }, verdict: 'FAIL', text: [/web-dr — rolling/, /240 failed/, /did not come back/] },
 ];
 

@@ -115,6 +115,22 @@ test('realservers (VM lab, recorded): phases per batch in order, failures counte
   t.true(inside(failed[3]!, 'drained') && inside(failed[4]!, 'stopped') && inside(failed[5]!, 'restarting'));
 });
 
+test('realservers with its probes kept (VM lab, recorded, 0 failed): every probe once as an ok tick, no failure mark', (t) => {
+  const d = load('vm-drill-realservers-pass.json') as RealserversReport;
+  const rows = d.rows.filter((r) => r.service === 'web-dr');
+  const sent = rows.reduce((n, r) => n + (r.probeLog?.length ?? 0), 0);
+  t.true(sent > 1000, `${sent} probes recorded`);
+  const spec = realserversChart(rows) as unknown as { layer: Array<{ data: { values: Array<Record<string, unknown>> } }> };
+  const ticks = spec.layer[1]!.data.values;
+  t.is(ticks.length, sent, 'each probe drawn once');
+  t.true(ticks.every((p) => p.key === 'probe ok'));
+  t.deepEqual(spec.layer[2]!.data.values, []);
+  // the ticks span the batches: from the first drain to after the last rejoin
+  const ts = ticks.map((p) => p.t as number);
+  const phases = spec.layer[0]!.data.values;
+  t.true(Math.min(...ts) <= 1 && Math.max(...ts) >= Math.max(...phases.filter((p) => p.key === 'restarting').map((p) => p.to as number)));
+});
+
 test('verification and recap chart data come from the records', (t) => {
   const rec = run('vm-verify-fail.jsonl').verify[1]!; // web-dr: rs1 MISSING, rs2 HIGH
   const v = verifyChart(rec) as unknown as { data: { values: Array<{ backend: string; key: string; expected: number; observed: number }> } };
@@ -144,7 +160,7 @@ test('a failover drill of two instances (VM lab, overloaded): one timeline each,
   for (const r of d.results) t.true(html.includes(`takeover by ${r.analysis!.newMaster}: ${(r.analysis!.takeoverMs! / 1000).toFixed(2)}s`));
 });
 
-for (const f of ['run-first.jsonl', 'vm-site-run.jsonl', 'vm-verify-fail.jsonl', 'vm-verify-degraded.jsonl', 'vm-drill-failover.json', 'verify-tier1.jsonl', 'drill-failover-stop.json', 'drill-failover-kill.json', 'drill-failover-linkdown.json', 'vm-drill-realservers.json']) {
+for (const f of ['run-first.jsonl', 'vm-site-run.jsonl', 'vm-verify-fail.jsonl', 'vm-verify-degraded.jsonl', 'vm-drill-failover.json', 'verify-tier1.jsonl', 'drill-failover-stop.json', 'drill-failover-kill.json', 'drill-failover-linkdown.json', 'vm-drill-realservers.json', 'vm-drill-realservers-pass.json']) {
   test(`page of ${f}: self-contained HTML with a verdict and SVG charts`, async (t) => {
     const data = load(f);
     const html = await reportHtml(data, f, NOW);

@@ -30,6 +30,9 @@ export function keepalivedTable(config: KeepalivedConfig): { services: IpvsServi
       port: s.port,
       scheduler: s.scheduler as IpvsServiceSpec['scheduler'],
       ...(s.persistence_timeout ? { persistent: s.persistence_timeout } : {}),
+      // keepalived sets these from the same keywords: the drift step must expect them, or it would undo them
+      ...(s.scheduler_flags.length ? { schedFlags: s.scheduler_flags } : {}),
+      ...(s.ops ? { onePacket: true } : {}),
       // DR/TUN cannot map ports: the role's validation refuses such a server with its own message (file:line, fix);
       // building this step must not pre-empt that with the step's generic one, so the impossible entry is left out
       realServers: realServers
@@ -81,6 +84,7 @@ export function directorConfig(inv: Inventory, host: string, kinds: readonly LbK
     host,
     routerId: o.routerId ?? host,
     ...(vrrp?.lvs_sync_daemon && mine.has(vrrp.lvs_sync_daemon.instance) ? { syncDaemon: vrrp.lvs_sync_daemon } : {}),
+    ...(vrrp?.max_auto_priority !== undefined ? { maxAutoPriority: vrrp.max_auto_priority } : {}),
     syncGroups: (vrrp?.sync_groups ?? []).filter((g) => g.instances.every((n) => mine.has(n))),
     instances,
     services: servicesOfDirector(inv, host, kinds, o.services).map((s) => resolveService(inv, s, host)),

@@ -27,9 +27,13 @@ const hostName = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252}[A-Za-z0-9])
 /** keepalived's HEX_STR: hex digits, optionally grouped by spaces (`0a1b 2c`) */
 const hexString = z.string().regex(/^[0-9A-Fa-f]+( [0-9A-Fa-f]+)*$/, { error: 'must be hex digits such as "0a1b2c" (groups separated by single spaces allowed)' });
 
-/** A key a later keepalived has and 2.2.7 does not: any value is refused with `why`. */
+/** A key keepalived 2.2.7 does not parse: any value is refused with the reason. */
+function refused(reason: string) {
+  return z.unknown().refine(() => false, { error: reason }).optional();
+}
+/** A key only a later keepalived has. */
 function newerOnly(why: string) {
-  return z.unknown().refine(() => false, { error: `needs ${why}; keepalived ${KEEPALIVED_VERSION} (Debian 12) does not have it` }).optional();
+  return refused(`needs ${why}; keepalived ${KEEPALIVED_VERSION} (Debian 12) does not have it`);
 }
 
 /** The options every connecting checker has (HTTP_GET, SSL_GET, TCP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK). */
@@ -129,8 +133,8 @@ export const healthCheckSchema = z.discriminatedUnion('type', [
     weight: z.number().int().min(-254).max(254).optional(),
     /** with a weight: a larger value lowers the weight instead (`weight N reverse`) */
     reverse: z.boolean().default(false),
-    /** the value adjusts the LVS weight (and quorum) dynamically */
-    dynamic: z.boolean().default(false),
+    // documented in keepalived.conf(5), but no keepalived release parses it (2.2.7 to 2.3.4: "Unknown keyword")
+    dynamic: refused('FILE_CHECK dynamic is documented by keepalived.conf(5) but no keepalived release (2.2.7 to 2.3.4) parses it; with a weight the value already moves the server weight'),
   }).refine((c) => !c.reverse || c.weight !== undefined, { error: 'reverse needs a weight', path: ['reverse'] }),
   z.strictObject({ type: z.literal('NONE') }),
 ], { error: 'health_check.type must be HTTP_GET, SSL_GET, TCP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK, MISC_CHECK, FILE_CHECK or NONE' });

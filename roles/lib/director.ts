@@ -10,6 +10,7 @@ import { hostIpvsTimeouts, hostNatDip, hostNics, hostVrrp, resolveService, servi
 import { parseCidr } from '../../src/net/ipv4.ts';
 import type { LvsRole } from './registry.ts';
 import { validateLvs } from './validate.ts';
+import { syncDaemonActiveActive } from './validate-checks.ts';
 import { withVrrpMembers } from './vrrp-members.ts';
 import { type KeepalivedConfig, renderDirectorConfig } from './render.ts';
 import { ipvsSysctlsSchema, ipvsTimeoutsSchema, type LbKind, natDipSchema } from './schema.ts';
@@ -124,7 +125,7 @@ export function directorSteps(
     // keepalived owns the IPVS table of a director; only the timeouts are set here (prune: false keeps its services)
     ...(timeouts ? [ipvs({ services: [], prune: false, timeouts, name: `ipvs timeouts tcp ${timeouts.tcp} tcpfin ${timeouts.tcpfin} udp ${timeouts.udp}` })] : []),
     ...trackScriptFiles(config),
-    keepalivedConfigWithMembers(o.configPath, renderDirectorConfig(role, config), config),
+    withWarnings(keepalivedConfigWithMembers(o.configPath, renderDirectorConfig(role, config), config), syncDaemonActiveActive(inv, host, hostVrrp(inv, host))),
     ...keepalivedRunning(),
     // what keepalived itself would not repair (a weight set behind its back, a stray entry): from the live table
     ipvsKeepalived({ ...keepalivedTable(config), configPath: o.configPath }),
@@ -137,6 +138,12 @@ function trackScriptFiles(config: KeepalivedConfig): Step[] {
   return [...scripts.values()].map((t) =>
     file(trackScriptPath(t.name), { content: `#!/bin/sh\n# managed by lvsplay: keepalived track_script ${t.name} (exit 0 = healthy)\n${t.script.trimEnd()}\n`, mode: '0700', owner: 'root', group: 'root', notify: RELOAD_KEEPALIVED }),
   );
+}
+
+/** A valid plan that still deserves the operator's attention (the sync daemon rule): shown on every plan of the step. */
+function withWarnings(step: Step, warnings: string[]): Step {
+  if (warnings.length === 0) return step;
+  return { ...step, plan: (ctx) => { const p = step.plan(ctx); return { ...p, warnings: [...(p.warnings ?? []), ...warnings] }; } };
 }
 
 function keepalivedConfigWithMembers(path: string, content: string, config: KeepalivedConfig): Step {

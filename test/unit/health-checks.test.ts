@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { loadInventory } from '../../src/inventory/index.ts';
 import { hostVrrp } from '../../roles/lib/cluster.ts';
 import { healthCheckSchema } from '../../roles/lib/health-checks.ts';
-import { ipvsSysctlsSchema, serviceSchema } from '../../roles/lib/schema.ts';
-import { syncDaemonActiveActive } from '../../roles/lib/validate-checks.ts';
-import { directorSteps, directorShape } from '../../roles/lib/director.ts';
+import { ipvsSysctlsSchema, type Service, serviceSchema } from '../../roles/lib/schema.ts';
+import { fileCheckNameReused, syncDaemonActiveActive } from '../../roles/lib/validate-checks.ts';
+import { directorConfig, directorSteps, directorShape, keepalivedTable } from '../../roles/lib/director.ts';
 import { z } from 'zod';
 import { hostInfo } from '../../src/engine/expand.ts';
 import { planWith, rawAbsent, rawTools } from './steps-harness.ts';
@@ -72,4 +72,24 @@ test('the warning is shown by the director keepalived config step, which still p
   const p = planWith(conf, Object.fromEntries(conf.facts.map((f) => [f.key, f.key.startsWith('file:') ? rawAbsent : rawTools('keepalived')])));
   t.true(p.changes.length > 0);
   t.true((p.warnings ?? []).some((w) => /instance VI_2 has another master/.test(w)));
+});
+
+test('a FILE_CHECK name used by two services of one director is a problem (one track_file, one file)', (t) => {
+  const base = serviceSchema.parse({ ...svc, health_check: { type: 'FILE_CHECK', name: 'maint', path: '/etc/lvs/a' } }) as Service;
+  const other = { ...base, name: 'y', port: 54 };
+  const ps = fileCheckNameReused([{ host: 'h1', field: 'lvs_services[0]', service: base }, { host: 'h1', field: 'lvs_services[1]', service: other }]);
+  t.is(ps.length, 1);
+  t.is(ps[0]!.field, 'lvs_services[1].health_check.name');
+  t.regex(ps[0]!.message, /FILE_CHECK name maint is already the track_file of service x on h1/);
+  // another director has its own keepalived: no clash
+  t.deepEqual(fileCheckNameReused([{ host: 'h1', field: 'lvs_services[0]', service: base }, { host: 'h2', field: 'lvs_services[1]', service: other }]), []);
+});
+
+test('the drift reference carries the scheduler flags and ops keepalived sets (else the drift step would undo them)', (t) => {
+  const inv = loadInventory(fixture('health-checks.yaml'));
+  const table = keepalivedTable(directorConfig(inv, 'h1', ['NAT', 'DR'], {}));
+  const dns = table.services.find((s) => s.port === 53)!;
+  t.deepEqual(dns.schedFlags, ['sh-port', 'sh-fallback']);
+  t.true(dns.onePacket);
+  t.is(table.services.find((s) => s.port === 443)!.schedFlags, undefined);
 });

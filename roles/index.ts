@@ -6,5 +6,5 @@ export { realserverTun, type RealserverTunOptions } from './realserver-tun/index
 export { realserverNat, type RealserverNatOptions } from './realserver-nat/index.ts';
 export { nodeSvc, type NodeSvcOptions } from './node-svc/index.ts';
 export { webBackend, type WebBackendOptions } from './web-backend/index.ts';
-export type { LvsRole } from './lib/registry.ts';
-export { clusterProblems } from './lib/validate.ts';
+export type { LvsRole } from '../src/cluster/registry.ts';
+export { clusterProblems } from '../src/cluster/validate.ts';

@@ -6,13 +6,13 @@
 import { z } from 'zod';
 import type { ExpandContext, Step, ValidateContext } from '../../src/engine/types.ts';
 import { address, file, ipvs, ipvsKeepalived, sysctl } from '../../src/steps/index.ts';
-import { hostIpvsTimeouts, hostNatDip, hostNics, hostVrrp, resolveService, servicesOfDirector, trackScriptPath, vrrpInstancesOf } from './cluster.ts';
+import { hostIpvsTimeouts, hostNatDip, hostNics, hostVrrp, resolveService, servicesOfDirector, trackScriptPath, vrrpInstancesOf } from '../../src/cluster/cluster.ts';
 import { parseCidr } from '../../src/net/ipv4.ts';
-import type { LvsRole } from './registry.ts';
-import { validateLvs } from './validate.ts';
+import type { LvsRole } from '../../src/cluster/registry.ts';
+import { validateLvs } from '../../src/cluster/validate.ts';
 import { withVrrpMembers } from './vrrp-members.ts';
 import { type KeepalivedConfig, renderDirectorConfig } from './render.ts';
-import { ipvsSysctlsSchema, ipvsTimeoutsSchema, type LbKind, natDipSchema } from './schema.ts';
+import { ipvsSysctlsSchema, ipvsTimeoutsSchema, type LbKind, natDipSchema } from '../../src/cluster/schema.ts';
 import { installSteps, ipvsModuleSteps, ipvsSysctls, keepalivedConfigFile, keepalivedHandlers, keepalivedRunning, RELOAD_KEEPALIVED, roleOptions } from './steps.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 import type { IpvsServiceSpec } from '../../src/steps/index.ts';

@@ -2,11 +2,11 @@
 import { z } from 'zod';
 import type { ExpandContext, Step, ValidateContext } from '../../src/engine/types.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
-import { hostNics, realServerVips } from './cluster.ts';
-import type { LvsRole } from './registry.ts';
-import { ipv4, ifname, type LbKind } from './schema.ts';
+import { hostNics, realServerVips } from '../../src/cluster/cluster.ts';
+import type { LvsRole } from '../../src/cluster/registry.ts';
+import { ipv4, ifname, type LbKind } from '../../src/cluster/schema.ts';
 import { persistSchema, persistSteps, roleOptions } from './steps.ts';
-import { validateLvs } from './validate.ts';
+import { validateLvs } from '../../src/cluster/validate.ts';
 
 export const realServerShape = {
   /** VIPs to hold; default: the VIPs of every service of this lb_kind (any host's lvs_services) listing the host */

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ejs from 'ejs';
 import { PACKAGE_ROOT } from '../../src/package-root.ts';
-import { trackScriptPath, type HostVrrpInstance, type ResolvedService } from './cluster.ts';
+import { trackScriptPath, type HostVrrpInstance, type ResolvedService } from '../../src/cluster/cluster.ts';
 
 /** the roles' source directory (templates are read from there, also when the code runs compiled from dist/) */
 export const ROLES_DIR = join(PACKAGE_ROOT, 'roles');

@@ -10,12 +10,12 @@
 import { z } from 'zod';
 import type { ExpandContext, Step, ValidateContext } from '../../src/engine/types.ts';
 import { address, ipset, iptablesChain, iptablesRule, kernelModule, link, sysctl } from '../../src/steps/index.ts';
-import { hostNodeSvc, resolveService } from '../lib/cluster.ts';
-import type { LvsRole } from '../lib/registry.ts';
+import { hostNodeSvc, resolveService } from '../../src/cluster/cluster.ts';
+import type { LvsRole } from '../../src/cluster/registry.ts';
 import { renderNodeSvcMain, renderNodeSvcService } from '../lib/render.ts';
-import { ipvsSysctlsSchema, type Service } from '../lib/schema.ts';
+import { ipvsSysctlsSchema, type Service } from '../../src/cluster/schema.ts';
 import { installSteps, ipvsModuleSteps, ipvsSysctls, keepalivedConfigFile, keepalivedHandlers, keepalivedRunning, pruneConfDir, roleOptions } from '../lib/steps.ts';
-import { validateLvs } from '../lib/validate.ts';
+import { validateLvs } from '../../src/cluster/validate.ts';
 
 const ROLE = 'node-svc';
 const chainName = z.string().regex(/^[A-Za-z0-9_-]{1,28}$/);

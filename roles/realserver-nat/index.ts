@@ -7,13 +7,13 @@ import { z } from 'zod';
 import type { ExpandContext, Step, ValidateContext } from '../../src/engine/types.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 import { route, sysctl } from '../../src/steps/index.ts';
-import { allServices, natGatewayOf } from '../lib/cluster.ts';
+import { allServices, natGatewayOf } from '../../src/cluster/cluster.ts';
 import { networkOf, parseCidr } from '../../src/net/ipv4.ts';
 import { persistOf } from '../lib/realserver.ts';
-import type { LvsRole } from '../lib/registry.ts';
-import { cidr, ipv4 } from '../lib/schema.ts';
+import type { LvsRole } from '../../src/cluster/registry.ts';
+import { cidr, ipv4 } from '../../src/cluster/schema.ts';
 import { persistSchema, persistSteps, roleOptions } from '../lib/steps.ts';
-import { validateLvs } from '../lib/validate.ts';
+import { validateLvs } from '../../src/cluster/validate.ts';
 
 const ROLE = 'realserver-nat';
 const schema = z.strictObject({

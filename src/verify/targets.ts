@@ -1,6 +1,6 @@
 /**
  * Which services to verify, from where, against which directors: resolved from the inventory through the roles'
- * cluster model (roles/lib/cluster.ts), before any host is touched. Pure.
+ * cluster model (src/cluster/cluster.ts), before any host is touched. Pure.
  */
 import type { Inventory } from '../inventory/types.ts';
 import type { Playbook } from '../engine/types.ts';
@@ -13,8 +13,8 @@ import {
   resolveService,
   servicesOfDirector,
   vrrpInstancesOf,
-} from '../../roles/lib/cluster.ts';
-import { LB_KINDS } from '../../roles/lib/schema.ts';
+} from '../cluster/cluster.ts';
+import { LB_KINDS } from '../cluster/schema.ts';
 import { parseVerifyEntry, withAllowDown, type ServicesCheck, type VerifyEntry } from './spec.ts';
 
 export interface BackendTarget {

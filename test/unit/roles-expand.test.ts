@@ -6,7 +6,7 @@ import { expandPlay, hostInfo } from '../../src/engine/expand.ts';
 import type { Fact, PlanContext, Role, Step } from '../../src/engine/types.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 import { directorDrHa, directorNat, nodeSvc, realserverDr, realserverNat, realserverTun, webBackend } from '../../roles/index.ts';
-import type { LvsRole } from '../../roles/lib/registry.ts';
+import type { LvsRole } from '../../src/cluster/registry.ts';
 
 const inv = loadInventory(fileURLToPath(new URL('../fixtures/roles/cluster.yaml', import.meta.url)));
 const misc = loadInventory(fileURLToPath(new URL('../fixtures/roles/misc-check.yaml', import.meta.url)));

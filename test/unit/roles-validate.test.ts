@@ -6,7 +6,7 @@ import type { Problem } from '../../src/engine/types.ts';
 import { ValidationError } from '../../src/errors.ts';
 import site from '../../playbooks/site.ts';
 import { directorDrHa, directorNat, nodeSvc, realserverDr, realserverNat, realserverTun } from '../../roles/index.ts';
-import { isLvsRole } from '../../roles/lib/registry.ts';
+import { isLvsRole } from '../../src/cluster/registry.ts';
 import { selectHosts } from '../../src/inventory/index.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/roles/${name}`, import.meta.url));

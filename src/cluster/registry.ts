@@ -3,9 +3,9 @@
  * span roles (a DR real server needs a realserver-dr role for that VIP; a NAT real server routes back through its
  * director) and to report each problem once although every role validates the whole cluster.
  */
-import type { Inventory } from '../../src/inventory/types.ts';
-import { selectHosts } from '../../src/inventory/index.ts';
-import type { Playbook, Role, StepLike } from '../../src/engine/types.ts';
+import type { Inventory } from '../inventory/types.ts';
+import { selectHosts } from '../inventory/index.ts';
+import type { Playbook, Role, StepLike } from '../engine/types.ts';
 import type { LbKind } from './schema.ts';
 
 export type LvsRoleName = 'director-nat' | 'director-dr-ha' | 'realserver-dr' | 'realserver-tun' | 'realserver-nat' | 'node-svc';

@@ -3,8 +3,8 @@
  * the field (`lvs_services[1].port`), the file and line where the variable was set, and a fix.
  */
 import type { z } from 'zod';
-import type { Problem } from '../../src/engine/types.ts';
-import type { HostEntry, Inventory } from '../../src/inventory/types.ts';
+import type { Problem } from '../engine/types.ts';
+import type { HostEntry, Inventory } from '../inventory/types.ts';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; problems: Problem[] };
 

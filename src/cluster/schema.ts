@@ -13,7 +13,7 @@
  *   lvs_ipvs_timeouts {tcp, tcpfin, udp} for `ipvsadm --set`
  */
 import { z } from 'zod';
-import { isIpv4, parseCidr } from '../../src/net/ipv4.ts';
+import { isIpv4, parseCidr } from '../net/ipv4.ts';
 
 /** IPVS schedulers (each is the kernel module ip_vs_<name>); fo, ovf, mh need a newer kernel. */
 export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;

@@ -6,8 +6,8 @@
  * role (in playbook order) whose play contains the problem's host, or the first LVS role of the playbook when
  * the host is in none (so the same problem is not listed once per role).
  */
-import type { Problem, ValidateContext } from '../../src/engine/types.ts';
-import type { Inventory } from '../../src/inventory/types.ts';
+import type { Problem, ValidateContext } from '../engine/types.ts';
+import type { Inventory } from '../inventory/types.ts';
 import {
   allServices,
   directorAddresses,
@@ -20,7 +20,7 @@ import {
   servicesOfDirector,
   vrrpInstancesOf,
 } from './cluster.ts';
-import { networkOf, sameSubnet } from '../../src/net/ipv4.ts';
+import { networkOf, sameSubnet } from '../net/ipv4.ts';
 import { type LvsRole, type LvsRoleName, type RoleUsage, usagesWith } from './registry.ts';
 import {
   ipv4,

@@ -7,4 +7,4 @@ export { realserverNat, type RealserverNatOptions } from './realserver-nat/index
 export { nodeSvc, type NodeSvcOptions } from './node-svc/index.ts';
 export { webBackend, type WebBackendOptions } from './web-backend/index.ts';
 export type { LvsRole } from '../src/cluster/registry.ts';
-export { clusterProblems } from '../src/cluster/validate.ts';
+export { clusterProblems } from '../src/cluster/rules/index.ts';

@@ -4,12 +4,12 @@
  * serves NAT as well as DR/TUN services uses one role with `kinds: ['NAT', 'DR', 'TUN']`.
  */
 import { z } from 'zod';
-import type { ExpandContext, Step, ValidateContext } from '../../src/engine/types.ts';
+import type { ExpandContext, Step } from '../../src/engine/types.ts';
 import { address, file, ipvs, ipvsKeepalived, sysctl } from '../../src/steps/index.ts';
 import { hostIpvsTimeouts, hostNatDip, hostNics, hostVrrp, resolveService, servicesOfDirector, trackScriptPath, vrrpInstancesOf } from '../../src/cluster/cluster.ts';
 import { parseCidr } from '../../src/net/ipv4.ts';
 import type { LvsRole } from '../../src/cluster/registry.ts';
-import { validateLvs } from '../../src/cluster/validate.ts';
+import { CLUSTER_CHECKS } from '../../src/cluster/rules/index.ts';
 import { withVrrpMembers } from './vrrp-members.ts';
 import { type KeepalivedConfig, renderDirectorConfig } from './render.ts';
 import { ipvsSysctlsSchema, ipvsTimeoutsSchema, type LbKind, natDipSchema } from '../../src/cluster/schema.ts';
@@ -143,14 +143,13 @@ function keepalivedConfigWithMembers(path: string, content: string, config: Keep
 export function makeDirectorRole(role: 'director-nat' | 'director-dr-ha', defaultKinds: readonly LbKind[], options: unknown): LvsRole {
   const o = roleOptions(z.strictObject(directorShape), options, role);
   const kinds = o.kinds ? [...new Set(o.kinds)] : [...defaultKinds];
-  const self: LvsRole = {
+  return {
     role,
     lbKinds: kinds,
     ...(o.services ? { serviceNames: o.services } : {}),
-    // malformed inventory data is left out of the steps and reported by validate (run before any host is touched)
+    // malformed inventory data is left out of the steps and reported by the cluster check (run before any host is touched)
     steps: (ctx: ExpandContext) => directorSteps(role, kinds, o, ctx),
-    validate: (ctx: ValidateContext) => validateLvs(self, ctx),
+    checks: CLUSTER_CHECKS,
     handlers: keepalivedHandlers(),
   };
-  return self;
 }

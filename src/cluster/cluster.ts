@@ -1,7 +1,7 @@
 /**
  * The cluster as the roles see it: services, VRRP instances, NICs and addresses resolved from the inventory.
- * Pure functions of the inventory. Invalid entries are left out here; `validate.ts` reports them as Problems
- * (the engine runs every role's validation before anything is touched, so nothing is built from bad data).
+ * Pure functions of the inventory. Invalid entries are left out here; the rules (rules/) report them as Problems
+ * (the engine runs them once per playbook before anything is touched, so nothing is built from bad data).
  */
 import type { Inventory } from '../inventory/types.ts';
 import { type Cidr, isIpv4, parseCidr, sameSubnet } from '../net/ipv4.ts';

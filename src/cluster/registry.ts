@@ -1,31 +1,37 @@
 /**
- * Where the LVS roles are used in a playbook: which hosts run which role. Validation needs it for the rules that
- * span roles (a DR real server needs a realserver-dr role for that VIP; a NAT real server routes back through its
- * director) and to report each problem once although every role validates the whole cluster.
+ * What the cluster rules know of the roles: what each can do (the lb_kinds it serves as a director, the lb_kind
+ * it is a real server of and the VIPs it holds, the gateway it routes through, node services) and which hosts run
+ * it in the playbook. The rules ask these questions instead of naming roles, so a new role declares what it does.
  */
 import type { Inventory } from '../inventory/types.ts';
 import { selectHosts } from '../inventory/index.ts';
-import type { Playbook, Role, StepLike } from '../engine/types.ts';
+import type { PlaybookCheckContext, Playbook, Role, StepLike } from '../engine/types.ts';
 import type { LbKind } from './schema.ts';
 
-export type LvsRoleName = 'director-nat' | 'director-dr-ha' | 'realserver-dr' | 'realserver-tun' | 'realserver-nat' | 'node-svc';
-export const LVS_ROLE_NAMES: readonly LvsRoleName[] = ['director-nat', 'director-dr-ha', 'realserver-dr', 'realserver-tun', 'realserver-nat', 'node-svc'];
+/** The role that makes a host a real server of each lb_kind (named in problems when no play applies it). */
+export const REAL_SERVER_ROLE: Readonly<Record<LbKind, string>> = { NAT: 'realserver-nat', DR: 'realserver-dr', TUN: 'realserver-tun' };
 
-/** The extra, pure questions other roles' validation asks an LVS role about a host. */
+/** The pure questions the cluster rules ask an LVS role about a host. */
 export interface LvsRole extends Role {
-  readonly role: LvsRoleName;
   /** directors: the lb_kinds of the services they render */
   readonly lbKinds?: readonly LbKind[];
   /** directors: the service names they are limited to (option `services`) */
   readonly serviceNames?: readonly string[];
-  /** realserver-dr / realserver-tun: the VIPs the role configures on `host` */
+  /** real servers: the lb_kind of the services whose real servers the role configures */
+  readonly realServerOf?: LbKind;
+  /** DR/TUN real servers: the VIPs the role configures on `host` */
   vipsFor?(inv: Inventory, host: string): string[];
-  /** realserver-nat: the gateway the role routes through on `host` */
+  /** NAT real servers: the gateway the role routes through on `host` */
   gatewayFor?(inv: Inventory, host: string): string | undefined;
+  /** node services: the role serves the host's lvs_node_svc */
+  readonly nodeServices?: boolean;
 }
 
+/** A role that declares one of the capabilities above. */
 export function isLvsRole(x: unknown): x is LvsRole {
-  return typeof x === 'object' && x !== null && typeof (x as Role).steps === 'function' && (LVS_ROLE_NAMES as readonly string[]).includes((x as Role).role);
+  if (typeof x !== 'object' || x === null || typeof (x as Role).steps !== 'function') return false;
+  const r = x as LvsRole;
+  return r.lbKinds !== undefined || r.realServerOf !== undefined || r.nodeServices === true;
 }
 
 export interface RoleUsage {
@@ -55,9 +61,11 @@ export function roleUsages(pb: Playbook | undefined, inv: Inventory): RoleUsage[
   return out;
 }
 
-/** Usages of the roles, with `self` on `playHosts` added when the playbook does not contain it (direct use, tests). */
-export function usagesWith(pb: Playbook | undefined, inv: Inventory, self: LvsRole, playHosts: string[]): RoleUsage[] {
-  const u = roleUsages(pb, inv);
-  if (!u.some((x) => x.role === self)) u.push({ role: self, hosts: playHosts, play: -1 });
+/** Usages of the roles, with the roles the plays expanded but the playbook does not list (returned by a step function) on their play's hosts. */
+export function checkedUsages(ctx: PlaybookCheckContext): RoleUsage[] {
+  const u = roleUsages(ctx.playbook, ctx.inventory);
+  for (const p of ctx.plays) {
+    for (const role of p.roles) if (isLvsRole(role) && !u.some((x) => x.role === role)) u.push({ role, hosts: p.hosts, play: -1 });
+  }
   return u;
 }

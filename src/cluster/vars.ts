@@ -37,14 +37,3 @@ export function readVar<S extends z.ZodType>(inv: Inventory, hostName: string, n
     }),
   };
 }
-
-/** Problems equal in message, field and location are one problem (a group variable seen by many hosts). */
-export function dedupeProblems(problems: Problem[]): Problem[] {
-  const seen = new Set<string>();
-  return problems.filter((p) => {
-    const k = JSON.stringify([p.message, p.field, p.file, p.line, p.file || p.line ? '' : p.host]);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}

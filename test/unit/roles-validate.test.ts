@@ -8,21 +8,20 @@ import site from '../../playbooks/site.ts';
 import { directorDrHa, directorNat, nodeSvc, realserverDr, realserverNat, realserverTun } from '../../roles/index.ts';
 import { isLvsRole } from '../../src/cluster/registry.ts';
 import { selectHosts } from '../../src/inventory/index.ts';
+import { runPlaybookChecks } from '../../src/engine/checks.ts';
+import type { Inventory } from '../../src/inventory/types.ts';
+import type { Playbook } from '../../src/engine/types.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/roles/${name}`, import.meta.url));
 
-/** Every problem the playbook's roles report for the inventory, as the engine asks them (role by role, per play). */
+/** Every problem the playbook's checks report for the inventory, as the engine runs them (once, plays with hosts). */
+function checkProblems(inv: Inventory, pb: Playbook): Array<Problem & { role: string }> {
+  const plays = pb.plays.map((play) => ({ hosts: selectHosts(inv, play.hosts).hosts, roles: play.roles ?? [] })).filter((p) => p.hosts.length > 0);
+  return runPlaybookChecks(pb, inv, plays, (_, e) => { throw e; }).map(({ role, problem }) => ({ ...problem, role: role.role }));
+}
+
 function problems(inventoryFile: string): Array<Problem & { role: string }> {
-  const inv = loadInventory(inventoryFile);
-  const out: Array<Problem & { role: string }> = [];
-  for (const play of site.plays) {
-    const hosts = selectHosts(inv, play.hosts).hosts;
-    if (hosts.length === 0) continue;
-    for (const r of play.roles ?? []) {
-      for (const p of r.validate?.({ inventory: inv, playHosts: hosts, playbook: site }) ?? []) out.push({ ...p, role: r.role });
-    }
-  }
-  return out;
+  return checkProblems(loadInventory(inventoryFile), site);
 }
 
 test('the reference cluster has no problems', (t) => {
@@ -92,8 +91,7 @@ test('the lab inventory and the production example validate clean with their pla
   const prod = loadInventory(fileURLToPath(new URL('../../inventory/prod.example.yaml', import.meta.url)));
   const dr = (await import('../../playbooks/dr.ts')).default;
   for (const [inv, pb] of [[lab, site], [prod, dr]] as const) {
-    const ps = pb.plays.flatMap((play) => (play.roles ?? []).flatMap((r) => r.validate?.({ inventory: inv, playHosts: selectHosts(inv, play.hosts).hosts, playbook: pb }) ?? []));
-    t.deepEqual(ps, [], inv.file);
+    t.deepEqual(checkProblems(inv, pb), [], inv.file);
   }
 });
 

@@ -28,7 +28,7 @@ export function keepalivedTable(config: KeepalivedConfig): { services: IpvsServi
       protocol: s.protocol.toLowerCase() as 'tcp' | 'udp',
       address: s.vip,
       port: s.port,
-      scheduler: s.scheduler as IpvsServiceSpec['scheduler'],
+      scheduler: s.scheduler,
       ...(s.persistence_timeout ? { persistent: s.persistence_timeout } : {}),
       // DR/TUN cannot map ports: the role's validation refuses such a server with its own message (file:line, fix);
       // building this step must not pre-empt that with the step's generic one, so the impossible entry is left out

@@ -1,6 +1,6 @@
 /**
  * Whole-cluster validation, once per playbook before anything is touched: the plans known to break LVS clusters
- * (/work/shared/lvs-field-notes.md) become problems naming the host, the field and the fix. The LVS roles bring
+ * (docs/roles.md, "Validation") become problems naming the host, the field and the fix. The LVS roles bring
  * `clusterCheck`; the engine runs it once (src/engine/checks.ts).
  *
  * Each problem is reported by one role: the first role (in playbook order) on the problem's host that the rule is

@@ -8,7 +8,7 @@ export function checkNodeSvc(c: RuleContext): void {
     for (const h of u.hosts) {
       const r = nodeSvcSchema.safeParse(c.inv.hosts.get(h)?.vars.lvs_node_svc);
       if (c.inv.hosts.get(h)?.vars.lvs_node_svc === undefined) {
-        add(c, h, 'lvs_node_svc', `${u.role.role} is applied to ${h}, which has no lvs_node_svc`, 'define lvs_node_svc {services: [...]} for the host (see README "node-svc")');
+        add(c, h, 'lvs_node_svc', `${u.role.role} is applied to ${h}, which has no lvs_node_svc`, 'define lvs_node_svc {services: [...]} for the host (see docs/roles.md, "Roles")');
         continue;
       }
       if (!r.success) continue; // reported by checkVariables

@@ -1,7 +1,7 @@
 /**
- * The director implementation behind director-nat and director-dr-ha (they differ in their default `kinds`):
- * options, the keepalived config of a director, its steps. One keepalived runs per host, so a director pair that
- * serves NAT as well as DR/TUN services uses one role with `kinds: ['NAT', 'DR', 'TUN']`.
+ * The director role behind director, director-nat and director-dr-ha (they differ in their name and default
+ * `kinds`): options, the keepalived config of a director, its steps. One keepalived runs per host, so a director
+ * pair that serves NAT as well as DR/TUN services uses one role with `kinds: ['NAT', 'DR', 'TUN']`.
  */
 import { z } from 'zod';
 import type { ExpandContext, Step } from '../../src/engine/types.ts';
@@ -89,7 +89,7 @@ export function directorConfig(inv: Inventory, host: string, kinds: readonly LbK
 
 /** Steps of a director: packages, IPVS modules, NAT forwarding and DIP (if it serves NAT), timeouts, keepalived. */
 export function directorSteps(
-  role: 'director-nat' | 'director-dr-ha',
+  role: string,
   kinds: readonly LbKind[],
   o: z.output<z.ZodObject<typeof directorShape>>,
   ctx: ExpandContext,
@@ -140,7 +140,7 @@ function keepalivedConfigWithMembers(path: string, content: string, config: Keep
 }
 
 /** A director role: `defaultKinds` unless the options say otherwise. */
-export function makeDirectorRole(role: 'director-nat' | 'director-dr-ha', defaultKinds: readonly LbKind[], options: unknown): LvsRole {
+export function makeDirectorRole(role: string, defaultKinds: readonly LbKind[], options: unknown): LvsRole {
   const o = roleOptions(z.strictObject(directorShape), options, role);
   const kinds = o.kinds ? [...new Set(o.kinds)] : [...defaultKinds];
   return {

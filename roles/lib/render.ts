@@ -25,9 +25,9 @@ export function renderTemplate(role: string, template: string, data: Record<stri
   return `${text.replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
 }
 
-/** keepalived.conf of director-nat or director-dr-ha: global_defs, VRRP, virtual_servers. */
-export function renderDirectorConfig(role: 'director-nat' | 'director-dr-ha', c: KeepalivedConfig): string {
-  return renderTemplate(role, 'keepalived.conf.ejs', { ...c, syncDaemon: c.syncDaemon ?? null, trackScriptPath });
+/** keepalived.conf of a director (director, director-nat, director-dr-ha: one template): global_defs, VRRP, virtual_servers. */
+export function renderDirectorConfig(role: string, c: KeepalivedConfig): string {
+  return renderTemplate('director', 'keepalived.conf.ejs', { ...c, role, syncDaemon: c.syncDaemon ?? null, trackScriptPath });
 }
 
 /** node-svc main config: global_defs and `include CONFDIR/*.conf`. */

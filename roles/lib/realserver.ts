@@ -45,7 +45,7 @@ export interface VipRealserverParts {
  * A real server role that holds the VIPs of its lb_kind's services (realserver-dr on lo, realserver-tun on tunl0):
  * options, VIP selection, facing NICs, persistence and validation are shared; `build` gives the role's own steps.
  */
-export function vipRealserverRole(role: 'realserver-dr' | 'realserver-tun', kind: LbKind, options: unknown, build: (parts: VipRealserverParts) => Step[]): LvsRole {
+export function vipRealserverRole(role: string, kind: LbKind, options: unknown, build: (parts: VipRealserverParts) => Step[]): LvsRole {
   const o = roleOptions(z.strictObject(realServerShape), options, role);
   const vipsFor = (inv: Inventory, host: string) => vipsOf(inv, host, kind, o.vips);
   return {

@@ -34,6 +34,11 @@ export function isLvsRole(x: unknown): x is LvsRole {
   return r.lbKinds !== undefined || r.realServerOf !== undefined || r.nodeServices === true;
 }
 
+/** A role that builds virtual services: a director (it serves lb_kinds) or node services. */
+export function buildsVirtualServices(x: unknown): boolean {
+  return isLvsRole(x) && (x.lbKinds !== undefined || x.nodeServices === true);
+}
+
 export interface RoleUsage {
   role: LvsRole;
   /** hosts of the play (before --limit) */

@@ -6,7 +6,7 @@ import { expandPlay, hostInfo } from '../../src/engine/expand.ts';
 import type { Fact, PlanContext, Role, Step } from '../../src/engine/types.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 import { director, directorDrHa, directorNat, nodeSvc, realserverDr, realserverNat, realserverTun, webBackend } from '../../roles/index.ts';
-import type { LvsRole } from '../../src/cluster/registry.ts';
+import { buildsVirtualServices, type LvsRole } from '../../src/cluster/registry.ts';
 
 const inv = loadInventory(fileURLToPath(new URL('../fixtures/roles/cluster.yaml', import.meta.url)));
 const misc = loadInventory(fileURLToPath(new URL('../fixtures/roles/misc-check.yaml', import.meta.url)));
@@ -228,4 +228,9 @@ test('director is the one director role: director-nat and director-dr-ha are it 
       t.regex(conf(a), new RegExp(`# Managed by lvsplay, role ${alias.role}, host ${host}`));
     }
   }
+});
+
+test('the roles that build virtual services (the default verification checks them) are the directors and node-svc', (t) => {
+  t.deepEqual([director(), directorNat(), directorDrHa(), nodeSvc(), realserverDr(), realserverTun(), realserverNat(), webBackend()].map(buildsVirtualServices),
+    [true, true, true, true, false, false, false, false]);
 });

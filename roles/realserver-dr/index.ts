@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { address, sysctl } from '../../src/steps/index.ts';
 import { realServerShape, vipRealserverRole } from '../lib/realserver.ts';
-import type { LvsRole } from '../lib/registry.ts';
+import type { LvsRole } from '../../src/cluster/registry.ts';
 
 const ROLE = 'realserver-dr';
 

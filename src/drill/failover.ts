@@ -8,7 +8,7 @@ import type { Probe } from '../verify/probe-output.ts';
 import type { Connection } from '../transport/types.ts';
 import { UsageError } from '../errors.ts';
 import { selectHosts } from '../inventory/index.ts';
-import { hostNics, vrrpInstancesOf } from '../../roles/lib/cluster.ts';
+import { hostNics, vrrpInstancesOf } from '../cluster/cluster.ts';
 import { service } from '../steps/index.ts';
 import { serviceTargets, isHttp } from '../verify/targets.ts';
 import { services } from '../verify/spec.ts';

@@ -11,7 +11,12 @@ import { atomicWriteScript } from './atomic-write.ts';
 import { absolutePath, commonShape, makeStep, parseOptions, PlanError } from './common.ts';
 import { moduleStateKey } from './kernel-module.ts';
 
+/**
+ * The IPVS schedulers, each the kernel module ip_vs_NAME: ipvsadm(8) `-s` and keepalived.conf(5) `lvs_sched`/`lb_algo`
+ * (rr|wrr|lc|wlc|lblc|sh|mh|dh|fo|ovf|lblcr|sed|nq|twos). fo and ovf need Linux 3.18/4.3, mh 4.18, twos 5.12.
+ */
 export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'] as const;
+export type Scheduler = (typeof SCHEDULERS)[number];
 
 const ip = z.string().refine((a) => canonicalIp(a) !== undefined, 'must be an IP address');
 const port = z.number().int().min(0).max(65535);

@@ -11,10 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadInventory } from '../../src/inventory/index.ts';
-import { hostNodeSvc, resolveService } from '../../roles/lib/cluster.ts';
+import { hostNodeSvc, resolveService } from '../../src/cluster/cluster.ts';
 import { directorConfig } from '../../roles/lib/director.ts';
 import { renderDirectorConfig, renderNodeSvcMain, renderNodeSvcService } from '../../roles/lib/render.ts';
-import type { Service } from '../../roles/lib/schema.ts';
+import type { Service } from '../../src/cluster/schema.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const goldenDir = here('../fixtures/roles/golden');

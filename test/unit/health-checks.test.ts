@@ -1,11 +1,11 @@
-/** Schema of the health checks and keepalived's LVS options; the sync daemon warning (roles/lib/validate-checks.ts). */
+/** Schema of the health checks and keepalived's LVS options; the sync daemon warning (src/cluster/rules/checks.ts). */
 import test from 'ava';
 import { fileURLToPath } from 'node:url';
 import { loadInventory } from '../../src/inventory/index.ts';
-import { hostVrrp } from '../../roles/lib/cluster.ts';
-import { healthCheckSchema } from '../../roles/lib/health-checks.ts';
-import { ipvsSysctlsSchema, type Service, serviceSchema } from '../../roles/lib/schema.ts';
-import { fileCheckNameReused, syncDaemonActiveActive } from '../../roles/lib/validate-checks.ts';
+import { hostVrrp } from '../../src/cluster/cluster.ts';
+import { healthCheckSchema } from '../../src/cluster/health-checks.ts';
+import { ipvsSysctlsSchema, type Service, serviceSchema } from '../../src/cluster/schema.ts';
+import { fileCheckNameReused, syncDaemonActiveActive } from '../../src/cluster/rules/checks.ts';
 import { directorConfig, directorSteps, directorShape, keepalivedTable } from '../../roles/lib/director.ts';
 import { z } from 'zod';
 import { hostInfo } from '../../src/engine/expand.ts';

@@ -1,13 +1,15 @@
 /**
  * Validation rules for health checks and keepalived's LVS options (lvs-field-notes.md and what operators report),
  * one exported function per rule. Each takes the services as the directors serve them and returns problems with the
- * host, the field, the message and the fix; validate.ts turns them into Problems (file and line of the variable).
+ * host, the field, the message and the fix; `checkHealthAndOptions` (a rule of rules/index.ts) turns them into
+ * problems with the file and line of the variable.
  * The sync daemon rule is a warning: the plan is valid, it only syncs less than an operator may expect.
  */
-import type { Inventory } from '../../src/inventory/types.ts';
-import { directorAddresses, resolveService, vrrpInstancesOf } from './cluster.ts';
-import { TCP_ONLY_CHECKS } from './health-checks.ts';
-import type { Service, Vrrp } from './schema.ts';
+import type { Inventory } from '../../inventory/types.ts';
+import { directorAddresses, hostNodeSvc, resolveService, vrrpInstancesOf } from '../cluster.ts';
+import { TCP_ONLY_CHECKS } from '../health-checks.ts';
+import type { Service, Vrrp } from '../schema.ts';
+import { add, directorUsages, serviceIndex, type RuleContext } from './context.ts';
 
 export interface CheckProblem {
   host: string;
@@ -142,4 +144,19 @@ export function syncDaemonActiveActive(inv: Inventory, host: string, vrrp: Vrrp 
     .map((i) =>
       `lvs_sync_daemon follows VRRP instance ${sd.instance} (master ${followedMaster}), but instance ${i.instance.name} has another master (${masterOf(i.instance.priorities)}): connections to its VIPs ${i.vips.map((v) => v.address).join(', ')} are not synced, a failover drops them (put both instances in a sync group, or accept it)`,
     );
+}
+
+/** The rule: the health check and LVS option rules above over the directors' and node-svc services. */
+export function checkHealthAndOptions(c: RuleContext): void {
+  const served: ServedService[] = directorUsages(c).flatMap((d) =>
+    d.services.map((s) => ({ host: d.host, field: `lvs_services[${serviceIndex(c.inv, d.host, s)}]`, service: s })));
+  const nodes: ServedService[] = c.usages.filter((u) => u.role.nodeServices).flatMap((u) =>
+    u.hosts.flatMap((h) => (hostNodeSvc(c.inv, h)?.services ?? []).map((s, i) => ({ host: h, field: `lvs_node_svc.services[${i}]`, service: s as Service }))));
+  const all = [...served, ...nodes];
+  const found = [
+    ...quorumAboveWeights(all), ...udpServiceTcpCheck(all), ...schedulerFlagsMismatch(all),
+    ...opsOnTcp(all), ...fileCheckNameReused(all),
+    ...sorryServerIsRealServer(c.inv, served), ...directorOwnRealServer(c.inv, served),
+  ];
+  for (const p of found) add(c, p.host, p.field, p.message, p.hint, p.field.startsWith('lvs_node_svc') ? 'lvs_node_svc' : 'lvs_services');
 }

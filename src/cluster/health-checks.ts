@@ -5,7 +5,7 @@
  * config that `keepalived -t` would reject on the directors.
  */
 import { z } from 'zod';
-import { isIpv4 } from '../../src/net/ipv4.ts';
+import { isIpv4 } from '../net/ipv4.ts';
 
 /** The keepalived version the roles render for (Debian 12 bookworm). */
 export const KEEPALIVED_VERSION = '2.2.7';

@@ -1,10 +1,10 @@
 /**
  * The cluster as the roles see it: services, VRRP instances, NICs and addresses resolved from the inventory.
- * Pure functions of the inventory. Invalid entries are left out here; `validate.ts` reports them as Problems
- * (the engine runs every role's validation before anything is touched, so nothing is built from bad data).
+ * Pure functions of the inventory. Invalid entries are left out here; the rules (rules/) report them as Problems
+ * (the engine runs them once per playbook before anything is touched, so nothing is built from bad data).
  */
-import type { Inventory } from '../../src/inventory/types.ts';
-import { type Cidr, isIpv4, parseCidr, sameSubnet } from '../../src/net/ipv4.ts';
+import type { Inventory } from '../inventory/types.ts';
+import { type Cidr, isIpv4, parseCidr, sameSubnet } from '../net/ipv4.ts';
 import {
   type IpvsTimeouts,
   ipvsTimeoutsSchema,
@@ -22,7 +22,7 @@ import {
   parseVrrpVip,
 } from './schema.ts';
 import { z } from 'zod';
-import { addSecret } from '../../src/secret-values.ts';
+import { addSecret } from '../secret-values.ts';
 
 export interface Nic {
   name: string;

@@ -13,13 +13,12 @@
  *   lvs_ipvs_timeouts {tcp, tcpfin, udp} for `ipvsadm --set`
  */
 import { z } from 'zod';
-import { isIpv4, parseCidr } from '../../src/net/ipv4.ts';
+import { isIpv4, parseCidr } from '../net/ipv4.ts';
+// one list of schedulers for the inventory and the ipvs step
+import { SCHEDULERS, type Scheduler } from '../steps/ipvs.ts';
 import { defaultHealthCheck, healthCheckSchema } from './health-checks.ts';
 import { connReuseModeProblem, serviceOptionsShape, syncDaemonOptionsShape, vrrpGlobalOptionsShape, vrrpInstanceOptionsShape } from './keepalived-options.ts';
 
-/** IPVS schedulers (each is the kernel module ip_vs_<name>); fo, ovf, mh need a newer kernel. */
-export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;
-export type Scheduler = (typeof SCHEDULERS)[number];
 export const LB_KINDS = ['NAT', 'DR', 'TUN'] as const;
 export type LbKind = (typeof LB_KINDS)[number];
 

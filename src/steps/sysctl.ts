@@ -8,8 +8,6 @@ import { q } from '../shell.ts';
 import { atomicWriteScript } from './atomic-write.ts';
 import { badArg, commonShape, makeStep, parseOptions, PlanError } from './common.ts';
 import { unifiedDiff } from './diff.ts';
-import { linkStateKey } from './link.ts';
-import { moduleStateKey } from './kernel-module.ts';
 
 export type SysctlOptions = StepOptions;
 
@@ -68,8 +66,8 @@ export function sysctl(file: string, values: Record<string, string | number | bo
         const iface = interfaceOfKey(k);
         const ifaceMod = iface ? MODULE_LINKS[iface] : undefined;
         const predicted =
-          (mod !== undefined && ctx.state.get(moduleStateKey(mod)) === true) ||
-          (iface !== undefined && (ctx.state.get(linkStateKey(iface)) === true || (ifaceMod !== undefined && ctx.state.get(moduleStateKey(ifaceMod)) === true)));
+          (mod !== undefined && ctx.predict.module(mod).get() === true) ||
+          (iface !== undefined && (ctx.predict.link(iface).get() === true || (ifaceMod !== undefined && ctx.predict.module(ifaceMod).get() === true)));
         if (!predicted) {
           warnings.push(
             mod

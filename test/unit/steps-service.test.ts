@@ -2,6 +2,7 @@ import test from 'ava';
 import { ValidationError } from '../../src/errors.ts';
 import { service } from '../../src/steps/index.ts';
 import { planWith } from './steps-harness.ts';
+import { PredictedState } from '../../src/engine/predicted-state.ts';
 
 const KA = 'service:keepalived.service:/run/keepalived.pid';
 const invalid = (t: import('ava').ExecutionContext, fn: () => unknown, re: RegExp) => {
@@ -24,7 +25,8 @@ test('service on systemd: start/stop/restart/reload/enable from systemctl facts'
   t.throws(() => planWith(service('keepalived'), { [KA]: '@@active inactive\n@@enabled masked\n' }), { message: /masked[\s\S]*systemctl unmask/ });
   // a unit written by an earlier file step of the run (or not loaded yet): daemon-reload before starting
   const unitKey = 'service:lvsplay-dr.service:/run/lvsplay-dr.pid';
-  const state = new Map<string, unknown>([['file:/etc/systemd/system/lvsplay-dr.service', '[Unit]\n']]);
+  const state = new PredictedState();
+  state.file('/etc/systemd/system/lvsplay-dr.service').set('[Unit]\n');
   t.deepEqual(planWith(service('lvsplay-dr', { enabled: true }), { [unitKey]: '@@active inactive\n@@enabled \n' }, state).changes.map((c) => c.script.split('\n')[0]), ['systemctl daemon-reload', 'systemctl start lvsplay-dr.service', 'systemctl enable lvsplay-dr.service']);
   t.deepEqual(planWith(service('lvsplay-dr'), { [unitKey]: '@@active active\n@@enabled enabled\n' }, state).changes.map((c) => c.script.split('\n')[0]), ['systemctl daemon-reload']);
 });
@@ -63,13 +65,13 @@ test('service validation', (t) => {
 });
 
 test('a reload handler after a start in the same run reloads the daemon it started, not a second start', (t) => {
-  const state = new Map<string, unknown>();
+  const state = new PredictedState();
   const start = planWith(service('keepalived'), { [KA]: '@@nopidfile\n' }, state);
   t.regex(start.changes[0]!.summary, /^start keepalived/);
   const reload = planWith(service('keepalived', { state: 'reloaded' }), { [KA]: '@@nopidfile\n' }, state);
   t.deepEqual(reload.changes.map((c) => c.summary), ['reload keepalived (SIGHUP)']);
   // and a stop earlier in the run means a later `started` starts it again
-  const s2 = new Map<string, unknown>();
+  const s2 = new PredictedState();
   planWith(service('keepalived', { state: 'stopped' }), { [KA]: '@@pid 42\n' }, s2);
   t.regex(planWith(service('keepalived'), { [KA]: '@@pid 42\n' }, s2).changes[0]!.summary, /^start keepalived/);
 });

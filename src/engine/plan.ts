@@ -26,10 +26,20 @@ export interface PlannedStep {
   secret?: boolean;
 }
 
-/** Every fact the steps (and the play's handlers) declare, deduplicated by key. */
+/**
+ * Every fact the steps (and the play's handlers) declare, deduplicated by key. Facts sharing a key share one gathered
+ * value, so a key must name one command (factKey derives it from all the arguments): two commands under one key are
+ * a bug in a fact, reported instead of silently planning one step from the other's output.
+ */
 export function collectFacts(steps: readonly Step[]): Fact[] {
   const byKey = new Map<string, Fact>();
-  for (const s of steps) for (const f of s.facts) if (!byKey.has(f.key)) byKey.set(f.key, f);
+  for (const s of steps) {
+    for (const f of s.facts) {
+      const seen = byKey.get(f.key);
+      if (!seen) byKey.set(f.key, f);
+      else if (seen.command !== f.command) throw new Error(`facts with the same key ${f.key} run different commands (bug in the fact: derive its key with factKey from every argument)`);
+    }
+  }
   return [...byKey.values()];
 }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Fact } from '../engine/types.ts';
+import { factKey } from '../engine/fact-key.ts';
 import { q } from '../shell.ts';
 import { FactParseError, section, splitSections } from './sections.ts';
 
@@ -38,7 +39,7 @@ export function fileFact(path: string): Fact<FileState> {
     `elif [ -e "$f" ]; then echo @@other`,
     `else echo @@absent; fi`,
   ].join('\n');
-  const key = `file:${path}`;
+  const key = factKey('file', path);
   return {
     key,
     command,

@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+
 /** Exit codes, as Ansible's. */
 export const EXIT = {
   ok: 0,
@@ -57,4 +59,14 @@ export class UsageError extends Error {
     super(message);
     this.name = 'UsageError';
   }
+}
+
+/** zod issues → one readable line each: `plays[0].serial: …` */
+export function formatZodIssues(err: z.ZodError, prefix = ''): string {
+  return err.issues
+    .map((i) => {
+      const path = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+      return `${prefix}${path ? `${path}: ` : ''}${i.message}`;
+    })
+    .join('; ');
 }

@@ -4,8 +4,7 @@
  * verdict may be any word (PASS, FAIL, DEGRADED…), so records from newer versions still render.
  */
 import { z } from 'zod';
-import { ValidationError } from '../errors.ts';
-import { formatZodIssues } from '../playbook.ts';
+import { formatZodIssues, ValidationError } from '../errors.ts';
 
 const num = z.number();
 const opt = <T extends z.ZodType>(t: T) => t.optional();

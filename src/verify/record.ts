@@ -2,7 +2,7 @@
  * From what was measured (probe run, director snapshots before and after) to one VerifyRecord. Pure, so every
  * verdict can be unit-tested on recorded outputs.
  */
-import type { VerifyRecord } from '../output/events.ts';
+import type { VerifyRecord } from './types.ts';
 import { evaluate, type BackendExpectation } from './expect.ts';
 import { connDeltas, serviceKey, type IpvsListReal } from './ipvsadm.ts';
 import { checkerOf, describeChecker, type KeepalivedDump } from '../facts/keepalived-dump.ts';

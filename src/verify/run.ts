@@ -5,7 +5,7 @@
  * service.
  */
 import type { Connection } from '../transport/types.ts';
-import type { VerifyRecord } from '../output/events.ts';
+import type { VerifyRecord } from './types.ts';
 import { snapshotDirector, type DirectorSnapshot } from './director.ts';
 import { probeScript, type ProbeConfig } from './probe-program.ts';
 import { parseProbeOutput, type ProbeRun } from './probe-output.ts';

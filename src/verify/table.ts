@@ -1,5 +1,5 @@
 /** The verification table: one block per service (backend, expected %, observed %, count, director Δ, verdict). */
-import type { VerifyRecord } from '../output/events.ts';
+import type { VerifyRecord } from './types.ts';
 
 const pct = (x: number | undefined) => (x === undefined ? '-' : `${(x * 100).toFixed(1)}%`);
 

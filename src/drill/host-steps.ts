@@ -5,14 +5,8 @@
  */
 import type { Connection } from '../transport/types.ts';
 import type { HostInfo, Step } from '../engine/types.ts';
-import type { Inventory } from '../inventory/types.ts';
 import { gatherFacts, applyPlan } from '../engine/apply.ts';
 import { collectFacts, planHost } from '../engine/plan.ts';
-
-export function hostInfo(inv: Inventory, host: string): HostInfo {
-  const h = inv.hosts.get(host);
-  return { name: host, vars: h?.vars ?? {}, groups: h?.groups ?? [] };
-}
 
 export interface PreparedSteps {
   /** change summaries the apply will make (empty: nothing to do) */

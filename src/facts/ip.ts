@@ -3,11 +3,11 @@ import { canonicalIp, parseCidr } from './netaddr.ts';
 import { FactParseError } from './sections.ts';
 
 /** Parse the JSON `ip -j` prints; a missing `ip` or an iproute2 without -j (< 4.13) is reported clearly. */
-function parseIpJson(key: string, stdout: string, exitCode: number): unknown[] {
+export function parseIpJson(key: string, stdout: string, exitCode: number): unknown[] {
   const text = stdout.trim();
   if (text === '@@noip') throw new FactParseError(key, 'the `ip` command (iproute2) is not installed', stdout);
   if (!text.startsWith("[")) {
-    throw new FactParseError(key, `\`ip -j\` did not print JSON (exit ${exitCode})`, stdout);
+    throw new FactParseError(key, `\`ip -j\` did not print JSON (exit ${exitCode}; iproute2 >= 4.13 is needed)`, stdout);
   }
   try {
     const v = JSON.parse(text) as unknown;

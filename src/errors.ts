@@ -18,7 +18,7 @@ export interface Location {
   field?: string;
 }
 
-export function formatLocation(loc: Location): string {
+function formatLocation(loc: Location): string {
   const parts: string[] = [];
   if (loc.file) parts.push(loc.line ? `${loc.file}:${loc.line}${loc.col ? `:${loc.col}` : ''}` : loc.file);
   if (loc.host) parts.push(`host ${loc.host}`);

@@ -31,7 +31,7 @@ export interface VrrpPair {
 }
 
 /** Every VRRP instance of the inventory with its members (an instance is named the same on every member). */
-export function vrrpPairs(inv: Inventory): VrrpPair[] {
+function vrrpPairs(inv: Inventory): VrrpPair[] {
   const byName = new Map<string, VrrpPair>();
   for (const h of inv.hosts.keys()) {
     for (const i of vrrpInstancesOf(inv, h)) {

@@ -29,9 +29,3 @@ export async function prepareSteps(conn: Connection, host: HostInfo, steps: Step
     },
   };
 }
-
-export async function applySteps(conn: Connection, host: HostInfo, steps: Step[]): Promise<string[]> {
-  const p = await prepareSteps(conn, host, steps);
-  await p.apply();
-  return p.changes;
-}

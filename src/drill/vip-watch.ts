@@ -7,7 +7,7 @@ import type { Connection, ExecResult } from '../transport/types.ts';
 import type { HoldEvent } from './timeline.ts';
 
 /** Seconds the watcher lives at most, whatever happens to lvsplay. */
-export function watchScript(maxSeconds: number): string {
+function watchScript(maxSeconds: number): string {
   return [
     `echo "PID $$"`,
     `echo @@initial`,

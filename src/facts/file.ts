@@ -5,7 +5,7 @@ import { q } from '../shell.ts';
 import { FactParseError, section, splitSections } from './sections.ts';
 
 /** Files up to this size have their content gathered (for diffs and managed blocks); bigger ones only a hash. */
-export const FILE_CONTENT_LIMIT = 1024 * 1024;
+const FILE_CONTENT_LIMIT = 1024 * 1024;
 
 export type FileState =
   | { exists: false }

@@ -17,7 +17,7 @@ export type IpsetState =
     };
 
 /** Parse `ipset save NAME` output. */
-export function parseIpsetSave(key: string, name: string, text: string): IpsetState {
+function parseIpsetSave(key: string, name: string, text: string): IpsetState {
   let type: string | undefined;
   const options: Record<string, string> = {};
   const members: string[] = [];

@@ -16,7 +16,7 @@ export interface IptablesTable {
 }
 
 /** Parse `iptables -t TABLE -S` output (same for iptables-nft and iptables-legacy). */
-export function parseIptablesSave(key: string, text: string): Omit<IptablesTable, 'tool'> {
+function parseIptablesSave(key: string, text: string): Omit<IptablesTable, 'tool'> {
   const chains = new Map<string, string | null>();
   const rules = new Map<string, string[]>();
   for (const line of text.split('\n')) {

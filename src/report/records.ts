@@ -11,7 +11,7 @@ const opt = <T extends z.ZodType>(t: T) => t.optional();
 
 const verifyRow = z.looseObject({ backend: z.string(), expected: num, observed: num, count: num, verdict: z.string(), director: opt(num) });
 
-export const verifyRecordSchema = z.looseObject({
+const verifyRecordSchema = z.looseObject({
   service: z.string(),
   pass: z.boolean(),
   /** a newer record's own verdict word (e.g. DEGRADED); else PASS/FAIL from pass */

@@ -22,7 +22,7 @@ const MODULE_KEYS: Array<[RegExp, string]> = [
 ];
 
 /** The interface a per-interface key names (`net.ipv4.conf.IFACE.x`, `net/ipv4/conf/eth0.100/x`), if any. */
-export function interfaceOfKey(key: string): string | undefined {
+function interfaceOfKey(key: string): string | undefined {
   const m = key.includes('/')
     ? /^\/?net\/ipv[46]\/(?:conf|neigh)\/([^/]+)\/[^/]+$/.exec(key)
     : /^net\.ipv[46]\.(?:conf|neigh)\.([^.]+)\.[^.]+$/.exec(key);

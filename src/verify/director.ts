@@ -40,8 +40,6 @@ export function snapshotScript(keepalived: boolean): string {
   return [...IPVS_SNAPSHOT, ...(keepalived ? [KEEPALIVED_DUMP_SCRIPT] : [])].join('\n');
 }
 
-export const SNAPSHOT_SCRIPT = snapshotScript(false);
-
 /** IPv4 addresses per interface from `ip -j addr show` (parsed as the interfaces fact parses it). */
 export function parseIpAddrJson(text: string): AddrEntry[] {
   const key = 'ip -j addr';

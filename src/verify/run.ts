@@ -30,7 +30,7 @@ export interface VerifyRunOptions {
   settle?: { maxMs: number; why: string; changedHosts?: readonly string[] };
 }
 
-export function probeConfigFor(job: VerifyJob): ProbeConfig {
+function probeConfigFor(job: VerifyJob): ProbeConfig {
   return {
     host: job.target.vip,
     port: job.target.port,

@@ -33,7 +33,3 @@ export function verifySummary(records: readonly VerifyRecord[]): string {
   const deg = degraded.length ? `, ${degraded.length} degraded (${degraded.map((r) => `${r.service}: ${(r.down ?? []).map((d) => d.backend).join(', ')} down`).join('; ')})` : '';
   return `verify: ${records.length - failed.length - degraded.length} of ${records.length} services passed${deg}${failed.length ? `, ${failed.length} failed (${failed.map((r) => r.service).join(', ')})` : ''}`;
 }
-
-export function formatVerifyRecords(records: VerifyRecord[]): string {
-  return records.map(formatVerifyRecord).join('\n');
-}

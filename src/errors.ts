@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+
 /** Exit codes, as Ansible's. */
 export const EXIT = {
   ok: 0,
@@ -16,7 +18,7 @@ export interface Location {
   field?: string;
 }
 
-export function formatLocation(loc: Location): string {
+function formatLocation(loc: Location): string {
   const parts: string[] = [];
   if (loc.file) parts.push(loc.line ? `${loc.file}:${loc.line}${loc.col ? `:${loc.col}` : ''}` : loc.file);
   if (loc.host) parts.push(`host ${loc.host}`);
@@ -57,4 +59,14 @@ export class UsageError extends Error {
     super(message);
     this.name = 'UsageError';
   }
+}
+
+/** zod issues → one readable line each: `plays[0].serial: …` */
+export function formatZodIssues(err: z.ZodError, prefix = ''): string {
+  return err.issues
+    .map((i) => {
+      const path = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+      return `${prefix}${path ? `${path}: ` : ''}${i.message}`;
+    })
+    .join('; ');
 }

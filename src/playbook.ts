@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { ValidationError } from './errors.ts';
+import { formatZodIssues, ValidationError } from './errors.ts';
 import type { Play, Playbook } from './engine/types.ts';
 
 const serialItem = z.union([z.number().int().positive(), z.string().regex(/^\s*\d+(\.\d+)?\s*%?\s*$/, 'a number or a percentage like "30%"')]);
@@ -24,16 +24,6 @@ const playbookSchema = z.strictObject({
   plays: z.array(playSchema).min(1, 'a playbook needs at least one play'),
   verify: z.array(z.any()).optional(),
 });
-
-/** zod issues → one readable line each: `plays[0].serial: …` */
-export function formatZodIssues(err: z.ZodError, prefix = ''): string {
-  return err.issues
-    .map((i) => {
-      const path = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-      return `${prefix}${path ? `${path}: ` : ''}${i.message}`;
-    })
-    .join('; ');
-}
 
 /** Build a playbook; checks its shape at run time too (a typo in a key is an error, not a silent no-op). */
 export function playbook(pb: Playbook): Playbook {

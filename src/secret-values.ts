@@ -38,10 +38,6 @@ export function addSecretsOf(value: unknown, depth = 0): void {
   else if (value && typeof value === 'object') for (const v of Object.values(value)) addSecretsOf(v, depth + 1);
 }
 
-export function isSecret(value: unknown): boolean {
-  return typeof value === 'string' && known.has(value);
-}
-
 /** Forget every secret (tests; one process runs one command otherwise). */
 export function clearSecrets(): void {
   known.clear();

@@ -21,9 +21,9 @@ export class BenchError extends Error {
  * Debian packages the benchmark runs: ansible-core, and ansible-mitogen (the mitogen_linear strategy beside
  * ansible-core 2.14: Ansible's fastest configuration).
  */
-export const BENCH_PACKAGES = ['ansible-core', 'ansible-mitogen'] as const;
+const BENCH_PACKAGES = ['ansible-core', 'ansible-mitogen'] as const;
 /** where Debian's ansible-mitogen puts its strategy plugins */
-export const MITOGEN_STRATEGY_DIR = '/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy';
+const MITOGEN_STRATEGY_DIR = '/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy';
 
 /** The two Ansible configurations the benchmark times. */
 export type AnsibleFlavour = 'ansible' | 'ansible_mitogen';

@@ -15,7 +15,7 @@ export const VAULT_HELP = `      --vault-password-file FILE  vault password (an 
   -J, --ask-vault-pass     prompt for the vault password (default: ANSIBLE_VAULT_PASSWORD_FILE)`;
 
 /** Read a line from the terminal without echoing it. */
-export async function promptHidden(question: string): Promise<string> {
+async function promptHidden(question: string): Promise<string> {
   if (!process.stdin.isTTY) throw new UsageError('--ask-vault-pass needs a terminal (stdin is not one); use --vault-password-file FILE');
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
   process.stderr.write(question);

@@ -12,7 +12,9 @@ import { hostNics, vrrpInstancesOf } from '../cluster/cluster.ts';
 import { service } from '../steps/index.ts';
 import { serviceTargets, isHttp } from '../verify/targets.ts';
 import { services } from '../verify/spec.ts';
-import { hostInfo, prepareSteps } from './host-steps.ts';
+import { hostInfo } from '../engine/expand.ts';
+import { prepareSteps } from './host-steps.ts';
+import { CONTROL_EXEC_TIMEOUT_MS } from './exec-timeouts.ts';
 import { startProbeStream, type ProbeStream } from './probe-stream.ts';
 import { startVipWatch, sleep, type VipWatch } from './vip-watch.ts';
 import { analyzeFailover, failoverVerdict, fmtMs, holderTimeline, holdersAt, type FailoverAnalysis, type HoldEvent } from './timeline.ts';
@@ -30,7 +32,7 @@ export interface VrrpPair {
 }
 
 /** Every VRRP instance of the inventory with its members (an instance is named the same on every member). */
-export function vrrpPairs(inv: Inventory): VrrpPair[] {
+function vrrpPairs(inv: Inventory): VrrpPair[] {
   const byName = new Map<string, VrrpPair>();
   for (const h of inv.hosts.keys()) {
     for (const i of vrrpInstancesOf(inv, h)) {
@@ -141,14 +143,14 @@ async function prepareFault(inv: Inventory, host: string, conn: Connection, mode
   }
   if (mode === 'kill') {
     return async () => {
-      const r = await conn.exec(`pids=$(pidof keepalived) || { echo 'keepalived is not running' >&2; exit 1; }\nkill -KILL $pids`, { timeoutMs: 20_000 });
+      const r = await conn.exec(`pids=$(pidof keepalived) || { echo 'keepalived is not running' >&2; exit 1; }\nkill -KILL $pids`, { timeoutMs: CONTROL_EXEC_TIMEOUT_MS });
       if (r.code !== 0) throw new Error(`${host}: SIGKILL keepalived failed: ${r.stderr.trim()}`);
     };
   }
   // the link comes back by itself: the restore must not depend on the SSH session surviving
   const secs = (linkDownMs / 1000).toFixed(1);
   return async () => {
-    const r = await conn.exec(`setsid sh -c 'ip link set dev ${iface} down; sleep ${secs}; ip link set dev ${iface} up' </dev/null >/dev/null 2>&1 &\necho started`, { timeoutMs: 20_000 });
+    const r = await conn.exec(`setsid sh -c 'ip link set dev ${iface} down; sleep ${secs}; ip link set dev ${iface} up' </dev/null >/dev/null 2>&1 &\necho started`, { timeoutMs: CONTROL_EXEC_TIMEOUT_MS });
     if (r.code !== 0) throw new Error(`${host}: link down ${iface} failed: ${r.stderr.trim()}`);
   };
 }

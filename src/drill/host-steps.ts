@@ -5,14 +5,8 @@
  */
 import type { Connection } from '../transport/types.ts';
 import type { HostInfo, Step } from '../engine/types.ts';
-import type { Inventory } from '../inventory/types.ts';
 import { gatherFacts, applyPlan } from '../engine/apply.ts';
 import { collectFacts, planHost } from '../engine/plan.ts';
-
-export function hostInfo(inv: Inventory, host: string): HostInfo {
-  const h = inv.hosts.get(host);
-  return { name: host, vars: h?.vars ?? {}, groups: h?.groups ?? [] };
-}
 
 export interface PreparedSteps {
   /** change summaries the apply will make (empty: nothing to do) */
@@ -34,10 +28,4 @@ export async function prepareSteps(conn: Connection, host: HostInfo, steps: Step
       if (err) throw new Error(`${host.name}: ${err.planned.name}: ${err.error}`);
     },
   };
-}
-
-export async function applySteps(conn: Connection, host: HostInfo, steps: Step[]): Promise<string[]> {
-  const p = await prepareSteps(conn, host, steps);
-  await p.apply();
-  return p.changes;
 }

@@ -8,6 +8,12 @@ import { probeScript, type ProbeConfig } from '../verify/probe-program.ts';
 import { ProbeStreamParser, type Probe } from '../verify/probe-output.ts';
 import { estimateOffset } from './timeline.ts';
 import { sleep } from './vip-watch.ts';
+import { CONTROL_EXEC_TIMEOUT_MS } from './exec-timeouts.ts';
+
+/** The stream's first line comes once node (or busybox) started on the vantage host: seconds on a loaded lab. */
+const STREAM_START_MS = 60_000;
+/** After its kill, the stream's exec ends within one probe timeout; this much more before going on without it. */
+const STREAM_EXIT_WAIT_MS = 10_000;
 
 export interface ProbeStream {
   /** probes so far, times on the orchestrator clock */
@@ -55,10 +61,10 @@ export async function startProbeStream(vantage: string, conn: Connection, t: Str
       (r): ExecResult | Error => r,
       (e: Error) => e,
     );
-  const first = await Promise.race([startedP.then(() => 'ok' as const), done.then(() => 'ended' as const), sleep(60_000).then(() => 'slow' as const)]);
+  const first = await Promise.race([startedP.then(() => 'ok' as const), done.then(() => 'ended' as const), sleep(STREAM_START_MS).then(() => 'slow' as const)]);
   if (first !== 'ok' || parser.run.unavailable) {
     const r = await Promise.race([done, sleep(10)]);
-    const why = parser.run.unavailable ?? (r instanceof Error ? r.message : r ? `exit ${r.code}: ${r.stderr.trim().slice(0, 200)}` : 'no answer in 60 s');
+    const why = parser.run.unavailable ?? (r instanceof Error ? r.message : r ? `exit ${r.code}: ${r.stderr.trim().slice(0, 200)}` : `no answer in ${STREAM_START_MS / 1000} s`);
     throw new Error(`cannot start the probe stream on ${vantage}: ${why}`);
   }
   const pid = parser.run.pid!;
@@ -69,8 +75,8 @@ export async function startProbeStream(vantage: string, conn: Connection, t: Str
   return {
     probes: convert,
     async stop() {
-      await conn.exec(`kill -TERM ${pid} 2>/dev/null; true`, { timeoutMs: 20_000 }).catch(() => undefined);
-      await Promise.race([done, sleep(t.timeoutMs + 10_000)]);
+      await conn.exec(`kill -TERM ${pid} 2>/dev/null; true`, { timeoutMs: CONTROL_EXEC_TIMEOUT_MS }).catch(() => undefined);
+      await Promise.race([done, sleep(t.timeoutMs + STREAM_EXIT_WAIT_MS)]);
       parser.end();
     },
   };

@@ -20,6 +20,13 @@ import { sleep } from './vip-watch.ts';
 import { vantageOf } from './failover.ts';
 import { type CyclePhase, type CycleTimes, failuresByPhase, fmtMs, probeWindow, serialBatches, type ProbeWindowStats } from './timeline.ts';
 
+/** An operator's stop/start command or the pidfile stop (which waits for the daemon to exit) on a real server. */
+const RS_COMMAND_TIMEOUT_MS = 60_000;
+/** Reading one /proc file on a director: instant; the bound catches a hung connection. */
+const READ_TIMEOUT_MS = 30_000;
+/** Probing before the first batch and after each one, so every probe window has answers on both sides. */
+const BASELINE_MS = 1000;
+
 export interface RealserversOptions {
   serial: string;
   /** only these services */
@@ -149,7 +156,7 @@ async function poll<T>(fn: () => Promise<T | undefined>, timeoutMs: number, ever
 }
 
 async function runOn(conn: Connection, script: string, what: string): Promise<string> {
-  const r = await conn.exec(script, { timeoutMs: 60_000 });
+  const r = await conn.exec(script, { timeoutMs: RS_COMMAND_TIMEOUT_MS });
   if (r.code !== 0) throw new Error(`${conn.spec.name}: ${what} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
   return r.stdout.trim();
 }
@@ -188,7 +195,7 @@ async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: 
       stopped = 'cmd';
       row.stoppedBy = 'command';
     } else {
-      const r = await rsConn.exec(stopByPidfileScript(pidfile, saved), { timeoutMs: 60_000 });
+      const r = await rsConn.exec(stopByPidfileScript(pidfile, saved), { timeoutMs: RS_COMMAND_TIMEOUT_MS });
       if (r.code === 0) {
         stopped = 'pidfile';
         row.stoppedBy = `pidfile ${pidfile}`;
@@ -257,7 +264,7 @@ async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: 
 async function directorNotes(t: ServiceTarget, o: RealserversOptions): Promise<string[]> {
   const notes: string[] = [];
   for (const d of t.directors) {
-    const r = await (await o.connect(d)).exec('cat /proc/sys/net/ipv4/vs/expire_nodest_conn 2>/dev/null', { timeoutMs: 30_000 });
+    const r = await (await o.connect(d)).exec('cat /proc/sys/net/ipv4/vs/expire_nodest_conn 2>/dev/null', { timeoutMs: READ_TIMEOUT_MS });
     const v = r.stdout.trim();
     if (v !== '1') {
       notes.push(
@@ -285,7 +292,7 @@ export async function realserversDrill(inv: Inventory, o: RealserversOptions): P
     for (const n of notes) log(`  note: ${n}`);
     const windows: Array<{ rows: RealserverRow[]; from: number; to: number }> = [];
     try {
-      await sleep(1000);
+      await sleep(BASELINE_MS);
       const batches = serialBatches(t.backends, o.serial);
       for (let i = 0; i < batches.length; i++) {
         const from = Date.now();
@@ -294,7 +301,7 @@ export async function realserversDrill(inv: Inventory, o: RealserversOptions): P
             cycle(t, b, i + 1, stream, http, o).catch((e: Error): RealserverRow => ({ service: t.name, backend: b.label, batch: i + 1, pass: false, reasons: [`drill step failed: ${e.message}`], notes: [] })),
           ),
         );
-        await sleep(1000);
+        await sleep(BASELINE_MS);
         windows.push({ rows: batchRows, from, to: Date.now() });
         rows.push(...batchRows);
         // do not take the next one down after a step failed or something could not be restored

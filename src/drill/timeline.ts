@@ -53,7 +53,7 @@ export function holdersAt(timeline: ReadonlyArray<{ t: number; holders: string[]
 }
 
 /** First time at or after `from` when `pred(holders)` is true. */
-export function firstTime(timeline: ReadonlyArray<{ t: number; holders: string[] }>, from: number, pred: (holders: string[]) => boolean): number | undefined {
+function firstTime(timeline: ReadonlyArray<{ t: number; holders: string[] }>, from: number, pred: (holders: string[]) => boolean): number | undefined {
   if (pred(holdersAt(timeline, from))) return from;
   for (const s of timeline) if (s.t > from && pred(s.holders)) return s.t;
   return undefined;

@@ -5,9 +5,15 @@
  */
 import type { Connection, ExecResult } from '../transport/types.ts';
 import type { HoldEvent } from './timeline.ts';
+import { CONTROL_EXEC_TIMEOUT_MS } from './exec-timeouts.ts';
+
+/** The watcher prints the director's addresses within a second; no answer by then means it cannot watch. */
+const WATCHER_START_MS = 30_000;
+/** After its kill, how long to wait for the watcher's exec to end before going on without it. */
+const WATCHER_EXIT_WAIT_MS = 10_000;
 
 /** Seconds the watcher lives at most, whatever happens to lvsplay. */
-export function watchScript(maxSeconds: number): string {
+function watchScript(maxSeconds: number): string {
   return [
     `echo "PID $$"`,
     `echo @@initial`,
@@ -100,18 +106,18 @@ export async function startVipWatch(host: string, conn: Connection, vip: string,
       (r) => r,
       (e: Error) => e,
     );
-  const first = await Promise.race([readyP.then(() => 'ready' as const), done.then(() => 'ended' as const), sleep(30_000).then(() => 'slow' as const)]);
+  const first = await Promise.race([readyP.then(() => 'ready' as const), done.then(() => 'ended' as const), sleep(WATCHER_START_MS).then(() => 'slow' as const)]);
   if (first !== 'ready') {
     const r = await Promise.race([done, sleep(10)]);
-    const why = r instanceof Error ? r.message : r ? `exit ${r.code}: ${r.stderr.trim().slice(0, 200)}` : 'no answer in 30 s';
+    const why = r instanceof Error ? r.message : r ? `exit ${r.code}: ${r.stderr.trim().slice(0, 200)}` : `no answer in ${WATCHER_START_MS / 1000} s`;
     throw new Error(`cannot watch ${vip} on ${host}: ${why}`);
   }
   return {
     parser,
     done,
     async stop() {
-      if (parser.pid) await conn.exec(`kill -TERM ${parser.pid} 2>/dev/null; true`, { timeoutMs: 20_000 }).catch(() => undefined);
-      await Promise.race([done, sleep(10_000)]);
+      if (parser.pid) await conn.exec(`kill -TERM ${parser.pid} 2>/dev/null; true`, { timeoutMs: CONTROL_EXEC_TIMEOUT_MS }).catch(() => undefined);
+      await Promise.race([done, sleep(WATCHER_EXIT_WAIT_MS)]);
     },
   };
 }

@@ -15,11 +15,11 @@ export interface Expansion {
   roles: Role[];
 }
 
-export function isRole(x: unknown): x is Role {
+function isRole(x: unknown): x is Role {
   return typeof x === 'object' && x !== null && typeof (x as Role).role === 'string' && typeof (x as Role).steps === 'function';
 }
 
-export function isStep(x: unknown): x is Step {
+function isStep(x: unknown): x is Step {
   return typeof x === 'object' && x !== null && typeof (x as Step).plan === 'function' && typeof (x as Step).kind === 'string';
 }
 

@@ -5,7 +5,12 @@
  * (exact for one play; with several plays a later play's facts follow an earlier play's apply and the
  * differences are clamped at 0).
  */
-import type { Milestones } from './run.ts';
+/** performance.now() when the last host finished each phase */
+export interface Milestones {
+  connected: number;
+  facts: number;
+  applied: number;
+}
 
 export interface PhaseTimes {
   startupMs: number;

@@ -1,6 +1,7 @@
 /** Planning: gathered fact output in, ordered changes out. Pure: no I/O, so --check is free and testable. */
 import type { Change, Fact, HostInfo, PlanContext, Step, TogetherGroup } from './types.ts';
 import type { ExpandedStep } from './expand.ts';
+import { PredictedState } from './predicted-state.ts';
 
 export interface RawFact {
   output: string;
@@ -25,19 +26,29 @@ export interface PlannedStep {
   secret?: boolean;
 }
 
-/** Every fact the steps (and the play's handlers) declare, deduplicated by key. */
+/**
+ * Every fact the steps (and the play's handlers) declare, deduplicated by key. Facts sharing a key share one gathered
+ * value, so a key must name one command (factKey derives it from all the arguments): two commands under one key are
+ * a bug in a fact, reported instead of silently planning one step from the other's output.
+ */
 export function collectFacts(steps: readonly Step[]): Fact[] {
   const byKey = new Map<string, Fact>();
-  for (const s of steps) for (const f of s.facts) if (!byKey.has(f.key)) byKey.set(f.key, f);
+  for (const s of steps) {
+    for (const f of s.facts) {
+      const seen = byKey.get(f.key);
+      if (!seen) byKey.set(f.key, f);
+      else if (seen.command !== f.command) throw new Error(`facts with the same key ${f.key} run different commands (bug in the fact: derive its key with factKey from every argument)`);
+    }
+  }
   return [...byKey.values()];
 }
 
-function makeContext(host: HostInfo, step: Step, raw: Map<string, RawFact>, state: Map<string, unknown>): PlanContext {
+function makeContext(host: HostInfo, step: Step, raw: Map<string, RawFact>, predict: PredictedState): PlanContext {
   const declared = new Set(step.facts.map((f) => f.key));
   const parsed = new Map<string, unknown>();
   return {
     host,
-    state,
+    predict,
     fact<T>(f: Fact<T>): T {
       if (!declared.has(f.key)) throw new Error(`step "${step.name}" reads fact ${f.key} that it did not declare (bug in the step)`);
       if (parsed.has(f.key)) return parsed.get(f.key) as T;
@@ -55,10 +66,10 @@ function makeContext(host: HostInfo, step: Step, raw: Map<string, RawFact>, stat
   };
 }
 
-function planOne(host: HostInfo, step: Step, raw: Map<string, RawFact>, state: Map<string, unknown>, meta: { role?: string; handler: boolean }): PlannedStep {
+function planOne(host: HostInfo, step: Step, raw: Map<string, RawFact>, predict: PredictedState, meta: { role?: string; handler: boolean }): PlannedStep {
   const base = { name: step.name, kind: step.kind, role: meta.role, handler: meta.handler, notify: [...(step.notify ?? [])], ...(step.secret ? { secret: true } : {}) };
   try {
-    const p = step.plan(makeContext(host, step, raw, state));
+    const p = step.plan(makeContext(host, step, raw, predict));
     return { ...base, changes: p.changes, warnings: p.warnings ?? [], skipped: p.skipped, ...(p.together?.length ? { together: p.together } : {}) };
   } catch (e) {
     return { ...base, changes: [], warnings: [], error: (e as Error).message };
@@ -77,11 +88,11 @@ export interface HostPlan {
  * run the tasks before a failing one).
  */
 export function planHost(host: HostInfo, steps: readonly ExpandedStep[], handlers: Map<string, Step>, raw: Map<string, RawFact>): HostPlan {
-  const state = new Map<string, unknown>();
+  const predict = new PredictedState();
   const planned: PlannedStep[] = [];
   const notified: string[] = [];
   for (const { step, role } of steps) {
-    const p = planOne(host, step, raw, state, { role, handler: false });
+    const p = planOne(host, step, raw, predict, { role, handler: false });
     planned.push(p);
     if (p.error) return { steps: planned, failedAt: planned.length - 1 };
     if (p.changes.length > 0) for (const n of p.notify) if (!notified.includes(n)) notified.push(n);
@@ -92,7 +103,7 @@ export function planHost(host: HostInfo, steps: readonly ExpandedStep[], handler
       planned.push({ name: `handler ${name}`, kind: 'handler', handler: true, changes: [], warnings: [], notify: [], error: `no handler named "${name}" in this play (notified by a step)` });
       return { steps: planned, failedAt: planned.length - 1 };
     }
-    const p = planOne(host, h, raw, state, { handler: true });
+    const p = planOne(host, h, raw, predict, { handler: true });
     p.name = `handler: ${name}`;
     planned.push(p);
     if (p.error) return { steps: planned, failedAt: planned.length - 1 };

@@ -13,6 +13,7 @@ import { ValidationError, ValidationErrors } from '../errors.ts';
 import { hostInfo } from './expand.ts';
 import type { PreparedPlay } from './prepare.ts';
 import { exceedsMaxFail } from './serial.ts';
+import type { Milestones } from './phases.ts';
 import type { Inventory } from '../inventory/types.ts';
 
 export interface RunOptions {
@@ -34,12 +35,6 @@ export interface RunResult {
   aborted: boolean;
   /** when (performance.now(), ms) the last host finished connecting, gathering facts, applying: see phaseTimes */
   milestones: Milestones;
-}
-
-export interface Milestones {
-  connected: number;
-  facts: number;
-  applied: number;
 }
 
 type HostOutcome = 'ok' | 'failed' | 'unreachable';

@@ -1,5 +1,6 @@
 import type { Inventory, Vars } from '../inventory/types.ts';
 import type { VerifyEntry } from '../verify/spec.ts';
+import type { PredictedState } from './predicted-state.ts';
 
 /**
  * A fact is a command plus a parser (pyinfra's model). All facts a host's steps declare are gathered in ONE exec
@@ -26,9 +27,9 @@ export interface PlanContext {
   fact<T>(f: Fact<T>): T;
   /**
    * Predicted state shared by the steps of this host, in order: a step that will change something later steps
-   * depend on records it here (e.g. `module:ip_vs` = true), so the plan stays pure and --check stays exact.
+   * depend on records it here (e.g. `predict.module('ip_vs').set(true)`), so the plan stays pure and --check stays exact.
    */
-  state: Map<string, unknown>;
+  predict: PredictedState;
 }
 
 /** One change a step will make: a summary for the operator and the POSIX sh that makes it. */

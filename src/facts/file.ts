@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Fact } from '../engine/types.ts';
+import { factKey } from '../engine/fact-key.ts';
 import { q } from '../shell.ts';
 import { FactParseError, section, splitSections } from './sections.ts';
 
 /** Files up to this size have their content gathered (for diffs and managed blocks); bigger ones only a hash. */
-export const FILE_CONTENT_LIMIT = 1024 * 1024;
+const FILE_CONTENT_LIMIT = 1024 * 1024;
 
 export type FileState =
   | { exists: false }
@@ -38,7 +39,7 @@ export function fileFact(path: string): Fact<FileState> {
     `elif [ -e "$f" ]; then echo @@other`,
     `else echo @@absent; fi`,
   ].join('\n');
-  const key = `file:${path}`;
+  const key = factKey('file', path);
   return {
     key,
     command,

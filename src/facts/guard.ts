@@ -1,10 +1,11 @@
 import type { Fact } from '../engine/types.ts';
+import { factKey } from '../engine/fact-key.ts';
 import { q } from '../shell.ts';
 import { FactParseError } from './sections.ts';
 
 /** Whether a path exists (for `command(…, {creates})`). */
 export function pathExistsFact(path: string): Fact<boolean> {
-  const key = `exists:${path}`;
+  const key = factKey('exists', path);
   return {
     key,
     command: `if [ -e ${q(path)} ]; then echo yes; else echo no; fi`,
@@ -21,7 +22,7 @@ export function pathExistsFact(path: string): Fact<boolean> {
  * its output discarded. The operator is responsible for the guard being read-only.
  */
 export function commandExitFact(cmd: string): Fact<number> {
-  const key = `exit:${cmd}`;
+  const key = factKey('exit', cmd);
   return {
     key,
     command: `(\n${cmd}\n) </dev/null >/dev/null 2>&1; echo "rc $?"`,

@@ -3,11 +3,11 @@ import { canonicalIp, parseCidr } from './netaddr.ts';
 import { FactParseError } from './sections.ts';
 
 /** Parse the JSON `ip -j` prints; a missing `ip` or an iproute2 without -j (< 4.13) is reported clearly. */
-function parseIpJson(key: string, stdout: string, exitCode: number): unknown[] {
+export function parseIpJson(key: string, stdout: string, exitCode: number): unknown[] {
   const text = stdout.trim();
   if (text === '@@noip') throw new FactParseError(key, 'the `ip` command (iproute2) is not installed', stdout);
   if (!text.startsWith("[")) {
-    throw new FactParseError(key, `\`ip -j\` did not print JSON (exit ${exitCode})`, stdout);
+    throw new FactParseError(key, `\`ip -j\` did not print JSON (exit ${exitCode}; iproute2 >= 4.13 is needed)`, stdout);
   }
   try {
     const v = JSON.parse(text) as unknown;
@@ -91,7 +91,7 @@ const ADDR_FLAGS = new Set(['secondary', 'primary', 'dynamic', 'noprefixroute', 
  * `3: veth0@veth1: <BROADCAST,UP,LOWER_UP> mtu 1500 …\    link/ether … \    veth addrgenmode eui64 …` and
  * `3: veth0    inet 10.9.0.50/24 scope global secondary veth0:vip\       valid_lft forever …`.
  */
-export function parseInterfacesText(key: string, linkText: string, addrText: string): Interfaces {
+function parseInterfacesText(key: string, linkText: string, addrText: string): Interfaces {
   const out: Interfaces = new Map();
   for (const line of linkText.split('\n')) {
     if (!line.trim()) continue;
@@ -174,13 +174,13 @@ interface RawRoute {
   type?: string;
 }
 
-export function normalizeRouteDst(dst: string, family: 4 | 6): string | undefined {
+function normalizeRouteDst(dst: string, family: 4 | 6): string | undefined {
   if (dst === 'default') return family === 4 ? '0.0.0.0/0' : '::/0';
   const c = parseCidr(dst);
   return c ? `${c.address}/${c.prefix}` : undefined;
 }
 
-export function parseRoutes(key: string, json: unknown[], family: 4 | 6): Route[] {
+function parseRoutes(key: string, json: unknown[], family: 4 | 6): Route[] {
   const out: Route[] = [];
   for (const r of json as RawRoute[]) {
     if (!r || typeof r.dst !== 'string') continue;
@@ -204,7 +204,7 @@ export function parseRoutes(key: string, json: unknown[], family: 4 | 6): Route[
 const ROUTE_TYPES = new Set(['unicast', 'local', 'broadcast', 'multicast', 'unreachable', 'blackhole', 'prohibit', 'throw', 'nat', 'anycast']);
 
 /** Parse `ip route show` text (iproute2 without JSON, busybox ip): `10.20.0.0/16 via 10.9.0.2 dev veth0 metric 5`. */
-export function parseRoutesText(key: string, text: string, family: 4 | 6): Route[] {
+function parseRoutesText(key: string, text: string, family: 4 | 6): Route[] {
   const out: Route[] = [];
   for (const line of text.split('\n')) {
     const w = line.trim().split(/\s+/).filter(Boolean);

@@ -1,4 +1,5 @@
 import type { Fact } from '../engine/types.ts';
+import { factKey } from '../engine/fact-key.ts';
 import { q } from '../shell.ts';
 import { FactParseError, section, splitSections } from './sections.ts';
 
@@ -16,7 +17,7 @@ export type IpsetState =
     };
 
 /** Parse `ipset save NAME` output. */
-export function parseIpsetSave(key: string, name: string, text: string): IpsetState {
+function parseIpsetSave(key: string, name: string, text: string): IpsetState {
   let type: string | undefined;
   const options: Record<string, string> = {};
   const members: string[] = [];
@@ -43,7 +44,7 @@ export function parseIpsetSave(key: string, name: string, text: string): IpsetSt
 
 /** One set's type, options and members (`ipset save NAME`). */
 export function ipsetFact(name: string): Fact<IpsetState> {
-  const key = `ipset:${name}`;
+  const key = factKey('ipset', name);
   return {
     key,
     command: [

@@ -1,4 +1,5 @@
 import type { Fact } from '../engine/types.ts';
+import { factKey } from '../engine/fact-key.ts';
 import { q } from '../shell.ts';
 import { FactParseError, section, splitSections } from './sections.ts';
 
@@ -15,7 +16,7 @@ export interface IptablesTable {
 }
 
 /** Parse `iptables -t TABLE -S` output (same for iptables-nft and iptables-legacy). */
-export function parseIptablesSave(key: string, text: string): Omit<IptablesTable, 'tool'> {
+function parseIptablesSave(key: string, text: string): Omit<IptablesTable, 'tool'> {
   const chains = new Map<string, string | null>();
   const rules = new Map<string, string[]>();
   for (const line of text.split('\n')) {
@@ -36,7 +37,7 @@ export function parseIptablesSave(key: string, text: string): Omit<IptablesTable
 /** The chains and rules of one table (`iptables -t TABLE -S`). */
 export function iptablesTableFact(table: string, family: IpFamilyTables = 4): Fact<IptablesTable> {
   const cmd = iptablesCmd(family);
-  const key = `${cmd}:${table}`;
+  const key = factKey(cmd, table);
   return {
     key,
     command: [
@@ -71,7 +72,7 @@ export interface IptablesRuleCheck {
  */
 export function iptablesRuleFact(table: string, chain: string, args: string, family: IpFamilyTables = 4): Fact<IptablesRuleCheck> {
   const cmd = iptablesCmd(family);
-  const key = `${cmd}-check:${table}:${chain}:${args}`;
+  const key = factKey(`${cmd}-check`, table, chain, args);
   return {
     key,
     command: [

@@ -50,7 +50,7 @@ export function serviceId(s: { protocol: string; address?: string; port?: number
 }
 
 /** '10.0.0.1:80' or '[fd00::1]:80' → canonical address and port. */
-export function parseAddrPort(text: string): { address: string; port: number; family: 4 | 6 } | undefined {
+function parseAddrPort(text: string): { address: string; port: number; family: 4 | 6 } | undefined {
   const m = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(text) ?? /^([0-9.]+):(\d+)$/.exec(text);
   if (!m) return undefined;
   const address = canonicalIp(m[1]!);
@@ -140,7 +140,7 @@ export function parseIpvsSave(key: string, text: string): IpvsService[] {
 }
 
 /** Parse `ipvsadm -Ln --timeout`: "Timeout (tcp tcpfin udp): 900 120 300". */
-export function parseIpvsTimeouts(text: string): IpvsTimeouts | undefined {
+function parseIpvsTimeouts(text: string): IpvsTimeouts | undefined {
   const m = /Timeout \(tcp tcpfin udp\):\s*(\d+)\s+(\d+)\s+(\d+)/.exec(text);
   return m ? { tcp: Number(m[1]), tcpfin: Number(m[2]), udp: Number(m[3]) } : undefined;
 }

@@ -83,7 +83,7 @@ const kv = (line: string, name: string): string | undefined => {
 const bracketed = (s: string) => s.replace(/^\[/, '').replace(/\]$/, '');
 
 /** The LVS Topology and Health checkers parts of keepalived_check.data. */
-export function parseCheckerDump(text: string): { virtuals: KeepalivedVirtual[]; checkers: KeepalivedChecker[] } {
+function parseCheckerDump(text: string): { virtuals: KeepalivedVirtual[]; checkers: KeepalivedChecker[] } {
   const virtuals: KeepalivedVirtual[] = [];
   const checkers: KeepalivedChecker[] = [];
   let part: 'none' | 'lvs' | 'checkers' = 'none';
@@ -151,7 +151,7 @@ export function parseCheckerDump(text: string): { virtuals: KeepalivedVirtual[];
 }
 
 /** The VRRP Topology part of keepalived.data: each instance's state. */
-export function parseVrrpDump(text: string): KeepalivedVrrpInstance[] {
+function parseVrrpDump(text: string): KeepalivedVrrpInstance[] {
   const out: KeepalivedVrrpInstance[] = [];
   let cur: KeepalivedVrrpInstance | undefined;
   for (const line of text.split('\n')) {

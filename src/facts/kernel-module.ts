@@ -1,4 +1,5 @@
 import type { Fact } from '../engine/types.ts';
+import { factKey } from '../engine/fact-key.ts';
 import { FactParseError } from './sections.ts';
 
 export type ModuleState = 'loaded' | 'builtin' | 'absent';
@@ -15,7 +16,7 @@ export function moduleKey(name: string): string {
 export function kernelModuleFact(name: string): Fact<ModuleState> {
   const m = moduleKey(name);
   const file = m.replace(/_/g, '[-_]');
-  const key = `kmod:${m}`;
+  const key = factKey('kmod', m);
   return {
     key,
     command: [

@@ -1,4 +1,5 @@
 import type { Fact } from '../engine/types.ts';
+import { factKey } from '../engine/fact-key.ts';
 import { q } from '../shell.ts';
 import { FactParseError, section, splitSections } from './sections.ts';
 
@@ -14,7 +15,7 @@ export interface PackagesState {
 export function packagesFact(names: readonly string[]): Fact<PackagesState> {
   const sorted = [...new Set(names)].sort();
   const list = sorted.map(q).join(' ');
-  const key = `pkg:${sorted.join(',')}`;
+  const key = factKey('pkg', sorted);
   const rpmLoop = `for p in ${list}; do if rpm -q "$p" >/dev/null 2>&1; then echo "installed $p"; else echo "missing $p"; fi; done`;
   return {
     key,

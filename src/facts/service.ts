@@ -1,4 +1,5 @@
 import type { Fact } from '../engine/types.ts';
+import { factKey } from '../engine/fact-key.ts';
 import { q } from '../shell.ts';
 import { FactParseError, section, splitSections } from './sections.ts';
 
@@ -23,7 +24,7 @@ export type ServiceState =
  * must start with `process`, so a recycled pid is not taken for the daemon).
  */
 export function serviceFact(unit: string, pidfile: string, process: string): Fact<ServiceState> {
-  const key = `service:${unit}:${pidfile}`;
+  const key = factKey('service', unit, pidfile, process);
   const comm = process.slice(0, 15); // the kernel truncates comm to 15 characters
   return {
     key,

@@ -1,4 +1,5 @@
 import type { Fact } from '../engine/types.ts';
+import { factKey } from '../engine/fact-key.ts';
 import { q } from '../shell.ts';
 import { FactParseError } from './sections.ts';
 
@@ -27,7 +28,7 @@ export type SysctlValues = Map<string, string | null>;
  */
 export function sysctlFact(keys: readonly string[]): Fact<SysctlValues> {
   const sorted = [...new Set(keys)].sort();
-  const key = `sysctl:${sorted.join(',')}`;
+  const key = factKey('sysctl', sorted);
   const paths = sorted.map(sysctlPath);
   const command = `if command -v grep >/dev/null 2>&1; then grep -H '' ${paths.map(q).join(' ')} 2>/dev/null; true; else echo '@@nogrep'; fi`;
   return {

@@ -25,7 +25,7 @@ export const SECRET_VARS: readonly string[] = [
 ];
 
 /** Ansible's `omit`: a variable rendering to it is left unset. */
-export const OMIT = '__omit_place_holder__lvsplay';
+const OMIT = '__omit_place_holder__lvsplay';
 
 /** Host/variable pairs being rendered, outermost first: a pair met again is a cycle. */
 const rendering: string[] = [];

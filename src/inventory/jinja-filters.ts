@@ -50,7 +50,7 @@ function pyString(s: string): string {
 }
 
 /** Python repr(): what Jinja prints for a value inside a list or dict. */
-export function pyRepr(v: unknown): string {
+function pyRepr(v: unknown): string {
   if (typeof v === 'string') return pyString(v);
   if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
   if (isMapping(v)) return `{${Object.entries(v).map(([k, x]) => `${pyString(k)}: ${pyRepr(x)}`).join(', ')}}`;
@@ -115,7 +115,7 @@ function toFloat(value: unknown, def: unknown = 0): unknown {
 }
 
 /** Python regular expression → JavaScript (named groups, \A, \Z); flags from Ansible's ignorecase/multiline. */
-export function pyRegExp(pattern: unknown, flags: string): RegExp {
+function pyRegExp(pattern: unknown, flags: string): RegExp {
   const src = String(pattern)
     .replace(/\(\?P<(\w+)>/g, '(?<$1>')
     .replace(/\(\?P=(\w+)\)/g, '\\k<$1>')

@@ -13,7 +13,7 @@ export interface SshOption {
 }
 
 /** Keywords the SSH transport implements. */
-export const IMPLEMENTED_SSH_OPTIONS = new Set([
+const IMPLEMENTED_SSH_OPTIONS = new Set([
   'hostname',
   'port',
   'user',

@@ -9,7 +9,7 @@ export interface VarLayer {
   sources: Record<string, Location>;
 }
 
-export function emptyLayer(): VarLayer {
+function emptyLayer(): VarLayer {
   return { vars: {}, sources: {} };
 }
 

@@ -134,7 +134,7 @@ export function parseVaultedYaml(text: string, display: string, problems: Proble
   return file;
 }
 
-export function lineOf(file: YamlFile, node: Node | null | undefined): number | undefined {
+function lineOf(file: YamlFile, node: Node | null | undefined): number | undefined {
   const start = (node as ParsedNode | null | undefined)?.range?.[0];
   return start === undefined ? undefined : file.lines.linePos(start).line;
 }

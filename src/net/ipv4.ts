@@ -16,7 +16,7 @@ export function parseIpv4(s: string): number | undefined {
   return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
 }
 
-export function formatIpv4(n: number): string {
+function formatIpv4(n: number): string {
   return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
 }
 
@@ -49,8 +49,4 @@ export function sameSubnet(a: string, b: string, prefix: number): boolean {
 /** `198.18.0.11/24` → `198.18.0.0/24` */
 export function networkOf(c: Cidr): string {
   return `${formatIpv4((parseIpv4(c.address)! & mask(c.prefix)) >>> 0)}/${c.prefix}`;
-}
-
-export function cidrString(c: Cidr): string {
-  return `${c.address}/${c.prefix}`;
 }

@@ -2,6 +2,7 @@
 import type { StepStatus } from '../engine/plan.ts';
 import type { PhaseTimes } from '../engine/phases.ts';
 import { maskDeep } from '../secret-values.ts';
+import type { VerifyRecord } from '../verify/types.ts';
 
 export type RunEvent =
   | { event: 'run_start'; playbook: string; inventory: string; check: boolean; hosts: string[] }
@@ -45,40 +46,6 @@ export interface HostRecap {
   skipped: number;
   unreachable: boolean;
   roundTrips: number;
-}
-
-export interface VerifyRecord {
-  service: string;
-  expected: Record<string, number>;
-  observed: Record<string, number>;
-  /** false only for FAIL (a DEGRADED service passes: exit 0) */
-  pass: boolean;
-  detail?: string;
-  /** the fields below are filled by src/verify (docs/verification.md) */
-  /** PASS, FAIL, or DEGRADED: a declared real server is down and the operator accepted it (--allow-down, allowDown, maxDown) */
-  verdict?: 'PASS' | 'FAIL' | 'DEGRADED';
-  /** declared real servers not serving on the active director, with the cause; allowed: accepted as degraded */
-  down?: Array<{ backend: string; reason: string; allowed: boolean }>;
-  /** 'VIP:port' */
-  vip?: string;
-  scheduler?: string;
-  /** the statistical rule applied: shares (chi-square), sticky, reach-all */
-  rule?: 'shares' | 'sticky' | 'reach-all';
-  vantage?: string;
-  /** the director holding the VIP (null: none; several: split brain, see reasons) */
-  master?: string | null;
-  probes?: number;
-  failed?: number;
-  /** chi-square p-value (rule shares) */
-  p?: number;
-  /** director: new connections the service's directors counted to it (summed over every director) */
-  rows?: Array<{ backend: string; expected: number; observed: number; count: number; verdict: string; director?: number }>;
-  /** new connections per director during the probe window (the cross-check sums them) */
-  directorConns?: Record<string, number>;
-  /** VIP holder changes seen during the probe window */
-  vipMoves?: Array<{ from: string | null; to: string | null; between: [string, string] }>;
-  reasons?: string[];
-  notes?: string[];
 }
 
 export interface Reporter {

@@ -1,5 +1,6 @@
 /** The recap table every run ends with (Ansible's PLAY RECAP, plus round trips and elapsed time). */
-import type { HostRecap, VerifyRecord } from './events.ts';
+import type { HostRecap } from './events.ts';
+import type { VerifyRecord } from '../verify/types.ts';
 import { verifySummary } from '../verify/table.ts';
 
 export function recapTable(hosts: Record<string, HostRecap>, elapsedMs: number, check: boolean, verify: readonly VerifyRecord[] = []): string {

@@ -6,7 +6,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { ReportFailoverResult, ReportHostRecap, ReportProbe, ReportRealserverRow, ReportVerifyRecord } from './records.ts';
 import { fmtMs, holderTimeline, splitBrainIntervals } from '../drill/timeline.ts';
 
-export const COLOURS = { pass: '#1a7f37', fail: '#cf222e', degraded: '#bf8700', neutral: '#6e7781', ink: '#1f2328', hold: '#0969da' } as const;
+const COLOURS = { pass: '#1a7f37', fail: '#cf222e', degraded: '#bf8700', neutral: '#6e7781', ink: '#1f2328', hold: '#0969da' } as const;
 
 const WIDTH = 880;
 const CONFIG = {
@@ -221,7 +221,7 @@ const PHASE_KEYS = { drained: '#54aeff', stopped: '#fb8f44', removed: '#afb8c1',
 /** failuresByPhase names the first phase 'draining'; the report says what state the server was in. */
 const PHASE_OF: Record<string, keyof typeof PHASE_KEYS> = { draining: 'drained', drained: 'drained', stopped: 'stopped', removed: 'removed', restarting: 'restarting', rejoined: 'rejoined' };
 
-export const rowLane = (r: Pick<ReportRealserverRow, 'batch' | 'backend'>) => `batch ${r.batch}: ${r.backend}`;
+const rowLane = (r: Pick<ReportRealserverRow, 'batch' | 'backend'>) => `batch ${r.batch}: ${r.backend}`;
 
 /** The phases of one real server's cycle as intervals (ms); the last one ends at `end`. */
 export function phaseIntervals(r: ReportRealserverRow, end: number): Array<{ phase: keyof typeof PHASE_KEYS; from: number; to: number }> {

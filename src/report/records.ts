@@ -4,15 +4,14 @@
  * verdict may be any word (PASS, FAIL, DEGRADED…), so records from newer versions still render.
  */
 import { z } from 'zod';
-import { ValidationError } from '../errors.ts';
-import { formatZodIssues } from '../playbook.ts';
+import { formatZodIssues, ValidationError } from '../errors.ts';
 
 const num = z.number();
 const opt = <T extends z.ZodType>(t: T) => t.optional();
 
 const verifyRow = z.looseObject({ backend: z.string(), expected: num, observed: num, count: num, verdict: z.string(), director: opt(num) });
 
-export const verifyRecordSchema = z.looseObject({
+const verifyRecordSchema = z.looseObject({
   service: z.string(),
   pass: z.boolean(),
   /** a newer record's own verdict word (e.g. DEGRADED); else PASS/FAIL from pass */

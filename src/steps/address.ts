@@ -19,9 +19,6 @@ const schema = z.strictObject({
   label: z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'must be at most 15 characters').optional(),
 });
 
-/** State key: `addr:DEV:IP` true when present (or made present by an earlier step). */
-const addrStateKey = (dev: string, ip: string) => `addr:${dev}:${ip}`;
-
 function parseAddr(label: string, cidr: string): Cidr {
   const c = typeof cidr === 'string' ? parseCidr(cidr) : undefined;
   if (!c) badArg(label, 'cidr', `"${String(cidr)}" is not an address with prefix`, 'e.g. "10.0.0.100/32" or "fd00::1/64"');
@@ -44,12 +41,11 @@ export function address(dev: string, cidr: string, options: AddressOptions = {})
   return makeStep('address', label, [interfacesFact], o, (ctx) => {
     const ifaces = ctx.fact(interfacesFact);
     const iface = ifaces.get(dev);
-    if (!linkWillExist(iface !== undefined, ctx.state, dev)) {
+    if (!linkWillExist(iface !== undefined, ctx.predict, dev)) {
       throw new PlanError(`${label}: device ${dev} does not exist on this host`, `create it first, e.g. link('${dev}', {type: 'dummy'})`);
     }
-    const key = addrStateKey(dev, want.address);
-    const predicted = ctx.state.get(key);
-    ctx.state.set(key, true);
+    const predicted = ctx.predict.address(dev, want.address).get();
+    ctx.predict.address(dev, want.address).set(true);
     if (predicted === true) return { changes: [] };
     const have = predicted === false ? undefined : iface?.addresses.find((a) => a.address === want.address);
     const sameLabel = (have?.label ?? dev) === (o.label ?? dev);
@@ -73,9 +69,8 @@ export function addressAbsent(dev: string, cidr: string, options: StepOptions = 
   const want = parseAddr(label, cidr);
   const o = parseOptions(z.strictObject({ ...commonShape }), options, label);
   return makeStep('addressAbsent', label, [interfacesFact], o, (ctx) => {
-    const key = addrStateKey(dev, want.address);
-    const predicted = ctx.state.get(key);
-    ctx.state.set(key, false);
+    const predicted = ctx.predict.address(dev, want.address).get();
+    ctx.predict.address(dev, want.address).set(false);
     if (predicted === false) return { changes: [] };
     const have = ctx.fact(interfacesFact).get(dev)?.addresses.filter((a) => a.address === want.address) ?? [];
     if (predicted === true && have.length === 0) {

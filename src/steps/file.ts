@@ -102,7 +102,7 @@ export function file(path: string, options: FileOptions): Step {
         // a file too large to gather has no old content to diff against
         ...(f.exists && f.content === undefined ? {} : { diff: unifiedDiff(f.exists ? f.content! : '', content, f.exists ? path : '/dev/null', path) }),
       });
-      ctx.state.set(`file:${path}`, content);
+      ctx.predict.file(path).set(content);
       return { changes, ...(f.exists && f.content === undefined ? { warnings: [`${path} is too large for a diff`] } : {}) };
     }
     if (modeDiffers) changes.push({ summary: `mode ${modeString(f.mode)} → ${modeString(o.mode!)}`, script: `chmod ${modeString(o.mode!)} ${q(path)}` });

@@ -10,9 +10,6 @@ type Table = (typeof TABLES)[number];
 const CHAIN = /^[A-Za-z0-9_.-]{1,28}$/;
 const BUILTIN = new Set(['INPUT', 'OUTPUT', 'FORWARD', 'PREROUTING', 'POSTROUTING']);
 
-/** State key: an iptables chain created by an earlier step of this run. */
-const chainStateKey = (family: number, table: string, chain: string) => `iptables:${family}:${table}:${chain}`;
-
 function checkTableChain(label: string, table: string, chain: string): asserts table is Table {
   if (!(TABLES as readonly string[]).includes(table)) badArg(label, 'table', `"${table}" is not a table`, `use one of ${TABLES.join(', ')}`);
   if (typeof chain !== 'string' || !CHAIN.test(chain)) badArg(label, 'chain', `"${chain}" is not a chain name`, 'letters, digits, _ . - (max 28)');
@@ -37,9 +34,9 @@ export function iptablesChain(table: string, chain: string, options: IptablesCha
   return makeStep('iptablesChain', label, [fact], o, (ctx) => {
     const t = ctx.fact(fact);
     if (!t.tool) throw new PlanError(`${label}: ${cmd} is not installed`, 'install iptables');
-    const key = chainStateKey(family, table, chain);
-    const exists = t.chains.has(chain) || ctx.state.get(key) === true;
-    ctx.state.set(key, true);
+    const created = ctx.predict.chain(family, table, chain);
+    const exists = t.chains.has(chain) || created.get() === true;
+    created.set(true);
     if (exists) return { changes: [] };
     // -N fails when the chain exists: re-check on the host so a concurrent creation is not an error
     return { changes: [{ summary: `create chain ${chain} in ${table}`, script: `${cmd} -w -t ${table} -S ${q(chain)} >/dev/null 2>&1 || ${cmd} -w -t ${table} -N ${q(chain)}` }] };
@@ -97,13 +94,12 @@ export function iptablesRule(table: string, chain: string, rule: string | readon
   const jumpIdx = words.findIndex((w) => w === '-j' || w === '--jump' || w === '-g' || w === '--goto');
   const target = words[jumpIdx + 1];
   const position = o.position ?? 'append';
-  const ruleKey = `iptables-rule:${family}:${table}:${chain}:${args}`;
   return makeStep('iptablesRule', label, [fact], o, (ctx) => {
     const r = ctx.fact(fact);
     if (!r.tool) throw new PlanError(`${label}: ${cmd} is not installed`, 'install iptables');
-    const chainPredicted = ctx.state.get(chainStateKey(family, table, chain)) === true;
-    const targetPredicted = target !== undefined && ctx.state.get(chainStateKey(family, table, target)) === true;
-    const predicted = ctx.state.get(ruleKey) as boolean | undefined;
+    const chainPredicted = ctx.predict.chain(family, table, chain).get() === true;
+    const targetPredicted = target !== undefined && ctx.predict.chain(family, table, target).get() === true;
+    const predicted = ctx.predict.rule(family, table, chain, args).get();
     let present: boolean;
     if (predicted !== undefined) present = predicted;
     else if (r.check === 0) present = true;
@@ -116,7 +112,7 @@ export function iptablesRule(table: string, chain: string, rule: string | readon
       }
       present = false;
     } else throw new PlanError(`${label}: ${cmd} -C rejected the rule: ${r.message || `exit ${r.check}`}`, 'check the rule syntax and that its target chain exists');
-    ctx.state.set(ruleKey, state === 'present');
+    ctx.predict.rule(family, table, chain, args).set(state === 'present');
     if (state === 'present' && !present) {
       const add = position === 'append' ? `-A ${q(chain)}` : `-I ${q(chain)} ${position === 'first' ? 1 : position}`;
       return {

@@ -9,7 +9,6 @@ import { canonicalIp, ipFamily } from '../facts/netaddr.ts';
 import { q } from '../shell.ts';
 import { atomicWriteScript } from './atomic-write.ts';
 import { absolutePath, commonShape, makeStep, parseOptions, PlanError } from './common.ts';
-import { moduleStateKey } from './kernel-module.ts';
 
 /**
  * The IPVS schedulers, each the kernel module ip_vs_NAME: ipvsadm(8) `-s` and keepalived.conf(5) `lvs_sched`/`lb_algo`
@@ -177,7 +176,7 @@ export function ipvs(options: IpvsOptions): Step {
     let current: IpvsService[] = [];
     let timeouts = undefined as undefined | { tcp: number; tcpfin: number; udp: number };
     if (!st.kernel) {
-      if (ctx.state.get(moduleStateKey('ip_vs')) !== true) {
+      if (ctx.predict.module('ip_vs').get() !== true) {
         throw new PlanError(`${label}: the kernel has no IPVS (${st.message})`, "load it first: kernelModule('ip_vs')");
       }
     } else {
@@ -303,7 +302,7 @@ export function ipvsKeepalived(options: IpvsKeepalivedOptions): Step {
   const desired = o.services.map((sv, i) => toService(sv, i, label));
   const ids = new Set(desired.map((d) => d.id));
   return makeStep('ipvs', `ipvs drift ${desired.length} keepalived service(s)`, [ipvsFact, keepalivedDumpFact], o, (ctx) => {
-    if (ctx.state.has(`file:${o.configPath}`)) return { changes: [], skipped: `${o.configPath} changes in this run: keepalived's reload converges the table (drift is checked on the next run)` };
+    if (ctx.predict.file(o.configPath).get() !== undefined) return { changes: [], skipped: `${o.configPath} changes in this run: keepalived's reload converges the table (drift is checked on the next run)` };
     const st = ctx.fact(ipvsFact);
     if (!st.tool || !st.kernel) return { changes: [], skipped: 'no IPVS table to compare yet (ipvsadm or the ip_vs module missing)' };
     const dump = ctx.fact(keepalivedDumpFact);

@@ -21,11 +21,8 @@ const schema = z.strictObject({
   persist: z.union([z.boolean(), z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a file name like "ipvs" (no slashes)')]).optional(),
 });
 
-/** State key later steps read: `module:NAME` is true once this step (predictively) loaded it. */
-export const moduleStateKey = (name: string) => `module:${moduleKey(name)}`;
-
 /**
- * A kernel module loaded now (unless built in) and at boot. Records `module:NAME` in the plan state so later steps
+ * A kernel module loaded now (unless built in) and at boot. Records it in the predicted state so later steps
  * (sysctl net.ipv4.vs.*, ipvs, link tunl0) know it will be there.
  */
 export function kernelModule(name: string, options: KernelModuleOptions = {}): Step {
@@ -39,20 +36,20 @@ export function kernelModule(name: string, options: KernelModuleOptions = {}): S
   return makeStep('kernelModule', label, [modFact, toolsFact, ...(confFact ? [confFact] : [])], o, (ctx) => {
     const changes: Change[] = [];
     const state = ctx.fact(modFact);
-    const stateKey = moduleStateKey(name);
-    if (state === 'absent' && ctx.state.get(stateKey) !== true) {
+    const loaded = ctx.predict.module(moduleKey(name));
+    if (state === 'absent' && loaded.get() !== true) {
       changes.push({ summary: `load module ${name}`, script: modprobeCommand(ctx.fact(toolsFact), name, label) });
     }
-    ctx.state.set(stateKey, true);
+    loaded.set(true);
     if (confPath && confFact) {
       const f = ctx.fact(confFact);
       // several steps may share the file: each ensures its own line, and plans against what earlier steps predicted
-      const predictedKey = `file:${confPath}`;
-      const current = (ctx.state.get(predictedKey) as string | undefined) ?? (f.exists && f.type === 'file' ? (f.content ?? '') : '');
+      const predicted = ctx.predict.file(confPath);
+      const current = predicted.get() ?? (f.exists && f.type === 'file' ? (f.content ?? '') : '');
       const lines = current.split('\n').map((l) => l.replace(/#.*/, '').trim());
       if (!lines.includes(name) && !lines.includes(moduleKey(name))) {
         const next = `${current}${current && !current.endsWith('\n') ? '\n' : ''}${name}\n`;
-        ctx.state.set(predictedKey, next);
+        predicted.set(next);
         changes.push({
           summary: `load ${name} at boot (${confPath})`,
           // re-read the file on the host so a line another step appended in the same run is kept

@@ -87,7 +87,7 @@ export function lines(path: string, options: LinesOptions): Step {
     const f = ctx.fact(fact);
     if (f.exists && f.type !== 'file') throw new PlanError(`${label}: ${path} is a ${f.type}, not a regular file`);
     if (f.exists && f.content === undefined) throw new PlanError(`${label}: ${path} is too large to edit (over 1 MiB)`);
-    const predicted = ctx.state.get(`file:${path}`) as string | undefined;
+    const predicted = ctx.predict.file(path).get();
     const current = predicted ?? (f.exists ? f.content! : '');
     if (!f.exists && state === 'absent' && predicted === undefined) return { changes: [] };
     const edit = editBlock(current, block, begin, end, state, shebang);
@@ -101,7 +101,7 @@ export function lines(path: string, options: LinesOptions): Step {
         script: atomicWriteScript({ path, content: edit.content, mode: targetMode, ...(f.exists ? { owner: String(f.uid), group: String(f.gid) } : {}) }),
         ...(contentChanged ? { diff: unifiedDiff(current, edit.content, f.exists ? path : '/dev/null', path) } : {}),
       });
-      ctx.state.set(`file:${path}`, edit.content);
+      ctx.predict.file(path).set(edit.content);
     }
     return { changes, ...(warnings.length ? { warnings } : {}) };
   });

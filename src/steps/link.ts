@@ -1,14 +1,11 @@
 import { z } from 'zod';
+import type { PredictedState } from '../engine/predicted-state.ts';
 import type { Change, Step, StepOptions } from '../engine/types.ts';
 import { toolsFact } from '../facts/host.ts';
 import { interfacesFact } from '../facts/ip.ts';
 import { q } from '../shell.ts';
 import { badArg, commonShape, makeStep, parseOptions, PlanError } from './common.ts';
-import { moduleStateKey } from './kernel-module.ts';
 import { modprobeCommand } from './modprobe.ts';
-
-/** State key: `link:NAME` is true when the link exists (or will, after an earlier step), false when removed. */
-export const linkStateKey = (name: string) => `link:${name}`;
 
 export interface LinkOptions extends StepOptions {
   type: 'dummy' | 'ipip';
@@ -26,10 +23,10 @@ export function validIfname(label: string, field: string, name: unknown): assert
 }
 
 /** Does the link exist now or will it by this point of the run? (`tunl0` comes with the ipip module.) */
-export function linkWillExist(exists: boolean, state: Map<string, unknown>, name: string): boolean {
-  const predicted = state.get(linkStateKey(name));
-  if (predicted !== undefined) return predicted === true;
-  if (name === 'tunl0' && state.get(moduleStateKey('ipip')) === true) return true;
+export function linkWillExist(exists: boolean, predict: PredictedState, name: string): boolean {
+  const predicted = predict.link(name).get();
+  if (predicted !== undefined) return predicted;
+  if (name === 'tunl0' && predict.module('ipip').get() === true) return true;
   return exists;
 }
 
@@ -46,20 +43,20 @@ export function link(name: string, options: LinkOptions): Step {
     const ifaces = ctx.fact(interfacesFact);
     const cur = ifaces.get(name);
     const changes: Change[] = [];
-    const exists = linkWillExist(cur !== undefined, ctx.state, name);
+    const exists = linkWillExist(cur !== undefined, ctx.predict, name);
     if (cur && cur.kind !== undefined && cur.kind !== o.type) {
       throw new PlanError(`${label}: exists with type ${cur.kind}, not ${o.type}`, `remove it (linkAbsent('${name}')) or choose another name`);
     }
     if (!exists) {
       if (o.type === 'ipip' && name === 'tunl0') {
         changes.push({ summary: `load ipip (creates tunl0)`, script: modprobeCommand(ctx.fact(toolsFact), 'ipip', label) });
-        ctx.state.set(moduleStateKey('ipip'), true);
+        ctx.predict.module('ipip').set(true);
       } else {
         // loading the dummy module creates dummy0 by itself: an earlier kernelModule('dummy') may have made it
         changes.push({ summary: `add ${o.type} device ${name}`, script: `ip link show dev ${q(name)} >/dev/null 2>&1 || ip link add ${q(name)} type ${o.type}` });
       }
     }
-    ctx.state.set(linkStateKey(name), true);
+    ctx.predict.link(name).set(true);
     // a device created in this run starts down; one that exists keeps its flags
     const isUp = cur !== undefined && exists && cur.up;
     if (up && !isUp) changes.push({ summary: `set ${name} up`, script: `ip link set dev ${q(name)} up` });
@@ -77,8 +74,8 @@ export function linkAbsent(name: string, options: LinkAbsentOptions = {}): Step 
   if (['lo', 'tunl0', 'gre0', 'sit0', 'ip6tnl0'].includes(name)) badArg(label, 'name', `${name} cannot be deleted with ip link del`, 'bring it down with link(..., {up: false}) or unload its module');
   const o = parseOptions(z.strictObject({ ...commonShape }), options, label);
   return makeStep('linkAbsent', label, [interfacesFact], o, (ctx) => {
-    const exists = linkWillExist(ctx.fact(interfacesFact).has(name), ctx.state, name);
-    ctx.state.set(linkStateKey(name), false);
+    const exists = linkWillExist(ctx.fact(interfacesFact).has(name), ctx.predict, name);
+    ctx.predict.link(name).set(false);
     return { changes: exists ? [{ summary: `delete device ${name}`, script: `ip link del dev ${q(name)}` }] : [] };
   });
 }

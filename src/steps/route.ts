@@ -46,9 +46,8 @@ export function route(dest: string, options: RouteOptions): Step {
   if (o.via !== undefined && ipFamily(o.via) !== dst.family) badArg(label, 'via', `${o.via} is not of the same family as ${dest}`);
   const spec = `${formatCidr(dst)}${via ? ` via ${via}` : ''}${o.dev ? ` dev ${q(o.dev)}` : ''}${o.metric !== undefined ? ` metric ${o.metric}` : ''}`;
   return makeStep('route', `${label}${via ? ` via ${via}` : ''}${o.dev ? ` dev ${o.dev}` : ''}`, [routesFact], o, (ctx) => {
-    const key = `route:${formatCidr(dst)}`;
-    const predicted = ctx.state.get(key);
-    ctx.state.set(key, spec);
+    const predicted = ctx.predict.route(formatCidr(dst)).get();
+    ctx.predict.route(formatCidr(dst)).set(spec);
     if (predicted === spec) return { changes: [] };
     // null: an earlier routeAbsent removed it in this run
     const cur = predicted === undefined ? findRoute(ctx.fact(routesFact), dst, o.metric) : undefined;
@@ -74,9 +73,8 @@ export function routeAbsent(dest: string, options: Partial<RouteOptions> = {}): 
   if (o.via !== undefined && !via) badArg(label, 'via', `${o.via} is not an IP address`);
   if (o.dev !== undefined) validIfname(label, 'dev', o.dev);
   return makeStep('routeAbsent', label, [routesFact], o, (ctx) => {
-    const key = `route:${formatCidr(dst)}`;
-    const predicted = ctx.state.get(key);
-    ctx.state.set(key, null);
+    const predicted = ctx.predict.route(formatCidr(dst)).get();
+    ctx.predict.route(formatCidr(dst)).set(null);
     if (predicted === null) return { changes: [] };
     const routes = ctx.fact(routesFact).filter(
       (r) => r.family === dst.family && r.dst === formatCidr(dst) && r.type === undefined && (via === undefined || r.via === via) && (o.dev === undefined || r.dev === o.dev) && (o.metric === undefined || r.metric === o.metric),

@@ -116,9 +116,6 @@ function startScript(p: Plain): string {
  * old process to exit (keepalived refuses to start while the old one runs). `reloaded` sends SIGHUP to a running
  * daemon (keepalived keeps its VIPs and IPVS table) and starts a stopped one.
  */
-/** ctx.state key: the service's predicted state ('running' | 'stopped') after the steps planned so far. */
-export const serviceStateKey = (name: string) => `service:${name}`;
-
 export function service(name: string, options: ServiceOptions = {}): Step {
   const label = `service ${name}`;
   if (typeof name !== 'string' || !/^[A-Za-z0-9@_.-]+$/.test(name)) badArg(label, 'name', `"${name}" is not a service name`);
@@ -148,16 +145,16 @@ export function service(name: string, options: ServiceOptions = {}): Step {
     const warnings: string[] = [];
     // an earlier step of this run (or a handler's notifier) may have started/stopped it: plan from that, not from
     // the facts gathered before the run (a reload handler after a start must reload, not start a second daemon)
-    const predicted = ctx.state.get(serviceStateKey(name)) as 'running' | 'stopped' | undefined;
-    ctx.state.set(serviceStateKey(name), state === 'stopped' ? 'stopped' : 'running');
+    const predicted = ctx.predict.service(name).get();
+    ctx.predict.service(name).set(state === 'stopped' ? 'stopped' : 'running');
     if (st.manager === 'systemd') {
       const u = q(unit);
       const running = predicted ? predicted === 'running' : st.active === 'active' || st.active === 'reloading' || st.active === 'activating';
       if (st.enabled === 'masked' && state !== 'stopped') throw new PlanError(`${label}: unit ${unit} is masked`, `systemctl unmask ${unit}`);
       // a unit file written earlier in this run (or one systemd has not loaded yet) needs a daemon-reload first
       const unitWritten =
-        ['/etc/systemd/system', '/lib/systemd/system', '/usr/lib/systemd/system'].some((d) => ctx.state.has(`file:${d}/${unit}`)) ||
-        [...ctx.state.keys()].some((k) => k.startsWith(`file:/etc/systemd/system/${unit}.d/`)); // a drop-in
+        ['/etc/systemd/system', '/lib/systemd/system', '/usr/lib/systemd/system'].some((d) => ctx.predict.file(`${d}/${unit}`).get() !== undefined) ||
+        ctx.predict.filesStartingWith(`/etc/systemd/system/${unit}.d/`).length > 0; // a drop-in
       if (unitWritten || (st.enabled === 'not-found' && state !== 'stopped')) {
         changes.push({ summary: 'systemctl daemon-reload', script: 'systemctl daemon-reload' });
       }

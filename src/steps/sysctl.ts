@@ -8,8 +8,6 @@ import { q } from '../shell.ts';
 import { atomicWriteScript } from './atomic-write.ts';
 import { badArg, commonShape, makeStep, parseOptions, PlanError } from './common.ts';
 import { unifiedDiff } from './diff.ts';
-import { linkStateKey } from './link.ts';
-import { moduleStateKey } from './kernel-module.ts';
 
 export type SysctlOptions = StepOptions;
 
@@ -24,7 +22,7 @@ const MODULE_KEYS: Array<[RegExp, string]> = [
 ];
 
 /** The interface a per-interface key names (`net.ipv4.conf.IFACE.x`, `net/ipv4/conf/eth0.100/x`), if any. */
-export function interfaceOfKey(key: string): string | undefined {
+function interfaceOfKey(key: string): string | undefined {
   const m = key.includes('/')
     ? /^\/?net\/ipv[46]\/(?:conf|neigh)\/([^/]+)\/[^/]+$/.exec(key)
     : /^net\.ipv[46]\.(?:conf|neigh)\.([^.]+)\.[^.]+$/.exec(key);
@@ -68,8 +66,8 @@ export function sysctl(file: string, values: Record<string, string | number | bo
         const iface = interfaceOfKey(k);
         const ifaceMod = iface ? MODULE_LINKS[iface] : undefined;
         const predicted =
-          (mod !== undefined && ctx.state.get(moduleStateKey(mod)) === true) ||
-          (iface !== undefined && (ctx.state.get(linkStateKey(iface)) === true || (ifaceMod !== undefined && ctx.state.get(moduleStateKey(ifaceMod)) === true)));
+          (mod !== undefined && ctx.predict.module(mod).get() === true) ||
+          (iface !== undefined && (ctx.predict.link(iface).get() === true || (ifaceMod !== undefined && ctx.predict.module(ifaceMod).get() === true)));
         if (!predicted) {
           warnings.push(
             mod

@@ -16,7 +16,7 @@ export function shQuote(s: string): string {
 }
 
 /** The user to become, or undefined when no become is needed (off, or already that user). */
-export function becomeTarget(spec: ConnectionSpec, become: boolean): string | undefined {
+function becomeTarget(spec: ConnectionSpec, become: boolean): string | undefined {
   const target = spec.becomeUser ?? 'root';
   // Already that user: sudo would add nothing but a dependency on sudo.
   return become && target !== spec.user ? target : undefined;

@@ -12,7 +12,7 @@ import { dial, DialError, hopLabel, type Hop } from './dial.ts';
 import { KnownHostsStore } from './host-keys.ts';
 import { identityFiles, KeyLoader, PASSPHRASE_ENV, terminalPrompt, type PassphrasePrompt } from './identity.ts';
 import { LocalConnection } from './local-connection.ts';
-import { SshConnection } from './ssh-connection.ts';
+import { DISCONNECT_WAIT_MS, SshConnection } from './ssh-connection.ts';
 import { UnreachableError, type Connection, type ConnectionSpec } from './types.ts';
 
 const optionsSchema = z.object({
@@ -214,13 +214,13 @@ export class SshPool {
   }
 }
 
-/** End an SSH client and wait for its socket to close (at most 2 s, then destroy it). */
+/** End an SSH client and wait for its socket to close (at most DISCONNECT_WAIT_MS, then destroy it). */
 function endClient(client: Client): Promise<void> {
   return new Promise((resolve) => {
     const force = setTimeout(() => {
       client.destroy();
       resolve();
-    }, 2000);
+    }, DISCONNECT_WAIT_MS);
     client.once('close', () => {
       clearTimeout(force);
       resolve();

@@ -34,6 +34,10 @@ const CHANNEL_OPEN_RETRIES = 6;
 
 /** How long a timed-out command may take to be killed before we give up waiting (the rejection comes anyway). */
 const KILL_WAIT_MS = 5000;
+/** How long closing waits for the server to answer the disconnect before dropping the socket (shutdown must not hang). */
+export const DISCONNECT_WAIT_MS = 2000;
+/** First wait before re-opening a refused channel, doubled each attempt: sshd frees a session slot within ms. */
+const CHANNEL_RETRY_BASE_MS = 20;
 
 /** Node's name for a signal ('SIGTERM'); ssh2 reports them either way. */
 function signalName(name: string): string {
@@ -234,7 +238,7 @@ export class SshConnection implements Connection {
             // sshd frees a session slot some time after the channel's close; under a full window of channels a
             // new open can briefly be refused ("open failed"). Nothing ran, so trying again is safe.
             if (err && /open failed/i.test(err.message) && attempt < CHANNEL_OPEN_RETRIES && !settled) {
-              setTimeout(() => open(attempt + 1), 20 * 2 ** attempt);
+              setTimeout(() => open(attempt + 1), CHANNEL_RETRY_BASE_MS * 2 ** attempt);
               return;
             }
             start(err, ch);
@@ -288,7 +292,7 @@ export class SshConnection implements Connection {
       const force = setTimeout(() => {
         this.client.destroy();
         resolve();
-      }, 2000);
+      }, DISCONNECT_WAIT_MS);
       this.client.once('close', done);
       this.client.end();
       if (!isOpen(this.client)) done();

@@ -3,6 +3,7 @@
  * weights and connection counters. Parsing is pure; `snapshotDirector` is the only I/O here.
  */
 import type { Connection } from '../transport/types.ts';
+import { parseInterfaces, parseIpJson } from '../facts/ip.ts';
 import { section, splitSections } from '../facts/sections.ts';
 import { KEEPALIVED_DUMP_SCRIPT, parseKeepalivedDump, type KeepalivedDump } from '../facts/keepalived-dump.ts';
 import { parseIpvsList, parseIpvsStats, type IpvsListService, type IpvsStatsService } from './ipvsadm.ts';
@@ -39,24 +40,11 @@ export function snapshotScript(keepalived: boolean): string {
   return [...IPVS_SNAPSHOT, ...(keepalived ? [KEEPALIVED_DUMP_SCRIPT] : [])].join('\n');
 }
 
-export const SNAPSHOT_SCRIPT = snapshotScript(false);
-
-/** IPv4 addresses per interface from `ip -j addr show`. */
+/** IPv4 addresses per interface from `ip -j addr show` (parsed as the interfaces fact parses it). */
 export function parseIpAddrJson(text: string): AddrEntry[] {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text.trim() || '[]');
-  } catch {
-    throw new Error(`ip -j addr: invalid JSON (iproute2 >= 4.13 is needed): ${JSON.stringify(text.slice(0, 120))}`);
-  }
-  if (!Array.isArray(raw)) return [];
-  const out: AddrEntry[] = [];
-  for (const l of raw as Array<{ ifname?: string; flags?: string[]; addr_info?: Array<{ family?: string; local?: string }> }>) {
-    if (typeof l?.ifname !== 'string') continue;
-    const up = (l.flags ?? []).includes('UP');
-    for (const a of l.addr_info ?? []) if (a.family === 'inet' && typeof a.local === 'string') out.push({ ifname: l.ifname, address: a.local, up });
-  }
-  return out;
+  const key = 'ip -j addr';
+  const ifaces = parseInterfaces(key, [], parseIpJson(key, text.trim() || '[]', 0));
+  return [...ifaces.values()].flatMap((i) => i.addresses.filter((a) => a.family === 4).map((a) => ({ ifname: i.name, address: a.address, up: i.up })));
 }
 
 /** The interface on which the host serves `vip` as a director (not lo: DR/TUN real servers keep the VIP there). */
@@ -85,7 +73,10 @@ export function parseSnapshot(host: string, stdout: string, at: number): Directo
   return snap;
 }
 
+/** The snapshot takes well under a second (a keepalived dump waits for its file); this bound catches a hung host. */
+const SNAPSHOT_TIMEOUT_MS = 30_000;
+
 export async function snapshotDirector(host: string, conn: Connection, keepalived = false): Promise<DirectorSnapshot> {
-  const r = await conn.exec(snapshotScript(keepalived), { timeoutMs: 30_000 });
+  const r = await conn.exec(snapshotScript(keepalived), { timeoutMs: SNAPSHOT_TIMEOUT_MS });
   return parseSnapshot(host, r.stdout, Date.now());
 }

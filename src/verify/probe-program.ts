@@ -32,7 +32,7 @@ export interface ProbeConfig {
 }
 
 /** The program (plain CommonJS, runs on node >= 10); keep it dependency-free and small: it is sent every time. */
-export const PROBE_PROGRAM = String.raw`'use strict';
+const PROBE_PROGRAM = String.raw`'use strict';
 const net = require('net');
 const cfg = JSON.parse(process.argv[2]);
 const out = (s) => process.stdout.write(s + '\n');
@@ -105,7 +105,7 @@ main().then(() => process.exit(0), (e) => { out('ERROR ' + label(e && e.stack ||
 const HEREDOC = 'LVSPLAY_PROBE_PROGRAM_END';
 
 /** Shell running the node probe program with this config (node must exist: see probeScript). */
-export function nodeProbeScript(o: ProbeConfig): string {
+function nodeProbeScript(o: ProbeConfig): string {
   return `node - ${q(JSON.stringify(o))} <<'${HEREDOC}'\n${PROBE_PROGRAM}\n${HEREDOC}`;
 }
 

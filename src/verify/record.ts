@@ -2,7 +2,7 @@
  * From what was measured (probe run, director snapshots before and after) to one VerifyRecord. Pure, so every
  * verdict can be unit-tested on recorded outputs.
  */
-import type { VerifyRecord } from '../output/events.ts';
+import type { VerifyRecord } from './types.ts';
 import { evaluate, type BackendExpectation } from './expect.ts';
 import { connDeltas, serviceKey, type IpvsListReal } from './ipvsadm.ts';
 import { checkerOf, describeChecker, type KeepalivedDump } from '../facts/keepalived-dump.ts';
@@ -20,7 +20,7 @@ export function matchBackend(info: string, backends: readonly BackendTarget[]): 
 }
 
 /** Connections the director counted between the snapshots must cover the probes: allowed shortfall. */
-export function crossCheckTolerance(n: number): number {
+function crossCheckTolerance(n: number): number {
   return Math.max(1, Math.ceil(n * 0.02));
 }
 
@@ -30,7 +30,7 @@ export function crossCheckTolerance(n: number): number {
  * connections (a drain in progress) or without (set outside lvsplay), a server missing although its checker
  * holds it up (removed outside lvsplay).
  */
-export function downReason(t: ServiceTarget, b: BackendTarget, director: string, key: string, row: IpvsListReal | undefined, dump: KeepalivedDump | undefined): string | undefined {
+function downReason(t: ServiceTarget, b: BackendTarget, director: string, key: string, row: IpvsListReal | undefined, dump: KeepalivedDump | undefined): string | undefined {
   const rs = `${b.address}:${b.port}`;
   if (row && (row.weight > 0 || b.weight === 0)) return undefined;
   const ck = checkerOf(dump, key, rs);

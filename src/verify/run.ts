@@ -5,7 +5,7 @@
  * service.
  */
 import type { Connection } from '../transport/types.ts';
-import type { VerifyRecord } from '../output/events.ts';
+import type { VerifyRecord } from './types.ts';
 import { snapshotDirector, type DirectorSnapshot } from './director.ts';
 import { probeScript, type ProbeConfig } from './probe-program.ts';
 import { parseProbeOutput, type ProbeRun } from './probe-output.ts';
@@ -13,6 +13,19 @@ import { buildRecord } from './record.ts';
 import { connDeltas, serviceKey } from './ipvsadm.ts';
 import { vipInterface } from './director.ts';
 import type { VerifyJob, VerifyPlan } from './targets.ts';
+
+/** Per probe, on top of its own timeout: starting the connection and printing the line (the probe run's bound). */
+const PROBE_OVERHEAD_MS = 50;
+/** Once per probe run: starting node (or busybox) on the vantage host. */
+const PROBE_START_MS = 5000;
+/** The exec may outlive the probe program's own bound by this much (transfer of the output, a slow vantage). */
+const PROBE_EXEC_GRACE_MS = 30_000;
+/** Between director snapshots while waiting for the cluster to settle (a VRRP takeover moves within a second). */
+const SETTLE_POLL_MS = 500;
+/** IPVS per-real-server counters lag up to ~2 s on 6.x kernels (docs/verification.md): wait twice that at most. */
+const COUNTER_WAIT_MS = 4000;
+/** Between re-reads of the counters while they catch up. */
+const COUNTER_POLL_MS = 1000;
 
 export interface VerifyRunOptions {
   connect(host: string): Promise<Connection>;
@@ -30,7 +43,7 @@ export interface VerifyRunOptions {
   settle?: { maxMs: number; why: string; changedHosts?: readonly string[] };
 }
 
-export function probeConfigFor(job: VerifyJob): ProbeConfig {
+function probeConfigFor(job: VerifyJob): ProbeConfig {
   return {
     host: job.target.vip,
     port: job.target.port,
@@ -40,7 +53,7 @@ export function probeConfigFor(job: VerifyJob): ProbeConfig {
     intervalMs: 0,
     timeoutMs: job.check.timeoutMs,
     concurrency: 1,
-    maxMs: job.check.probes * (job.check.timeoutMs + 50) + 5000,
+    maxMs: job.check.probes * (job.check.timeoutMs + PROBE_OVERHEAD_MS) + PROBE_START_MS,
   };
 }
 
@@ -142,7 +155,7 @@ export async function runVerification(plan: VerifyPlan, o: VerifyRunOptions): Pr
     const changedHosts = o.settle.changedHosts ?? [];
     let why = clusterUnsettled(plan.jobs, before, changedHosts);
     while (why.length && Date.now() - t0 < o.settle.maxMs) {
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
       before = await snapshots(directors, o, unreachable, true);
       why = clusterUnsettled(plan.jobs, before, changedHosts);
     }
@@ -156,7 +169,7 @@ export async function runVerification(plan: VerifyPlan, o: VerifyRunOptions): Pr
     log(`verify: ${job.target.name} (${job.target.vip}:${job.target.port}): ${cfg.count} ${job.http ? 'HTTP' : 'TCP'} probes from ${job.vantage}`);
     try {
       const conn = await o.connect(job.vantage);
-      const r = await conn.exec(probeScript(cfg), { timeoutMs: cfg.maxMs + 30_000 });
+      const r = await conn.exec(probeScript(cfg), { timeoutMs: cfg.maxMs + PROBE_EXEC_GRACE_MS });
       const run = parseProbeOutput(r.stdout);
       if (r.code !== 0 && run.probes.length === 0 && !run.unavailable) run.unavailable = `probe exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`;
       runs.set(job, run);
@@ -166,14 +179,14 @@ export async function runVerification(plan: VerifyPlan, o: VerifyRunOptions): Pr
   }
 
   // IPVS counters lag: re-read until they cover the probes, at most settleMs
-  const deadline = Date.now() + (o.settleMs ?? 4000);
+  const deadline = Date.now() + (o.settleMs ?? COUNTER_WAIT_MS);
   let after = await snapshots(directors, o, unreachable);
   // per backend too: the service total can be reached while one real server's counter still lags behind (seen on
   // a fresh lab: 47 counted for 51 answers from rs1, with rs2's failed probes making up the total)
   const crossCheckPending = (a: Map<string, DirectorSnapshot>) =>
     plan.jobs.some((job) => (buildRecord({ job, run: runs.get(job)!, before, after: a, unreachable }).reasons ?? []).some((r) => r.startsWith('cross-check:')));
   while ((!countersCaughtUp(plan.jobs, runs, before, after) || crossCheckPending(after)) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, COUNTER_POLL_MS));
     after = await snapshots(directors, o, unreachable);
   }
 

@@ -7,8 +7,7 @@
  * group (when the inventory has one).
  */
 import { z } from 'zod';
-import { ValidationError } from '../errors.ts';
-import { formatZodIssues } from '../playbook.ts';
+import { formatZodIssues, ValidationError } from '../errors.ts';
 
 export interface ServicesCheckOptions {
   /** host pattern; its first host is the vantage point the probes start from (default 'clients') */

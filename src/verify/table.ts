@@ -1,5 +1,5 @@
 /** The verification table: one block per service (backend, expected %, observed %, count, director Δ, verdict). */
-import type { VerifyRecord } from '../output/events.ts';
+import type { VerifyRecord } from './types.ts';
 
 const pct = (x: number | undefined) => (x === undefined ? '-' : `${(x * 100).toFixed(1)}%`);
 
@@ -32,8 +32,4 @@ export function verifySummary(records: readonly VerifyRecord[]): string {
   const degraded = records.filter((r) => r.pass && r.verdict === 'DEGRADED');
   const deg = degraded.length ? `, ${degraded.length} degraded (${degraded.map((r) => `${r.service}: ${(r.down ?? []).map((d) => d.backend).join(', ')} down`).join('; ')})` : '';
   return `verify: ${records.length - failed.length - degraded.length} of ${records.length} services passed${deg}${failed.length ? `, ${failed.length} failed (${failed.map((r) => r.service).join(', ')})` : ''}`;
-}
-
-export function formatVerifyRecords(records: VerifyRecord[]): string {
-  return records.map(formatVerifyRecord).join('\n');
 }

@@ -63,7 +63,7 @@ function realServerHosts(inv: Inventory): Set<string> {
 }
 
 /** The directors of an LVS service: the VRRP members carrying its VIP (by priority), else the hosts declaring it. */
-export function directorsOf(inv: Inventory, name: string, vip: string): string[] {
+function directorsOf(inv: Inventory, name: string, vip: string): string[] {
   const vrrp: Array<{ host: string; priority: number }> = [];
   for (const h of inv.hosts.keys()) {
     for (const i of vrrpInstancesOf(inv, h)) if (i.vips.some((v) => v.address === vip)) vrrp.push({ host: h, priority: i.priority });
@@ -124,7 +124,7 @@ export function isHttp(t: ServiceTarget, check: ServicesCheck): boolean {
 }
 
 /** Whether a play of the playbook uses a role that builds virtual services (roles are listed in play.roles). */
-export function buildsServices(pb: Playbook): boolean {
+function buildsServices(pb: Playbook): boolean {
   return pb.plays.some((p) => (p.roles ?? []).some(buildsVirtualServices));
 }
 

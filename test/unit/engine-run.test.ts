@@ -150,13 +150,13 @@ test('serial: numbers, percentages and lists as Ansible', (t) => {
   t.throws(() => serialBatches(hs, 'half'), { message: /serial must be/ });
 });
 
-test('plans see the predicted state of earlier steps (ctx.state)', async (t) => {
+test('plans see the predicted state of earlier steps (ctx.predict)', async (t) => {
   const seen: unknown[] = [];
   const play: Play = {
     hosts: 'all',
     steps: [
-      { kind: 'a', name: 'a', facts: [], plan: (ctx) => (ctx.state.set('module:ip_vs', true), { changes: [] }) },
-      { kind: 'b', name: 'b', facts: [], plan: (ctx) => (seen.push(ctx.state.get('module:ip_vs')), { changes: [] }) },
+      { kind: 'a', name: 'a', facts: [], plan: (ctx) => (ctx.predict.module('ip_vs').set(true), { changes: [] }) },
+      { kind: 'b', name: 'b', facts: [], plan: (ctx) => (seen.push(ctx.predict.module('ip_vs').get()), { changes: [] }) },
     ],
   };
   await run([prepared(play, ['h1'])], ['h1']);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { ipvsKeepalived } from '../../src/steps/index.ts';
 import { parseKeepalivedDump, checkerOf, describeChecker } from '../../src/facts/keepalived-dump.ts';
 import { planWith } from './steps-harness.ts';
+import { PredictedState } from '../../src/engine/predicted-state.ts';
 
 const checkData = readFileSync(new URL('../fixtures/keepalived/dir1-check.data', import.meta.url), 'utf8');
 const vrrpData = readFileSync(new URL('../fixtures/keepalived/dir1-vrrp.data', import.meta.url), 'utf8');
@@ -73,6 +74,7 @@ test('drift keepalived would not fix: a weight set behind its back, a missing he
 
 test('skipped while keepalived is not running or its configuration changes in this run', (t) => {
   t.regex(planWith(step(), { ipvs: table(''), 'keepalived-dump': '@@kdown\n' }).skipped!, /keepalived is not running/);
-  const state = new Map<string, unknown>([['file:/etc/keepalived/keepalived.conf', 'new']]);
+  const state = new PredictedState();
+  state.file('/etc/keepalived/keepalived.conf').set('new');
   t.regex(planWith(step(), { ipvs: table(''), 'keepalived-dump': dump }, state).skipped!, /changes in this run: keepalived's reload converges the table/);
 });

@@ -7,6 +7,7 @@ import type { Fact, PlanContext, Role, Step } from '../../src/engine/types.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 import { director, directorDrHa, directorNat, nodeSvc, realserverDr, realserverNat, realserverTun, webBackend } from '../../roles/index.ts';
 import { buildsVirtualServices, type LvsRole } from '../../src/cluster/registry.ts';
+import { PredictedState } from '../../src/engine/predicted-state.ts';
 
 const inv = loadInventory(fileURLToPath(new URL('../fixtures/roles/cluster.yaml', import.meta.url)));
 const misc = loadInventory(fileURLToPath(new URL('../fixtures/roles/misc-check.yaml', import.meta.url)));
@@ -20,7 +21,7 @@ function expand(role: Role, host: string, inventory: Inventory = inv) {
 function planFresh(step: Step) {
   const ctx: PlanContext = {
     host: hostInfo(inv, 'dir1'),
-    state: new Map(),
+    predict: new PredictedState(),
     fact<T>(f: Fact<T>): T {
       if (f.key.startsWith('file:')) return { exists: false } as T;
       // every sysctl key present with 0 (ip_vs loaded); the host has sysctl

@@ -17,6 +17,7 @@ import { fakeInventory } from '../helpers/fake-inventory.ts';
 import { LocalConnection } from '../helpers/local-connection.ts';
 import { lvsplay, ROOT } from '../helpers/cli.ts';
 import { writeTree } from '../fixtures/inventory/tmp-tree.ts';
+import { PredictedState } from '../../src/engine/predicted-state.ts';
 
 // the secret set is process-wide: one test at a time, cleared after each
 test.afterEach.always(() => clearSecrets());
@@ -41,7 +42,7 @@ test.serial('director --check --diff: the keepalived.conf diff the role plans ho
   const plays = prepare(await loadPlaybook(join(ROOT, 'playbooks/site.ts')), inv, {});
   const step = plays.flatMap((p) => p.expansions.get('dir1')?.steps ?? []).find((s) => s.step.name === 'file /etc/keepalived/keepalived.conf')!.step;
   // planned against a host without the file: the diff is the whole rendered config
-  const plan = step.plan({ host: hostInfo(inv, 'dir1'), fact: (() => ({ exists: false })) as PlanContext['fact'], state: new Map() });
+  const plan = step.plan({ host: hostInfo(inv, 'dir1'), fact: (() => ({ exists: false })) as PlanContext['fact'], predict: new PredictedState() });
   const diff = plan.changes.flatMap((c) => (c.diff ? [c.diff] : []));
   t.regex(diff.join(''), /auth_pass lab51/, 'the role renders the VRRP password into the diff');
   const d = tmp(t);

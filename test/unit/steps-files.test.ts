@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ValidationError } from '../../src/errors.ts';
 import { command, editBlock, file, kernelModule, lines, pkg, sysctl } from '../../src/steps/index.ts';
 import { planWith, rawAbsent, rawFile, rawTools } from './steps-harness.ts';
+import { PredictedState } from '../../src/engine/predicted-state.ts';
 
 const invalid = (t: import('ava').ExecutionContext, fn: () => unknown, re: RegExp) => {
   const e = t.throws(fn, { instanceOf: ValidationError });
@@ -100,7 +101,7 @@ test('lines: rc.local gets shebang and 0755; second run no change; absent remove
 });
 
 test('lines: two steps on one file plan against each other', (t) => {
-  const state = new Map<string, unknown>();
+  const state = new PredictedState();
   const a = lines('/etc/rc.local', { block: 'a', marker: '# {mark} A' });
   const b = lines('/etc/rc.local', { block: 'b', marker: '# {mark} B' });
   planWith(a, { 'file:/etc/rc.local': rawAbsent }, state);
@@ -148,7 +149,7 @@ test('sysctl: net.ipv4.vs.* needs ip_vs: skipped unless an earlier kernelModule 
   const alone = planWith(s, raw);
   t.deepEqual(alone.changes, []);
   t.regex(alone.warnings![0]!, /module ip_vs not loaded; load it with kernelModule\('ip_vs'\) before this step/);
-  const state = new Map<string, unknown>();
+  const state = new PredictedState();
   const km = kernelModule('ip_vs', { persist: 'ipvs' });
   const kmPlan = planWith(km, { 'kmod:ip_vs': 'absent\n', 'host:tools': rawTools('busybox', 'busybox-modprobe', 'sysctl'), 'file:/etc/modules-load.d/ipvs.conf': rawAbsent }, state);
   t.deepEqual(kmPlan.changes.map((c) => c.summary), ['load module ip_vs', 'load ip_vs at boot (/etc/modules-load.d/ipvs.conf)']);
@@ -164,7 +165,9 @@ test('sysctl: per-interface keys resolve against the host interfaces (and links 
   const raw = { [k]: '/proc/sys/net/ipv4/conf/all/rp_filter:0\n', [`file:${SYS}`]: rawAbsent, ...tools };
   const p = planWith(s, raw);
   t.deepEqual(p.warnings, ['net.ipv4.conf.tunl0.rp_filter: skipped, interface tunl0 does not exist on this host']);
-  const withIpip = planWith(s, raw, new Map([['module:ipip', true]]));
+  const ipipLoaded = new PredictedState();
+  ipipLoaded.module('ipip').set(true);
+  const withIpip = planWith(s, raw, ipipLoaded);
   t.deepEqual(withIpip.warnings, []);
   t.regex(withIpip.changes[0]!.diff!, /tunl0\.rp_filter = 0/);
 });
@@ -200,7 +203,7 @@ test('kernelModule: loaded/builtin need nothing; persist line added once; fails 
 });
 
 test('kernelModule: two modules sharing a conf file in one run', (t) => {
-  const state = new Map<string, unknown>();
+  const state = new PredictedState();
   const conf = 'file:/etc/modules-load.d/ipvs.conf';
   const raw = { 'kmod:ip_vs': 'loaded\n', 'kmod:ip_vs_wrr': 'loaded\n', 'host:tools': rawTools('modprobe'), [conf]: rawAbsent };
   t.is(planWith(kernelModule('ip_vs', { persist: 'ipvs' }), raw, state).changes.length, 1);

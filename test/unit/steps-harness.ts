@@ -5,15 +5,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Fact, Plan, Step } from '../../src/engine/types.ts';
+import { PredictedState } from '../../src/engine/predicted-state.ts';
 
 export type Raw = string | { out: string; code: number };
 
 /** Plan `step` with each declared fact parsed from `raw[fact.key]` (a missing key fails the test loudly). */
-export function planWith(step: Step, raw: Record<string, Raw>, state = new Map<string, unknown>()): Plan {
+export function planWith(step: Step, raw: Record<string, Raw>, predict = new PredictedState()): Plan {
   const declared = new Map(step.facts.map((f) => [f.key, f]));
   return step.plan({
     host: { name: 'h1', vars: {}, groups: ['all'] },
-    state,
+    predict,
     fact<T>(f: Fact<T>): T {
       if (!declared.has(f.key)) throw new Error(`undeclared fact ${f.key}`);
       const r = raw[f.key];
@@ -96,8 +97,8 @@ export class Sandbox {
       const r = this.sh(f.command);
       raw[f.key] = { out: r.out, code: r.code };
     }
-    const state = new Map<string, unknown>();
-    return steps.map((s) => planWith(s, raw, state));
+    const predict = new PredictedState();
+    return steps.map((s) => planWith(s, raw, predict));
   }
 
   /** Apply every change in order, each in its own `set -e` subshell; throw on the first failure. */

@@ -2,6 +2,7 @@ import test from 'ava';
 import { ValidationError } from '../../src/errors.ts';
 import { ipvs, kernelModule } from '../../src/steps/index.ts';
 import { planWith, rawAbsent, rawFile, rawTools } from './steps-harness.ts';
+import { PredictedState } from '../../src/engine/predicted-state.ts';
 
 const invalid = (t: import('ava').ExecutionContext, fn: () => unknown, re: RegExp) => {
   const e = t.throws(fn, { instanceOf: ValidationError });
@@ -85,7 +86,7 @@ test('ipvs: no IPVS in the kernel fails unless ip_vs is loaded by an earlier ste
   const s = ipvs({ services: [web], timeouts: { tcpfin: 30 } });
   t.throws(() => planWith(s, { ipvs: noKernel }), { message: /kernel has no IPVS[\s\S]*kernelModule\('ip_vs'\)/ });
   t.throws(() => planWith(s, { ipvs: '@@notool\n' }), { message: /ipvsadm is not installed/ });
-  const state = new Map<string, unknown>();
+  const state = new PredictedState();
   planWith(kernelModule('ip_vs', { persist: false }), { 'kmod:ip_vs': 'absent\n', 'host:tools': rawTools('modprobe') }, state);
   const p = planWith(s, { ipvs: noKernel }, state);
   t.deepEqual(p.changes.map((c) => c.summary), ['add tcp 10.0.10.100:80 (wrr) with 2 real server(s)', 'timeouts tcp - tcpfin 30 udp -']);

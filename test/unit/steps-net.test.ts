@@ -4,6 +4,7 @@ import { address, addressAbsent, iptablesChain, iptablesRule, ipset, kernelModul
 import { normalizeMember } from '../../src/steps/ipset.ts';
 import { shellWords } from '../../src/steps/shellwords.ts';
 import { planWith, rawTools } from './steps-harness.ts';
+import { PredictedState } from '../../src/engine/predicted-state.ts';
 
 const invalid = (t: import('ava').ExecutionContext, fn: () => unknown, re: RegExp) => {
   const e = t.throws(fn, { instanceOf: ValidationError });
@@ -34,14 +35,14 @@ test('address: add, no change, replace a different prefix, missing device, predi
   t.is(r.changes[0]!.script, 'ip addr del 10.0.0.100/24 dev lo\nip addr add 10.0.0.100/32 dev lo scope global');
   const d = address('dummy0', '10.96.0.10/32', { label: 'dummy0:svc' });
   t.throws(() => planWith(d, { 'ip:interfaces': rawIfaces({ lo: {} }) }), { message: /device dummy0 does not exist[\s\S]*link\('dummy0', \{type: 'dummy'\}\)/ });
-  const state = new Map<string, unknown>();
+  const state = new PredictedState();
   planWith(link('dummy0', { type: 'dummy' }), { 'ip:interfaces': rawIfaces({ lo: {} }), 'host:tools': rawTools('ip') }, state);
   t.is(planWith(d, { 'ip:interfaces': rawIfaces({ lo: {} }) }, state).changes[0]!.script, 'ip addr add 10.96.0.10/32 dev dummy0 scope global label dummy0:svc');
   t.is(planWith(address('eth0', 'FD00:0::1/64'), { 'ip:interfaces': rawIfaces({ eth0: { addrs: ['fd00::1/64'] } }) }).changes.length, 0);
 });
 
 test('address: tunl0 exists once an earlier step loads ipip', (t) => {
-  const state = new Map<string, unknown>();
+  const state = new PredictedState();
   planWith(kernelModule('ipip'), { 'kmod:ipip': 'absent\n', 'host:tools': rawTools('modprobe'), 'file:/etc/modules-load.d/ipip.conf': '@@absent\n' }, state);
   t.is(planWith(address('tunl0', '10.0.0.100/32'), { 'ip:interfaces': rawIfaces({ lo: {} }) }, state).changes.length, 1);
 });
@@ -95,7 +96,7 @@ test('route: add, no change, change gateway, absent', (t) => {
 });
 
 test('route: a route added then removed in the same run', (t) => {
-  const state = new Map<string, unknown>();
+  const state = new PredictedState();
   t.is(planWith(route('10.30.0.0/16', { via: '10.9.0.2' }), { 'ip:routes': ROUTES }, state).changes.length, 1);
   t.is(planWith(routeAbsent('10.30.0.0/16'), { 'ip:routes': ROUTES }, state).changes.length, 1);
   t.is(planWith(route('10.30.0.0/16', { via: '10.9.0.2' }), { 'ip:routes': ROUTES }, state).changes.length, 1);
@@ -121,7 +122,7 @@ test('iptablesRule: -C decides; -A/-I guarded by -C; chain and target created ea
   const add = planWith(s, { [key]: '@@chain yes\n@@check 1\niptables: Bad rule (does a matching rule exist in that chain?).\n' });
   t.is(add.changes[0]!.script, 'iptables -w -t nat -C SERVICES -m set --match-set svc dst,dst -j MARK --set-xmark 0x2000/0x2000 2>/dev/null || iptables -w -t nat -A SERVICES -m set --match-set svc dst,dst -j MARK --set-xmark 0x2000/0x2000');
   t.throws(() => planWith(s, { [key]: '@@chain no\n@@check 1\n' }), { message: /chain SERVICES does not exist[\s\S]*iptablesChain\('nat', 'SERVICES'\)/ });
-  const state = new Map<string, unknown>();
+  const state = new PredictedState();
   planWith(iptablesChain('nat', 'SERVICES'), { 'iptables:nat': NAT_S }, state);
   t.is(planWith(s, { [key]: '@@chain no\n@@check 1\n' }, state).changes.length, 1);
   const jump = iptablesRule('nat', 'PREROUTING', ['-j', 'SERVICES'], { position: 'first' });

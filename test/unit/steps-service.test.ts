@@ -2,8 +2,9 @@ import test from 'ava';
 import { ValidationError } from '../../src/errors.ts';
 import { service } from '../../src/steps/index.ts';
 import { planWith } from './steps-harness.ts';
+import { PredictedState } from '../../src/engine/predicted-state.ts';
 
-const KA = 'service:keepalived.service:/run/keepalived.pid';
+const KA = 'service:keepalived.service:/run/keepalived.pid:keepalived';
 const invalid = (t: import('ava').ExecutionContext, fn: () => unknown, re: RegExp) => {
   const e = t.throws(fn, { instanceOf: ValidationError });
   t.regex(e!.toString(), re);
@@ -23,8 +24,9 @@ test('service on systemd: start/stop/restart/reload/enable from systemctl facts'
   t.deepEqual(planWith(service('keepalived', { enabled: false }), { [KA]: active }).changes.map((c) => c.script.split('\n')[0]), ['systemctl disable keepalived.service']);
   t.throws(() => planWith(service('keepalived'), { [KA]: '@@active inactive\n@@enabled masked\n' }), { message: /masked[\s\S]*systemctl unmask/ });
   // a unit written by an earlier file step of the run (or not loaded yet): daemon-reload before starting
-  const unitKey = 'service:lvsplay-dr.service:/run/lvsplay-dr.pid';
-  const state = new Map<string, unknown>([['file:/etc/systemd/system/lvsplay-dr.service', '[Unit]\n']]);
+  const unitKey = 'service:lvsplay-dr.service:/run/lvsplay-dr.pid:lvsplay-dr';
+  const state = new PredictedState();
+  state.file('/etc/systemd/system/lvsplay-dr.service').set('[Unit]\n');
   t.deepEqual(planWith(service('lvsplay-dr', { enabled: true }), { [unitKey]: '@@active inactive\n@@enabled \n' }, state).changes.map((c) => c.script.split('\n')[0]), ['systemctl daemon-reload', 'systemctl start lvsplay-dr.service', 'systemctl enable lvsplay-dr.service']);
   t.deepEqual(planWith(service('lvsplay-dr'), { [unitKey]: '@@active active\n@@enabled enabled\n' }, state).changes.map((c) => c.script.split('\n')[0]), ['systemctl daemon-reload']);
 });
@@ -47,10 +49,10 @@ test('service without systemd: keepalived uses its pidfile; restart stops (and w
 });
 
 test('service without systemd and without a start command fails clearly', (t) => {
-  t.throws(() => planWith(service('nginx'), { 'service:nginx.service:/run/nginx.pid': '@@nopidfile\n' }), { message: /no start command is known for nginx[\s\S]*give start/ });
+  t.throws(() => planWith(service('nginx'), { 'service:nginx.service:/run/nginx.pid:nginx': '@@nopidfile\n' }), { message: /no start command is known for nginx[\s\S]*give start/ });
   const custom = service('web', { start: '/usr/bin/python3 -m http.server 80', background: true, pidfile: '/run/web.pid', process: 'python3' });
-  t.is(custom.facts[0]!.key, 'service:web.service:/run/web.pid');
-  t.regex(planWith(custom, { 'service:web.service:/run/web.pid': '@@nopidfile\n' }).changes[0]!.script, /nohup sh -c 'exec \/usr\/bin\/python3 -m http.server 80' <\/dev\/null >"\$lvs_log" 2>&1 &\necho \$! > \/run\/web\.pid/);
+  t.is(custom.facts[0]!.key, 'service:web.service:/run/web.pid:python3');
+  t.regex(planWith(custom, { 'service:web.service:/run/web.pid:python3': '@@nopidfile\n' }).changes[0]!.script, /nohup sh -c 'exec \/usr\/bin\/python3 -m http.server 80' <\/dev\/null >"\$lvs_log" 2>&1 &\necho \$! > \/run\/web\.pid/);
 });
 
 test('service validation', (t) => {
@@ -63,13 +65,13 @@ test('service validation', (t) => {
 });
 
 test('a reload handler after a start in the same run reloads the daemon it started, not a second start', (t) => {
-  const state = new Map<string, unknown>();
+  const state = new PredictedState();
   const start = planWith(service('keepalived'), { [KA]: '@@nopidfile\n' }, state);
   t.regex(start.changes[0]!.summary, /^start keepalived/);
   const reload = planWith(service('keepalived', { state: 'reloaded' }), { [KA]: '@@nopidfile\n' }, state);
   t.deepEqual(reload.changes.map((c) => c.summary), ['reload keepalived (SIGHUP)']);
   // and a stop earlier in the run means a later `started` starts it again
-  const s2 = new Map<string, unknown>();
+  const s2 = new PredictedState();
   planWith(service('keepalived', { state: 'stopped' }), { [KA]: '@@pid 42\n' }, s2);
   t.regex(planWith(service('keepalived'), { [KA]: '@@pid 42\n' }, s2).changes[0]!.summary, /^start keepalived/);
 });

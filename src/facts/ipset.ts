@@ -1,5 +1,5 @@
 import type { Fact } from '../engine/types.ts';
-import { q } from '../shell.ts';
+import { sh } from '../shell.ts';
 import { FactParseError, section, splitSections } from './sections.ts';
 
 export type IpsetState =
@@ -48,7 +48,7 @@ export function ipsetFact(name: string): Fact<IpsetState> {
     key,
     command: [
       `if ! command -v ipset >/dev/null 2>&1; then echo @@notool`,
-      `elif out=$(ipset save ${q(name)} 2>&1); then echo @@set; printf '%s\\n' "$out"`,
+      sh`elif out=$(ipset save ${name} 2>&1); then echo @@set; printf '%s\\n' "$out"`,
       `else echo "@@error $?"; printf '%s\\n' "$out"; fi`,
     ].join('\n'),
     parse(stdout): IpsetState {

@@ -1,5 +1,5 @@
 import type { Fact } from '../engine/types.ts';
-import { q } from '../shell.ts';
+import { sh } from '../shell.ts';
 import { FactParseError } from './sections.ts';
 
 /**
@@ -29,7 +29,7 @@ export function sysctlFact(keys: readonly string[]): Fact<SysctlValues> {
   const sorted = [...new Set(keys)].sort();
   const key = `sysctl:${sorted.join(',')}`;
   const paths = sorted.map(sysctlPath);
-  const command = `if command -v grep >/dev/null 2>&1; then grep -H '' ${paths.map(q).join(' ')} 2>/dev/null; true; else echo '@@nogrep'; fi`;
+  const command = sh`if command -v grep >/dev/null 2>&1; then grep -H '' ${paths} 2>/dev/null; true; else echo '@@nogrep'; fi`;
   return {
     key,
     command,

@@ -8,6 +8,7 @@ import { probeScript, type ProbeConfig } from '../verify/probe-program.ts';
 import { ProbeStreamParser, type Probe } from '../verify/probe-output.ts';
 import { estimateOffset } from './timeline.ts';
 import { sleep } from './vip-watch.ts';
+import { sh } from '../shell.ts';
 
 export interface ProbeStream {
   /** probes so far, times on the orchestrator clock */
@@ -69,7 +70,7 @@ export async function startProbeStream(vantage: string, conn: Connection, t: Str
   return {
     probes: convert,
     async stop() {
-      await conn.exec(`kill -TERM ${pid} 2>/dev/null; true`, { timeoutMs: 20_000 }).catch(() => undefined);
+      await conn.exec(sh`kill -TERM ${pid} 2>/dev/null; true`, { timeoutMs: 20_000 }).catch(() => undefined);
       await Promise.race([done, sleep(t.timeoutMs + 10_000)]);
       parser.end();
     },

@@ -5,6 +5,7 @@
  */
 import type { Connection, ExecResult } from '../transport/types.ts';
 import type { HoldEvent } from './timeline.ts';
+import { sh } from '../shell.ts';
 
 /** Seconds the watcher lives at most, whatever happens to lvsplay. */
 export function watchScript(maxSeconds: number): string {
@@ -13,7 +14,7 @@ export function watchScript(maxSeconds: number): string {
     `echo @@initial`,
     `ip -o -4 addr show`,
     `echo @@monitor`,
-    `exec timeout ${Math.ceil(maxSeconds)} ip -o -4 monitor address`,
+    sh`exec timeout ${Math.ceil(maxSeconds)} ip -o -4 monitor address`,
   ].join('\n');
 }
 

@@ -78,7 +78,7 @@ export function keepalivedRunning(): Step[] {
 export function pruneConfDir(dir: string, keep: readonly string[]): Step {
   // -F: file names are compared as they are, not as patterns (a '.' in a name matches only a '.')
   const stale = sh`ls -1 ${dir} 2>/dev/null | grep '\\.conf$' | grep -v -x -F ${keep.length ? keep.flatMap((k) => ['-e', k]) : ['-e', '']}`;
-  return command(sh`cd ${dir} && ${raw(stale)} | while read -r f; do rm -f -- "$f"; done`, {
+  return command(sh`cd ${dir} && ${raw(stale)} | while IFS= read -r f; do rm -f -- "$f"; done`, {
     onlyIf: stale,
     summary: `remove stale service files from ${dir}`,
     notify: RELOAD_KEEPALIVED,

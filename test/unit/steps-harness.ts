@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Fact, Plan, Step } from '../../src/engine/types.ts';
+import { sh } from '../../src/shell.ts';
 
 export type Raw = string | { out: string; code: number };
 
@@ -74,19 +75,19 @@ export class Sandbox {
 
   /** Content of a file inside the sandbox (its tmpfs is invisible to the machine). */
   read(path: string): string {
-    const r = this.sh(`cat '${path}'`);
+    const r = this.sh(sh`cat ${path}`);
     if (r.code !== 0) throw new Error(`cannot read ${path} in the sandbox: ${r.err}`);
     return r.out;
   }
 
   /** Permission bits of a file inside the sandbox. */
   mode(path: string): number {
-    return parseInt(this.sh(`stat -c %a '${path}'`).out.trim(), 8);
+    return parseInt(this.sh(sh`stat -c %a ${path}`).out.trim(), 8);
   }
 
   /** Names in a directory inside the sandbox, sorted (dotfiles included). */
   ls(dir: string): string[] {
-    return this.sh(`ls -A '${dir}'`).out.split('\n').filter(Boolean).sort();
+    return this.sh(sh`ls -A ${dir}`).out.split('\n').filter(Boolean).sort();
   }
 
   /** Gather every fact of `steps` for real, then plan the steps in order with one shared state. */

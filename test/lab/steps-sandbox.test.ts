@@ -21,7 +21,7 @@ import {
 } from '../../src/steps/index.ts';
 import { sh } from '../../src/shell.ts';
 import { pruneConfDir } from '../../roles/lib/steps.ts';
-import { changeCount, Sandbox } from './steps-harness.ts';
+import { changeCount, Sandbox } from '../unit/steps-harness.ts';
 
 const canSandbox = process.getuid?.() === 0;
 const sbTest = canSandbox ? test.serial : test.serial.skip;

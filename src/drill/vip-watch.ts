@@ -111,7 +111,7 @@ export async function startVipWatch(host: string, conn: Connection, vip: string,
     parser,
     done,
     async stop() {
-      if (parser.pid) await conn.exec(`kill -TERM ${parser.pid} 2>/dev/null; true`, { timeoutMs: 20_000 }).catch(() => undefined);
+      if (parser.pid) await conn.exec(sh`kill -TERM ${parser.pid} 2>/dev/null; true`, { timeoutMs: 20_000 }).catch(() => undefined);
       await Promise.race([done, sleep(10_000)]);
     },
   };

@@ -14,6 +14,7 @@ import {
   hostAddresses,
   hostNatDip,
   hostNics,
+  hostNodeSvc,
   hostVrrp,
   natGatewayOf,
   resolveService,
@@ -35,6 +36,7 @@ import {
   parseVrrpVip,
 } from './schema.ts';
 import { dedupeProblems, readVar, varLocation } from './vars.ts';
+import * as checkRules from './validate-checks.ts';
 import { z } from 'zod';
 
 
@@ -409,6 +411,7 @@ export function clusterProblems(inv: Inventory, usages: RoleUsage[]): Problem[] 
   checkRealServerData(c);
   c.by = undefined;
   checkNodeSvc(c);
+  checkHealthAndOptions(c);
   return dedupeProblems(c.problems);
 }
 
@@ -456,4 +459,19 @@ function checkTrackWeights(c: Ctx, host: string, index: number, name: string, pr
         `use a weight beyond the gap (e.g. ${t.weight < 0 ? -(gap + 10) : gap + 10}), or no weight (a failure puts the instance in FAULT)`, 'lvs_vrrp');
     });
   }
+}
+
+/** Hook for the health check and LVS option rules of validate-checks.ts (directors' and node-svc services). */
+function checkHealthAndOptions(c: Ctx): void {
+  const served: checkRules.ServedService[] = directorUsages(c).flatMap((d) =>
+    d.services.map((s) => ({ host: d.host, field: `lvs_services[${serviceIndex(c.inv, d.host, s)}]`, service: s })));
+  const nodes: checkRules.ServedService[] = c.usages.filter((u) => u.role.role === 'node-svc').flatMap((u) =>
+    u.hosts.flatMap((h) => (hostNodeSvc(c.inv, h)?.services ?? []).map((s, i) => ({ host: h, field: `lvs_node_svc.services[${i}]`, service: s as Service }))));
+  const all = [...served, ...nodes];
+  const found = [
+    ...checkRules.quorumAboveWeights(all), ...checkRules.udpServiceTcpCheck(all), ...checkRules.schedulerFlagsMismatch(all),
+    ...checkRules.opsOnTcp(all), ...checkRules.fileCheckNameReused(all),
+    ...checkRules.sorryServerIsRealServer(c.inv, served), ...checkRules.directorOwnRealServer(c.inv, served),
+  ];
+  for (const p of found) add(c, p.host, p.field, p.message, p.hint, p.field.startsWith('lvs_node_svc') ? 'lvs_node_svc' : 'lvs_services');
 }

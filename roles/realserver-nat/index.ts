@@ -14,6 +14,7 @@ import type { LvsRole } from '../../src/cluster/registry.ts';
 import { CLUSTER_CHECKS } from '../../src/cluster/rules/index.ts';
 import { cidr, ipv4 } from '../../src/cluster/schema.ts';
 import { persistSchema, persistSteps, roleOptions } from '../lib/steps.ts';
+import { sh } from '../../src/shell.ts';
 
 const ROLE = 'realserver-nat';
 const schema = z.strictObject({
@@ -55,7 +56,7 @@ export function realserverNat(options: RealserverNatOptions = {}): LvsRole {
       const steps: Step[] = [
         ...dests.map((d) => route(d, { via: gw })),
         ...(Object.keys(tuning).length ? [sysctl('90-lvs-realserver-nat', tuning)] : []),
-        ...persistSteps(ROLE, persistOf(ctx.host.vars, o.persist), dests.map((d) => `ip route replace ${d} via ${gw}`)),
+        ...persistSteps(ROLE, persistOf(ctx.host.vars, o.persist), dests.map((d) => sh`ip route replace ${d} via ${gw}`)),
       ];
       return steps;
     },

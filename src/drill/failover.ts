@@ -18,6 +18,7 @@ import { CONTROL_EXEC_TIMEOUT_MS } from './exec-timeouts.ts';
 import { startProbeStream, type ProbeStream } from './probe-stream.ts';
 import { startVipWatch, sleep, type VipWatch } from './vip-watch.ts';
 import { analyzeFailover, failoverVerdict, fmtMs, holderTimeline, holdersAt, type FailoverAnalysis, type HoldEvent } from './timeline.ts';
+import { sh } from '../shell.ts';
 
 export type FaultMode = 'stop' | 'kill' | 'linkdown';
 
@@ -150,7 +151,7 @@ async function prepareFault(inv: Inventory, host: string, conn: Connection, mode
   // the link comes back by itself: the restore must not depend on the SSH session surviving
   const secs = (linkDownMs / 1000).toFixed(1);
   return async () => {
-    const r = await conn.exec(`setsid sh -c 'ip link set dev ${iface} down; sleep ${secs}; ip link set dev ${iface} up' </dev/null >/dev/null 2>&1 &\necho started`, { timeoutMs: CONTROL_EXEC_TIMEOUT_MS });
+    const r = await conn.exec(sh`setsid sh -c ${sh`ip link set dev ${iface} down; sleep ${secs}; ip link set dev ${iface} up`} </dev/null >/dev/null 2>&1 &\necho started`, { timeoutMs: CONTROL_EXEC_TIMEOUT_MS });
     if (r.code !== 0) throw new Error(`${host}: link down ${iface} failed: ${r.stderr.trim()}`);
   };
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ejs from 'ejs';
 import { PACKAGE_ROOT } from '../../src/package-root.ts';
+import { handoverFile, handoverTracker } from './handover.ts';
 import { trackScriptPath, type HostVrrpInstance, type ResolvedService } from './cluster.ts';
 
 /** the roles' source directory (templates are read from there, also when the code runs compiled from dist/) */
@@ -27,7 +28,7 @@ export function renderTemplate(role: string, template: string, data: Record<stri
 
 /** keepalived.conf of director-nat or director-dr-ha: global_defs, VRRP, virtual_servers. */
 export function renderDirectorConfig(role: 'director-nat' | 'director-dr-ha', c: KeepalivedConfig): string {
-  return renderTemplate(role, 'keepalived.conf.ejs', { ...c, syncDaemon: c.syncDaemon ?? null, trackScriptPath });
+  return renderTemplate(role, 'keepalived.conf.ejs', { ...c, syncDaemon: c.syncDaemon ?? null, trackScriptPath, handoverFile, handoverTracker });
 }
 
 /** node-svc main config: global_defs and `include CONFDIR/*.conf`. */

@@ -1,6 +1,7 @@
 /**
- * `lvsplay drill failover`: per VRRP instance, steady probes to its VIP while the MASTER's keepalived is stopped
- * (or killed, or its link put down); measure the takeover, the lost probes and the longest gap; restore; measure
+ * `lvsplay drill failover`: per VRRP instance, steady probes to its VIP while the MASTER hands the VIP over
+ * through keepalived (handover: its tracked file lowers its priority, the planned case), or its keepalived is
+ * stopped, killed, or its link put down (the fault cases); measure the takeover, the lost probes and the longest gap; restore; measure
  * the preempt-back (or its absence with nopreempt); watch for split brain. The numbers come from timeline.ts.
  */
 import type { Inventory } from '../inventory/types.ts';
@@ -15,9 +16,11 @@ import { services } from '../verify/spec.ts';
 import { hostInfo, prepareSteps } from './host-steps.ts';
 import { startProbeStream, type ProbeStream } from './probe-stream.ts';
 import { startVipWatch, sleep, type VipWatch } from './vip-watch.ts';
-import { analyzeFailover, failoverVerdict, fmtMs, holderTimeline, holdersAt, type FailoverAnalysis, type HoldEvent } from './timeline.ts';
+import { handBack, handOver } from './handover.ts';
+import { analyzeFailover, failoverVerdict, faultLabel, fmtMs, holderTimeline, holdersAt, type FailoverAnalysis, type HoldEvent } from './timeline.ts';
 
-export type FaultMode = 'stop' | 'kill' | 'linkdown';
+export type FaultMode = 'handover' | 'stop' | 'kill' | 'linkdown';
+export const FAULT_MODES: readonly FaultMode[] = ['handover', 'stop', 'kill', 'linkdown'];
 
 export interface VrrpPair {
   instance: string;
@@ -133,7 +136,9 @@ export function planFailover(inv: Inventory, o: Pick<FailoverOptions, 'mode' | '
 }
 
 /** Prepare the fault (facts, plan) and return the function that injects it: the fault's time is when that runs. */
-async function prepareFault(inv: Inventory, host: string, conn: Connection, mode: FaultMode, iface: string, linkDownMs: number): Promise<() => Promise<void>> {
+async function prepareFault(inv: Inventory, host: string, conn: Connection, mode: FaultMode, pair: VrrpPair, linkDownMs: number): Promise<() => Promise<void>> {
+  const iface = pair.interface;
+  if (mode === 'handover') return () => handOver(conn, host, pair.instance, pair.nopreempt);
   if (mode === 'stop') {
     const p = await prepareSteps(conn, hostInfo(inv, host), [service('keepalived', { state: 'stopped' })]);
     if (p.changes.length === 0) throw new Error(`${host}: keepalived is not running (nothing to stop)`);
@@ -154,14 +159,15 @@ async function prepareFault(inv: Inventory, host: string, conn: Connection, mode
 }
 
 /** Prepare the restore (facts, plan); the returned function starts keepalived again (linkdown: nothing to do). */
-async function prepareRestore(inv: Inventory, host: string, conn: Connection, mode: FaultMode): Promise<() => Promise<void>> {
+async function prepareRestore(inv: Inventory, host: string, conn: Connection, mode: FaultMode, instance: string): Promise<() => Promise<void>> {
   if (mode === 'linkdown') return async () => {}; // restored by the host itself
+  if (mode === 'handover') return () => handBack(conn, host, instance);
   const p = await prepareSteps(conn, hostInfo(inv, host), [service('keepalived', { state: 'started' })]);
   return () => p.apply();
 }
 
-async function restoreFault(inv: Inventory, host: string, conn: Connection, mode: FaultMode): Promise<void> {
-  await (await prepareRestore(inv, host, conn, mode))();
+async function restoreFault(inv: Inventory, host: string, conn: Connection, mode: FaultMode, instance: string): Promise<void> {
+  await (await prepareRestore(inv, host, conn, mode, instance))();
 }
 
 async function drillPair(inv: Inventory, pair: VrrpPair, vantage: string | undefined, o: FailoverOptions): Promise<FailoverResult> {
@@ -202,12 +208,12 @@ async function drillPair(inv: Inventory, pair: VrrpPair, vantage: string | undef
     } else {
       base.notes.push(target ? 'no vantage host (clients group or --from): no probe traffic, VIP movement only' : `no TCP service uses ${vip}: no probe traffic, VIP movement only`);
     }
-    const fault = o.mode === 'linkdown' ? `${pair.interface} down for ${fmtMs(o.linkDownMs)} on ${master}` : `${o.mode} keepalived on ${master}`;
+    const fault = o.mode === 'linkdown' ? `${pair.interface} down for ${fmtMs(o.linkDownMs)} on ${master}` : faultLabel(o.mode, master);
     log(`drill failover ${pair.instance}: ${master} holds ${vip}; ${fault}${stream ? `, probing ${base.probed} from ${vantage} every ${o.intervalMs} ms` : ''}`);
     await sleep(o.settleMs);
 
     const conn = await o.connect(master);
-    const inject = await prepareFault(inv, master, conn, o.mode, pair.interface, o.linkDownMs);
+    const inject = await prepareFault(inv, master, conn, o.mode, pair, o.linkDownMs);
     faultAt = Date.now();
     faulted = { host: master, conn };
     await inject();
@@ -217,7 +223,7 @@ async function drillPair(inv: Inventory, pair: VrrpPair, vantage: string | undef
     await sleep(o.settleMs);
     if (o.mode === 'linkdown') await sleep(Math.max(0, faultAt + o.linkDownMs - Date.now()));
 
-    const restore = await prepareRestore(inv, master, conn, o.mode);
+    const restore = await prepareRestore(inv, master, conn, o.mode, pair.instance);
     restoreAt = o.mode === 'linkdown' ? faultAt + o.linkDownMs : Date.now();
     await restore();
     restored = true;
@@ -234,7 +240,7 @@ async function drillPair(inv: Inventory, pair: VrrpPair, vantage: string | undef
     endAt = Date.now();
   } finally {
     if (faulted && !restored) {
-      await restoreFault(inv, faulted.host, faulted.conn, o.mode).catch((e: Error) => base.reasons.push(`RESTORE FAILED on ${faulted!.host}: ${e.message} (start keepalived there by hand)`));
+      await restoreFault(inv, faulted.host, faulted.conn, o.mode, pair.instance).catch((e: Error) => base.reasons.push(`RESTORE FAILED on ${faulted!.host}: ${e.message} (${o.mode === 'handover' ? `remove /etc/keepalived/handover/${pair.instance} there by hand` : 'start keepalived there by hand'})`));
     }
     await stream?.stop();
     await Promise.all(watches.map((w) => w.stop()));

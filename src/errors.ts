@@ -5,6 +5,8 @@ export const EXIT = {
   unreachable: 3,
   invalid: 4,
   usage: 5,
+  /** stopped by SIGINT, SIGTERM or SIGHUP (128 + SIGINT, as a shell reports an interrupted command) */
+  interrupted: 130,
 } as const;
 
 /** Where a problem sits, so that an error can name it. */

@@ -1,7 +1,7 @@
 /**
  * drill failover for real on tier 1 of the lab (network namespaces: keepalived VRRP works there, IPVS does not):
  * two directors run keepalived (VRRP only) and a web server answering with their host name, so the VIP holder
- * answers the client's probes. The drill stops (then SIGKILLs) the MASTER's keepalived, then puts its VRRP link down,
+ * answers the client's probes. The drill hands the VIP over (the default, planned mode), stops (then SIGKILLs) the MASTER's keepalived, then puts its VRRP link down,
  * and must report the takeover, the lost probes, the longest gap and, for SIGKILL, the split brain (the killed master
  * keeps the VIP).
  */
@@ -70,6 +70,25 @@ test.serial('graceful stop: the backup takes over in seconds, the master takes t
   t.truthy(res.analysis.fault.backends.dir2);
   t.regex(r.stdout, /DRILL failover/);
   t.regex(r.stdout, /VI_1 +198\.18\.0\.100 +stop +dir1→dir2 .*PASS/);
+});
+
+test.serial('planned handover (the default mode): the master lowers its priority through its tracked file, the backup takes the VIP, no probe is lost, the priority comes back', async (t) => {
+  await cluster();
+  const json = join(dir, 'handover.json');
+  const r = await lvsplay(['drill', 'failover', playbook, '-i', lab().inventory, '--max-takeover', '10s', '--json', json], { timeoutMs: 240_000 });
+  t.log(r.stdout);
+  t.is(r.code, 0, r.stderr + r.stdout);
+  const doc = JSON.parse(readFileSync(json, 'utf8'));
+  t.is(doc.mode, 'handover');
+  const a = doc.results[0].analysis;
+  t.is(a.newMaster, 'dir2');
+  t.is(a.lost, 0, JSON.stringify(a));
+  t.true(a.fault.sent > 10 && a.baseline.failed === 0);
+  t.truthy(a.fault.backends.dir2, 'dir2 answered after the handover');
+  t.true(a.preemptBackMs >= 0 && a.preemptBackMs < 30_000, `preempt back ${a.preemptBackMs} ms`);
+  t.regex(r.stdout, /VI_1 +198\.18\.0\.100 +handover +dir1→dir2 .*PASS/);
+  // nothing left behind: the tracked file is gone, dir1 holds the VIP again
+  t.is((await lab().ssh('dir1', 'ls /etc/keepalived/handover | wc -l')).stdout.trim(), '0');
 });
 
 test.serial('SIGKILL: the killed master keeps the VIP: split brain is detected and the drill exits 2', async (t) => {

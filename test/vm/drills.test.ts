@@ -32,6 +32,9 @@ if (why) {
     t.timeout(20 * 60_000);
     const r = await lvsplay(['run', SITE, '-i', inventory(), '--no-verify'], { timeoutMs: 20 * 60_000 });
     t.is(r.code, 0, r.stdout.slice(-3000) + r.stderr);
+    // the health checkers add the real servers a few check periods after keepalived starts: wait for both VIPs
+    const ready = await lab().ssh('client', 'for i in $(seq 1 90); do curl -s -m 3 http://198.18.0.100/ >/dev/null && curl -s -m 3 http://198.18.0.101/ >/dev/null && { echo ready; exit 0; }; sleep 1; done; echo never', 200_000);
+    t.is(ready.stdout.trim(), 'ready');
   });
 
   test.serial(`drill failover --mode handover: 0 lost probes at 30 ms on VI_1 and VI_2 (${ROUNDS} round(s))`, async (t) => {
@@ -39,7 +42,8 @@ if (why) {
     const figures: string[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const out = file(`handover-${round}.json`);
-      const r = await lvsplay(['drill', 'failover', SITE, '-i', inventory(), '--max-takeover', '10s', '--json', out], { timeoutMs: 10 * 60_000 });
+      // --probe-timeout 3s: under TCG a connection through IPVS can take over a second (cluster.test.ts does the same)
+      const r = await lvsplay(['drill', 'failover', SITE, '-i', inventory(), '--max-takeover', '20s', '--probe-timeout', '3s', '--json', out], { timeoutMs: 10 * 60_000 });
       t.is(r.code, 0, r.stdout + r.stderr);
       const doc = JSON.parse(readFileSync(out, 'utf8'));
       t.is(doc.mode, 'handover');

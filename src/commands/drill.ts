@@ -13,6 +13,7 @@ import { planRealservers, realserversDrill } from '../drill/realservers.ts';
 import { formatFailover, formatRealservers } from '../drill/report.ts';
 import { parseDuration } from '../drill/timeline.ts';
 import type { CommandIO } from './io.ts';
+import { trapInterrupts } from './interrupt.ts';
 
 export const DRILL_HELP = `Usage: lvsplay drill failover|realservers PLAYBOOK.ts -i INVENTORY [options]
 
@@ -55,8 +56,11 @@ Options:
   -v, --verbose             print each step as it happens
   -h, --help
 
+SIGINT, SIGTERM or SIGHUP stop the drill: the fault is stopped, every weight, service, link and priority it changed
+is restored and printed ("restored: ..."), exit 130; a second signal only says that the restore is in progress.
+
 Durations: 500ms, 5s, 1.5s, 2m. Exit codes: 0 within the thresholds, 2 a threshold was exceeded or a check failed,
-4 invalid inventory/playbook, 5 bad options.`;
+4 invalid inventory/playbook, 5 bad options, 130 interrupted.`;
 
 const options = {
   ...commonOptions,
@@ -136,8 +140,19 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
     access.flushWarnings(io.err);
     return pool.connect(spec);
   };
-  const log = (l: string) => io.out(l + '\n');
+  const log = (l: string) => {
+    try {
+      io.out(l + '\n');
+    } catch {
+      // the terminal is gone (SIGHUP): the drill restores regardless
+    }
+  };
   const t0 = Date.now();
+  const trap = trapInterrupts(io, {
+    first: 'stopping the drill and restoring everything it changed (exit 130)',
+    again: 'the restore is in progress; lvsplay exits when it is done',
+  });
+  const signal = trap.signal;
   try {
     let pass: boolean;
     let json: unknown;
@@ -150,6 +165,7 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
         waitMs,
         linkDownMs,
         settleMs: 2000,
+        signal,
         connect,
         log,
       });
@@ -165,6 +181,7 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
         pidfile: o.pidfile ?? '/run/lvsplay-httpd-{port}.pid',
         ...(o['stop-cmd'] ? { stopCmd: o['stop-cmd'] } : {}),
         ...(o['start-cmd'] ? { startCmd: o['start-cmd'] } : {}),
+        signal,
         connect,
         log,
       });
@@ -177,6 +194,7 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
       writeFileSync(o.json, maskText(JSON.stringify(json, null, 2) + '\n'));
     }
     if (o.report) await (await import('../report/index.ts')).writeDrillReport(o.report, json, `lvsplay drill ${kind} ${playbookFile} -i ${inv.sources.join(' -i ')}`);
+    if (trap.received) return EXIT.interrupted;
     return pass ? EXIT.ok : EXIT.hostFailed;
   } catch (e) {
     if (!(e instanceof UnreachableError)) throw e;
@@ -184,5 +202,6 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
     return EXIT.unreachable;
   } finally {
     await pool.closeAll();
+    trap.release();
   }
 }

@@ -3,35 +3,20 @@
 // changes: never a half-applied change), no other host starts, the recap names them, exit 130; a second signal
 // only says what is in progress; a re-run converges and the next one changes nothing.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { useLab } from '../helpers/lab.ts';
-import { jsonLines, ROOT } from '../helpers/cli.ts';
+import { jsonLines, lvsplay } from '../helpers/cli.ts';
 import { whenSlowChangeRuns } from '../helpers/slow-apply.ts';
 
 const lab = useLab(test, { topology: 'test/fixtures/lab/four.yaml' });
 const PB = 'test/fixtures/playbooks/slow-apply.ts';
 const HOSTS = ['rs1', 'rs2', 'rs3', 'rs4'];
-const BIN = join(ROOT, 'src/bin/lvsplay.js');
 
-/** The real CLI; `during` runs while it does, with its pid. */
-function run(tag: string, during?: (pid: number) => Promise<void>) {
+async function run(tag: string, during?: (pid: number) => Promise<void>) {
   const json = join(lab().dir, `${tag}.jsonl`);
-  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; recap: Record<string, any> }>((resolve, reject) => {
-    const p = spawn(process.execPath, [BIN, 'run', PB, '-i', lab().inventory, '--no-verify', '--forks', '1', '--json', json], { cwd: ROOT, env: { ...process.env, CI: 'true' } });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => p.kill('SIGKILL'), 120_000);
-    p.on('error', reject);
-    p.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const recap = jsonLines(readFileSync(json, 'utf8')).at(-1)!;
-      resolve({ code, signal, out, recap });
-    });
-    during?.(p.pid!).catch(reject);
-  });
+  const r = await lvsplay(['run', PB, '-i', lab().inventory, '--no-verify', '--forks', '1', '--json', json], { timeoutMs: 120_000, ...(during ? { during } : {}) });
+  return { ...r, out: r.stdout + r.stderr, recap: jsonLines(readFileSync(json, 'utf8')).at(-1)! };
 }
 
 async function converges(t: import('ava').ExecutionContext) {

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useLab } from '../helpers/lab.ts';
-import { lvsplay } from '../helpers/cli.ts';
+import { lvsplay, outputMatches } from '../helpers/cli.ts';
 import { startVrrpPair } from '../helpers/vrrp-pair.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lvsplay-drill-ns-'));
@@ -90,6 +90,47 @@ test.serial('planned handover (the default mode): the master lowers its priority
   // nothing left behind: the tracked file is gone, dir1 holds the VIP again
   t.is((await lab().ssh('dir1', 'ls /etc/keepalived/handover | wc -l')).stdout.trim(), '0');
 });
+
+/** dir1 alone holds the VIP (after a drill the pair may still be settling). */
+async function dir1HoldsAlone(): Promise<boolean> {
+  for (let i = 0; i < 60; i++) {
+    const [a, b] = await Promise.all([lab().ssh('dir1', 'ip -4 -o addr show dev eth1'), lab().ssh('dir2', 'ip -4 -o addr show dev eth1')]);
+    if (a.stdout.includes('198.18.0.100/32') && !b.stdout.includes('198.18.0.100/32')) return true;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  return false;
+}
+
+// Issue 15 point 1: a signal in the drill's phases restores what the drill changed, says so, and exits 130
+for (const [mode, sig, phase, when, restored] of [
+  ['handover', 'SIGINT', 'after the fault (the backup holds the VIP)', /dir2 holds 198\.18\.0\.100 \d+ ms after the fault/, /restored: dir1's priority for VI_1 \(handover file removed\)/],
+  ['stop', 'SIGTERM', 'after the fault', /dir2 holds 198\.18\.0\.100 \d+ ms after the fault/, /restored: keepalived started on dir1/],
+  ['handover', 'SIGHUP', 'before the fault (settling)', /probing 198\.18\.0\.100:80 from client/, /^(?![\s\S]*restored:)/],
+] as const) {
+  test.serial(`${sig} during drill failover --mode ${mode}, ${phase}: everything restored, exit 130`, async (t) => {
+    await cluster();
+    t.true(await dir1HoldsAlone(), 'dir1 holds the VIP before the drill');
+    const r = await lvsplay(['drill', 'failover', playbook, '-i', lab().inventory, '--mode', mode, '--max-lost', '1000', '--json', join(dir, `${sig}.json`)], {
+      timeoutMs: 240_000,
+      during: async (pid, out) => {
+        await outputMatches(out, when);
+        process.kill(pid, sig);
+        await new Promise((res) => setTimeout(res, 200));
+        process.kill(pid, 'SIGINT'); // a second signal only reports
+      },
+    });
+    t.log(r.stdout + r.stderr);
+    t.is(r.code, 130, r.stdout + r.stderr);
+    t.is(r.signal, null);
+    t.regex(r.stderr, new RegExp(`${sig} received: stopping the drill and restoring`));
+    t.regex(r.stderr, /SIGINT received: the restore is in progress/);
+    t.regex(r.stdout, restored);
+    t.regex(r.stdout, new RegExp(`interrupted by ${sig}`));
+    // restored: keepalived runs on dir1, no handover file, dir1 holds the VIP again (preempt)
+    t.is((await lab().ssh('dir1', 'pidof keepalived >/dev/null && echo running; ls /etc/keepalived/handover | wc -l')).stdout, 'running\n0\n');
+    t.true(await dir1HoldsAlone(), 'dir1 took the VIP back');
+  });
+}
 
 test.serial('SIGKILL: the killed master keeps the VIP: split brain is detected and the drill exits 2', async (t) => {
   await cluster();

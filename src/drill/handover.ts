@@ -4,6 +4,7 @@
  */
 import type { Connection } from '../transport/types.ts';
 import { q } from '../shell.ts';
+import { UsageError } from '../errors.ts';
 import { HANDOVER_DIR, handoverFile, handoverValue } from '../../roles/lib/handover.ts';
 
 /**
@@ -41,4 +42,31 @@ export function handOver(conn: Connection, host: string, instance: string, nopre
 
 export function handBack(conn: Connection, host: string, instance: string): Promise<void> {
   return run(conn, host, handBackScript(instance), `giving ${instance}'s priority back`);
+}
+
+export interface HandoverPlan {
+  instance: string;
+  vip: string;
+  nopreempt: boolean;
+  /** members by priority, highest first */
+  members: Array<{ host: string; priority: number }>;
+}
+
+/**
+ * Which instances `lvsplay handover` moves (or gives back with `back`), validated before any host is touched:
+ * every named instance exists with two or more members, and (--limit) every member the command may write to is
+ * inside the limit. No name with `back`: every instance.
+ */
+export function planHandover(pairs: ReadonlyArray<{ instance: string; vips: string[]; nopreempt: boolean; members: Array<{ host: string; priority: number }> }>, names: string[], o: { back: boolean; limit?: string[] }): HandoverPlan[] {
+  const known = pairs.map((p) => p.instance);
+  if (!o.back && names.length === 0) throw new UsageError(`handover: name the VRRP instance to move (instances: ${known.join(', ') || 'none'}), or --back`);
+  for (const n of names) if (!known.includes(n)) throw new UsageError(`handover: no VRRP instance "${n}" with two or more members (instances: ${known.join(', ') || 'none'})`);
+  const chosen = pairs.filter((p) => (names.length ? names.includes(p.instance) : true));
+  if (o.limit) {
+    for (const p of chosen) {
+      const outside = p.members.map((m) => m.host).filter((h) => !o.limit!.includes(h));
+      if (outside.length) throw new UsageError(`handover: --limit leaves out ${outside.join(', ')}, member(s) of ${p.instance}: a handover reads and may write every member (widen --limit)`);
+    }
+  }
+  return chosen.map((p) => ({ instance: p.instance, vip: p.vips[0]!, nopreempt: p.nopreempt, members: p.members }));
 }

@@ -132,6 +132,29 @@ for (const [mode, sig, phase, when, restored] of [
   });
 }
 
+// Issue 15 point 5: the operator's handover for maintenance, and back
+test.serial('lvsplay handover VI_1 moves the VIP to dir2 and keeps it there; --check changes nothing; --back gives it to dir1 again', async (t) => {
+  await cluster();
+  t.true(await dir1HoldsAlone());
+  const check = await lvsplay(['handover', 'VI_1', '-i', lab().inventory, '--check']);
+  t.is(check.code, 0, check.stdout + check.stderr);
+  t.regex(check.stdout, /VI_1: would lower dir1's priority \(handover file\), so dir2 take\(s\) 198\.18\.0\.100/);
+  t.is((await lab().ssh('dir1', 'ls /etc/keepalived/handover | wc -l')).stdout.trim(), '0', '--check wrote nothing');
+  const r = await lvsplay(['handover', 'VI_1', '-i', lab().inventory]);
+  t.log(r.stdout);
+  t.is(r.code, 0, r.stdout + r.stderr);
+  t.regex(r.stdout, /VI_1: dir1 → dir2 \(198\.18\.0\.100\) in [\d.]+ s; it stays there until lvsplay handover --back VI_1/);
+  await new Promise((res) => setTimeout(res, 4000));
+  t.regex((await lab().ssh('dir2', 'ip -4 -o addr show dev eth1')).stdout, /198\.18\.0\.100\/32/, 'dir2 still holds the VIP');
+  t.notRegex((await lab().ssh('dir1', 'ip -4 -o addr show dev eth1')).stdout, /198\.18\.0\.100\/32/);
+  const b = await lvsplay(['handover', '--back', '-i', lab().inventory]);
+  t.log(b.stdout);
+  t.is(b.code, 0, b.stdout + b.stderr);
+  t.regex(b.stdout, /VI_1: priorities given back; dir1 holds 198\.18\.0\.100 again after [\d.]+ s/);
+  t.true(await dir1HoldsAlone());
+  t.is((await lab().ssh('dir1', 'ls /etc/keepalived/handover | wc -l')).stdout.trim(), '0');
+});
+
 test.serial('SIGKILL: the killed master keeps the VIP: split brain is detected and the drill exits 2', async (t) => {
   await cluster();
   const json = join(dir, 'kill.json');

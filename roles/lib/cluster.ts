@@ -134,7 +134,7 @@ export interface ResolvedRealServer {
 export interface ResolvedService {
   service: Service;
   realServers: ResolvedRealServer[];
-  sorry?: { address: string; port: number };
+  sorry?: { address: string; port: number; inhibit: boolean };
 }
 
 /** Real servers of a service with addresses as seen from `director`; unresolvable ones are left out (validated). */
@@ -147,7 +147,7 @@ export function resolveService(inv: Inventory, s: Service, director?: string): R
   let sorry: ResolvedService['sorry'];
   if (s.sorry_server) {
     const a = s.sorry_server.address ?? (s.sorry_server.host && inv.hosts.has(s.sorry_server.host) ? realServerAddress(inv, s.sorry_server.host, undefined, director) : undefined);
-    if (a) sorry = { address: a, port: s.sorry_server.port ?? s.port };
+    if (a) sorry = { address: a, port: s.sorry_server.port ?? s.port, inhibit: s.sorry_server.inhibit };
   }
   return { service: s, realServers, ...(sorry ? { sorry } : {}) };
 }
@@ -224,7 +224,8 @@ export function vrrpInstancesOf(inv: Inventory, host: string, vrrp: Vrrp | undef
     .map((i) => {
       const priority = i.priorities[host]!;
       const top = Math.max(...Object.values(i.priorities));
-      const state = i.nopreempt || priority < top ? 'BACKUP' : 'MASTER';
+      // nopreempt and preempt_delay work only when no member starts as MASTER
+      const state = i.nopreempt || i.preempt_delay !== undefined || priority < top ? 'BACKUP' : 'MASTER';
       const src = addressOn(inv, host, i.interface);
       const peers = i.unicast
         ? Object.keys(i.priorities)

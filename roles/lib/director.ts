@@ -10,6 +10,7 @@ import { hostIpvsTimeouts, hostNatDip, hostNics, hostVrrp, resolveService, servi
 import { parseCidr } from '../../src/net/ipv4.ts';
 import type { LvsRole } from './registry.ts';
 import { validateLvs } from './validate.ts';
+import { syncDaemonActiveActive } from './validate-checks.ts';
 import { withVrrpMembers } from './vrrp-members.ts';
 import { type KeepalivedConfig, renderDirectorConfig } from './render.ts';
 import { HANDOVER_README, HANDOVER_README_TEXT } from './handover.ts';
@@ -31,6 +32,9 @@ export function keepalivedTable(config: KeepalivedConfig): { services: IpvsServi
       port: s.port,
       scheduler: s.scheduler as IpvsServiceSpec['scheduler'],
       ...(s.persistence_timeout ? { persistent: s.persistence_timeout } : {}),
+      // keepalived sets these from the same keywords: the drift step must expect them, or it would undo them
+      ...(s.scheduler_flags.length ? { schedFlags: s.scheduler_flags } : {}),
+      ...(s.ops ? { onePacket: true } : {}),
       // DR/TUN cannot map ports: the role's validation refuses such a server with its own message (file:line, fix);
       // building this step must not pre-empt that with the step's generic one, so the impossible entry is left out
       realServers: realServers
@@ -82,6 +86,7 @@ export function directorConfig(inv: Inventory, host: string, kinds: readonly LbK
     host,
     routerId: o.routerId ?? host,
     ...(vrrp?.lvs_sync_daemon && mine.has(vrrp.lvs_sync_daemon.instance) ? { syncDaemon: vrrp.lvs_sync_daemon } : {}),
+    ...(vrrp?.max_auto_priority !== undefined ? { maxAutoPriority: vrrp.max_auto_priority } : {}),
     syncGroups: (vrrp?.sync_groups ?? []).filter((g) => g.instances.every((n) => mine.has(n))),
     instances,
     services: servicesOfDirector(inv, host, kinds, o.services).map((s) => resolveService(inv, s, host)),
@@ -122,7 +127,7 @@ export function directorSteps(
     ...(timeouts ? [ipvs({ services: [], prune: false, timeouts, name: `ipvs timeouts tcp ${timeouts.tcp} tcpfin ${timeouts.tcpfin} udp ${timeouts.udp}` })] : []),
     ...trackScriptFiles(config),
     ...(config.instances.length ? [file(HANDOVER_README, { content: HANDOVER_README_TEXT, mode: '0644', owner: 'root', group: 'root' })] : []),
-    keepalivedConfigWithMembers(o.configPath, renderDirectorConfig(role, config), config),
+    withWarnings(keepalivedConfigWithMembers(o.configPath, renderDirectorConfig(role, config), config), syncDaemonActiveActive(inv, host, hostVrrp(inv, host))),
     ...keepalivedRunning(),
     // what keepalived itself would not repair (a weight set behind its back, a stray entry): from the live table
     ipvsKeepalived({ ...keepalivedTable(config), configPath: o.configPath }),
@@ -135,6 +140,12 @@ function trackScriptFiles(config: KeepalivedConfig): Step[] {
   return [...scripts.values()].map((t) =>
     file(trackScriptPath(t.name), { content: `#!/bin/sh\n# managed by lvsplay: keepalived track_script ${t.name} (exit 0 = healthy)\n${t.script.trimEnd()}\n`, mode: '0700', owner: 'root', group: 'root', notify: RELOAD_KEEPALIVED }),
   );
+}
+
+/** A valid plan that still deserves the operator's attention (the sync daemon rule): shown on every plan of the step. */
+function withWarnings(step: Step, warnings: string[]): Step {
+  if (warnings.length === 0) return step;
+  return { ...step, plan: (ctx) => { const p = step.plan(ctx); return { ...p, warnings: [...(p.warnings ?? []), ...warnings] }; } };
 }
 
 function keepalivedConfigWithMembers(path: string, content: string, config: KeepalivedConfig): Step {

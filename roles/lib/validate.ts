@@ -1,6 +1,6 @@
 /**
  * Whole-cluster validation, before anything is touched: the plans known to break LVS clusters
- * (/work/shared/lvs-field-notes.md) become Problems naming the host, the field and the fix.
+ * (docs/roles.md, "Validation") become Problems naming the host, the field and the fix.
  *
  * Every LVS role computes the same cluster-wide list; each problem is reported by one role only: the first
  * role (in playbook order) whose play contains the problem's host, or the first LVS role of the playbook when
@@ -14,6 +14,7 @@ import {
   hostAddresses,
   hostNatDip,
   hostNics,
+  hostNodeSvc,
   hostVrrp,
   natGatewayOf,
   resolveService,
@@ -35,14 +36,15 @@ import {
   parseVrrpVip,
 } from './schema.ts';
 import { dedupeProblems, readVar, varLocation } from './vars.ts';
+import * as checkRules from './validate-checks.ts';
 import { z } from 'zod';
 
 
 /** The variables of the data model, with a hint shown when one is malformed. */
 const VARS: Array<[string, z.ZodType, string]> = [
-  ['lvs_services', z.array(serviceSchema), 'see README "LVS roles": lvs_services entries are {name, vip, port, lb_kind, scheduler, real_servers: [{host, port, weight}]}'],
-  ['lvs_vrrp', vrrpSchema, 'see README "LVS roles": lvs_vrrp is {instances: [{name, interface, virtual_router_id, priorities, vips}], sync_groups, lvs_sync_daemon}'],
-  ['lvs_node_svc', nodeSvcSchema, 'see README "LVS roles": lvs_node_svc is {device, ipset, chains, mark, services: [...]}'],
+  ['lvs_services', z.array(serviceSchema), 'see docs/roles.md: lvs_services entries are {name, vip, port, lb_kind, scheduler, real_servers: [{host, port, weight}]}'],
+  ['lvs_vrrp', vrrpSchema, 'see docs/roles.md: lvs_vrrp is {instances: [{name, interface, virtual_router_id, priorities, vips}], sync_groups, lvs_sync_daemon}'],
+  ['lvs_node_svc', nodeSvcSchema, 'see docs/roles.md: lvs_node_svc is {device, ipset, chains, mark, services: [...]}'],
   ['lvs_nics', nicsSchema, 'lvs_nics: [{name: eth1, address: 198.18.0.11/24}]'],
   ['lvs_nat_dip', natDipSchema, 'lvs_nat_dip: {address: 198.18.1.1/24, interface: eth2}'],
   ['lvs_ipvs_timeouts', ipvsTimeoutsSchema, 'lvs_ipvs_timeouts: {tcp: 900, tcpfin: 30, udp: 300}'],
@@ -334,7 +336,7 @@ function checkNodeSvc(c: Ctx): void {
     for (const h of u.hosts) {
       const r = nodeSvcSchema.safeParse(c.inv.hosts.get(h)?.vars.lvs_node_svc);
       if (c.inv.hosts.get(h)?.vars.lvs_node_svc === undefined) {
-        add(c, h, 'lvs_node_svc', `node-svc is applied to ${h}, which has no lvs_node_svc`, 'define lvs_node_svc {services: [...]} for the host (see README "node-svc")');
+        add(c, h, 'lvs_node_svc', `node-svc is applied to ${h}, which has no lvs_node_svc`, 'define lvs_node_svc {services: [...]} for the host (see docs/roles.md, "Roles")');
         continue;
       }
       if (!r.success) continue; // reported by checkVariables
@@ -409,6 +411,7 @@ export function clusterProblems(inv: Inventory, usages: RoleUsage[]): Problem[] 
   checkRealServerData(c);
   c.by = undefined;
   checkNodeSvc(c);
+  checkHealthAndOptions(c);
   return dedupeProblems(c.problems);
 }
 
@@ -456,4 +459,19 @@ function checkTrackWeights(c: Ctx, host: string, index: number, name: string, pr
         `use a weight beyond the gap (e.g. ${t.weight < 0 ? -(gap + 10) : gap + 10}), or no weight (a failure puts the instance in FAULT)`, 'lvs_vrrp');
     });
   }
+}
+
+/** Hook for the health check and LVS option rules of validate-checks.ts (directors' and node-svc services). */
+function checkHealthAndOptions(c: Ctx): void {
+  const served: checkRules.ServedService[] = directorUsages(c).flatMap((d) =>
+    d.services.map((s) => ({ host: d.host, field: `lvs_services[${serviceIndex(c.inv, d.host, s)}]`, service: s })));
+  const nodes: checkRules.ServedService[] = c.usages.filter((u) => u.role.role === 'node-svc').flatMap((u) =>
+    u.hosts.flatMap((h) => (hostNodeSvc(c.inv, h)?.services ?? []).map((s, i) => ({ host: h, field: `lvs_node_svc.services[${i}]`, service: s as Service }))));
+  const all = [...served, ...nodes];
+  const found = [
+    ...checkRules.quorumAboveWeights(all), ...checkRules.udpServiceTcpCheck(all), ...checkRules.schedulerFlagsMismatch(all),
+    ...checkRules.opsOnTcp(all), ...checkRules.fileCheckNameReused(all),
+    ...checkRules.sorryServerIsRealServer(c.inv, served), ...checkRules.directorOwnRealServer(c.inv, served),
+  ];
+  for (const p of found) add(c, p.host, p.field, p.message, p.hint, p.field.startsWith('lvs_node_svc') ? 'lvs_node_svc' : 'lvs_services');
 }

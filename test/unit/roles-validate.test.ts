@@ -58,6 +58,14 @@ const cases: Case[] = [
   { file: 'unknown-key', message: /unknown key\(s\) "persistance_timeout"/, host: 'rs1', field: 'lvs_services[1]', line: true },
   { file: 'dr-no-realserver-role', message: /service web-dr \(DR\) uses rs2 as a real server, but no play applies the realserver-dr role to rs2/, host: 'rs2', field: 'lvs_services[1].real_servers[1]', role: 'realserver-dr', count: 2 },
   { file: 'nat-no-route-back', message: /NAT real server nat2 routes through 198\.18\.1\.254, which is not an address of its directors dir1, dir2/, host: 'nat2', field: 'lvs_nat_gateway', line: true, role: 'realserver-nat' },
+  // health checks and keepalived's LVS options (roles/lib/validate-checks.ts, health-checks.ts)
+  { file: 'quorum-above-weights', message: /service web-tun: quorum 4 is more than the sum of its real servers' weights \(3\): the service never gains its quorum/, host: 'dir1', field: 'lvs_services[2].quorum', line: true },
+  { file: 'udp-tcp-check', message: /service web-tun is UDP but its health check is TCP_CHECK, which checks a TCP port/, host: 'dir1', field: 'lvs_services[2].health_check.type', line: true },
+  { file: 'sorry-is-real-server', message: /service web-dr: the sorry server is also its real server rs2 \(198\.18\.0\.22:80\): keepalived never re-adds it/, host: 'dir1', field: 'lvs_services[1].sorry_server', line: true },
+  { file: 'director-own-real-server', message: /service web-dr \(DR\): director dir2 is listed as a real server of its own VIP 198\.18\.0\.100 \(198\.18\.0\.12 is dir2's address\)/, host: 'dir2', field: 'lvs_services[1].real_servers[1]', line: true },
+  { file: 'sched-flags-mismatch', message: /service web-tun: scheduler flag sh-port needs scheduler sh, not wrr/, host: 'dir1', field: 'lvs_services[2].scheduler_flags[0]', line: true },
+  { file: 'ops-on-tcp', message: /service web-tun: ops \(one-packet scheduling\) applies to UDP services only, this one is TCP/, host: 'dir1', field: 'lvs_services[2].ops', line: true },
+  { file: 'ssl-sni-name', message: /lvs_services\[1\]\.health_check\.sni_name: needs keepalived after 2\.3\.4 .*keepalived 2\.2\.7 \(Debian 12\) does not have it/, host: 'rs1', field: 'lvs_services[1].health_check.sni_name', line: true },
   { file: 'nat-not-realserver-nat', message: /service web-nat \(NAT\) uses nat2 as a real server, but no play applies realserver-nat to it/, host: 'nat2', field: 'lvs_services[0].real_servers[1]', role: 'realserver-nat' },
 ];
 

@@ -24,7 +24,7 @@ Usage:
   lvsplay COMMAND --help                            help for one command
 
 Exit codes: 0 ok, 2 a host failed (or verification failed), 3 a host was unreachable,
-            4 invalid inventory/playbook (nothing touched), 5 bad options.`;
+            4 invalid inventory/playbook (nothing touched), 5 bad options, 130 interrupted (a signal).`;
 
 export async function main(argv: string[]): Promise<number> {
   // every line lvsplay prints goes through the secret mask (secret-values.ts)

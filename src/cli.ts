@@ -16,6 +16,7 @@ Usage:
   lvsplay run PLAYBOOK.ts -i INVENTORY [options]   converge hosts, then verify the cluster
   lvsplay verify PLAYBOOK.ts -i INVENTORY          only the verification: traffic distribution per service
   lvsplay drill failover|realservers PLAYBOOK.ts -i INVENTORY   rehearse a failure, measure takeover and lost probes
+  lvsplay handover INSTANCE | --back -i INVENTORY   move a VRRP instance to its backup for maintenance (and back)
   lvsplay facts -i INVENTORY [--limit P] [--json F] gather and print the facts of each host
   lvsplay inventory -i INVENTORY [--list|--graph]  resolved hosts, groups and merged variables
   lvsplay report EVENTS.jsonl|DRILL.json [-o F.html] an HTML report (charts) of a saved --json file
@@ -23,7 +24,7 @@ Usage:
   lvsplay COMMAND --help                            help for one command
 
 Exit codes: 0 ok, 2 a host failed (or verification failed), 3 a host was unreachable,
-            4 invalid inventory/playbook (nothing touched), 5 bad options.`;
+            4 invalid inventory/playbook (nothing touched), 5 bad options, 130 interrupted (a signal).`;
 
 export async function main(argv: string[]): Promise<number> {
   // every line lvsplay prints goes through the secret mask (secret-values.ts)
@@ -53,6 +54,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./commands/verify.ts')).verifyCommand(rest, { out, err });
       case 'drill':
         return await (await import('./commands/drill.ts')).drillCommand(rest, { out, err });
+      case 'handover':
+        return await (await import('./commands/handover.ts')).handoverCommand(rest, { out, err });
       case 'report':
         return await (await import('./commands/report.ts')).reportCommand(rest, { out, err });
       case 'lab': {

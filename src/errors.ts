@@ -7,7 +7,22 @@ export const EXIT = {
   unreachable: 3,
   invalid: 4,
   usage: 5,
+  /** stopped by SIGINT, SIGTERM or SIGHUP (128 + SIGINT, as a shell reports an interrupted command) */
+  interrupted: 130,
 } as const;
+
+/** A drill or command stopped by a signal (src/commands/interrupt.ts) after it put back what it had changed. */
+export class InterruptedError extends Error {
+  constructor(readonly signal: string) {
+    super(`interrupted by ${signal}`);
+    this.name = 'InterruptedError';
+  }
+}
+
+/** Throw InterruptedError once `signal` is aborted (a drill's checkpoint between its phases). */
+export function checkpoint(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new InterruptedError(String(signal.reason ?? 'a signal'));
+}
 
 /** Where a problem sits, so that an error can name it. */
 export interface Location {

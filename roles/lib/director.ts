@@ -13,6 +13,7 @@ import { CLUSTER_CHECKS } from '../../src/cluster/rules/index.ts';
 import { syncDaemonActiveActive } from '../../src/cluster/rules/checks.ts';
 import { withVrrpMembers } from './vrrp-members.ts';
 import { type KeepalivedConfig, renderDirectorConfig } from './render.ts';
+import { HANDOVER_README, HANDOVER_README_TEXT } from '../../src/cluster/handover.ts';
 import { ipvsSysctlsSchema, ipvsTimeoutsSchema, type LbKind, natDipSchema } from '../../src/cluster/schema.ts';
 import { installSteps, ipvsModuleSteps, ipvsSysctls, keepalivedConfigFile, keepalivedHandlers, keepalivedRunning, RELOAD_KEEPALIVED, roleOptions } from './steps.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
@@ -125,6 +126,7 @@ export function directorSteps(
     // keepalived owns the IPVS table of a director; only the timeouts are set here (prune: false keeps its services)
     ...(timeouts ? [ipvs({ services: [], prune: false, timeouts, name: `ipvs timeouts tcp ${timeouts.tcp} tcpfin ${timeouts.tcpfin} udp ${timeouts.udp}` })] : []),
     ...trackScriptFiles(config),
+    ...(config.instances.length ? [file(HANDOVER_README, { content: HANDOVER_README_TEXT, mode: '0644', owner: 'root', group: 'root' })] : []),
     withWarnings(keepalivedConfigWithMembers(o.configPath, renderDirectorConfig(role, config), config), syncDaemonActiveActive(inv, host, hostVrrp(inv, host))),
     ...keepalivedRunning(),
     // what keepalived itself would not repair (a weight set behind its back, a stray entry): from the live table

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ejs from 'ejs';
 import { PACKAGE_ROOT } from '../../src/package-root.ts';
+import { handoverFile, handoverTracker } from '../../src/cluster/handover.ts';
 import { trackScriptPath, type HostVrrpInstance, type ResolvedService } from '../../src/cluster/cluster.ts';
 import { checkTrackFiles, checkUrls } from '../../src/cluster/health-checks.ts';
 
@@ -30,7 +31,7 @@ export function renderTemplate(role: string, template: string, data: Record<stri
 
 /** keepalived.conf of a director (director, director-nat, director-dr-ha: one template): global_defs, VRRP, virtual_servers. */
 export function renderDirectorConfig(role: string, c: KeepalivedConfig): string {
-  return renderTemplate('director', 'keepalived.conf.ejs', { ...c, role, syncDaemon: c.syncDaemon ?? null, maxAutoPriority: c.maxAutoPriority ?? null, trackScriptPath, checkTrackFiles, checkUrls });
+  return renderTemplate('director', 'keepalived.conf.ejs', { ...c, role, syncDaemon: c.syncDaemon ?? null, maxAutoPriority: c.maxAutoPriority ?? null, trackScriptPath, checkTrackFiles, checkUrls, handoverFile, handoverTracker });
 }
 
 /** node-svc main config: global_defs and `include CONFDIR/*.conf`. */

@@ -8,16 +8,18 @@ import { ansibleSettings, HostAccess } from './connections.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { loadPlaybook } from '../playbook.ts';
 import { SshPool, UnreachableError } from '../transport/index.ts';
-import { failoverDrill, planFailover, type FaultMode } from '../drill/failover.ts';
+import { FAULT_MODES, failoverDrill, planFailover, type FaultMode } from '../drill/failover.ts';
 import { planRealservers, realserversDrill } from '../drill/realservers.ts';
 import { formatFailover, formatRealservers } from '../drill/report.ts';
 import { parseDuration } from '../drill/timeline.ts';
 import type { CommandIO } from './io.ts';
+import { trapInterrupts } from './interrupt.ts';
 
 export const DRILL_HELP = `Usage: lvsplay drill failover|realservers PLAYBOOK.ts -i INVENTORY [options]
 
-  failover      per VRRP instance: steady probes to the VIP while the MASTER's keepalived is stopped (killed, or
-                its link put down); measures the takeover, lost probes, the longest gap, split brain, and the
+  failover      per VRRP instance: steady probes to the VIP while the MASTER hands it over (planned: its
+                keepalived lowers its priority through the handover tracker) or fails (keepalived stopped, killed,
+                or its link put down); measures the takeover, lost probes, the longest gap, split brain, and the
                 preempt-back after the restore.
   realservers   rolling: per batch of real servers, drain (weight 0), wait for active connections to end, stop
                 the web service, check the health checker removed it and no probe failed, restart, check it rejoins.
@@ -36,7 +38,8 @@ Options:
       --probe-timeout T     per-probe timeout (default 1s)
       --keepalive S         a host whose SSH connection answers nothing for S seconds is unreachable (default 30)
   failover:
-      --mode stop|kill|linkdown   how the MASTER fails (default stop)
+      --mode handover|stop|kill|linkdown   how the MASTER gives the VIP away (default handover: the zero-loss
+                            planned handover; stop, kill, linkdown: faults)
       --max-takeover T      takeover time allowed (default 5s)
       --max-split-brain T   longest overlap of two VIP holders allowed (default 1s: a handover overlaps for
                             about one advert; a killed master that keeps the VIP overlaps for seconds)
@@ -53,8 +56,11 @@ Options:
   -v, --verbose             print each step as it happens
   -h, --help
 
+SIGINT, SIGTERM or SIGHUP stop the drill: the fault is stopped, every weight, service, link and priority it changed
+is restored and printed ("restored: ..."), exit 130; a second signal only says that the restore is in progress.
+
 Durations: 500ms, 5s, 1.5s, 2m. Exit codes: 0 within the thresholds, 2 a threshold was exceeded or a check failed,
-4 invalid inventory/playbook, 5 bad options.`;
+4 invalid inventory/playbook, 5 bad options, 130 interrupted.`;
 
 const options = {
   ...commonOptions,
@@ -100,8 +106,8 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
   if (kind !== 'failover' && kind !== 'realservers') throw new UsageError(`drill: the first argument is failover or realservers, got ${kind ? `"${kind}"` : 'nothing'} (see lvsplay drill --help)`);
   if (!playbookFile || extra.length) throw new UsageError(`drill ${kind}: expected exactly one PLAYBOOK (usage: lvsplay drill ${kind} PLAYBOOK.ts -i INVENTORY)`);
   if (o.limit) throw new UsageError('drill: --limit does not apply (use --only)');
-  const mode = (o.mode ?? 'stop') as FaultMode;
-  if (!['stop', 'kill', 'linkdown'].includes(mode)) throw new UsageError(`drill: --mode must be stop, kill or linkdown, got "${o.mode}"`);
+  const mode = (o.mode ?? 'handover') as FaultMode;
+  if (!FAULT_MODES.includes(mode)) throw new UsageError(`drill: --mode must be ${FAULT_MODES.join(', ')}, got "${o.mode}"`);
   const limits = {
     maxLost: count(o['max-lost'], '--max-lost', 0),
     intervalMs: duration(o.interval === undefined ? undefined : /^\d+$/.test(o.interval) ? `${o.interval}ms` : o.interval, '--interval', 30),
@@ -134,8 +140,19 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
     access.flushWarnings(io.err);
     return pool.connect(spec);
   };
-  const log = (l: string) => io.out(l + '\n');
+  const log = (l: string) => {
+    try {
+      io.out(l + '\n');
+    } catch {
+      // the terminal is gone (SIGHUP): the drill restores regardless
+    }
+  };
   const t0 = Date.now();
+  const trap = trapInterrupts(io, {
+    first: 'stopping the drill and restoring everything it changed (exit 130)',
+    again: 'the restore is in progress; lvsplay exits when it is done',
+  });
+  const signal = trap.signal;
   try {
     let pass: boolean;
     let json: unknown;
@@ -148,6 +165,7 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
         waitMs,
         linkDownMs,
         settleMs: 2000,
+        signal,
         connect,
         log,
       });
@@ -163,6 +181,7 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
         pidfile: o.pidfile ?? '/run/lvsplay-httpd-{port}.pid',
         ...(o['stop-cmd'] ? { stopCmd: o['stop-cmd'] } : {}),
         ...(o['start-cmd'] ? { startCmd: o['start-cmd'] } : {}),
+        signal,
         connect,
         log,
       });
@@ -175,6 +194,7 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
       writeFileSync(o.json, maskText(JSON.stringify(json, null, 2) + '\n'));
     }
     if (o.report) await (await import('../report/index.ts')).writeDrillReport(o.report, json, `lvsplay drill ${kind} ${playbookFile} -i ${inv.sources.join(' -i ')}`);
+    if (trap.received) return EXIT.interrupted;
     return pass ? EXIT.ok : EXIT.hostFailed;
   } catch (e) {
     if (!(e instanceof UnreachableError)) throw e;
@@ -182,5 +202,6 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
     return EXIT.unreachable;
   } finally {
     await pool.closeAll();
+    trap.release();
   }
 }

@@ -14,6 +14,7 @@ import { PlainReporter } from '../output/plain.ts';
 import { ListrReporter } from '../output/listr.ts';
 import { Reporters, type Reporter, type RunEvent } from '../output/events.ts';
 import type { CommandIO } from './io.ts';
+import { trapInterrupts } from './interrupt.ts';
 import { planVerification } from '../verify/targets.ts';
 import { runVerification } from '../verify/run.ts';
 
@@ -91,6 +92,10 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
     close: () => reporter.close(),
   };
   const pool = new SshPool(poolOptions(o));
+  const trap = trapInterrupts(io, {
+    first: 'no new host starts; hosts applying finish their apply script, then the recap (exit 130)',
+    again: 'waiting for the hosts still applying to finish their apply script (no change is left half-applied)',
+  });
   let code: number;
   try {
     reporter.event({ event: 'run_start', playbook: pb.name, inventory: inv.file, check: !!o.check, hosts: [...specs.keys()] });
@@ -101,8 +106,9 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
       reporter: watch,
       allowPartialGroups: !!o['allow-partial-vrrp'],
       connect: (h) => pool.connect(specs.get(h)!),
+      signal: trap.signal,
     });
-    const verify: Extract<RunEvent, { event: 'recap' }>['verify'] = verifyPlan
+    const verify: Extract<RunEvent, { event: 'recap' }>['verify'] = verifyPlan && !trap.received
       ? await runVerification(verifyPlan, {
           connect: (h) => pool.connect(specs.get(h) ?? access.spec(h)),
           onRecord: (r) => reporter.event({ event: 'verify', result: r }),
@@ -113,9 +119,10 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
         })
       : [];
     const phases = phaseTimes(engineStart, result.milestones, performance.now());
-    reporter.event({ event: 'recap', hosts: result.recap, verify, elapsedMs: Date.now() - t0, check: !!o.check, phases });
-    code = exitCodeFor(result.failed.size, result.unreachable.size, verify.some((v) => !v.pass));
+    reporter.event({ event: 'recap', hosts: result.recap, verify, elapsedMs: Date.now() - t0, check: !!o.check, phases, ...(trap.received ? { interrupted: trap.received } : {}) });
+    code = trap.received ? EXIT.interrupted : exitCodeFor(result.failed.size, result.unreachable.size, verify.some((v) => !v.pass));
   } finally {
+    trap.release();
     await pool.closeAll();
     await reporter.close();
   }

@@ -1,12 +1,13 @@
 /**
- * `lvsplay drill failover`: per VRRP instance, steady probes to its VIP while the MASTER's keepalived is stopped
- * (or killed, or its link put down); measure the takeover, the lost probes and the longest gap; restore; measure
+ * `lvsplay drill failover`: per VRRP instance, steady probes to its VIP while the MASTER hands the VIP over
+ * through keepalived (handover: its tracked file lowers its priority, the planned case), or its keepalived is
+ * stopped, killed, or its link put down (the fault cases); measure the takeover, the lost probes and the longest gap; restore; measure
  * the preempt-back (or its absence with nopreempt); watch for split brain. The numbers come from timeline.ts.
  */
 import type { Inventory } from '../inventory/types.ts';
 import type { Probe } from '../verify/probe-output.ts';
 import type { Connection } from '../transport/types.ts';
-import { UsageError } from '../errors.ts';
+import { checkpoint, InterruptedError, UsageError } from '../errors.ts';
 import { selectHosts } from '../inventory/index.ts';
 import { hostNics, vrrpInstancesOf } from '../cluster/cluster.ts';
 import { service } from '../steps/index.ts';
@@ -17,10 +18,12 @@ import { prepareSteps } from './host-steps.ts';
 import { CONTROL_EXEC_TIMEOUT_MS } from './exec-timeouts.ts';
 import { startProbeStream, type ProbeStream } from './probe-stream.ts';
 import { startVipWatch, sleep, type VipWatch } from './vip-watch.ts';
-import { analyzeFailover, failoverVerdict, fmtMs, holderTimeline, holdersAt, type FailoverAnalysis, type HoldEvent } from './timeline.ts';
+import { handBack, handOver } from './handover.ts';
+import { analyzeFailover, failoverVerdict, faultLabel, fmtMs, holderTimeline, holdersAt, type FailoverAnalysis, type HoldEvent } from './timeline.ts';
 import { sh } from '../shell.ts';
 
-export type FaultMode = 'stop' | 'kill' | 'linkdown';
+export type FaultMode = 'handover' | 'stop' | 'kill' | 'linkdown';
+export const FAULT_MODES: readonly FaultMode[] = ['handover', 'stop', 'kill', 'linkdown'];
 
 export interface VrrpPair {
   instance: string;
@@ -33,7 +36,7 @@ export interface VrrpPair {
 }
 
 /** Every VRRP instance of the inventory with its members (an instance is named the same on every member). */
-function vrrpPairs(inv: Inventory): VrrpPair[] {
+export function vrrpPairs(inv: Inventory): VrrpPair[] {
   const byName = new Map<string, VrrpPair>();
   for (const h of inv.hosts.keys()) {
     for (const i of vrrpInstancesOf(inv, h)) {
@@ -70,6 +73,8 @@ export interface FailoverOptions {
   waitMs: number;
   /** linkdown: how long the link stays down (default 8 s) */
   linkDownMs: number;
+  /** a signal (SIGINT, SIGTERM, SIGHUP) aborts the drill: the fault is stopped and restored at once */
+  signal?: AbortSignal;
   connect(host: string): Promise<Connection>;
   log?(line: string): void;
 }
@@ -97,11 +102,12 @@ export interface FailoverResult {
   endAt?: number;
 }
 
-async function waitUntil(pred: () => boolean, timeoutMs: number, pollMs = 25): Promise<boolean> {
+async function waitUntil(pred: () => boolean, timeoutMs: number, signal: AbortSignal | undefined, pollMs = 25): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
+    checkpoint(signal);
     if (pred()) return true;
-    await sleep(pollMs);
+    await sleep(pollMs, signal);
   }
   return pred();
 }
@@ -136,7 +142,9 @@ export function planFailover(inv: Inventory, o: Pick<FailoverOptions, 'mode' | '
 }
 
 /** Prepare the fault (facts, plan) and return the function that injects it: the fault's time is when that runs. */
-async function prepareFault(inv: Inventory, host: string, conn: Connection, mode: FaultMode, iface: string, linkDownMs: number): Promise<() => Promise<void>> {
+async function prepareFault(inv: Inventory, host: string, conn: Connection, mode: FaultMode, pair: VrrpPair, linkDownMs: number): Promise<() => Promise<void>> {
+  const iface = pair.interface;
+  if (mode === 'handover') return () => handOver(conn, host, pair.instance, pair.nopreempt);
   if (mode === 'stop') {
     const p = await prepareSteps(conn, hostInfo(inv, host), [service('keepalived', { state: 'stopped' })]);
     if (p.changes.length === 0) throw new Error(`${host}: keepalived is not running (nothing to stop)`);
@@ -156,15 +164,27 @@ async function prepareFault(inv: Inventory, host: string, conn: Connection, mode
   };
 }
 
-/** Prepare the restore (facts, plan); the returned function starts keepalived again (linkdown: nothing to do). */
-async function prepareRestore(inv: Inventory, host: string, conn: Connection, mode: FaultMode): Promise<() => Promise<void>> {
-  if (mode === 'linkdown') return async () => {}; // restored by the host itself
+/**
+ * Prepare the restore (facts, plan); the returned function starts keepalived again, gives the priority back, or
+ * (linkdown) nothing: the host brings the link up by itself; `now` (an interrupted drill) brings it up at once.
+ */
+async function prepareRestore(inv: Inventory, host: string, conn: Connection, mode: FaultMode, instance: string, iface = '', now = false): Promise<() => Promise<void>> {
+  if (mode === 'linkdown' && now) return () => conn.exec(`ip link set dev ${iface} up`, { timeoutMs: 20_000 }).then(() => undefined);
+  if (mode === 'linkdown') return async () => {};
+  if (mode === 'handover') return () => handBack(conn, host, instance);
   const p = await prepareSteps(conn, hostInfo(inv, host), [service('keepalived', { state: 'started' })]);
   return () => p.apply();
 }
 
-async function restoreFault(inv: Inventory, host: string, conn: Connection, mode: FaultMode): Promise<void> {
-  await (await prepareRestore(inv, host, conn, mode))();
+/** What the restore after an interrupted or failed drill puts back, for the operator. */
+function restoredLabel(mode: FaultMode, host: string, pair: VrrpPair): string {
+  if (mode === 'handover') return `${host}'s priority for ${pair.instance} (handover file removed)`;
+  if (mode === 'linkdown') return `${pair.interface} up on ${host}`;
+  return `keepalived started on ${host}`;
+}
+
+async function restoreFault(inv: Inventory, host: string, conn: Connection, mode: FaultMode, pair: VrrpPair): Promise<void> {
+  await (await prepareRestore(inv, host, conn, mode, pair.instance, pair.interface, true))();
 }
 
 async function drillPair(inv: Inventory, pair: VrrpPair, vantage: string | undefined, o: FailoverOptions): Promise<FailoverResult> {
@@ -178,6 +198,7 @@ async function drillPair(inv: Inventory, pair: VrrpPair, vantage: string | undef
   let stream: ProbeStream | undefined;
   let faulted: { host: string; conn: Connection } | undefined;
   let restored = false;
+  let interrupted = false;
   let faultAt = 0;
   let restoreAt = 0;
   let endAt = 0;
@@ -205,43 +226,55 @@ async function drillPair(inv: Inventory, pair: VrrpPair, vantage: string | undef
     } else {
       base.notes.push(target ? 'no vantage host (clients group or --from): no probe traffic, VIP movement only' : `no TCP service uses ${vip}: no probe traffic, VIP movement only`);
     }
-    const fault = o.mode === 'linkdown' ? `${pair.interface} down for ${fmtMs(o.linkDownMs)} on ${master}` : `${o.mode} keepalived on ${master}`;
+    const fault = o.mode === 'linkdown' ? `${pair.interface} down for ${fmtMs(o.linkDownMs)} on ${master}` : faultLabel(o.mode, master);
     log(`drill failover ${pair.instance}: ${master} holds ${vip}; ${fault}${stream ? `, probing ${base.probed} from ${vantage} every ${o.intervalMs} ms` : ''}`);
-    await sleep(o.settleMs);
+    await sleep(o.settleMs, o.signal);
+    checkpoint(o.signal);
 
     const conn = await o.connect(master);
-    const inject = await prepareFault(inv, master, conn, o.mode, pair.interface, o.linkDownMs);
+    const inject = await prepareFault(inv, master, conn, o.mode, pair, o.linkDownMs);
     faultAt = Date.now();
     faulted = { host: master, conn };
     await inject();
-    const tookOver = await waitUntil(() => now().some((h) => backups.includes(h)), o.waitMs);
+    const tookOver = await waitUntil(() => now().some((h) => backups.includes(h)), o.waitMs, o.signal);
     const firstBackup = holds.find((e) => e.t >= faultAt && e.holds && backups.includes(e.host));
     log(`  ${tookOver && firstBackup ? `${firstBackup.host} holds ${vip} ${firstBackup.t - faultAt} ms after the fault` : `no takeover within ${o.waitMs} ms`}`);
-    await sleep(o.settleMs);
-    if (o.mode === 'linkdown') await sleep(Math.max(0, faultAt + o.linkDownMs - Date.now()));
+    await sleep(o.settleMs, o.signal);
+    if (o.mode === 'linkdown') await sleep(Math.max(0, faultAt + o.linkDownMs - Date.now()), o.signal);
+    checkpoint(o.signal);
 
-    const restore = await prepareRestore(inv, master, conn, o.mode);
+    const restore = await prepareRestore(inv, master, conn, o.mode, pair.instance);
     restoreAt = o.mode === 'linkdown' ? faultAt + o.linkDownMs : Date.now();
     await restore();
     restored = true;
-    if (pair.nopreempt) await sleep(Math.min(o.waitMs, 10_000));
+    if (pair.nopreempt) await sleep(Math.min(o.waitMs, 10_000), o.signal);
     else {
       const back = await waitUntil(() => {
         const h = now();
         return h.length === 1 && h[0] === master;
-      }, o.waitMs);
+      }, o.waitMs, o.signal);
       const backAt = holds.find((e) => e.t >= restoreAt && e.holds && e.host === master)?.t;
       log(`  ${back && backAt !== undefined ? `${master} holds ${vip} again ${Math.max(0, backAt - restoreAt)} ms after the restore` : `${master} did not take ${vip} back within ${o.waitMs} ms`}`);
     }
-    await sleep(o.settleMs);
+    await sleep(o.settleMs, o.signal);
+    checkpoint(o.signal);
     endAt = Date.now();
+  } catch (e) {
+    if (!(e instanceof InterruptedError)) throw e;
+    base.reasons.push(`${e.message}: the drill stopped; what it changed was restored (below) unless RESTORE FAILED says otherwise`);
+    interrupted = true;
   } finally {
     if (faulted && !restored) {
-      await restoreFault(inv, faulted.host, faulted.conn, o.mode).catch((e: Error) => base.reasons.push(`RESTORE FAILED on ${faulted!.host}: ${e.message} (start keepalived there by hand)`));
+      const what = restoredLabel(o.mode, faulted.host, pair);
+      await restoreFault(inv, faulted.host, faulted.conn, o.mode, pair).then(
+        () => log(`  restored: ${what}`),
+        (e: Error) => base.reasons.push(`RESTORE FAILED on ${faulted!.host}: ${e.message} (${o.mode === 'handover' ? `remove /etc/keepalived/handover/${pair.instance} there by hand` : o.mode === 'linkdown' ? `ip link set dev ${pair.interface} up there` : 'start keepalived there by hand'})`),
+      );
     }
     await stream?.stop();
     await Promise.all(watches.map((w) => w.stop()));
   }
+  if (interrupted) return { ...base, pass: false, holds, ...(stream ? { probeLog: stream.probes() } : {}), faultAt, restoreAt, endAt: Date.now() };
   const probes = stream?.probes() ?? [];
   const analysis = analyzeFailover({ master: master!, backups: base.backups, holds, probes, faultAt, restoreAt, endAt, nopreempt: pair.nopreempt });
   const reasons = [...base.reasons, ...failoverVerdict(analysis, { maxTakeoverMs: o.maxTakeoverMs, maxLost: o.maxLost, ...(o.maxSplitBrainMs !== undefined ? { maxSplitBrainMs: o.maxSplitBrainMs } : {}) }, { nopreempt: pair.nopreempt, master: master!, probed: !!stream })];
@@ -253,9 +286,12 @@ export async function failoverDrill(inv: Inventory, o: FailoverOptions): Promise
   const out: FailoverResult[] = [];
   for (const p of pairs) {
     try {
+      checkpoint(o.signal);
       out.push(await drillPair(inv, p, vantage, o));
+      if (o.signal?.aborted) break;
     } catch (e) {
       out.push({ instance: p.instance, vip: p.vips[0]!, mode: o.mode, backups: [], nopreempt: p.nopreempt, pass: false, reasons: [(e as Error).message], notes: [] });
+      if (e instanceof InterruptedError) break;
     }
   }
   return out;

@@ -7,7 +7,7 @@
  */
 import type { Inventory } from '../inventory/types.ts';
 import type { Connection } from '../transport/types.ts';
-import { UsageError } from '../errors.ts';
+import { checkpoint, InterruptedError, UsageError } from '../errors.ts';
 import { sh } from '../shell.ts';
 import { serviceTargets, isHttp, type BackendTarget, type ServiceTarget } from '../verify/targets.ts';
 import { services } from '../verify/spec.ts';
@@ -43,6 +43,8 @@ export interface RealserversOptions {
   pidfile: string;
   stopCmd?: string;
   startCmd?: string;
+  /** a signal aborts the drill: the real servers out are started again and their weights restored at once */
+  signal?: AbortSignal;
   connect(host: string): Promise<Connection>;
   log?(line: string): void;
 }
@@ -145,13 +147,14 @@ function activeOf(t: ServiceTarget, snaps: Map<string, DirectorSnapshot>): Direc
   return t.directors.map((h) => snaps.get(h)).find((s) => s && vipInterface(s.addrs, t.vip)) ?? snaps.get(t.directors[0]!);
 }
 
-async function poll<T>(fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 1000): Promise<T | undefined> {
+async function poll<T>(fn: () => Promise<T | undefined>, timeoutMs: number, signal: AbortSignal | undefined, everyMs = 1000): Promise<T | undefined> {
   const end = Date.now() + timeoutMs;
   for (;;) {
+    checkpoint(signal);
     const v = await fn();
     if (v !== undefined) return v;
     if (Date.now() >= end) return undefined;
-    await sleep(everyMs);
+    await sleep(everyMs, signal);
   }
 }
 
@@ -183,12 +186,13 @@ async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: 
     const left = await poll(async () => {
       const r = await tableRow();
       return !r || r.active === 0 ? 0 : undefined;
-    }, o.drainTimeoutMs);
+    }, o.drainTimeoutMs, o.signal);
     if (left === 0) row.drainedMs = Date.now() - at.drain;
     else row.activeLeft = (await tableRow())?.active;
     log(`  ${b.label}: drained (weight 0)${row.drainedMs !== undefined ? `, no active connection after ${fmtMs(row.drainedMs)}` : `, ${row.activeLeft} active connections left after ${fmtMs(o.drainTimeoutMs)}`}`);
 
     // stop the web service
+    checkpoint(o.signal);
     const stopAt = (at.stop = Date.now());
     if (o.stopCmd) {
       await runOn(rsConn, o.stopCmd.replace(/\{port\}/g, String(b.port)), 'stop command');
@@ -205,7 +209,7 @@ async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: 
         row.stoppedBy = `port ${b.port} blocked (iptables REJECT; ${r.stderr.trim()})`;
       } else throw new Error(`${b.host}: stop failed: ${r.stderr.trim()}`);
     }
-    const removed = await poll(async () => ((await tableRow()) ? undefined : true), o.checkTimeoutMs);
+    const removed = await poll(async () => ((await tableRow()) ? undefined : true), o.checkTimeoutMs, o.signal);
     if (removed) {
       at.removed = Date.now();
       row.removedMs = at.removed - stopAt;
@@ -218,7 +222,7 @@ async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: 
     const back = await poll(async () => {
       const r = await tableRow();
       return r ? r : undefined;
-    }, o.checkTimeoutMs);
+    }, o.checkTimeoutMs, o.signal);
     if (back) {
       if (back.weight !== b.weight) for (const d of t.directors) await runOn(await o.connect(d), setWeightScript(t, b, b.weight), `weight ${b.weight} for ${rsKey}`);
       drained = false;
@@ -229,20 +233,28 @@ async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: 
     // answering again
     if (back && stream && http) {
       const since = Date.now();
-      const answered = await poll(async () => (stream.probes().some((p) => p.ok && p.t >= since - 1000 && matchBackend(p.info, t.backends) === b.label) ? true : undefined), o.checkTimeoutMs, 200);
+      const answered = await poll(async () => (stream.probes().some((p) => p.ok && p.t >= since - 1000 && matchBackend(p.info, t.backends) === b.label) ? true : undefined), o.checkTimeoutMs, o.signal, 200);
       if (answered) row.answeredMs = Date.now() - startAt;
       else row.reasons.push(`${b.label} is back in the table but answered no probe within ${fmtMs(o.checkTimeoutMs)}`);
     }
     log(`  ${b.label}: restarted; ${back ? `back in the table after ${fmtMs(row.rejoinedMs!)}` : 'NOT back'}${row.answeredMs !== undefined ? `, answering after ${fmtMs(row.answeredMs)}` : ''}`);
   } catch (e) {
-    row.reasons.push(`drill step failed: ${(e as Error).message}`);
+    row.reasons.push(e instanceof InterruptedError ? `${e.message}: the drill stopped; ${b.label} was restored (below) unless RESTORE FAILED says otherwise` : `drill step failed: ${(e as Error).message}`);
     log(`  ${b.label}: ${row.reasons[row.reasons.length - 1]}`);
   } finally {
-    if (stopped) await startBack().catch((e: Error) => row.reasons.push(`RESTORE FAILED: ${e.message}`));
+    if (stopped) {
+      const how = stopped === 'block' ? `port ${b.port} unblocked` : 'web service started again';
+      await startBack().then(
+        () => log(`  restored: ${b.label}: ${how}`),
+        (e: Error) => row.reasons.push(`RESTORE FAILED: ${e.message}`),
+      );
+    }
     if (drained) {
+      const done: string[] = [];
       for (const d of t.directors) {
-        await o.connect(d).then((c) => runOn(c, setWeightScript(t, b, b.weight), 'restore weight')).catch((e: Error) => row.reasons.push(`RESTORE WEIGHT FAILED on ${d}: ${e.message}`));
+        await o.connect(d).then((c) => runOn(c, setWeightScript(t, b, b.weight), 'restore weight')).then(() => done.push(d), (e: Error) => row.reasons.push(`RESTORE WEIGHT FAILED on ${d}: ${e.message}`));
       }
+      if (done.length) log(`  restored: ${b.label}: weight ${b.weight} on ${done.join(', ')}`);
     }
   }
   return row;
@@ -282,6 +294,7 @@ export async function realserversDrill(inv: Inventory, o: RealserversOptions): P
   const log = o.log ?? (() => {});
   const rows: RealserverRow[] = [];
   for (const t of targets) {
+    if (o.signal?.aborted) break;
     const http = isHttp(t, services());
     const stream = await startProbeStream(vantage, await o.connect(vantage), {
       host: t.vip, port: t.port, http, path: '/', intervalMs: o.intervalMs, timeoutMs: o.probeTimeoutMs,
@@ -292,7 +305,7 @@ export async function realserversDrill(inv: Inventory, o: RealserversOptions): P
     for (const n of notes) log(`  note: ${n}`);
     const windows: Array<{ rows: RealserverRow[]; from: number; to: number }> = [];
     try {
-      await sleep(BASELINE_MS);
+      await sleep(BASELINE_MS, o.signal);
       const batches = serialBatches(t.backends, o.serial);
       for (let i = 0; i < batches.length; i++) {
         const from = Date.now();
@@ -301,11 +314,11 @@ export async function realserversDrill(inv: Inventory, o: RealserversOptions): P
             cycle(t, b, i + 1, stream, http, o).catch((e: Error): RealserverRow => ({ service: t.name, backend: b.label, batch: i + 1, pass: false, reasons: [`drill step failed: ${e.message}`], notes: [] })),
           ),
         );
-        await sleep(BASELINE_MS);
+        await sleep(BASELINE_MS, o.signal);
         windows.push({ rows: batchRows, from, to: Date.now() });
         rows.push(...batchRows);
         // do not take the next one down after a step failed or something could not be restored
-        if (batchRows.some((r) => r.reasons.some((x) => x.startsWith('RESTORE') || x.startsWith('drill step failed')))) break;
+        if (o.signal?.aborted || batchRows.some((r) => r.reasons.some((x) => x.startsWith('RESTORE') || x.startsWith('drill step failed')))) break;
       }
     } finally {
       await stream.stop();

@@ -281,3 +281,17 @@ export function serialBatches<T>(items: readonly T[], serial: string | number): 
   for (let i = 0; i < n; i += size) out.push(items.slice(i, i + size));
   return out;
 }
+
+/** How a failover drill's fault is named in logs and reports (mode: handover, stop, kill, linkdown). */
+export function faultLabel(mode: string, host: string | undefined, iface?: string): string {
+  if (mode === 'linkdown') return `${iface ?? 'VRRP link'} down on ${host ?? '?'}`;
+  if (mode === 'handover') return `handover: ${host ?? '?'} lowers its priority`;
+  return `${mode} keepalived on ${host ?? '?'}`;
+}
+
+/** How the restore after a failover drill's fault is named. */
+export function restoreLabel(mode: string): string {
+  if (mode === 'linkdown') return 'link up';
+  if (mode === 'handover') return 'restore: priority given back';
+  return 'restore: keepalived started';
+}

@@ -25,6 +25,12 @@ export interface RunOptions {
   reporter: Reporter;
   /** apply changes whose `together` group the run reaches only in part (--allow-partial-vrrp) */
   allowPartialGroups?: boolean;
+  /**
+   * Aborted by a signal (SIGINT, SIGTERM, SIGHUP): no host starts after it, a host that gathered its facts does not
+   * apply, and a host whose apply script runs lets it finish (its changes and the handlers they notify: stopping
+   * between a config change and its reload would leave a state a re-run does not see as a change).
+   */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -33,16 +39,20 @@ export interface RunResult {
   failed: Set<string>;
   unreachable: Set<string>;
   aborted: boolean;
+  /** the hosts the interrupt stopped (signal) */
+  interrupted: Set<string>;
   /** when (performance.now(), ms) the last host finished connecting, gathering facts, applying: see phaseTimes */
   milestones: Milestones;
 }
 
-type HostOutcome = 'ok' | 'failed' | 'unreachable';
+type HostOutcome = 'ok' | 'failed' | 'unreachable' | 'interrupted';
 
 export async function runPlays(plays: PreparedPlay[], inv: Inventory, opts: RunOptions): Promise<RunResult> {
   const recap: Record<string, HostRecap> = {};
   const failed = new Set<string>();
   const unreachable = new Set<string>();
+  const interrupted = new Set<string>();
+  const started = new Set<PreparedPlay>();
   const conns = new Map<string, Connection>();
   const emit = (e: RunEvent) => opts.reporter.event(e);
   const recapOf = (h: string) => (recap[h] ??= { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false, roundTrips: 0 });
@@ -57,14 +67,20 @@ export async function runPlays(plays: PreparedPlay[], inv: Inventory, opts: RunO
 
   for (const pp of plays) {
     const t0 = Date.now();
-    const active = (hs: string[]) => hs.filter((h) => !failed.has(h) && !unreachable.has(h));
+    if (opts.signal?.aborted) break;
+    started.add(pp);
+    const active = (hs: string[]) => hs.filter((h) => !failed.has(h) && !unreachable.has(h) && !interrupted.has(h));
     const batches = pp.batches.map(active).filter((b) => b.length > 0);
     emit({ event: 'play_start', play: pp.name, hosts: active(pp.hosts), batches });
     for (const h of active(pp.hosts)) recapOf(h);
     for (const batch of batches) {
+      if (opts.signal?.aborted) {
+        for (const h of batch) stopHost(h, 'not started');
+        continue;
+      }
       const queue = new PQueue({ concurrency: Math.max(1, opts.forks) });
       const outcomes = await Promise.all(batch.map((h) => queue.add(() => runHost(pp, h))));
-      const bad = outcomes.filter((o) => o !== 'ok').length;
+      const bad = outcomes.filter((o) => o === 'failed' || o === 'unreachable').length;
       if (exceedsMaxFail(bad, batch.length, pp.play.maxFailPercentage)) {
         emit({ event: 'play_abort', play: pp.name, reason: `${bad} of ${batch.length} hosts failed, more than maxFailPercentage ${pp.play.maxFailPercentage}%` });
         aborted = true;
@@ -74,8 +90,17 @@ export async function runPlays(plays: PreparedPlay[], inv: Inventory, opts: RunO
     emit({ event: 'play_end', play: pp.name, ms: Date.now() - t0 });
     if (aborted) break;
   }
+  // hosts of the plays the interrupt kept from starting
+  if (opts.signal?.aborted) {
+    for (const pp of plays.filter((p) => !started.has(p))) for (const h of pp.hosts) if (!failed.has(h) && !unreachable.has(h)) stopHost(h, recap[h] ? 'stopped between plays' : 'not started');
+  }
   for (const [h, c] of conns) recapOf(h).roundTrips = c.roundTrips;
-  return { recap, failed, unreachable, aborted, milestones };
+  return { recap, failed, unreachable, aborted, interrupted, milestones };
+
+  function stopHost(h: string, why: NonNullable<HostRecap['interrupted']>): void {
+    interrupted.add(h);
+    recapOf(h).interrupted ??= why;
+  }
 
   /**
    * Before any host is touched: plan every host of the plays whose steps name `together` groups, and refuse the
@@ -131,6 +156,10 @@ export async function runPlays(plays: PreparedPlay[], inv: Inventory, opts: RunO
     };
     const exp = pp.expansions.get(host);
     if (!exp) return done('ok');
+    if (opts.signal?.aborted) {
+      stopHost(host, 'not started');
+      return done('interrupted');
+    }
     let conn: Connection;
     try {
       conn = conns.get(host) ?? (await opts.connect(host));
@@ -154,6 +183,10 @@ export async function runPlays(plays: PreparedPlay[], inv: Inventory, opts: RunO
       plan = planHost(hostInfo(inv, host), exp.steps, exp.handlers, raw);
     } catch (e) {
       return failHost(e, 'gathering facts');
+    }
+    if (opts.signal?.aborted) {
+      stopHost(host, 'stopped before its changes');
+      return done('interrupted');
     }
     let applied: AppliedStep[];
     if (opts.check) {

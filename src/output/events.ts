@@ -24,7 +24,7 @@ export type RunEvent =
       error?: string;
       output?: string;
     }
-  | { event: 'host_done'; play: string; host: string; status: 'ok' | 'failed' | 'unreachable' | 'skipped'; roundTrips: number; ms: number }
+  | { event: 'host_done'; play: string; host: string; status: 'ok' | 'failed' | 'unreachable' | 'skipped' | 'interrupted'; roundTrips: number; ms: number }
   | {
       event: 'unreachable';
       play: string;
@@ -37,7 +37,7 @@ export type RunEvent =
   | { event: 'play_abort'; play: string; reason: string }
   | { event: 'play_end'; play: string; ms: number }
   | { event: 'verify'; result: VerifyRecord }
-  | { event: 'recap'; hosts: Record<string, HostRecap>; verify: VerifyRecord[]; elapsedMs: number; check: boolean; /** where the time went (src/engine/phases.ts) */ phases?: PhaseTimes };
+  | { event: 'recap'; hosts: Record<string, HostRecap>; verify: VerifyRecord[]; elapsedMs: number; check: boolean; /** where the time went (src/engine/phases.ts) */ phases?: PhaseTimes; /** the signal that interrupted the run */ interrupted?: string };
 
 export interface HostRecap {
   ok: number;
@@ -46,6 +46,8 @@ export interface HostRecap {
   skipped: number;
   unreachable: boolean;
   roundTrips: number;
+  /** the run was interrupted (a signal) before this host started, or before it applied its changes */
+  interrupted?: 'not started' | 'stopped before its changes' | 'stopped between plays';
 }
 
 export interface Reporter {

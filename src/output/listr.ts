@@ -51,7 +51,8 @@ export class ListrReporter implements Reporter {
                 ),
             },
           ],
-          { exitOnError: false, rendererOptions: { collapseSubtasks: false, showErrorMessage: true } as any },
+          // listr2's own SIGINT handler exits 127 at once: the commands trap the signals (src/commands/interrupt.ts)
+          { exitOnError: false, registerSignalListeners: false, rendererOptions: { collapseSubtasks: false, showErrorMessage: true } as any },
         );
         this.chain = this.chain.then(() => list.run().then(() => undefined, () => undefined));
         break;
@@ -84,7 +85,7 @@ export class ListrReporter implements Reporter {
         this.chain = this.chain.then(() => {
           if (this.after.length) this.write(this.after.join('\n') + '\n');
           this.after = [];
-          this.write('\n' + recapTable(e.hosts, e.elapsedMs, e.check, e.verify) + '\n');
+          this.write('\n' + recapTable(e.hosts, e.elapsedMs, e.check, e.verify, e.interrupted) + '\n');
         });
         break;
       default:

@@ -55,7 +55,7 @@ export class PlainReporter implements Reporter {
         w(formatVerifyRecord(e.result));
         break;
       case 'recap':
-        w('\n' + recapTable(e.hosts, e.elapsedMs, e.check, e.verify));
+        w('\n' + recapTable(e.hosts, e.elapsedMs, e.check, e.verify, e.interrupted));
         break;
       default:
         break;

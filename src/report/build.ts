@@ -7,7 +7,7 @@ import type { FailoverReport, RealserversReport, ReportData, ReportFailoverResul
 import { verdictOf } from './records.ts';
 import { failoverChart, realserversChart, recapChart, shareKey, verifyChart, verifyRows } from './charts.ts';
 import { tone, type Block, type Card, type Page, type Section } from './page.ts';
-import { fmtMs } from '../drill/timeline.ts';
+import { faultLabel, fmtMs } from '../drill/timeline.ts';
 
 type Draw = (spec: TopLevelSpec) => Promise<string>;
 
@@ -156,7 +156,7 @@ async function failoverBlock(r: ReportFailoverResult, draw: Draw): Promise<Block
   return {
     title: `${r.instance} — VIP ${r.vip}`,
     verdict: v,
-    facts: [`fault: ${r.mode === 'linkdown' ? 'VRRP link down' : `${r.mode} keepalived`} on ${r.master ?? '?'}`, `backups: ${r.backups.join(', ') || '—'}`, r.probed ? `probing ${r.probed} from ${r.vantage}` : 'no probe traffic', r.nopreempt ? 'nopreempt' : 'preempt'],
+    facts: [`fault: ${faultLabel(r.mode, r.master)}`, `backups: ${r.backups.join(', ') || '—'}`, r.probed ? `probing ${r.probed} from ${r.vantage}` : 'no probe traffic', r.nopreempt ? 'nopreempt' : 'preempt'],
     cards: a
       ? [
           { label: 'takeover', value: ms(a.takeoverMs, 'never'), tone: a.takeoverMs === undefined ? 'fail' : '' },

@@ -4,7 +4,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { ReportFailoverResult, ReportHostRecap, ReportProbe, ReportRealserverRow, ReportVerifyRecord } from './records.ts';
-import { fmtMs, holderTimeline, splitBrainIntervals } from '../drill/timeline.ts';
+import { faultLabel, fmtMs, holderTimeline, restoreLabel, splitBrainIntervals } from '../drill/timeline.ts';
 
 const COLOURS = { pass: '#1a7f37', fail: '#cf222e', degraded: '#bf8700', neutral: '#6e7781', ink: '#1f2328', hold: '#0969da' } as const;
 
@@ -141,11 +141,11 @@ export interface Moment {
 export function failoverMoments(r: ReportFailoverResult): Moment[] {
   const a = r.analysis;
   if (r.faultAt === undefined) return [];
-  const fault = r.mode === 'linkdown' ? `fault: link down on ${r.master}` : `fault: ${r.mode} keepalived on ${r.master}`;
+  const fault = `fault: ${faultLabel(r.mode, r.master, 'link')}`;
   const m: Moment[] = [{ at: r.faultAt, label: fault }];
   if (a?.takeoverMs !== undefined) m.push({ at: r.faultAt + a.takeoverMs, label: `takeover by ${a.newMaster ?? '?'}: ${fmtMs(a.takeoverMs)}` });
   if (r.restoreAt !== undefined && r.restoreAt > 0) {
-    m.push({ at: r.restoreAt, label: r.mode === 'linkdown' ? 'link up' : 'restore: keepalived started' });
+    m.push({ at: r.restoreAt, label: restoreLabel(r.mode) });
     if (a?.preemptBackMs !== undefined) m.push({ at: r.restoreAt + a.preemptBackMs, label: `${r.nopreempt ? 'taken back despite nopreempt' : 'preempt back'} to ${r.master}: ${fmtMs(a.preemptBackMs)}` });
   }
   return m;

@@ -10,6 +10,7 @@ import { useLab } from '../helpers/lab.ts';
 import { lvsplay, jsonLines } from '../helpers/cli.ts';
 import { readState } from '../../src/lab/state.ts';
 import { labPaths } from '../../src/lab/paths.ts';
+import { whenSlowChangeRuns as slowChangeRuns } from '../helpers/slow-apply.ts';
 
 const lab = useLab(test, { topology: 'test/fixtures/lab/four.yaml' });
 const PB = 'test/fixtures/playbooks/slow-apply.ts';
@@ -17,7 +18,7 @@ const HOSTS = ['rs1', 'rs2', 'rs3', 'rs4'];
 
 const sh = (cmd: string) => execFileSync('sh', ['-c', cmd], { encoding: 'utf8' });
 const ns = (host: string) => `lvp-${lab().id}-${host}`;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const whenSlowChangeRuns = (host: string) => slowChangeRuns(lab().id, host);
 
 /** pid and ppid of every process on the machine */
 function processTable(): Array<{ pid: number; ppid: number; args: string }> {
@@ -41,15 +42,6 @@ function descendants(root: number): Array<{ pid: number; args: string }> {
   };
   walk(root);
   return out;
-}
-
-/** Wait until the slow change (sleep 4) runs on the host, then a second more. */
-async function whenSlowChangeRuns(host: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (/^sleep 4$/m.test(sh(`ip netns pids ${ns(host)} | xargs -r ps -o args= -p`))) return sleep(1000);
-    await sleep(100);
-  }
-  throw new Error(`the slow change never started on ${host}`);
 }
 
 /** SIGKILL the sshd session processes (not the listener) serving connections to the host. */

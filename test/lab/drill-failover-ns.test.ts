@@ -1,7 +1,7 @@
 /**
  * drill failover for real on tier 1 of the lab (network namespaces: keepalived VRRP works there, IPVS does not):
  * two directors run keepalived (VRRP only) and a web server answering with their host name, so the VIP holder
- * answers the client's probes. The drill stops (then SIGKILLs) the MASTER's keepalived, then puts its VRRP link down,
+ * answers the client's probes. The drill hands the VIP over (the default, planned mode), stops (then SIGKILLs) the MASTER's keepalived, then puts its VRRP link down,
  * and must report the takeover, the lost probes, the longest gap and, for SIGKILL, the split brain (the killed master
  * keeps the VIP).
  */
@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useLab } from '../helpers/lab.ts';
-import { lvsplay } from '../helpers/cli.ts';
+import { lvsplay, outputMatches } from '../helpers/cli.ts';
 import { startVrrpPair } from '../helpers/vrrp-pair.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lvsplay-drill-ns-'));
@@ -70,6 +70,89 @@ test.serial('graceful stop: the backup takes over in seconds, the master takes t
   t.truthy(res.analysis.fault.backends.dir2);
   t.regex(r.stdout, /DRILL failover/);
   t.regex(r.stdout, /VI_1 +198\.18\.0\.100 +stop +dir1→dir2 .*PASS/);
+});
+
+test.serial('planned handover (the default mode): the master lowers its priority through its tracked file, the backup takes the VIP, no probe is lost, the priority comes back', async (t) => {
+  await cluster();
+  const json = join(dir, 'handover.json');
+  const r = await lvsplay(['drill', 'failover', playbook, '-i', lab().inventory, '--max-takeover', '10s', '--json', json], { timeoutMs: 240_000 });
+  t.log(r.stdout);
+  t.is(r.code, 0, r.stderr + r.stdout);
+  const doc = JSON.parse(readFileSync(json, 'utf8'));
+  t.is(doc.mode, 'handover');
+  const a = doc.results[0].analysis;
+  t.is(a.newMaster, 'dir2');
+  t.is(a.lost, 0, JSON.stringify(a));
+  t.true(a.fault.sent > 10 && a.baseline.failed === 0);
+  t.truthy(a.fault.backends.dir2, 'dir2 answered after the handover');
+  t.true(a.preemptBackMs >= 0 && a.preemptBackMs < 30_000, `preempt back ${a.preemptBackMs} ms`);
+  t.regex(r.stdout, /VI_1 +198\.18\.0\.100 +handover +dir1→dir2 .*PASS/);
+  // nothing left behind: the tracked file is gone, dir1 holds the VIP again
+  t.is((await lab().ssh('dir1', 'ls /etc/keepalived/handover | wc -l')).stdout.trim(), '0');
+});
+
+/** dir1 alone holds the VIP (after a drill the pair may still be settling). */
+async function dir1HoldsAlone(): Promise<boolean> {
+  for (let i = 0; i < 60; i++) {
+    const [a, b] = await Promise.all([lab().ssh('dir1', 'ip -4 -o addr show dev eth1'), lab().ssh('dir2', 'ip -4 -o addr show dev eth1')]);
+    if (a.stdout.includes('198.18.0.100/32') && !b.stdout.includes('198.18.0.100/32')) return true;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  return false;
+}
+
+// Issue 15 point 1: a signal in the drill's phases restores what the drill changed, says so, and exits 130
+for (const [mode, sig, phase, when, restored] of [
+  ['handover', 'SIGINT', 'after the fault (the backup holds the VIP)', /dir2 holds 198\.18\.0\.100 \d+ ms after the fault/, /restored: dir1's priority for VI_1 \(handover file removed\)/],
+  ['stop', 'SIGTERM', 'after the fault', /dir2 holds 198\.18\.0\.100 \d+ ms after the fault/, /restored: keepalived started on dir1/],
+  ['handover', 'SIGHUP', 'before the fault (settling)', /probing 198\.18\.0\.100:80 from client/, /^(?![\s\S]*restored:)/],
+] as const) {
+  test.serial(`${sig} during drill failover --mode ${mode}, ${phase}: everything restored, exit 130`, async (t) => {
+    await cluster();
+    t.true(await dir1HoldsAlone(), 'dir1 holds the VIP before the drill');
+    const r = await lvsplay(['drill', 'failover', playbook, '-i', lab().inventory, '--mode', mode, '--max-lost', '1000', '--json', join(dir, `${sig}.json`)], {
+      timeoutMs: 240_000,
+      during: async (pid, out) => {
+        await outputMatches(out, when);
+        process.kill(pid, sig);
+        await new Promise((res) => setTimeout(res, 200));
+        process.kill(pid, 'SIGINT'); // a second signal only reports
+      },
+    });
+    t.log(r.stdout + r.stderr);
+    t.is(r.code, 130, r.stdout + r.stderr);
+    t.is(r.signal, null);
+    t.regex(r.stderr, new RegExp(`${sig} received: stopping the drill and restoring`));
+    t.regex(r.stderr, /SIGINT received: the restore is in progress/);
+    t.regex(r.stdout, restored);
+    t.regex(r.stdout, new RegExp(`interrupted by ${sig}`));
+    // restored: keepalived runs on dir1, no handover file, dir1 holds the VIP again (preempt)
+    t.is((await lab().ssh('dir1', 'pidof keepalived >/dev/null && echo running; ls /etc/keepalived/handover | wc -l')).stdout, 'running\n0\n');
+    t.true(await dir1HoldsAlone(), 'dir1 took the VIP back');
+  });
+}
+
+// Issue 15 point 5: the operator's handover for maintenance, and back
+test.serial('lvsplay handover VI_1 moves the VIP to dir2 and keeps it there; --check changes nothing; --back gives it to dir1 again', async (t) => {
+  await cluster();
+  t.true(await dir1HoldsAlone());
+  const check = await lvsplay(['handover', 'VI_1', '-i', lab().inventory, '--check']);
+  t.is(check.code, 0, check.stdout + check.stderr);
+  t.regex(check.stdout, /VI_1: would lower dir1's priority \(handover file\), so dir2 take\(s\) 198\.18\.0\.100/);
+  t.is((await lab().ssh('dir1', 'ls /etc/keepalived/handover | wc -l')).stdout.trim(), '0', '--check wrote nothing');
+  const r = await lvsplay(['handover', 'VI_1', '-i', lab().inventory]);
+  t.log(r.stdout);
+  t.is(r.code, 0, r.stdout + r.stderr);
+  t.regex(r.stdout, /VI_1: dir1 → dir2 \(198\.18\.0\.100\) in [\d.]+ s; it stays there until lvsplay handover --back VI_1/);
+  await new Promise((res) => setTimeout(res, 4000));
+  t.regex((await lab().ssh('dir2', 'ip -4 -o addr show dev eth1')).stdout, /198\.18\.0\.100\/32/, 'dir2 still holds the VIP');
+  t.notRegex((await lab().ssh('dir1', 'ip -4 -o addr show dev eth1')).stdout, /198\.18\.0\.100\/32/);
+  const b = await lvsplay(['handover', '--back', '-i', lab().inventory]);
+  t.log(b.stdout);
+  t.is(b.code, 0, b.stdout + b.stderr);
+  t.regex(b.stdout, /VI_1: priorities given back; dir1 holds 198\.18\.0\.100 again after [\d.]+ s/);
+  t.true(await dir1HoldsAlone());
+  t.is((await lab().ssh('dir1', 'ls /etc/keepalived/handover | wc -l')).stdout.trim(), '0');
 });
 
 test.serial('SIGKILL: the killed master keeps the VIP: split brain is detected and the drill exits 2', async (t) => {

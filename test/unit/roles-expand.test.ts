@@ -44,6 +44,7 @@ test('director-dr-ha on dir1 (the lab pair, all kinds): packages, IPVS modules, 
     'kernelModule ip_vs_sh',
     'sysctl /etc/sysctl.d/90-lvs-director-dr-ha.conf',
     'ipvs timeouts tcp 900 tcpfin 30 udp 300',
+    'file /etc/keepalived/handover/.README',
     'file /etc/keepalived/keepalived.conf',
     'file /etc/systemd/system/keepalived.service.d/lvsplay-restart.conf',
     'service keepalived started',
@@ -54,7 +55,7 @@ test('director-dr-ha on dir1 (the lab pair, all kinds): packages, IPVS modules, 
   t.true(e.tags.every((tags) => tags.includes('director-dr-ha')), 'steps are tagged with the role');
   // only a keepalived install/upgrade restarts; a config change reloads
   t.deepEqual(e.steps[0]!.notify, ['restart keepalived']);
-  t.deepEqual(e.steps[8]!.notify, ['reload keepalived']);
+  t.deepEqual(e.steps[9]!.notify, ['reload keepalived']);
 });
 
 test('director-dr-ha defaults to DR and TUN: no forwarding sysctl, the drain-safe IPVS sysctls', (t) => {
@@ -80,7 +81,7 @@ test('director ipvsSysctls override the defaults; a key outside net.ipv4.vs is r
 });
 
 test('the keepalived config file is tested with keepalived -t before the swap and written 0644', (t) => {
-  const step = expand(directorDrHa(), 'dir1').steps.find((s) => s.kind === 'file')!;
+  const step = expand(directorDrHa(), 'dir1').steps.find((s) => s.name === 'file /etc/keepalived/keepalived.conf')!;
   const plan = planFresh(step);
   const script = plan.changes.map((c) => c.script).join('\n');
   t.regex(script, /keepalived -t -f /);
@@ -106,6 +107,7 @@ test('director-nat: ip_forward, the scheduler module in use, no timeouts when no
     'kernelModule ip_vs_wrr',
     'kernelModule ip_vs_sh',
     'sysctl /etc/sysctl.d/90-lvs-director-nat.conf',
+    'file /etc/keepalived/handover/.README',
     'file /etc/keepalived/keepalived.conf',
     'file /etc/systemd/system/keepalived.service.d/lvsplay-restart.conf',
     'service keepalived started',

@@ -19,7 +19,7 @@ test('bad verify/drill options exit 5 with the reason', async (t) => {
     [['verify', `${F}/noop.ts`], /-i INVENTORY is required/],
     [['verify', '-i', `${F}/inv.yaml`], /expected exactly one PLAYBOOK/],
     [['drill', 'explode', `${F}/noop.ts`, '-i', `${F}/inv.yaml`], /failover or realservers/],
-    [['drill', 'failover', `${F}/noop.ts`, '-i', `${F}/inv.yaml`, '--mode', 'nuke'], /--mode must be stop, kill or linkdown/],
+    [['drill', 'failover', `${F}/noop.ts`, '-i', `${F}/inv.yaml`, '--mode', 'nuke'], /--mode must be handover, stop, kill, linkdown/],
     [['drill', 'failover', `${F}/noop.ts`, '-i', `${F}/inv.yaml`, '--max-takeover', 'soon'], /--max-takeover must be a duration/],
     [['drill', 'failover', `${F}/noop.ts`, '-i', `${F}/inv.yaml`], /no VRRP instance with two or more members/],
     [['drill', 'realservers', `${F}/noop.ts`, '-i', `${F}/inv.yaml`], /no TCP LVS service/],

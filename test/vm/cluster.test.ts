@@ -262,7 +262,7 @@ if (why) {
 
   test.serial('drill failover: takeover time and lost probes for the dir1/dir2 pair', async (t) => {
     t.timeout(15 * 60_000);
-    const r = await lvsplay(['drill', 'failover', SITE, '-i', inventory(), '--only', 'VI_1', '--max-takeover', '10s', '--max-lost', '1000', '--probe-timeout', '3s', '--json', json('failover.json')], { timeoutMs: 15 * 60_000 });
+    const r = await lvsplay(['drill', 'failover', SITE, '-i', inventory(), '--only', 'VI_1', '--mode', 'stop', '--max-takeover', '10s', '--max-lost', '1000', '--probe-timeout', '3s', '--json', json('failover.json')], { timeoutMs: 15 * 60_000 });
     t.log(r.stdout);
     const res = JSON.parse(readFileSync(json('failover.json'), 'utf8')).results[0];
     t.is(res.instance, 'VI_1');

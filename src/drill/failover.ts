@@ -19,6 +19,9 @@ import { startProbeStream, type ProbeStream } from './probe-stream.ts';
 import { startVipWatch, sleep, type VipWatch } from './vip-watch.ts';
 import { analyzeFailover, failoverVerdict, fmtMs, holderTimeline, holdersAt, type FailoverAnalysis, type HoldEvent } from './timeline.ts';
 
+/** With nopreempt the old master must NOT take the VIP back: watch this long (at most --wait) that it does not. */
+const NOPREEMPT_WATCH_MS = 10_000;
+
 export type FaultMode = 'stop' | 'kill' | 'linkdown';
 
 export interface VrrpPair {
@@ -223,7 +226,7 @@ async function drillPair(inv: Inventory, pair: VrrpPair, vantage: string | undef
     restoreAt = o.mode === 'linkdown' ? faultAt + o.linkDownMs : Date.now();
     await restore();
     restored = true;
-    if (pair.nopreempt) await sleep(Math.min(o.waitMs, 10_000));
+    if (pair.nopreempt) await sleep(Math.min(o.waitMs, NOPREEMPT_WATCH_MS));
     else {
       const back = await waitUntil(() => {
         const h = now();

@@ -1,4 +1,5 @@
 /** The LVS roles: `import { directorNat, directorDrHa, ... } from 'lvsplay/roles'` (see docs/roles.md). */
+export { director, type DirectorOptions } from './director/index.ts';
 export { directorNat, type DirectorNatOptions } from './director-nat/index.ts';
 export { directorDrHa, type DirectorDrHaOptions } from './director-dr-ha/index.ts';
 export { realserverDr, type RealserverDrOptions } from './realserver-dr/index.ts';
@@ -6,5 +7,5 @@ export { realserverTun, type RealserverTunOptions } from './realserver-tun/index
 export { realserverNat, type RealserverNatOptions } from './realserver-nat/index.ts';
 export { nodeSvc, type NodeSvcOptions } from './node-svc/index.ts';
 export { webBackend, type WebBackendOptions } from './web-backend/index.ts';
-export type { LvsRole } from './lib/registry.ts';
-export { clusterProblems } from './lib/validate.ts';
+export type { LvsRole } from '../src/cluster/registry.ts';
+export { clusterProblems } from '../src/cluster/rules/index.ts';

@@ -7,7 +7,7 @@
  */
 import type { DirectorOptions } from '../lib/director.ts';
 import { makeDirectorRole } from '../lib/director.ts';
-import type { LvsRole } from '../lib/registry.ts';
+import type { LvsRole } from '../../src/cluster/registry.ts';
 
 export type DirectorDrHaOptions = DirectorOptions;
 

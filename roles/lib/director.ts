@@ -1,18 +1,19 @@
 /**
- * The director implementation behind director-nat and director-dr-ha (they differ in their default `kinds`):
- * options, the keepalived config of a director, its steps. One keepalived runs per host, so a director pair that
- * serves NAT as well as DR/TUN services uses one role with `kinds: ['NAT', 'DR', 'TUN']`.
+ * The director role behind director, director-nat and director-dr-ha (they differ in their name and default
+ * `kinds`): options, the keepalived config of a director, its steps. One keepalived runs per host, so a director
+ * pair that serves NAT as well as DR/TUN services uses one role with `kinds: ['NAT', 'DR', 'TUN']`.
  */
 import { z } from 'zod';
-import type { ExpandContext, Step, ValidateContext } from '../../src/engine/types.ts';
+import type { ExpandContext, Step } from '../../src/engine/types.ts';
 import { address, file, ipvs, ipvsKeepalived, sysctl } from '../../src/steps/index.ts';
-import { hostIpvsTimeouts, hostNatDip, hostNics, hostVrrp, resolveService, servicesOfDirector, trackScriptPath, vrrpInstancesOf } from './cluster.ts';
+import { hostIpvsTimeouts, hostNatDip, hostNics, hostVrrp, resolveService, servicesOfDirector, trackScriptPath, vrrpInstancesOf } from '../../src/cluster/cluster.ts';
 import { parseCidr } from '../../src/net/ipv4.ts';
-import type { LvsRole } from './registry.ts';
-import { validateLvs } from './validate.ts';
+import type { LvsRole } from '../../src/cluster/registry.ts';
+import { CLUSTER_CHECKS } from '../../src/cluster/rules/index.ts';
+import { syncDaemonActiveActive } from '../../src/cluster/rules/checks.ts';
 import { withVrrpMembers } from './vrrp-members.ts';
 import { type KeepalivedConfig, renderDirectorConfig } from './render.ts';
-import { ipvsSysctlsSchema, ipvsTimeoutsSchema, type LbKind, natDipSchema } from './schema.ts';
+import { ipvsSysctlsSchema, ipvsTimeoutsSchema, type LbKind, natDipSchema } from '../../src/cluster/schema.ts';
 import { installSteps, ipvsModuleSteps, ipvsSysctls, keepalivedConfigFile, keepalivedHandlers, keepalivedRunning, RELOAD_KEEPALIVED, roleOptions } from './steps.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 import type { IpvsServiceSpec } from '../../src/steps/index.ts';
@@ -28,8 +29,11 @@ export function keepalivedTable(config: KeepalivedConfig): { services: IpvsServi
       protocol: s.protocol.toLowerCase() as 'tcp' | 'udp',
       address: s.vip,
       port: s.port,
-      scheduler: s.scheduler as IpvsServiceSpec['scheduler'],
+      scheduler: s.scheduler,
       ...(s.persistence_timeout ? { persistent: s.persistence_timeout } : {}),
+      // keepalived sets these from the same keywords: the drift step must expect them, or it would undo them
+      ...(s.scheduler_flags.length ? { schedFlags: s.scheduler_flags } : {}),
+      ...(s.ops ? { onePacket: true } : {}),
       // DR/TUN cannot map ports: the role's validation refuses such a server with its own message (file:line, fix);
       // building this step must not pre-empt that with the step's generic one, so the impossible entry is left out
       realServers: realServers
@@ -81,6 +85,7 @@ export function directorConfig(inv: Inventory, host: string, kinds: readonly LbK
     host,
     routerId: o.routerId ?? host,
     ...(vrrp?.lvs_sync_daemon && mine.has(vrrp.lvs_sync_daemon.instance) ? { syncDaemon: vrrp.lvs_sync_daemon } : {}),
+    ...(vrrp?.max_auto_priority !== undefined ? { maxAutoPriority: vrrp.max_auto_priority } : {}),
     syncGroups: (vrrp?.sync_groups ?? []).filter((g) => g.instances.every((n) => mine.has(n))),
     instances,
     services: servicesOfDirector(inv, host, kinds, o.services).map((s) => resolveService(inv, s, host)),
@@ -89,7 +94,7 @@ export function directorConfig(inv: Inventory, host: string, kinds: readonly LbK
 
 /** Steps of a director: packages, IPVS modules, NAT forwarding and DIP (if it serves NAT), timeouts, keepalived. */
 export function directorSteps(
-  role: 'director-nat' | 'director-dr-ha',
+  role: string,
   kinds: readonly LbKind[],
   o: z.output<z.ZodObject<typeof directorShape>>,
   ctx: ExpandContext,
@@ -120,7 +125,7 @@ export function directorSteps(
     // keepalived owns the IPVS table of a director; only the timeouts are set here (prune: false keeps its services)
     ...(timeouts ? [ipvs({ services: [], prune: false, timeouts, name: `ipvs timeouts tcp ${timeouts.tcp} tcpfin ${timeouts.tcpfin} udp ${timeouts.udp}` })] : []),
     ...trackScriptFiles(config),
-    keepalivedConfigWithMembers(o.configPath, renderDirectorConfig(role, config), config),
+    withWarnings(keepalivedConfigWithMembers(o.configPath, renderDirectorConfig(role, config), config), syncDaemonActiveActive(inv, host, hostVrrp(inv, host))),
     ...keepalivedRunning(),
     // what keepalived itself would not repair (a weight set behind its back, a stray entry): from the live table
     ipvsKeepalived({ ...keepalivedTable(config), configPath: o.configPath }),
@@ -135,22 +140,27 @@ function trackScriptFiles(config: KeepalivedConfig): Step[] {
   );
 }
 
+/** A valid plan that still deserves the operator's attention (the sync daemon rule): shown on every plan of the step. */
+function withWarnings(step: Step, warnings: string[]): Step {
+  if (warnings.length === 0) return step;
+  return { ...step, plan: (ctx) => { const p = step.plan(ctx); return { ...p, warnings: [...(p.warnings ?? []), ...warnings] }; } };
+}
+
 function keepalivedConfigWithMembers(path: string, content: string, config: KeepalivedConfig): Step {
   return withVrrpMembers(keepalivedConfigFile(path, content), path, content, config.instances);
 }
 
 /** A director role: `defaultKinds` unless the options say otherwise. */
-export function makeDirectorRole(role: 'director-nat' | 'director-dr-ha', defaultKinds: readonly LbKind[], options: unknown): LvsRole {
+export function makeDirectorRole(role: string, defaultKinds: readonly LbKind[], options: unknown): LvsRole {
   const o = roleOptions(z.strictObject(directorShape), options, role);
   const kinds = o.kinds ? [...new Set(o.kinds)] : [...defaultKinds];
-  const self: LvsRole = {
+  return {
     role,
     lbKinds: kinds,
     ...(o.services ? { serviceNames: o.services } : {}),
-    // malformed inventory data is left out of the steps and reported by validate (run before any host is touched)
+    // malformed inventory data is left out of the steps and reported by the cluster check (run before any host is touched)
     steps: (ctx: ExpandContext) => directorSteps(role, kinds, o, ctx),
-    validate: (ctx: ValidateContext) => validateLvs(self, ctx),
+    checks: CLUSTER_CHECKS,
     handlers: keepalivedHandlers(),
   };
-  return self;
 }

@@ -1,12 +1,12 @@
 /** What the real server roles share: VIP selection, the facing NICs, option shapes. */
 import { z } from 'zod';
-import type { ExpandContext, Step, ValidateContext } from '../../src/engine/types.ts';
+import type { ExpandContext, Step } from '../../src/engine/types.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
-import { hostNics, realServerVips } from './cluster.ts';
-import type { LvsRole } from './registry.ts';
-import { ipv4, ifname, type LbKind } from './schema.ts';
+import { hostNics, realServerVips } from '../../src/cluster/cluster.ts';
+import type { LvsRole } from '../../src/cluster/registry.ts';
+import { CLUSTER_CHECKS } from '../../src/cluster/rules/index.ts';
+import { ipv4, ifname, type LbKind } from '../../src/cluster/schema.ts';
 import { persistSchema, persistSteps, roleOptions } from './steps.ts';
-import { validateLvs } from './validate.ts';
 
 export const realServerShape = {
   /** VIPs to hold; default: the VIPs of every service of this lb_kind (any host's lvs_services) listing the host */
@@ -45,11 +45,12 @@ export interface VipRealserverParts {
  * A real server role that holds the VIPs of its lb_kind's services (realserver-dr on lo, realserver-tun on tunl0):
  * options, VIP selection, facing NICs, persistence and validation are shared; `build` gives the role's own steps.
  */
-export function vipRealserverRole(role: 'realserver-dr' | 'realserver-tun', kind: LbKind, options: unknown, build: (parts: VipRealserverParts) => Step[]): LvsRole {
+export function vipRealserverRole(role: string, kind: LbKind, options: unknown, build: (parts: VipRealserverParts) => Step[]): LvsRole {
   const o = roleOptions(z.strictObject(realServerShape), options, role);
   const vipsFor = (inv: Inventory, host: string) => vipsOf(inv, host, kind, o.vips);
-  const self: LvsRole = {
+  return {
     role,
+    realServerOf: kind,
     vipsFor,
     steps(ctx: ExpandContext) {
       const host = ctx.host.name;
@@ -59,7 +60,6 @@ export function vipRealserverRole(role: 'realserver-dr' | 'realserver-tun', kind
       const persist = persistOf(ctx.host.vars, o.persist);
       return build({ vips, ifaces: facingInterfaces(ctx.inventory, host, o.interfaces), persist: (commands) => persistSteps(role, persist, commands) });
     },
-    validate: (ctx: ValidateContext) => validateLvs(self, ctx),
+    checks: CLUSTER_CHECKS,
   };
-  return self;
 }

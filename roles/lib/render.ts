@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ejs from 'ejs';
 import { PACKAGE_ROOT } from '../../src/package-root.ts';
-import { trackScriptPath, type HostVrrpInstance, type ResolvedService } from './cluster.ts';
+import { trackScriptPath, type HostVrrpInstance, type ResolvedService } from '../../src/cluster/cluster.ts';
+import { checkTrackFiles, checkUrls } from '../../src/cluster/health-checks.ts';
 
 /** the roles' source directory (templates are read from there, also when the code runs compiled from dist/) */
 export const ROLES_DIR = join(PACKAGE_ROOT, 'roles');
@@ -11,7 +12,9 @@ export const ROLES_DIR = join(PACKAGE_ROOT, 'roles');
 export interface KeepalivedConfig {
   host: string;
   routerId: string;
-  syncDaemon?: { interface: string; instance: string; id?: number };
+  syncDaemon?: { interface: string; instance: string; id?: number; maxlen?: number };
+  /** global_defs max_auto_priority */
+  maxAutoPriority?: number;
   syncGroups: { name: string; instances: string[] }[];
   instances: HostVrrpInstance[];
   services: ResolvedService[];
@@ -25,17 +28,17 @@ export function renderTemplate(role: string, template: string, data: Record<stri
   return `${text.replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
 }
 
-/** keepalived.conf of director-nat or director-dr-ha: global_defs, VRRP, virtual_servers. */
-export function renderDirectorConfig(role: 'director-nat' | 'director-dr-ha', c: KeepalivedConfig): string {
-  return renderTemplate(role, 'keepalived.conf.ejs', { ...c, syncDaemon: c.syncDaemon ?? null, trackScriptPath });
+/** keepalived.conf of a director (director, director-nat, director-dr-ha: one template): global_defs, VRRP, virtual_servers. */
+export function renderDirectorConfig(role: string, c: KeepalivedConfig): string {
+  return renderTemplate('director', 'keepalived.conf.ejs', { ...c, role, syncDaemon: c.syncDaemon ?? null, maxAutoPriority: c.maxAutoPriority ?? null, trackScriptPath, checkTrackFiles, checkUrls });
 }
 
 /** node-svc main config: global_defs and `include CONFDIR/*.conf`. */
 export function renderNodeSvcMain(host: string, confDir: string): string {
-  return renderTemplate('node-svc', 'keepalived.conf.ejs', { host, routerId: host, syncDaemon: null, confDir });
+  return renderTemplate('node-svc', 'keepalived.conf.ejs', { host, routerId: host, syncDaemon: null, maxAutoPriority: null, confDir });
 }
 
 /** node-svc: one virtual_server per file. */
 export function renderNodeSvcService(host: string, vs: ResolvedService): string {
-  return renderTemplate('node-svc', 'service.conf.ejs', { host, vs });
+  return renderTemplate('node-svc', 'service.conf.ejs', { host, vs, checkTrackFiles, checkUrls });
 }

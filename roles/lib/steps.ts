@@ -4,6 +4,8 @@ import type { Step } from '../../src/engine/types.ts';
 import { kernelModule, lines, pkg, service, file, command } from '../../src/steps/index.ts';
 import { parseOptions } from '../../src/steps/common.ts';
 import { ValidationError } from '../../src/errors.ts';
+import { raw, sh } from '../../src/shell.ts';
+import { shellWords } from '../../src/steps/shellwords.ts';
 
 export const RELOAD_KEEPALIVED = 'reload keepalived';
 export const RESTART_KEEPALIVED = 'restart keepalived';
@@ -74,14 +76,32 @@ export function keepalivedRunning(): Step[] {
 
 /** Remove files in `dir` matching *.conf that are not `keep` (a stale service would stay in the pool). */
 export function pruneConfDir(dir: string, keep: readonly string[]): Step {
-  const list = keep.map((k) => ` -e ${k}`).join('');
-  const stale = `ls -1 ${dir} 2>/dev/null | grep '\\.conf$' | grep -v -x${keep.length ? list : ' -e ""'}`;
-  return command(`cd ${dir} && ${stale} | while read -r f; do rm -f -- "$f"; done`, {
+  // -F: file names are compared as they are, not as patterns (a '.' in a name matches only a '.')
+  const stale = sh`ls -1 ${dir} 2>/dev/null | grep '\\.conf$' | grep -v -x -F ${keep.length ? keep.flatMap((k) => ['-e', k]) : ['-e', '']}`;
+  return command(sh`cd ${dir} && ${raw(stale)} | while IFS= read -r f; do rm -f -- "$f"; done`, {
     onlyIf: stale,
     summary: `remove stale service files from ${dir}`,
     notify: RELOAD_KEEPALIVED,
     name: `prune ${dir}`,
   });
+}
+
+/**
+ * A boot command (shell built with sh) as the words sh would run, quoted again: a command with expansions or
+ * several commands cannot be one ExecStart line, and is refused when the role is built.
+ */
+function bootCommandLine(role: string, command: string): string {
+  const w = command.includes('\n') ? { error: 'more than one line' } : shellWords(command);
+  if ('error' in w) throw new ValidationError(`${role}: boot command ${JSON.stringify(command)} cannot be a systemd ExecStart line: ${w.error}`, undefined, 'use persist: rc.local for it');
+  return sh`${w.words}`;
+}
+
+/**
+ * One argument of a unit's Exec line (systemd.syntax(7) "Quoting", systemd.service(5) "Command lines"): single
+ * quotes, in which systemd undoes C escapes (\\ and \'), `$$` for a literal `$` and `%%` for a literal `%`.
+ */
+function systemdArg(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\$/g, '$$$$').replace(/%/g, '%%')}'`;
 }
 
 /** How real server settings survive a reboot. */
@@ -105,7 +125,7 @@ export function persistSteps(role: string, persist: Persist, commands: string[])
     '[Service]',
     'Type=oneshot',
     'RemainAfterExit=yes',
-    ...commands.map((c) => `ExecStart=/bin/sh -c '${c.replace(/'/g, '')}'`),
+    ...commands.map((c) => `ExecStart=/bin/sh -c ${systemdArg(bootCommandLine(role, c))}`),
     '',
     '[Install]',
     'WantedBy=multi-user.target',

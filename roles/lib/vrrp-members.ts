@@ -7,7 +7,7 @@
  */
 import type { Step } from '../../src/engine/types.ts';
 import { fileFact } from '../../src/facts/file.ts';
-import type { HostVrrpInstance } from './cluster.ts';
+import type { HostVrrpInstance } from '../../src/cluster/cluster.ts';
 
 /** The text of a top-level `KEYWORD NAME { ... }` block, by name (brace matching; keepalived's # and ! comments dropped). */
 function blocks(text: string, keyword: string): Map<string, string> {

@@ -8,14 +8,14 @@
  * Data: lvs_node_svc (see docs/roles.md).
  */
 import { z } from 'zod';
-import type { ExpandContext, Step, ValidateContext } from '../../src/engine/types.ts';
+import type { ExpandContext, Step } from '../../src/engine/types.ts';
 import { address, ipset, iptablesChain, iptablesRule, kernelModule, link, sysctl } from '../../src/steps/index.ts';
-import { hostNodeSvc, resolveService } from '../lib/cluster.ts';
-import type { LvsRole } from '../lib/registry.ts';
+import { hostNodeSvc, resolveService } from '../../src/cluster/cluster.ts';
+import type { LvsRole } from '../../src/cluster/registry.ts';
+import { CLUSTER_CHECKS } from '../../src/cluster/rules/index.ts';
 import { renderNodeSvcMain, renderNodeSvcService } from '../lib/render.ts';
-import { ipvsSysctlsSchema, type Service } from '../lib/schema.ts';
+import { ipvsSysctlsSchema, type Service } from '../../src/cluster/schema.ts';
 import { installSteps, ipvsModuleSteps, ipvsSysctls, keepalivedConfigFile, keepalivedHandlers, keepalivedRunning, pruneConfDir, roleOptions } from '../lib/steps.ts';
-import { validateLvs } from '../lib/validate.ts';
 
 const ROLE = 'node-svc';
 const chainName = z.string().regex(/^[A-Za-z0-9_-]{1,28}$/);
@@ -48,14 +48,15 @@ export function nodeSvcRules(chains: { services: string; mark_masq: string; post
 
 export function nodeSvc(options: NodeSvcOptions = {}): LvsRole {
   const o = roleOptions(schema, options, ROLE);
-  const role: LvsRole = {
+  return {
     role: ROLE,
+    nodeServices: true,
     steps(ctx: ExpandContext) {
       const inv = ctx.inventory;
       const host = ctx.host.name;
-      // malformed inventory data is left out here and reported by validate (run before any host is touched)
+      // malformed inventory data is left out here and reported by the cluster check (run before any host is touched)
       const data = hostNodeSvc(inv, host);
-      if (!data) return []; // reported by validate
+      if (!data) return []; // reported by the cluster check
       const device = o.device ?? data.device;
       const set = o.ipset ?? data.ipset;
       const chains = { ...data.chains, ...(o.chains ?? {}) };
@@ -82,8 +83,7 @@ export function nodeSvc(options: NodeSvcOptions = {}): LvsRole {
       ];
       return steps;
     },
-    validate: (ctx: ValidateContext) => validateLvs(role, ctx),
+    checks: CLUSTER_CHECKS,
     handlers: keepalivedHandlers(),
   };
-  return role;
 }

@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { address, sysctl } from '../../src/steps/index.ts';
 import { realServerShape, vipRealserverRole } from '../lib/realserver.ts';
-import type { LvsRole } from '../lib/registry.ts';
+import type { LvsRole } from '../../src/cluster/registry.ts';
+import { sh } from '../../src/shell.ts';
 
 const ROLE = 'realserver-dr';
 
@@ -26,6 +27,6 @@ export function realserverDr(options: RealserverDrOptions = {}): LvsRole {
   return vipRealserverRole(ROLE, 'DR', options, ({ vips, ifaces, persist }) => [
     sysctl('90-lvs-realserver-dr', arpSysctls(ifaces)),
     ...vips.map((v) => address('lo', `${v}/32`)),
-    ...persist(vips.map((v) => `ip addr replace ${v}/32 dev lo`)),
+    ...persist(vips.map((v) => sh`ip addr replace ${`${v}/32`} dev lo`)),
   ]);
 }

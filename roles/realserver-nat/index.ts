@@ -4,16 +4,17 @@
  * options: tcp_timestamps=0 (many clients masqueraded behind one address), a short FIN timeout, tw_reuse.
  */
 import { z } from 'zod';
-import type { ExpandContext, Step, ValidateContext } from '../../src/engine/types.ts';
+import type { ExpandContext, Step } from '../../src/engine/types.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 import { route, sysctl } from '../../src/steps/index.ts';
-import { allServices, natGatewayOf } from '../lib/cluster.ts';
+import { allServices, natGatewayOf } from '../../src/cluster/cluster.ts';
 import { networkOf, parseCidr } from '../../src/net/ipv4.ts';
 import { persistOf } from '../lib/realserver.ts';
-import type { LvsRole } from '../lib/registry.ts';
-import { cidr, ipv4 } from '../lib/schema.ts';
+import type { LvsRole } from '../../src/cluster/registry.ts';
+import { CLUSTER_CHECKS } from '../../src/cluster/rules/index.ts';
+import { cidr, ipv4 } from '../../src/cluster/schema.ts';
 import { persistSchema, persistSteps, roleOptions } from '../lib/steps.ts';
-import { validateLvs } from '../lib/validate.ts';
+import { sh } from '../../src/shell.ts';
 
 const ROLE = 'realserver-nat';
 const schema = z.strictObject({
@@ -36,15 +37,16 @@ export function realserverNat(options: RealserverNatOptions = {}): LvsRole {
   const o = roleOptions(schema, options, ROLE);
   const gatewayFor = (inv: Inventory, host: string) => o.gateway ?? natGatewayOf(inv, host).gateway;
   const isNatRealServer = (inv: Inventory, host: string) => allServices(inv).some((s) => s.lb_kind === 'NAT' && s.real_servers.some((r) => r.host === host));
-  const role: LvsRole = {
+  return {
     role: ROLE,
+    realServerOf: 'NAT',
     gatewayFor,
     steps(ctx: ExpandContext) {
       const host = ctx.host.name;
       // a host no NAT service lists is left alone (unless a gateway is given): one play can cover all real servers
       if (!o.gateway && !isNatRealServer(ctx.inventory, host)) return [];
       const gw = gatewayFor(ctx.inventory, host);
-      if (!gw) return []; // reported by validate (no route back through the director)
+      if (!gw) return []; // reported by the cluster check (no route back through the director)
       const dests = (o.routes ?? ['default']).map((r) => (r === 'default' ? r : networkOf(parseCidr(r, 32)!)));
       const tuning: Record<string, number> = {
         ...(o.tcpTimestamps !== undefined ? { 'net.ipv4.tcp_timestamps': o.tcpTimestamps ? 1 : 0 } : {}),
@@ -54,12 +56,11 @@ export function realserverNat(options: RealserverNatOptions = {}): LvsRole {
       const steps: Step[] = [
         ...dests.map((d) => route(d, { via: gw })),
         ...(Object.keys(tuning).length ? [sysctl('90-lvs-realserver-nat', tuning)] : []),
-        ...persistSteps(ROLE, persistOf(ctx.host.vars, o.persist), dests.map((d) => `ip route replace ${d} via ${gw}`)),
+        ...persistSteps(ROLE, persistOf(ctx.host.vars, o.persist), dests.map((d) => sh`ip route replace ${d} via ${gw}`)),
       ];
       return steps;
     },
-    validate: (ctx: ValidateContext) => validateLvs(role, ctx),
+    checks: CLUSTER_CHECKS,
   };
-  return role;
 }
 

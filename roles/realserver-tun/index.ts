@@ -7,7 +7,8 @@
 import { z } from 'zod';
 import { address, kernelModule, link, sysctl } from '../../src/steps/index.ts';
 import { realServerShape, vipRealserverRole } from '../lib/realserver.ts';
-import type { LvsRole } from '../lib/registry.ts';
+import type { LvsRole } from '../../src/cluster/registry.ts';
+import { sh } from '../../src/shell.ts';
 
 const ROLE = 'realserver-tun';
 
@@ -29,6 +30,6 @@ export function realserverTun(options: RealserverTunOptions = {}): LvsRole {
     link('tunl0', { type: 'ipip', up: true }),
     sysctl('90-lvs-realserver-tun', tunSysctls(ifaces)),
     ...vips.map((v) => address('tunl0', `${v}/32`)),
-    ...persist(['ip link set tunl0 up', ...vips.map((v) => `ip addr replace ${v}/32 dev tunl0`)]),
+    ...persist(['ip link set tunl0 up', ...vips.map((v) => sh`ip addr replace ${`${v}/32`} dev tunl0`)]),
   ]);
 }

@@ -8,8 +8,8 @@ import { z } from 'zod';
 import type { ExpandContext, Step } from '../../src/engine/types.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 import { file, service } from '../../src/steps/index.ts';
-import { allServices, hostNodeSvc } from '../lib/cluster.ts';
-import { port } from '../lib/schema.ts';
+import { allServices, hostNodeSvc } from '../../src/cluster/cluster.ts';
+import { port } from '../../src/cluster/schema.ts';
 import { roleOptions } from '../lib/steps.ts';
 import type { Role } from '../../src/engine/types.ts';
 

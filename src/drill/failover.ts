@@ -8,7 +8,7 @@ import type { Probe } from '../verify/probe-output.ts';
 import type { Connection } from '../transport/types.ts';
 import { UsageError } from '../errors.ts';
 import { selectHosts } from '../inventory/index.ts';
-import { hostNics, vrrpInstancesOf } from '../../roles/lib/cluster.ts';
+import { hostNics, vrrpInstancesOf } from '../cluster/cluster.ts';
 import { service } from '../steps/index.ts';
 import { serviceTargets, isHttp } from '../verify/targets.ts';
 import { services } from '../verify/spec.ts';
@@ -18,6 +18,7 @@ import { CONTROL_EXEC_TIMEOUT_MS } from './exec-timeouts.ts';
 import { startProbeStream, type ProbeStream } from './probe-stream.ts';
 import { startVipWatch, sleep, type VipWatch } from './vip-watch.ts';
 import { analyzeFailover, failoverVerdict, fmtMs, holderTimeline, holdersAt, type FailoverAnalysis, type HoldEvent } from './timeline.ts';
+import { sh } from '../shell.ts';
 
 /** With nopreempt the old master must NOT take the VIP back: watch this long (at most --wait) that it does not. */
 const NOPREEMPT_WATCH_MS = 10_000;
@@ -153,7 +154,7 @@ async function prepareFault(inv: Inventory, host: string, conn: Connection, mode
   // the link comes back by itself: the restore must not depend on the SSH session surviving
   const secs = (linkDownMs / 1000).toFixed(1);
   return async () => {
-    const r = await conn.exec(`setsid sh -c 'ip link set dev ${iface} down; sleep ${secs}; ip link set dev ${iface} up' </dev/null >/dev/null 2>&1 &\necho started`, { timeoutMs: CONTROL_EXEC_TIMEOUT_MS });
+    const r = await conn.exec(sh`setsid sh -c ${sh`ip link set dev ${iface} down; sleep ${secs}; ip link set dev ${iface} up`} </dev/null >/dev/null 2>&1 &\necho started`, { timeoutMs: CONTROL_EXEC_TIMEOUT_MS });
     if (r.code !== 0) throw new Error(`${host}: link down ${iface} failed: ${r.stderr.trim()}`);
   };
 }

@@ -14,6 +14,7 @@ import { CONTROL_EXEC_TIMEOUT_MS } from './exec-timeouts.ts';
 const STREAM_START_MS = 60_000;
 /** After its kill, the stream's exec ends within one probe timeout; this much more before going on without it. */
 const STREAM_EXIT_WAIT_MS = 10_000;
+import { sh } from '../shell.ts';
 
 export interface ProbeStream {
   /** probes so far, times on the orchestrator clock */
@@ -75,7 +76,7 @@ export async function startProbeStream(vantage: string, conn: Connection, t: Str
   return {
     probes: convert,
     async stop() {
-      await conn.exec(`kill -TERM ${pid} 2>/dev/null; true`, { timeoutMs: CONTROL_EXEC_TIMEOUT_MS }).catch(() => undefined);
+      await conn.exec(sh`kill -TERM ${pid} 2>/dev/null; true`, { timeoutMs: CONTROL_EXEC_TIMEOUT_MS }).catch(() => undefined);
       await Promise.race([done, sleep(t.timeoutMs + STREAM_EXIT_WAIT_MS)]);
       parser.end();
     },

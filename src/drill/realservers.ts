@@ -8,7 +8,7 @@
 import type { Inventory } from '../inventory/types.ts';
 import type { Connection } from '../transport/types.ts';
 import { UsageError } from '../errors.ts';
-import { q } from '../shell.ts';
+import { sh } from '../shell.ts';
 import { serviceTargets, isHttp, type BackendTarget, type ServiceTarget } from '../verify/targets.ts';
 import { services } from '../verify/spec.ts';
 import { snapshotDirector, vipInterface, type DirectorSnapshot } from '../verify/director.ts';
@@ -87,11 +87,11 @@ export function setWeightScript(t: ServiceTarget, b: BackendTarget, weight: numb
 /** Shell: stop a pidfile daemon, remembering its command line so that it can be started the same way. */
 export function stopByPidfileScript(pidfile: string, saved: string): string {
   return [
-    `pf=${q(pidfile)}`,
+    sh`pf=${pidfile}`,
     `[ -f "$pf" ] || { echo "no pidfile $pf" >&2; exit 3; }`,
     `pid=$(head -n 1 "$pf" | tr -dc 0-9)`,
     `[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || { echo "pid in $pf is not running" >&2; exit 3; }`,
-    `tr '\\0' '\\n' < /proc/"$pid"/cmdline > ${q(saved)}`,
+    sh`tr '\\0' '\\n' < /proc/"$pid"/cmdline > ${saved}`,
     `kill -TERM "$pid"`,
     `i=0; while kill -0 "$pid" 2>/dev/null; do i=$((i + 1)); [ $i -gt 100 ] && { echo "pid $pid did not exit" >&2; exit 1; }; sleep 0.1; done`,
     `echo stopped`,
@@ -100,13 +100,13 @@ export function stopByPidfileScript(pidfile: string, saved: string): string {
 
 export function startFromSavedScript(pidfile: string, saved: string): string {
   return [
-    `[ -f ${q(saved)} ] || { echo "no saved command line ${saved}" >&2; exit 1; }`,
+    sh`[ -f ${saved} ] || { echo ${`no saved command line ${saved}`} >&2; exit 1; }`,
     `set --`,
-    `while IFS= read -r a; do set -- "$@" "$a"; done < ${q(saved)}`,
+    sh`while IFS= read -r a; do set -- "$@" "$a"; done < ${saved}`,
     `setsid nohup "$@" </dev/null >/dev/null 2>&1 &`,
-    `echo $! > ${q(pidfile)}`,
-    `sleep 0.5; kill -0 "$(cat ${q(pidfile)})" 2>/dev/null || { echo "restarted process exited at once" >&2; exit 1; }`,
-    `rm -f ${q(saved)}`,
+    sh`echo $! > ${pidfile}`,
+    sh`sleep 0.5; kill -0 "$(cat ${pidfile})" 2>/dev/null || { echo "restarted process exited at once" >&2; exit 1; }`,
+    sh`rm -f ${saved}`,
     `echo started`,
   ].join('\n');
 }

@@ -11,6 +11,7 @@ import { CONTROL_EXEC_TIMEOUT_MS } from './exec-timeouts.ts';
 const WATCHER_START_MS = 30_000;
 /** After its kill, how long to wait for the watcher's exec to end before going on without it. */
 const WATCHER_EXIT_WAIT_MS = 10_000;
+import { sh } from '../shell.ts';
 
 /** Seconds the watcher lives at most, whatever happens to lvsplay. */
 function watchScript(maxSeconds: number): string {
@@ -19,7 +20,7 @@ function watchScript(maxSeconds: number): string {
     `echo @@initial`,
     `ip -o -4 addr show`,
     `echo @@monitor`,
-    `exec timeout ${Math.ceil(maxSeconds)} ip -o -4 monitor address`,
+    sh`exec timeout ${Math.ceil(maxSeconds)} ip -o -4 monitor address`,
   ].join('\n');
 }
 
@@ -116,7 +117,7 @@ export async function startVipWatch(host: string, conn: Connection, vip: string,
     parser,
     done,
     async stop() {
-      if (parser.pid) await conn.exec(`kill -TERM ${parser.pid} 2>/dev/null; true`, { timeoutMs: CONTROL_EXEC_TIMEOUT_MS }).catch(() => undefined);
+      if (parser.pid) await conn.exec(sh`kill -TERM ${parser.pid} 2>/dev/null; true`, { timeoutMs: CONTROL_EXEC_TIMEOUT_MS }).catch(() => undefined);
       await Promise.race([done, sleep(WATCHER_EXIT_WAIT_MS)]);
     },
   };

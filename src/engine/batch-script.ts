@@ -4,6 +4,7 @@
  * so one round trip serves any number of facts or changes.
  */
 import { randomBytes } from 'node:crypto';
+import { sh } from '../shell.ts';
 
 export interface Section {
   /** shell run in a subshell */
@@ -32,11 +33,11 @@ export function newNonce(): string {
 export function buildBatch(sections: readonly Section[], nonce: string, opts: BatchOptions): string {
   const lines: string[] = ['# lvsplay batch', 'LC_ALL=C; export LC_ALL', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH; export PATH'];
   sections.forEach((s, i) => {
-    lines.push(`printf '\\n@@${nonce}:B:${i}@@\\n'`);
+    lines.push(sh`printf ${`\\n@@${nonce}:B:${i}@@\\n`}`);
     lines.push(`(${opts.errexit ? ' set -e;' : ''}`);
     lines.push(s.script);
     lines.push(`) </dev/null${opts.mergeStderr ? ' 2>&1' : ' 2>/dev/null'}`);
-    lines.push(`lvsplay_rc=$?; printf '\\n@@${nonce}:E:${i}:%s@@\\n' "$lvsplay_rc"`);
+    lines.push(sh`lvsplay_rc=$?; printf ${`\\n@@${nonce}:E:${i}:%s@@\\n`} "$lvsplay_rc"`);
     if (opts.stopOnFailure) lines.push('[ "$lvsplay_rc" -eq 0 ] || exit 0');
   });
   return lines.join('\n') + '\n';

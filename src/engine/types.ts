@@ -115,11 +115,35 @@ export interface ValidateContext {
   playbook: Playbook;
 }
 
+/** What a playbook-level check sees: the playbook, the inventory, and per play its hosts (after --limit) and roles. */
+export interface PlaybookCheckContext {
+  inventory: Inventory;
+  playbook: Playbook;
+  plays: Array<{ hosts: string[]; roles: Role[] }>;
+}
+
+/** A problem and the role that reports it (its name prefixes the message). */
+export interface RoleProblem {
+  role: Role;
+  problem: Problem;
+}
+
+/**
+ * A check of the whole playbook against the inventory that roles bring (the LVS cluster rules): the engine runs each
+ * distinct check once per playbook, before any host is touched, however many roles bring it.
+ */
+export interface PlaybookCheck {
+  readonly name: string;
+  run(ctx: PlaybookCheckContext): RoleProblem[];
+}
+
 /** A role: a named, typed bundle of steps, with whole-inventory validation that runs before any host is touched. */
 export interface Role {
   readonly role: string; // role name, e.g. 'director-nat'
   steps(ctx: ExpandContext): StepLike;
   validate?(ctx: ValidateContext): Problem[];
+  /** playbook-level checks this role needs (run once per playbook, see PlaybookCheck) */
+  readonly checks?: readonly PlaybookCheck[];
   /** handlers this role brings (name → step), merged into the play's */
   handlers?: Record<string, Step | ((ctx: ExpandContext) => Step)>;
 }

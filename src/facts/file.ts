@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Fact } from '../engine/types.ts';
 import { factKey } from '../engine/fact-key.ts';
-import { q } from '../shell.ts';
+import { sh } from '../shell.ts';
 import { FactParseError, section, splitSections } from './sections.ts';
 
 /** Files up to this size have their content gathered (for diffs and managed blocks); bigger ones only a hash. */
@@ -26,11 +26,10 @@ export type FileState =
 
 /** A file's existence, mode, owner, sha256 and (if small) content. Symlinks are followed, as a write would. */
 export function fileFact(path: string): Fact<FileState> {
-  const p = q(path);
   // two processes for a small file (stat, base64; its sha256 is computed here from the content), three for a large
   // one (stat, sha256sum, no content): facts run on every host of every run
   const command = [
-    `f=${p}`,
+    sh`f=${path}`,
     `if [ -f "$f" ]; then`,
     `  st=$(stat -L -c '%a %u %g %U %G %s' "$f") && echo @@stat && echo "$st"`,
     `  if [ "\${st##* }" -le ${FILE_CONTENT_LIMIT} ]; then echo @@content; base64 < "$f"`,

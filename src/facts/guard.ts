@@ -1,6 +1,6 @@
 import type { Fact } from '../engine/types.ts';
 import { factKey } from '../engine/fact-key.ts';
-import { q } from '../shell.ts';
+import { raw, sh } from '../shell.ts';
 import { FactParseError } from './sections.ts';
 
 /** Whether a path exists (for `command(…, {creates})`). */
@@ -8,7 +8,7 @@ export function pathExistsFact(path: string): Fact<boolean> {
   const key = factKey('exists', path);
   return {
     key,
-    command: `if [ -e ${q(path)} ]; then echo yes; else echo no; fi`,
+    command: sh`if [ -e ${path} ]; then echo yes; else echo no; fi`,
     parse(stdout): boolean {
       const v = stdout.trim();
       if (v !== 'yes' && v !== 'no') throw new FactParseError(key, 'expected yes|no', stdout);
@@ -25,7 +25,8 @@ export function commandExitFact(cmd: string): Fact<number> {
   const key = factKey('exit', cmd);
   return {
     key,
-    command: `(\n${cmd}\n) </dev/null >/dev/null 2>&1; echo "rc $?"`,
+    // the guard is the operator's shell command by design
+    command: sh`(\n${raw(cmd)}\n) </dev/null >/dev/null 2>&1; echo "rc $?"`,
     parse(stdout): number {
       const m = /rc (\d+)\s*$/.exec(stdout);
       if (!m) throw new FactParseError(key, 'no exit code', stdout);

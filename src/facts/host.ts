@@ -1,3 +1,4 @@
+import { sh } from '../shell.ts';
 import type { Fact } from '../engine/types.ts';
 import { FactParseError } from './sections.ts';
 
@@ -28,7 +29,7 @@ export interface HostTools {
 export const toolsFact: Fact<HostTools> = {
   key: 'host:tools',
   command: [
-    `for c in ${TOOLS.join(' ')}; do if command -v "$c" >/dev/null 2>&1; then echo "$c"; fi; done`,
+    sh`for c in ${TOOLS}; do if command -v "$c" >/dev/null 2>&1; then echo "$c"; fi; done`,
     // one busybox process, not a busybox + grep pair per applet (every process counts: facts run on every host)
     `if command -v busybox >/dev/null 2>&1; then bl=$(busybox --list 2>/dev/null); for a in modprobe sysctl; do`,
     `  case "

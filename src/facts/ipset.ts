@@ -1,6 +1,6 @@
 import type { Fact } from '../engine/types.ts';
 import { factKey } from '../engine/fact-key.ts';
-import { q } from '../shell.ts';
+import { sh } from '../shell.ts';
 import { FactParseError, section, splitSections } from './sections.ts';
 
 export type IpsetState =
@@ -49,7 +49,7 @@ export function ipsetFact(name: string): Fact<IpsetState> {
     key,
     command: [
       `if ! command -v ipset >/dev/null 2>&1; then echo @@notool`,
-      `elif out=$(ipset save ${q(name)} 2>&1); then echo @@set; printf '%s\\n' "$out"`,
+      sh`elif out=$(ipset save ${name} 2>&1); then echo @@set; printf '%s\\n' "$out"`,
       `else echo "@@error $?"; printf '%s\\n' "$out"; fi`,
     ].join('\n'),
     parse(stdout): IpsetState {

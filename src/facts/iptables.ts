@@ -1,6 +1,6 @@
 import type { Fact } from '../engine/types.ts';
 import { factKey } from '../engine/fact-key.ts';
-import { q } from '../shell.ts';
+import { raw, sh } from '../shell.ts';
 import { FactParseError, section, splitSections } from './sections.ts';
 
 export type IpFamilyTables = 4 | 6;
@@ -41,8 +41,8 @@ export function iptablesTableFact(table: string, family: IpFamilyTables = 4): Fa
   return {
     key,
     command: [
-      `if ! command -v ${cmd} >/dev/null 2>&1; then echo @@notool`,
-      `elif out=$(${cmd} -w -t ${q(table)} -S 2>&1); then echo @@rules; printf '%s\\n' "$out"`,
+      sh`if ! command -v ${cmd} >/dev/null 2>&1; then echo @@notool`,
+      sh`elif out=$(${cmd} -w -t ${table} -S 2>&1); then echo @@rules; printf '%s\\n' "$out"`,
       `else echo "@@error $?"; printf '%s\\n' "$out"; fi`,
     ].join('\n'),
     parse(stdout): IptablesTable {
@@ -76,9 +76,10 @@ export function iptablesRuleFact(table: string, chain: string, args: string, fam
   return {
     key,
     command: [
-      `if ! command -v ${cmd} >/dev/null 2>&1; then echo @@notool; else`,
-      `  if ${cmd} -w -t ${q(table)} -S ${q(chain)} >/dev/null 2>&1; then echo @@chain yes; else echo @@chain no; fi`,
-      `  out=$(${cmd} -w -t ${q(table)} -C ${q(chain)} ${args} 2>&1); echo "@@check $?"; printf '%s\\n' "$out"`,
+      sh`if ! command -v ${cmd} >/dev/null 2>&1; then echo @@notool; else`,
+      sh`  if ${cmd} -w -t ${table} -S ${chain} >/dev/null 2>&1; then echo @@chain yes; else echo @@chain no; fi`,
+      // args: the rule's words, quoted by the step (sh`${words}`)
+      sh`  out=$(${cmd} -w -t ${table} -C ${chain} ${raw(args)} 2>&1); echo "@@check $?"; printf '%s\\n' "$out"`,
       `fi`,
     ].join('\n'),
     parse(stdout): IptablesRuleCheck {

@@ -5,6 +5,7 @@
  * transition). This is the only place keepalived tells which real servers its checkers hold up; the dump changes
  * nothing keepalived does (it rewrites those two files in /tmp). Parsing is pure.
  */
+import { sh } from '../shell.ts';
 import type { Fact } from '../engine/types.ts';
 import { section, splitSections } from './sections.ts';
 
@@ -68,11 +69,11 @@ const VRRP_FILE = '/tmp/keepalived.data';
 export const KEEPALIVED_DUMP_SCRIPT = [
   `kp=$(cat /run/keepalived.pid 2>/dev/null); { [ -n "$kp" ] && kill -0 "$kp" 2>/dev/null; } || kp=$(pgrep -o -x keepalived 2>/dev/null)`,
   `if [ -z "$kp" ]; then echo '@@kdown'; else`,
-  `  rm -f ${VRRP_FILE} ${CHECK_FILE}; kill -USR1 "$kp" 2>/dev/null`,
+  sh`  rm -f ${VRRP_FILE} ${CHECK_FILE}; kill -USR1 "$kp" 2>/dev/null`,
   // builtins only while waiting (a process costs ~0.2 s under TCG); both children write within microseconds of
   // each other, a keepalived without VRRP (or without virtual servers) writes only one of the files
-  `  ki=0; while [ $ki -lt 40 ] && [ ! -s ${CHECK_FILE} ] && [ ! -s ${VRRP_FILE} ]; do sleep 0.05; ki=$((ki + 1)); done; sleep 0.1`,
-  `  echo @@kcheck; cat ${CHECK_FILE} 2>/dev/null; echo @@kvrrp; cat ${VRRP_FILE} 2>/dev/null`,
+  sh`  ki=0; while [ $ki -lt 40 ] && [ ! -s ${CHECK_FILE} ] && [ ! -s ${VRRP_FILE} ]; do sleep 0.05; ki=$((ki + 1)); done; sleep 0.1`,
+  sh`  echo @@kcheck; cat ${CHECK_FILE} 2>/dev/null; echo @@kvrrp; cat ${VRRP_FILE} 2>/dev/null`,
   `fi`,
 ].join('\n');
 

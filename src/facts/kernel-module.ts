@@ -1,3 +1,4 @@
+import { sh } from '../shell.ts';
 import type { Fact } from '../engine/types.ts';
 import { factKey } from '../engine/fact-key.ts';
 import { FactParseError } from './sections.ts';
@@ -11,7 +12,7 @@ export function moduleKey(name: string): string {
 
 /**
  * Whether a module is loaded (/proc/modules), built into the kernel (/sys/module/NAME or modules.builtin) or absent.
- * `name` must already be validated ([A-Za-z0-9_-]); it is interpolated unquoted into a grep pattern.
+ * `name` must already be validated ([A-Za-z0-9_-]): it is part of a grep pattern.
  */
 export function kernelModuleFact(name: string): Fact<ModuleState> {
   const m = moduleKey(name);
@@ -20,8 +21,8 @@ export function kernelModuleFact(name: string): Fact<ModuleState> {
   return {
     key,
     command: [
-      `if grep -q '^${m} ' /proc/modules 2>/dev/null; then echo loaded`,
-      `elif [ -d /sys/module/${m} ] || grep -qs '/${file}\\.ko' "/lib/modules/$(uname -r)/modules.builtin"; then echo builtin`,
+      sh`if grep -q ${`^${m} `} /proc/modules 2>/dev/null; then echo loaded`,
+      sh`elif [ -d /sys/module/${m} ] || grep -qs ${`/${file}\\.ko`} "/lib/modules/$(uname -r)/modules.builtin"; then echo builtin`,
       `else echo absent; fi`,
     ].join('\n'),
     parse(stdout): ModuleState {

@@ -1,6 +1,6 @@
 import type { Fact } from '../engine/types.ts';
 import { factKey } from '../engine/fact-key.ts';
-import { q } from '../shell.ts';
+import { raw, sh } from '../shell.ts';
 import { FactParseError, section, splitSections } from './sections.ts';
 
 export type PackageManager = 'apt' | 'dnf' | 'yum';
@@ -14,17 +14,16 @@ export interface PackagesState {
 /** The package manager (apt > dnf > yum) and which of `names` are installed. Names must be validated. */
 export function packagesFact(names: readonly string[]): Fact<PackagesState> {
   const sorted = [...new Set(names)].sort();
-  const list = sorted.map(q).join(' ');
   const key = factKey('pkg', sorted);
-  const rpmLoop = `for p in ${list}; do if rpm -q "$p" >/dev/null 2>&1; then echo "installed $p"; else echo "missing $p"; fi; done`;
+  const rpmLoop = sh`for p in ${sorted}; do if rpm -q "$p" >/dev/null 2>&1; then echo "installed $p"; else echo "missing $p"; fi; done`;
   return {
     key,
     command: [
       `if command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1; then echo @@apt`,
-      `  for p in ${list}; do case "$(dpkg-query -W -f='\${Status}' "$p" 2>/dev/null)" in`,
+      sh`  for p in ${sorted}; do case "$(dpkg-query -W -f='\${Status}' "$p" 2>/dev/null)" in`,
       `    *" ok installed") echo "installed $p";; *) echo "missing $p";; esac; done`,
-      `elif command -v dnf >/dev/null 2>&1; then echo @@dnf; ${rpmLoop}`,
-      `elif command -v yum >/dev/null 2>&1; then echo @@yum; ${rpmLoop}`,
+      sh`elif command -v dnf >/dev/null 2>&1; then echo @@dnf; ${raw(rpmLoop)}`,
+      sh`elif command -v yum >/dev/null 2>&1; then echo @@yum; ${raw(rpmLoop)}`,
       `else echo @@none; fi`,
     ].join('\n'),
     parse(stdout): PackagesState {

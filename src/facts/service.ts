@@ -1,6 +1,6 @@
 import type { Fact } from '../engine/types.ts';
 import { factKey } from '../engine/fact-key.ts';
-import { q } from '../shell.ts';
+import { sh } from '../shell.ts';
 import { FactParseError, section, splitSections } from './sections.ts';
 
 export type ServiceState =
@@ -30,12 +30,12 @@ export function serviceFact(unit: string, pidfile: string, process: string): Fac
     key,
     command: [
       `if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then`,
-      `  echo "@@active $(systemctl is-active ${q(unit)} 2>/dev/null)"`,
-      `  echo "@@enabled $(systemctl is-enabled ${q(unit)} 2>/dev/null)"`,
+      sh`  echo "@@active $(systemctl is-active ${unit} 2>/dev/null)"`,
+      sh`  echo "@@enabled $(systemctl is-enabled ${unit} 2>/dev/null)"`,
       `else`,
-      `  pf=${q(pidfile)}`,
+      sh`  pf=${pidfile}`,
       `  if [ -f "$pf" ]; then pid=$(head -n 1 "$pf" | tr -dc 0-9)`,
-      `    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = ${q(comm)} ]; then echo "@@pid $pid"; else echo @@stale; fi`,
+      sh`    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = ${comm} ]; then echo "@@pid $pid"; else echo @@stale; fi`,
       `  else echo @@nopidfile; fi`,
       `fi`,
     ].join('\n'),

@@ -1,6 +1,6 @@
 import type { Fact } from '../engine/types.ts';
 import { factKey } from '../engine/fact-key.ts';
-import { q } from '../shell.ts';
+import { sh } from '../shell.ts';
 import { FactParseError } from './sections.ts';
 
 /**
@@ -30,7 +30,7 @@ export function sysctlFact(keys: readonly string[]): Fact<SysctlValues> {
   const sorted = [...new Set(keys)].sort();
   const key = factKey('sysctl', sorted);
   const paths = sorted.map(sysctlPath);
-  const command = `if command -v grep >/dev/null 2>&1; then grep -H '' ${paths.map(q).join(' ')} 2>/dev/null; true; else echo '@@nogrep'; fi`;
+  const command = sh`if command -v grep >/dev/null 2>&1; then grep -H '' ${paths} 2>/dev/null; true; else echo '@@nogrep'; fi`;
   return {
     key,
     command,

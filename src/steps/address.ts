@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Change, Step, StepOptions } from '../engine/types.ts';
 import { interfacesFact } from '../facts/ip.ts';
 import { formatCidr, parseCidr, type Cidr } from '../facts/netaddr.ts';
-import { q } from '../shell.ts';
+import { sh } from '../shell.ts';
 import { badArg, commonShape, makeStep, parseOptions, PlanError } from './common.ts';
 import { linkWillExist, validIfname } from './link.ts';
 
@@ -50,12 +50,12 @@ export function address(dev: string, cidr: string, options: AddressOptions = {})
     const have = predicted === false ? undefined : iface?.addresses.find((a) => a.address === want.address);
     const sameLabel = (have?.label ?? dev) === (o.label ?? dev);
     if (have && have.prefix === want.prefix && have.scope === scope && (o.label === undefined || sameLabel)) return { changes: [] };
-    const add = `ip addr add ${formatCidr(want)} dev ${q(dev)} scope ${scope}${o.label ? ` label ${q(o.label)}` : ''}`;
+    const add = sh`ip addr add ${formatCidr(want)} dev ${dev} scope ${[scope, ...(o.label ? ['label', o.label] : [])]}`;
     const changes: Change[] = [];
     if (have) {
       changes.push({
         summary: `replace ${have.address}/${have.prefix} (scope ${have.scope}${have.label ? `, label ${have.label}` : ''}) on ${dev} with ${formatCidr(want)}`,
-        script: `ip addr del ${have.address}/${have.prefix} dev ${q(dev)}\n${add}`,
+        script: [sh`ip addr del ${`${have.address}/${have.prefix}`} dev ${dev}`, add].join('\n'),
       });
     } else changes.push({ summary: `add ${formatCidr(want)} to ${dev}`, script: add });
     return { changes };
@@ -74,10 +74,10 @@ export function addressAbsent(dev: string, cidr: string, options: StepOptions = 
     if (predicted === false) return { changes: [] };
     const have = ctx.fact(interfacesFact).get(dev)?.addresses.filter((a) => a.address === want.address) ?? [];
     if (predicted === true && have.length === 0) {
-      return { changes: [{ summary: `remove ${want.address} from ${dev}`, script: `ip addr del ${formatCidr(want)} dev ${q(dev)}` }] };
+      return { changes: [{ summary: `remove ${want.address} from ${dev}`, script: sh`ip addr del ${formatCidr(want)} dev ${dev}` }] };
     }
     return {
-      changes: have.map((a) => ({ summary: `remove ${a.address}/${a.prefix} from ${dev}`, script: `ip addr del ${a.address}/${a.prefix} dev ${q(dev)}` })),
+      changes: have.map((a) => ({ summary: `remove ${a.address}/${a.prefix} from ${dev}`, script: sh`ip addr del ${`${a.address}/${a.prefix}`} dev ${dev}` })),
     };
   });
 }

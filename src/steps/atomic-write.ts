@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { printBytes, q } from '../shell.ts';
+import { printBytes, raw, sh } from '../shell.ts';
 
 export interface AtomicWriteOptions {
   path: string;
@@ -26,29 +26,31 @@ export function atomicWriteScript(o: AtomicWriteOptions): string {
   const dir = posix.dirname(o.path);
   const base = posix.basename(o.path);
   const lines = [
-    `mkdir -p ${q(dir)}`,
-    `lvs_tmp=$(mktemp ${q(`${dir}/.${base}.lvsplay.XXXXXX`)})`,
+    sh`mkdir -p ${dir}`,
+    sh`lvs_tmp=$(mktemp ${`${dir}/.${base}.lvsplay.XXXXXX`})`,
     `trap 'rm -f "$lvs_tmp"' EXIT`,
-    o.fromShell !== undefined ? `{ ${o.fromShell}
-} > "$lvs_tmp"` : `${printBytes(o.content ?? '')} > "$lvs_tmp"`,
+    // fromShell is shell code by design (built by the caller with sh)
+    o.fromShell !== undefined ? sh`{ ${raw(o.fromShell)}
+} > "$lvs_tmp"` : sh`${printBytes(o.content ?? '')} > "$lvs_tmp"`,
   ];
   if (o.mode !== undefined) lines.push(`chmod ${o.mode.toString(8).padStart(4, '0')} "$lvs_tmp"`);
   else lines.push(`chmod 0644 "$lvs_tmp"`); // mktemp creates 0600
   if (o.owner !== undefined || o.group !== undefined) {
-    lines.push(`chown ${q(`${o.owner ?? ''}${o.group !== undefined ? `:${o.group}` : ''}`)} "$lvs_tmp"`);
+    lines.push(sh`chown ${`${o.owner ?? ''}${o.group !== undefined ? `:${o.group}` : ''}`} "$lvs_tmp"`);
   }
   if (o.validate) {
     // %s → the temp file; the validator runs in a subshell so its exit code decides, and its output is kept
     const cmd = o.validate.split('%s').join('"$lvs_tmp"');
     lines.push(
-      `if ! lvs_out=$( (${cmd}) 2>&1 ); then`,
+      // the validator is the operator's shell command by design
+      sh`if ! lvs_out=$( (${raw(cmd)}) 2>&1 ); then`,
       `  printf '%s\\n' "$lvs_out" >&2`,
-      `  echo ${q(`validation failed (${o.validate}): ${o.path} left unchanged`)} >&2`,
+      sh`  echo ${`validation failed (${o.validate}): ${o.path} left unchanged`} >&2`,
       `  exit 1`,
       `fi`,
     );
   }
-  if (o.backupPath) lines.push(`if [ -f ${q(o.path)} ]; then cp -p ${q(o.path)} ${q(o.backupPath)}; fi`);
-  lines.push(`mv -f "$lvs_tmp" ${q(o.path)}`, `trap - EXIT`);
+  if (o.backupPath) lines.push(sh`if [ -f ${o.path} ]; then cp -p ${o.path} ${o.backupPath}; fi`);
+  lines.push(sh`mv -f "$lvs_tmp" ${o.path}`, `trap - EXIT`);
   return lines.join('\n');
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ValidationError } from '../errors.ts';
 import type { Change, Step, StepOptions } from '../engine/types.ts';
 import { fileFact } from '../facts/file.ts';
-import { q } from '../shell.ts';
+import { sh } from '../shell.ts';
 import { atomicWriteScript } from './atomic-write.ts';
 import { absolutePath, commonShape, fileMode, makeStep, modeString, ownerName, parseOptions, PlanError } from './common.ts';
 import { unifiedDiff } from './diff.ts';
@@ -105,10 +105,10 @@ export function file(path: string, options: FileOptions): Step {
       ctx.predict.file(path).set(content);
       return { changes, ...(f.exists && f.content === undefined ? { warnings: [`${path} is too large for a diff`] } : {}) };
     }
-    if (modeDiffers) changes.push({ summary: `mode ${modeString(f.mode)} → ${modeString(o.mode!)}`, script: `chmod ${modeString(o.mode!)} ${q(path)}` });
+    if (modeDiffers) changes.push({ summary: `mode ${modeString(f.mode)} → ${modeString(o.mode!)}`, script: sh`chmod ${modeString(o.mode!)} ${path}` });
     if (ownerDiffers) {
       const spec = `${o.owner ?? ''}${o.group !== undefined ? `:${o.group}` : ''}`;
-      changes.push({ summary: `owner ${f.owner}:${f.group} → ${spec}`, script: `chown ${q(spec)} ${q(path)}` });
+      changes.push({ summary: `owner ${f.owner}:${f.group} → ${spec}`, script: sh`chown ${spec} ${path}` });
     }
     return { changes };
   });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Change, Step, StepOptions } from '../engine/types.ts';
 import { ipsetFact } from '../facts/ipset.ts';
 import { canonicalIp, ipFamily, parseCidr } from '../facts/netaddr.ts';
-import { printBytes, q } from '../shell.ts';
+import { printBytes, sh } from '../shell.ts';
 import { badArg, commonShape, makeStep, parseOptions, PlanError } from './common.ts';
 
 const TYPES = ['hash:ip', 'hash:ip,port', 'hash:net', 'hash:net,port', 'hash:ip,port,ip', 'hash:ip,port,net'] as const;
@@ -79,7 +79,7 @@ export function ipset(name: string, type: string, options: IpsetOptions = {}): S
     const changes: Change[] = [];
     let current: string[] = [];
     if (!s.exists) {
-      changes.push({ summary: `create set ${name} (${type}, ${family})`, script: `ipset -exist create ${q(name)} ${type} family ${family}` });
+      changes.push({ summary: `create set ${name} (${type}, ${family})`, script: sh`ipset -exist create ${name} ${type} family ${family}` });
     } else {
       if (s.type !== type) {
         throw new PlanError(`${label}: exists with type ${s.type}, not ${type}`, `sets cannot change type in place: destroy it (ipset destroy ${name}, after removing the iptables rules using it) or use another name`);
@@ -94,7 +94,7 @@ export function ipset(name: string, type: string, options: IpsetOptions = {}): S
       const batch = [...add.map((m) => `add ${name} ${m}`), ...del.map((m) => `del ${name} ${m}`)].join('\n') + '\n';
       changes.push({
         summary: [add.length ? `add ${add.join(' ')}` : '', del.length ? `remove ${del.join(' ')}` : ''].filter(Boolean).join('; '),
-        script: `${printBytes(batch)} | ipset -exist restore`,
+        script: sh`${printBytes(batch)} | ipset -exist restore`,
       });
     }
     return { changes };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Step, StepOptions } from '../engine/types.ts';
 import { iptablesCmd, iptablesRuleFact, iptablesTableFact } from '../facts/iptables.ts';
-import { q } from '../shell.ts';
+import { raw, sh } from '../shell.ts';
 import { badArg, commonShape, makeStep, parseOptions, PlanError } from './common.ts';
 import { shellWords } from './shellwords.ts';
 
@@ -39,7 +39,7 @@ export function iptablesChain(table: string, chain: string, options: IptablesCha
     created.set(true);
     if (exists) return { changes: [] };
     // -N fails when the chain exists: re-check on the host so a concurrent creation is not an error
-    return { changes: [{ summary: `create chain ${chain} in ${table}`, script: `${cmd} -w -t ${table} -S ${q(chain)} >/dev/null 2>&1 || ${cmd} -w -t ${table} -N ${q(chain)}` }] };
+    return { changes: [{ summary: `create chain ${chain} in ${table}`, script: sh`${cmd} -w -t ${table} -S ${chain} >/dev/null 2>&1 || ${cmd} -w -t ${table} -N ${chain}` }] };
   });
 }
 
@@ -86,7 +86,7 @@ export function iptablesRule(table: string, chain: string, rule: string | readon
     badArg(label, 'rule', 'has no target (-j)', 'e.g. "-p tcp --dport 80 -j ACCEPT"');
   }
   if (o.comment) words.push('-m', 'comment', '--comment', o.comment);
-  const args = words.map(q).join(' ');
+  const args = sh`${words}`;
   const family = o.family ?? 4;
   const cmd = iptablesCmd(family);
   const state = o.state ?? 'present';
@@ -114,13 +114,13 @@ export function iptablesRule(table: string, chain: string, rule: string | readon
     } else throw new PlanError(`${label}: ${cmd} -C rejected the rule: ${r.message || `exit ${r.check}`}`, 'check the rule syntax and that its target chain exists');
     ctx.predict.rule(family, table, chain, args).set(state === 'present');
     if (state === 'present' && !present) {
-      const add = position === 'append' ? `-A ${q(chain)}` : `-I ${q(chain)} ${position === 'first' ? 1 : position}`;
+      const add = position === 'append' ? ['-A', chain] : ['-I', chain, position === 'first' ? 1 : position];
       return {
-        changes: [{ summary: `add rule to ${table}/${chain}: ${words.join(' ')}`, script: `${cmd} -w -t ${table} -C ${q(chain)} ${args} 2>/dev/null || ${cmd} -w -t ${table} ${add} ${args}` }],
+        changes: [{ summary: `add rule to ${table}/${chain}: ${words.join(' ')}`, script: sh`${cmd} -w -t ${table} -C ${chain} ${words} 2>/dev/null || ${cmd} -w -t ${table} ${add} ${words}` }],
       };
     }
     if (state === 'absent' && present) {
-      return { changes: [{ summary: `delete rule from ${table}/${chain}: ${words.join(' ')}`, script: `while ${cmd} -w -t ${table} -C ${q(chain)} ${args} 2>/dev/null; do ${cmd} -w -t ${table} -D ${q(chain)} ${args}; done` }] };
+      return { changes: [{ summary: `delete rule from ${table}/${chain}: ${words.join(' ')}`, script: sh`while ${cmd} -w -t ${table} -C ${chain} ${words} 2>/dev/null; do ${cmd} -w -t ${table} -D ${chain} ${words}; done` }] };
     }
     return { changes: [] };
   });

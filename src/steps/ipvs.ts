@@ -6,11 +6,16 @@ import { osFact } from '../facts/host.ts';
 import { ipvsFact, parseIpvsSave, serviceId, type IpvsRealServer, type IpvsService } from '../facts/ipvs.ts';
 import { checkerOf, describeChecker, keepalivedDumpFact } from '../facts/keepalived-dump.ts';
 import { canonicalIp, ipFamily } from '../facts/netaddr.ts';
-import { q } from '../shell.ts';
+import { sh } from '../shell.ts';
 import { atomicWriteScript } from './atomic-write.ts';
 import { absolutePath, commonShape, makeStep, parseOptions, PlanError } from './common.ts';
 
+/**
+ * The IPVS schedulers, each the kernel module ip_vs_NAME: ipvsadm(8) `-s` and keepalived.conf(5) `lvs_sched`/`lb_algo`
+ * (rr|wrr|lc|wlc|lblc|sh|mh|dh|fo|ovf|lblcr|sed|nq|twos). fo and ovf need Linux 3.18/4.3, mh 4.18, twos 5.12.
+ */
 export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'] as const;
+export type Scheduler = (typeof SCHEDULERS)[number];
 
 const ip = z.string().refine((a) => canonicalIp(a) !== undefined, 'must be an IP address');
 const port = z.number().int().min(0).max(65535);
@@ -59,27 +64,28 @@ export type IpvsOptions = z.input<typeof schema> & StepOptions;
 export type IpvsServiceSpec = z.input<typeof serviceSchema>;
 
 /** The ipvsadm words naming a service: `-t 10.0.0.1:80`, `-u [fd00::1]:53`, `-f 7 -6`. */
-function svcArgs(s: IpvsService): string {
-  if (s.protocol === 'fwmark') return `-f ${s.fwmark}${s.family === 6 ? ' -6' : ''}`;
+function svcArgs(s: IpvsService): string[] {
+  if (s.protocol === 'fwmark') return ['-f', String(s.fwmark), ...(s.family === 6 ? ['-6'] : [])];
   const flag = s.protocol === 'tcp' ? '-t' : s.protocol === 'udp' ? '-u' : '--sctp-service';
-  return `${flag} ${q(s.family === 6 ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`)}`;
+  return [flag, s.family === 6 ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`];
 }
 
-function svcOptions(s: IpvsService): string {
+/** The ipvsadm words of a service's options (scheduler, persistence …). */
+function svcOptions(s: IpvsService): string[] {
   return [
-    `-s ${s.scheduler}`,
-    ...(s.persistent !== undefined ? [`-p ${s.persistent}`] : []),
-    ...(s.netmask !== undefined ? [`-M ${q(s.netmask)}`] : []),
-    ...(s.schedFlags.length ? [`-b ${q(s.schedFlags.join(','))}`] : []),
+    '-s', s.scheduler,
+    ...(s.persistent !== undefined ? ['-p', String(s.persistent)] : []),
+    ...(s.netmask !== undefined ? ['-M', s.netmask] : []),
+    ...(s.schedFlags.length ? ['-b', s.schedFlags.join(',')] : []),
     ...(s.onePacket ? ['-o'] : []),
-  ].join(' ');
+  ];
 }
 
 const METHOD_FLAG = { nat: '-m', dr: '-g', tun: '-i' } as const;
 const rsAddr = (r: IpvsRealServer) => (r.address.includes(':') ? `[${r.address}]:${r.port}` : `${r.address}:${r.port}`);
 /** Address for ipvsadm -r: port 0 (fwmark services) is left out, as ipvsadm expects there. */
 const rsTarget = (r: IpvsRealServer) => (r.port === 0 ? (r.address.includes(':') ? `[${r.address}]` : r.address) : rsAddr(r));
-const rsArgs = (r: IpvsRealServer) => `-r ${q(rsTarget(r))} ${METHOD_FLAG[r.method]} -w ${r.weight}`;
+const rsArgs = (r: IpvsRealServer) => ['-r', rsTarget(r), METHOD_FLAG[r.method], '-w', String(r.weight)];
 
 function describe(s: IpvsService): string {
   return s.protocol === 'fwmark' ? `fwmark ${s.fwmark}${s.family === 6 ? ' (IPv6)' : ''}` : `${s.protocol} ${s.family === 6 ? `[${s.address}]` : s.address}:${s.port}`;
@@ -134,7 +140,7 @@ function sameServiceOptions(a: IpvsService, b: IpvsService): boolean {
 /** Canonical text of a table, to compare a saved rules file with the live table regardless of order. */
 function canonical(services: IpvsService[]): string {
   return services
-    .map((s) => `${s.id} ${svcOptions(s)}\n${s.realServers.map((r) => `  ${rsArgs(r)}`).sort().join('\n')}`)
+    .map((s) => `${s.id} ${svcOptions(s).join(' ')}\n${s.realServers.map((r) => `  ${rsArgs(r).join(' ')}`).sort().join('\n')}`)
     .sort()
     .join('\n');
 }
@@ -186,15 +192,15 @@ export function ipvs(options: IpvsOptions): Step {
       if (!have) {
         changes.push({
           summary: `add ${describe(want)} (${want.scheduler}) with ${want.realServers.length} real server(s)`,
-          script: [`ipvsadm -A ${svc} ${svcOptions(want)}`, ...want.realServers.map((r) => `ipvsadm -a ${svc} ${rsArgs(r)}`)].join('\n'),
+          script: [sh`ipvsadm -A ${svc} ${svcOptions(want)}`, ...want.realServers.map((r) => sh`ipvsadm -a ${svc} ${rsArgs(r)}`)].join('\n'),
         });
         continue;
       }
       const cmds: string[] = [];
       const what: string[] = [];
       if (!sameServiceOptions(have, want)) {
-        cmds.push(`ipvsadm -E ${svc} ${svcOptions(want)}`);
-        what.push(`options ${svcOptions(have)} → ${svcOptions(want)}`);
+        cmds.push(sh`ipvsadm -E ${svc} ${svcOptions(want)}`);
+        what.push(`options ${svcOptions(have).join(' ')} → ${svcOptions(want).join(' ')}`);
       }
       const rsKey = (r: IpvsRealServer) => rsAddr(r);
       const haveRs = new Map(have.realServers.map((r) => [rsKey(r), r]));
@@ -203,16 +209,16 @@ export function ipvs(options: IpvsOptions): Step {
       for (const r of want.realServers) {
         const h = haveRs.get(rsKey(r));
         if (!h) {
-          cmds.push(`ipvsadm -a ${svc} ${rsArgs(r)}`);
+          cmds.push(sh`ipvsadm -a ${svc} ${rsArgs(r)}`);
           what.push(`add ${rsAddr(r)} (${r.method}, weight ${r.weight})`);
         } else if (h.method !== r.method || h.weight !== r.weight) {
-          cmds.push(`ipvsadm -e ${svc} ${rsArgs(r)}`);
+          cmds.push(sh`ipvsadm -e ${svc} ${rsArgs(r)}`);
           what.push(`edit ${rsAddr(r)} (${h.method}/${h.weight} → ${r.method}/${r.weight})`);
         }
       }
       for (const h of have.realServers) {
         if (!wantKeys.has(rsKey(h))) {
-          cmds.push(`ipvsadm -d ${svc} -r ${q(rsTarget(h))}`);
+          cmds.push(sh`ipvsadm -d ${svc} -r ${rsTarget(h)}`);
           what.push(`remove stale ${rsAddr(h)}`);
         }
       }
@@ -220,7 +226,7 @@ export function ipvs(options: IpvsOptions): Step {
     }
     if (prune) {
       for (const have of current) {
-        if (!ids.has(have.id)) changes.push({ summary: `remove ${describe(have)} (not in the desired table)`, script: `ipvsadm -D ${svcArgs(have)}` });
+        if (!ids.has(have.id)) changes.push({ summary: `remove ${describe(have)} (not in the desired table)`, script: sh`ipvsadm -D ${svcArgs(have)}` });
       }
     }
     if (o.timeouts) {
@@ -228,7 +234,7 @@ export function ipvs(options: IpvsOptions): Step {
       const differs = !timeouts || (t.tcp !== undefined && t.tcp !== timeouts.tcp) || (t.tcpfin !== undefined && t.tcpfin !== timeouts.tcpfin) || (t.udp !== undefined && t.udp !== timeouts.udp);
       if (differs) {
         // 0 leaves a timeout unchanged
-        changes.push({ summary: `timeouts tcp ${t.tcp ?? '-'} tcpfin ${t.tcpfin ?? '-'} udp ${t.udp ?? '-'}`, script: `ipvsadm --set ${t.tcp ?? 0} ${t.tcpfin ?? 0} ${t.udp ?? 0}` });
+        changes.push({ summary: `timeouts tcp ${t.tcp ?? '-'} tcpfin ${t.tcpfin ?? '-'} udp ${t.udp ?? '-'}`, script: sh`ipvsadm --set ${t.tcp ?? 0} ${t.tcpfin ?? 0} ${t.udp ?? 0}` });
       }
     }
     const warnings: string[] = [];
@@ -323,11 +329,11 @@ export function ipvsKeepalived(options: IpvsKeepalivedOptions): Step {
         continue;
       }
       if (!have) {
-        cmds.push(`ipvsadm -A ${svc} ${svcOptions(want)}`);
+        cmds.push(sh`ipvsadm -A ${svc} ${svcOptions(want)}`);
         what.push(`add the missing service (${want.scheduler})`);
       } else if (!sameServiceOptions(have, want)) {
-        cmds.push(`ipvsadm -E ${svc} ${svcOptions(want)}`);
-        what.push(`options ${svcOptions(have)} → ${svcOptions(want)}`);
+        cmds.push(sh`ipvsadm -E ${svc} ${svcOptions(want)}`);
+        what.push(`options ${svcOptions(have).join(' ')} → ${svcOptions(want).join(' ')}`);
       }
       const haveRs = new Map((have?.realServers ?? []).map((r) => [rsAddr(r), r]));
       for (const r of want.realServers) {
@@ -340,23 +346,23 @@ export function ipvsKeepalived(options: IpvsKeepalivedOptions): Step {
         }
         const live = { ...r, weight: up.weight };
         if (!h) {
-          cmds.push(`ipvsadm -a ${svc} ${rsArgs(live)}`);
+          cmds.push(sh`ipvsadm -a ${svc} ${rsArgs(live)}`);
           what.push(`add missing ${rsAddr(r)} (${r.method}, weight ${up.weight})`);
         } else if (h.method !== r.method || h.weight !== up.weight) {
-          cmds.push(`ipvsadm -e ${svc} ${rsArgs(live)}`);
+          cmds.push(sh`ipvsadm -e ${svc} ${rsArgs(live)}`);
           what.push(`edit ${rsAddr(r)} (${h.method}/${h.weight} → ${r.method}/${up.weight})`);
         }
       }
       const wanted = new Set(want.realServers.map(rsAddr));
       for (const h of have?.realServers ?? []) {
         if (wanted.has(rsAddr(h)) || o.sorry?.[want.id] === rsAddr(h)) continue;
-        cmds.push(`ipvsadm -d ${svc} -r ${q(rsTarget(h))}`);
+        cmds.push(sh`ipvsadm -d ${svc} -r ${rsTarget(h)}`);
         what.push(`remove ${rsAddr(h)} (no configuration declares it)`);
       }
       if (cmds.length) changes.push({ summary: `${describe(want)}: ${what.join('; ')}`, script: cmds.join('\n') });
     }
     for (const have of st.services) {
-      if (!ids.has(have.id)) changes.push({ summary: `remove ${describe(have)} (no configuration declares it)`, script: `ipvsadm -D ${svcArgs(have)}` });
+      if (!ids.has(have.id)) changes.push({ summary: `remove ${describe(have)} (no configuration declares it)`, script: sh`ipvsadm -D ${svcArgs(have)}` });
     }
     return { changes, ...(warnings.length ? { warnings } : {}) };
   });

@@ -3,7 +3,7 @@ import type { Change, Step, StepOptions } from '../engine/types.ts';
 import { fileFact } from '../facts/file.ts';
 import { toolsFact } from '../facts/host.ts';
 import { kernelModuleFact, moduleKey } from '../facts/kernel-module.ts';
-import { q } from '../shell.ts';
+import { sh } from '../shell.ts';
 import { atomicWriteScript } from './atomic-write.ts';
 import { badArg, commonShape, makeStep, parseOptions } from './common.ts';
 import { modprobeCommand } from './modprobe.ts';
@@ -54,10 +54,10 @@ export function kernelModule(name: string, options: KernelModuleOptions = {}): S
           summary: `load ${name} at boot (${confPath})`,
           // re-read the file on the host so a line another step appended in the same run is kept
           script: [
-            `if ! grep -qx ${q(name)} ${q(confPath)} 2>/dev/null; then`,
+            sh`if ! grep -qx ${name} ${confPath} 2>/dev/null; then`,
             atomicWriteScript({
               path: confPath,
-              fromShell: `awk 1 ${q(confPath)} 2>/dev/null || true; echo ${q(name)}`,
+              fromShell: sh`awk 1 ${confPath} 2>/dev/null || true; echo ${name}`,
               mode: f.exists ? f.mode : 0o644,
             }),
             `fi`,

@@ -3,7 +3,7 @@ import type { PredictedState } from '../engine/predicted-state.ts';
 import type { Change, Step, StepOptions } from '../engine/types.ts';
 import { toolsFact } from '../facts/host.ts';
 import { interfacesFact } from '../facts/ip.ts';
-import { q } from '../shell.ts';
+import { sh } from '../shell.ts';
 import { badArg, commonShape, makeStep, parseOptions, PlanError } from './common.ts';
 import { modprobeCommand } from './modprobe.ts';
 
@@ -53,14 +53,14 @@ export function link(name: string, options: LinkOptions): Step {
         ctx.predict.module('ipip').set(true);
       } else {
         // loading the dummy module creates dummy0 by itself: an earlier kernelModule('dummy') may have made it
-        changes.push({ summary: `add ${o.type} device ${name}`, script: `ip link show dev ${q(name)} >/dev/null 2>&1 || ip link add ${q(name)} type ${o.type}` });
+        changes.push({ summary: `add ${o.type} device ${name}`, script: sh`ip link show dev ${name} >/dev/null 2>&1 || ip link add ${name} type ${o.type}` });
       }
     }
     ctx.predict.link(name).set(true);
     // a device created in this run starts down; one that exists keeps its flags
     const isUp = cur !== undefined && exists && cur.up;
-    if (up && !isUp) changes.push({ summary: `set ${name} up`, script: `ip link set dev ${q(name)} up` });
-    if (!up && isUp) changes.push({ summary: `set ${name} down`, script: `ip link set dev ${q(name)} down` });
+    if (up && !isUp) changes.push({ summary: `set ${name} up`, script: sh`ip link set dev ${name} up` });
+    if (!up && isUp) changes.push({ summary: `set ${name} down`, script: sh`ip link set dev ${name} down` });
     return { changes };
   });
 }
@@ -76,6 +76,6 @@ export function linkAbsent(name: string, options: LinkAbsentOptions = {}): Step 
   return makeStep('linkAbsent', label, [interfacesFact], o, (ctx) => {
     const exists = linkWillExist(ctx.fact(interfacesFact).has(name), ctx.predict, name);
     ctx.predict.link(name).set(false);
-    return { changes: exists ? [{ summary: `delete device ${name}`, script: `ip link del dev ${q(name)}` }] : [] };
+    return { changes: exists ? [{ summary: `delete device ${name}`, script: sh`ip link del dev ${name}` }] : [] };
   });
 }

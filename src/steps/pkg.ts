@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Step, StepOptions } from '../engine/types.ts';
 import { packagesFact } from '../facts/pkg.ts';
-import { q } from '../shell.ts';
+import { sh } from '../shell.ts';
 import { badArg, commonShape, makeStep, parseOptions, PlanError } from './common.ts';
 
 export interface PkgOptions extends StepOptions {
@@ -28,17 +28,16 @@ export function pkg(names: string | readonly string[], options: PkgOptions = {})
     const missing = list.filter((n) => !st.installed.has(n));
     if (missing.length === 0) return { changes: [] };
     if (!st.manager) throw new PlanError(`${label}: no supported package manager (apt-get, dnf, yum) on the host`, 'install the packages by other means');
-    const names = missing.map(q).join(' ');
     const script =
       st.manager === 'apt'
         ? [
             'export DEBIAN_FRONTEND=noninteractive',
             ...(o.updateCache ? ['apt-get update -q >/dev/null'] : []),
-            `apt-get install -y -q --no-upgrade ${names} >/dev/null`,
+            sh`apt-get install -y -q --no-upgrade ${missing} >/dev/null`,
           ].join('\n')
         : st.manager === 'dnf'
-          ? `dnf install -y -q ${o.updateCache ? '--refresh ' : ''}${names} >/dev/null`
-          : `${o.updateCache ? 'yum makecache -q >/dev/null\n' : ''}yum install -y -q ${names} >/dev/null`;
+          ? sh`dnf install -y -q ${[...(o.updateCache ? ['--refresh'] : []), ...missing]} >/dev/null`
+          : `${o.updateCache ? 'yum makecache -q >/dev/null\n' : ''}${sh`yum install -y -q ${missing} >/dev/null`}`;
     return { changes: [{ summary: `install ${missing.join(', ')} (${st.manager})`, script }] };
   });
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Step, StepOptions } from '../engine/types.ts';
 import { routesFact, type Route } from '../facts/ip.ts';
 import { canonicalIp, formatCidr, ipFamily, isNetworkAddress, parseCidr, type Cidr } from '../facts/netaddr.ts';
-import { q } from '../shell.ts';
+import { sh } from '../shell.ts';
 import { badArg, commonShape, makeStep, parseOptions } from './common.ts';
 import { validIfname } from './link.ts';
 
@@ -36,6 +36,13 @@ function findRoute(routes: Route[], dst: Cidr, metric?: number): Route | undefin
   return routes.find((r) => r.family === dst.family && r.dst === id && (metric === undefined || (r.metric ?? 0) === metric) && r.type === undefined);
 }
 
+/** `ip route` arguments after the verb: destination, then via/dev/metric when given. */
+function routeArgs(dst: Cidr, r: { via?: string | undefined; dev?: string | undefined; metric?: number | undefined }): string[] {
+  return [formatCidr(dst), ...(r.via ? ['via', r.via] : []), ...(r.dev ? ['dev', r.dev] : []), ...(r.metric !== undefined ? ['metric', String(r.metric)] : [])];
+}
+
+const ipRoute = (dst: Cidr) => (dst.family === 6 ? ['ip', '-6', 'route'] : ['ip', 'route']);
+
 /** A route in the main table (`ip route replace`): present with this gateway/device, changed in place otherwise. */
 export function route(dest: string, options: RouteOptions): Step {
   const label = `route ${dest}`;
@@ -44,7 +51,8 @@ export function route(dest: string, options: RouteOptions): Step {
   if (o.dev !== undefined) validIfname(label, 'dev', o.dev);
   const via = o.via !== undefined ? canonicalIp(o.via)! : undefined;
   if (o.via !== undefined && ipFamily(o.via) !== dst.family) badArg(label, 'via', `${o.via} is not of the same family as ${dest}`);
-  const spec = `${formatCidr(dst)}${via ? ` via ${via}` : ''}${o.dev ? ` dev ${q(o.dev)}` : ''}${o.metric !== undefined ? ` metric ${o.metric}` : ''}`;
+  const args = routeArgs(dst, { via, dev: o.dev, metric: o.metric });
+  const spec = args.join(' ');
   return makeStep('route', `${label}${via ? ` via ${via}` : ''}${o.dev ? ` dev ${o.dev}` : ''}`, [routesFact], o, (ctx) => {
     const predicted = ctx.predict.route(formatCidr(dst)).get();
     ctx.predict.route(formatCidr(dst)).set(spec);
@@ -52,12 +60,11 @@ export function route(dest: string, options: RouteOptions): Step {
     // null: an earlier routeAbsent removed it in this run
     const cur = predicted === undefined ? findRoute(ctx.fact(routesFact), dst, o.metric) : undefined;
     if (cur && (via === undefined || cur.via === via) && (o.dev === undefined || cur.dev === o.dev)) return { changes: [] };
-    const fam = dst.family === 6 ? '-6 ' : '';
     return {
       changes: [
         {
           summary: cur ? `change route ${formatCidr(dst)} (was${cur.via ? ` via ${cur.via}` : ''}${cur.dev ? ` dev ${cur.dev}` : ''}) → ${spec}` : `add route ${spec}`,
-          script: `ip ${fam}route replace ${spec}`,
+          script: sh`${ipRoute(dst)} replace ${args}`,
         },
       ],
     };
@@ -81,12 +88,11 @@ export function routeAbsent(dest: string, options: Partial<RouteOptions> = {}): 
     );
     if (predicted === undefined && routes.length === 0) return { changes: [] };
     // predicted: an earlier route step of this run adds it, so it will be there to delete
-    const fam = dst.family === 6 ? '-6 ' : '';
     const targets = routes.length ? routes : [{ dst: formatCidr(dst), via, dev: o.dev, metric: o.metric }];
     return {
       changes: targets.map((r) => {
-        const spec = `${formatCidr(dst)}${r.via ? ` via ${r.via}` : ''}${r.dev ? ` dev ${q(r.dev)}` : ''}${r.metric !== undefined ? ` metric ${r.metric}` : ''}`;
-        return { summary: `delete route ${spec}`, script: `ip ${fam}route del ${spec}` };
+        const args = routeArgs(dst, r);
+        return { summary: `delete route ${args.join(' ')}`, script: sh`${ipRoute(dst)} del ${args}` };
       }),
     };
   });

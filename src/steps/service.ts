@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Change, Step, StepOptions } from '../engine/types.ts';
 import { serviceFact } from '../facts/service.ts';
-import { q } from '../shell.ts';
+import { raw, sh } from '../shell.ts';
 import { absolutePath, badArg, commonShape, makeStep, parseOptions, PlanError } from './common.ts';
 
 export type ServiceStateWanted = 'started' | 'stopped' | 'restarted' | 'reloaded';
@@ -62,8 +62,8 @@ interface Plain {
 function pidOf(p: Plain): string {
   return [
     `lvs_pid=''`,
-    `if [ -f ${q(p.pidfile)} ]; then lvs_pid=$(head -n 1 ${q(p.pidfile)} | tr -dc 0-9)`,
-    `  if [ -z "$lvs_pid" ] || ! kill -0 "$lvs_pid" 2>/dev/null || [ "$(cat /proc/"$lvs_pid"/comm 2>/dev/null)" != ${q(p.comm)} ]; then lvs_pid=''; fi`,
+    sh`if [ -f ${p.pidfile} ]; then lvs_pid=$(head -n 1 ${p.pidfile} | tr -dc 0-9)`,
+    sh`  if [ -z "$lvs_pid" ] || ! kill -0 "$lvs_pid" 2>/dev/null || [ "$(cat /proc/"$lvs_pid"/comm 2>/dev/null)" != ${p.comm} ]; then lvs_pid=''; fi`,
     `fi`,
   ].join('\n');
 }
@@ -74,25 +74,26 @@ function stopScript(p: Plain): string {
   return [
     pidOf(p),
     `if [ -n "$lvs_pid" ]; then`,
-    `  kill -${p.stopSignal} "$lvs_pid"`,
+    sh`  kill -${p.stopSignal} "$lvs_pid"`,
     `  lvs_i=0`,
     `  while kill -0 "$lvs_pid" 2>/dev/null && [ "$(sed 's/.*) //' /proc/"$lvs_pid"/stat 2>/dev/null | cut -c1)" != Z ]; do`,
     `    lvs_i=$((lvs_i + 1))`,
-    `    if [ "$lvs_i" -gt ${ticks} ]; then echo ${q(`${p.name} (pid `)}"$lvs_pid"${q(`) did not exit within ${p.timeout}s after SIG${p.stopSignal}`)} >&2; exit 1; fi`,
+    sh`    if [ "$lvs_i" -gt ${ticks} ]; then echo ${`${p.name} (pid `}"$lvs_pid"${`) did not exit within ${p.timeout}s after SIG${p.stopSignal}`} >&2; exit 1; fi`,
     `    sleep 0.1`,
     `  done`,
     `fi`,
     // a daemon killed before it cleaned up leaves its pidfile; the next start must not trust it
-    `rm -f ${q(p.pidfile)}`,
+    sh`rm -f ${p.pidfile}`,
   ].join('\n');
 }
 
 /** Shell: start the daemon, wait for its pidfile to name a live process, and check it survives its first second. */
 function startScript(p: Plain): string {
   const ticks = Math.ceil(p.timeout * 10);
+  // the start command is the operator's shell command by design
   const launch = p.background
-    ? `nohup sh -c ${q(`exec ${p.start}`)} </dev/null >"$lvs_log" 2>&1 &\necho $! > ${q(p.pidfile)}`
-    : `if ! ${p.start} </dev/null >"$lvs_log" 2>&1; then cat "$lvs_log" >&2; echo ${q(`${p.name}: start command failed: ${p.start}`)} >&2; exit 1; fi`;
+    ? sh`nohup sh -c ${`exec ${p.start}`} </dev/null >"$lvs_log" 2>&1 &\necho $! > ${p.pidfile}`
+    : sh`if ! ${raw(p.start)} </dev/null >"$lvs_log" 2>&1; then cat "$lvs_log" >&2; echo ${`${p.name}: start command failed: ${p.start}`} >&2; exit 1; fi`;
   return [
     `lvs_log=$(mktemp)`,
     `trap 'rm -f "$lvs_log"' EXIT`,
@@ -102,11 +103,11 @@ function startScript(p: Plain): string {
     pidOf(p).replace(/^/gm, '  '),
     `  [ -n "$lvs_pid" ] && break`,
     `  lvs_i=$((lvs_i + 1))`,
-    `  if [ "$lvs_i" -gt ${ticks} ]; then cat "$lvs_log" >&2; echo ${q(`${p.name}: no live process in ${p.pidfile} ${p.timeout}s after start`)} >&2; exit 1; fi`,
+    sh`  if [ "$lvs_i" -gt ${ticks} ]; then cat "$lvs_log" >&2; echo ${`${p.name}: no live process in ${p.pidfile} ${p.timeout}s after start`} >&2; exit 1; fi`,
     `  sleep 0.1`,
     `done`,
     `sleep 1`,
-    `if ! kill -0 "$lvs_pid" 2>/dev/null; then cat "$lvs_log" >&2; echo ${q(`${p.name}: exited right after starting`)} >&2; exit 1; fi`,
+    sh`if ! kill -0 "$lvs_pid" 2>/dev/null; then cat "$lvs_log" >&2; echo ${`${p.name}: exited right after starting`} >&2; exit 1; fi`,
   ].join('\n');
 }
 
@@ -148,7 +149,6 @@ export function service(name: string, options: ServiceOptions = {}): Step {
     const predicted = ctx.predict.service(name).get();
     ctx.predict.service(name).set(state === 'stopped' ? 'stopped' : 'running');
     if (st.manager === 'systemd') {
-      const u = q(unit);
       const running = predicted ? predicted === 'running' : st.active === 'active' || st.active === 'reloading' || st.active === 'activating';
       if (st.enabled === 'masked' && state !== 'stopped') throw new PlanError(`${label}: unit ${unit} is masked`, `systemctl unmask ${unit}`);
       // a unit file written earlier in this run (or one systemd has not loaded yet) needs a daemon-reload first
@@ -160,17 +160,17 @@ export function service(name: string, options: ServiceOptions = {}): Step {
       }
       // `systemctl start` succeeds when a unit's condition is false (keepalived.service without a config) and the
       // unit stays inactive: check it is active, or fail with its status, instead of reporting a start that was not
-      const active = `systemctl is-active --quiet ${u} || { systemctl status --no-pager --lines=20 ${u} >&2 || true; echo ${q(`${unit} is not active after the ${state === 'restarted' ? 'restart' : 'start'}`)} >&2; exit 1; }`;
-      if (state === 'started' && !running) changes.push({ summary: `start ${unit}`, script: `systemctl start ${u}\n${active}` });
-      if (state === 'stopped' && running) changes.push({ summary: `stop ${unit}`, script: `systemctl stop ${u}` });
-      if (state === 'restarted') changes.push({ summary: `restart ${unit}`, script: `systemctl restart ${u}\n${active}` });
+      const active = sh`systemctl is-active --quiet ${unit} || { systemctl status --no-pager --lines=20 ${unit} >&2 || true; echo ${`${unit} is not active after the ${state === 'restarted' ? 'restart' : 'start'}`} >&2; exit 1; }`;
+      if (state === 'started' && !running) changes.push({ summary: `start ${unit}`, script: `${sh`systemctl start ${unit}`}\n${active}` });
+      if (state === 'stopped' && running) changes.push({ summary: `stop ${unit}`, script: sh`systemctl stop ${unit}` });
+      if (state === 'restarted') changes.push({ summary: `restart ${unit}`, script: `${sh`systemctl restart ${unit}`}\n${active}` });
       if (state === 'reloaded') {
-        changes.push(running ? { summary: `reload ${unit}`, script: `systemctl reload ${u}` } : { summary: `start ${unit} (was not running)`, script: `systemctl start ${u}\n${active}` });
+        changes.push(running ? { summary: `reload ${unit}`, script: sh`systemctl reload ${unit}` } : { summary: `start ${unit} (was not running)`, script: `${sh`systemctl start ${unit}`}\n${active}` });
       }
       if (o.enabled !== undefined) {
         const isEnabled = ['enabled', 'enabled-runtime', 'static', 'alias', 'indirect', 'generated'].includes(st.enabled);
-        if (o.enabled && !isEnabled) changes.push({ summary: `enable ${unit}`, script: `systemctl enable ${u}` });
-        if (!o.enabled && st.enabled === 'enabled') changes.push({ summary: `disable ${unit}`, script: `systemctl disable ${u}` });
+        if (o.enabled && !isEnabled) changes.push({ summary: `enable ${unit}`, script: sh`systemctl enable ${unit}` });
+        if (!o.enabled && st.enabled === 'enabled') changes.push({ summary: `disable ${unit}`, script: sh`systemctl disable ${unit}` });
       }
       return { changes };
     }

@@ -4,7 +4,7 @@ import type { Change, Step, StepOptions } from '../engine/types.ts';
 import { fileFact } from '../facts/file.ts';
 import { toolsFact } from '../facts/host.ts';
 import { normalizeSysctlValue, sysctlFact } from '../facts/sysctl.ts';
-import { q } from '../shell.ts';
+import { sh } from '../shell.ts';
 import { atomicWriteScript } from './atomic-write.ts';
 import { badArg, commonShape, makeStep, parseOptions, PlanError } from './common.ts';
 import { unifiedDiff } from './diff.ts';
@@ -90,11 +90,11 @@ export function sysctl(file: string, values: Record<string, string | number | bo
     const fileDiffers = !f.exists || f.content !== content;
     if (!fileDiffers && !liveDiffers) return { changes, warnings };
     const tools = ctx.fact(toolsFact);
-    const sysctlCmd = tools.has('sysctl') ? 'sysctl' : tools.has('busybox-sysctl') ? 'busybox sysctl' : undefined;
+    const sysctlCmd = tools.has('sysctl') ? ['sysctl'] : tools.has('busybox-sysctl') ? ['busybox', 'sysctl'] : undefined;
     if (!sysctlCmd) throw new PlanError(`${label}: no sysctl command on the host`, 'install procps (or busybox)');
     const script = [
       ...(fileDiffers ? [atomicWriteScript({ path, content, mode: f.exists ? f.mode : 0o644 })] : []),
-      `${sysctlCmd} -p ${q(path)} >/dev/null`,
+      sh`${sysctlCmd} -p ${path} >/dev/null`,
     ].join('\n');
     const changed = keep.filter(([k, v]) => values.get(k) !== v).map(([k, v]) => `${k}=${v}`);
     changes.push({

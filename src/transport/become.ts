@@ -4,16 +4,12 @@
  * script is sent (sudo -S with a prompt of our own; nothing is echoed, and the prompt never reaches the output).
  */
 import { randomBytes } from 'node:crypto';
+import { raw, sh } from '../shell.ts';
 import type { ConnectionSpec, ExecResult } from './types.ts';
 
 const SUDO_MISSING_MARK = 'lvsplay-become: sudo not found';
 /** printed on stderr by the shell that sudo/su started: the password dialog is over, the script may be sent */
 const READY_MARK = '@lvsplay-become-ready';
-
-/** Single-quote a word for sh. */
-export function shQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /** The user to become, or undefined when no become is needed (off, or already that user). */
 function becomeTarget(spec: ConnectionSpec, become: boolean): string | undefined {
@@ -38,18 +34,19 @@ export function becomeCommand(spec: ConnectionSpec, become: boolean, command = '
   if (target === undefined) return { command };
   const password = spec.becomePassword?.reveal();
   const method = spec.becomeMethod ?? 'sudo';
-  const inner = `echo ${READY_MARK} >&2; exec ${command}`;
+  // `command` is shell code by design (the caller's script runner, e.g. `sh -s`)
+  const inner = sh`echo ${READY_MARK} >&2; exec ${raw(command)}`;
   if (method === 'su') {
     // su (util-linux, through PAM) prints "Password: " on stderr and reads the answer from stdin when there is no
     // terminal; run by root it asks nothing. LC_ALL=C keeps the prompt in English, so that it can be recognised.
-    const su = `LC_ALL=C exec su -s /bin/sh -c ${shQuote(password === undefined ? command : inner)} ${shQuote(target)}`;
+    const su = sh`LC_ALL=C exec su -s /bin/sh -c ${password === undefined ? command : inner} ${target}`;
     return password === undefined ? { command: su } : { command: su, dialog: new BecomeDialog(password, /Password: ?/) };
   }
-  const check = `command -v sudo >/dev/null 2>&1 || { echo '${SUDO_MISSING_MARK}' >&2; exit 127; }; `;
-  if (password === undefined) return { command: `${check}exec sudo -n -u ${shQuote(target)} -- ${command}` };
+  const check = sh`command -v sudo >/dev/null 2>&1 || { echo ${SUDO_MISSING_MARK} >&2; exit 127; }; `;
+  if (password === undefined) return { command: check + sh`exec sudo -n -u ${target} -- ${raw(command)}` };
   const prompt = `[lvsplay-become-${randomBytes(6).toString('hex')}] `;
   return {
-    command: `${check}exec sudo -S -p ${shQuote(prompt)} -u ${shQuote(target)} -- sh -c ${shQuote(inner)}`,
+    command: check + sh`exec sudo -S -p ${prompt} -u ${target} -- sh -c ${inner}`,
     dialog: new BecomeDialog(password, new RegExp(prompt.replace(/[[\]]/g, '\\$&'))),
   };
 }

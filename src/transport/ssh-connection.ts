@@ -6,7 +6,8 @@ import { constants as osConstants } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import PQueue from 'p-queue';
 import type { Client, ClientChannel } from 'ssh2';
-import { becomeCommand, becomeFailure, shQuote, type BecomeCommand } from './become.ts';
+import { becomeCommand, becomeFailure, type BecomeCommand } from './become.ts';
+import { sh } from '../shell.ts';
 import { BecomeError, CommandTimeoutError } from './errors.ts';
 import { UnreachableError, type Connection, type ConnectionSpec, type ExecOptions, type ExecResult } from './types.ts';
 
@@ -258,7 +259,7 @@ export class SshConnection implements Connection {
   private killGroup(become: boolean, pgid: number | undefined): Promise<void> {
     if (pgid === undefined || pgid <= 1 || this.goneReason) return Promise.resolve();
     // sh -c: the kill builtin, as /bin/kill may be missing on a minimal host (dash's kill takes no "--")
-    const bc = becomeCommand(this.spec, become, `sh -c ${shQuote(`kill -KILL -${pgid}`)}`);
+    const bc = becomeCommand(this.spec, become, sh`sh -c ${`kill -KILL -${pgid}`}`);
     return new Promise<void>((resolve) => {
       const t = setTimeout(resolve, KILL_WAIT_MS);
       const done = () => {

@@ -12,7 +12,7 @@
  * Without node (batch HTTP only): one curl with a URL glob [1-N] and `-w` delimiters:
  *   @@LVSPLAY_CURL <http_code> <exitcode> <time_total>   after each body.
  */
-import { q } from '../shell.ts';
+import { sh } from '../shell.ts';
 
 export interface ProbeConfig {
   host: string;
@@ -105,8 +105,9 @@ main().then(() => process.exit(0), (e) => { out('ERROR ' + label(e && e.stack ||
 const HEREDOC = 'LVSPLAY_PROBE_PROGRAM_END';
 
 /** Shell running the node probe program with this config (node must exist: see probeScript). */
-function nodeProbeScript(o: ProbeConfig): string {
-  return `node - ${q(JSON.stringify(o))} <<'${HEREDOC}'\n${PROBE_PROGRAM}\n${HEREDOC}`;
+export function nodeProbeScript(o: ProbeConfig): string {
+  // the heredoc body is the program's text, not shell: it follows the quoted command line as it is
+  return `${sh`node - ${JSON.stringify(o)}`} <<'${HEREDOC}'\n${PROBE_PROGRAM}\n${HEREDOC}`;
 }
 
 /** Shell running one curl for `count` HTTP probes (each a new connection: `Connection: close`). */
@@ -115,7 +116,7 @@ export function curlProbeScript(o: ProbeConfig): string {
   const secs = Math.max(0.1, o.timeoutMs / 1000).toFixed(1);
   return [
     `echo "CURL $(date +%s)"`,
-    `curl -sS --max-time ${secs} --connect-timeout ${secs} -H 'Connection: close' -H 'User-Agent: lvsplay-probe' -w '\\n@@LVSPLAY_CURL %{http_code} %{exitcode} %{time_total}\\n' ${q(url)} 2>/dev/null`,
+    sh`curl -sS --max-time ${secs} --connect-timeout ${secs} -H 'Connection: close' -H 'User-Agent: lvsplay-probe' -w '\\n@@LVSPLAY_CURL %{http_code} %{exitcode} %{time_total}\\n' ${url} 2>/dev/null`,
     `echo "CURLEND $?"`,
   ].join('\n');
 }

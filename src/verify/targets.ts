@@ -1,6 +1,6 @@
 /**
  * Which services to verify, from where, against which directors: resolved from the inventory through the roles'
- * cluster model (roles/lib/cluster.ts), before any host is touched. Pure.
+ * cluster model (src/cluster/cluster.ts), before any host is touched. Pure.
  */
 import type { Inventory } from '../inventory/types.ts';
 import type { Playbook } from '../engine/types.ts';
@@ -13,8 +13,9 @@ import {
   resolveService,
   servicesOfDirector,
   vrrpInstancesOf,
-} from '../../roles/lib/cluster.ts';
-import { LB_KINDS } from '../../roles/lib/schema.ts';
+} from '../cluster/cluster.ts';
+import { LB_KINDS } from '../cluster/schema.ts';
+import { buildsVirtualServices } from '../cluster/registry.ts';
 import { parseVerifyEntry, withAllowDown, type ServicesCheck, type VerifyEntry } from './spec.ts';
 
 export interface BackendTarget {
@@ -122,12 +123,9 @@ export function isHttp(t: ServiceTarget, check: ServicesCheck): boolean {
   return t.healthCheck === 'HTTP_GET' || t.port === 80 || t.port === 8080;
 }
 
-/** The playbook's verify entries, or the default (every service from `clients`), as jobs. Throws ValidationError. */
-const SERVICE_ROLES = ['director-nat', 'director-dr-ha', 'node-svc'];
-
 /** Whether a play of the playbook uses a role that builds virtual services (roles are listed in play.roles). */
 function buildsServices(pb: Playbook): boolean {
-  return pb.plays.some((p) => (p.roles ?? []).some((r) => SERVICE_ROLES.includes(r.role)));
+  return pb.plays.some((p) => (p.roles ?? []).some(buildsVirtualServices));
 }
 
 export interface PlanOptions {
@@ -135,6 +133,7 @@ export interface PlanOptions {
   allowDown?: string[];
 }
 
+/** The playbook's verify entries, or the default (every service from `clients`), as jobs. Throws ValidationError. */
 export function planVerification(pb: Playbook, inv: Inventory, opts: PlanOptions = {}): VerifyPlan {
   const notes: string[] = [];
   let entries: VerifyEntry[];

@@ -11,10 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadInventory } from '../../src/inventory/index.ts';
-import { hostNodeSvc, resolveService } from '../../roles/lib/cluster.ts';
+import { hostNodeSvc, resolveService } from '../../src/cluster/cluster.ts';
 import { directorConfig } from '../../roles/lib/director.ts';
 import { renderDirectorConfig, renderNodeSvcMain, renderNodeSvcService } from '../../roles/lib/render.ts';
-import type { Service } from '../../roles/lib/schema.ts';
+import type { Service } from '../../src/cluster/schema.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const goldenDir = here('../fixtures/roles/golden');
@@ -24,6 +24,7 @@ const cluster = loadInventory(here('../fixtures/roles/cluster.yaml'));
 const prod = loadInventory(here('../../inventory/prod.example.yaml'));
 const misc = loadInventory(here('../fixtures/roles/misc-check.yaml'));
 const tracking = loadInventory(here('../fixtures/roles/tracking.yaml'));
+const checks = loadInventory(here('../fixtures/roles/health-checks.yaml'));
 
 const nodeWeb = () => {
   const svc = hostNodeSvc(cluster, 'node1')!.services.find((s) => s.name === 'web')!;
@@ -41,6 +42,9 @@ const cases: Array<[string, () => string]> = [
   ['misc-nat2.conf', () => renderDirectorConfig('director-nat', directorConfig(misc, 'nat2', ['NAT'], {}))],
   // every tracker kind: track_interface (the DIP's eth2 by default, eth3 weighted), track_file, track_script, track_process
   ['tracking-t1.conf', () => renderDirectorConfig('director-dr-ha', directorConfig(tracking, 't1', ['DR'], {}))],
+  // every health check type (SSL_GET with several URLs, DNS_CHECK, UDP_CHECK, PING_CHECK, FILE_CHECK, MISC_CHECK, the
+  // UDP default) and keepalived's LVS/VRRP options (quorum, alpha/omega, inhibit, flags, ops, preempt_delay, garp, sync)
+  ['checks-h1.conf', () => renderDirectorConfig('director-dr-ha', directorConfig(checks, 'h1', ['NAT', 'DR'], {}))],
 ];
 
 // one namespace for the config tests, with the interfaces the configs name

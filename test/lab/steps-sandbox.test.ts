@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import {
   address,
   addressAbsent,
+  command,
   file,
   iptablesChain,
   iptablesRule,
@@ -18,6 +19,8 @@ import {
   service,
   sysctl,
 } from '../../src/steps/index.ts';
+import { sh } from '../../src/shell.ts';
+import { pruneConfDir } from '../../roles/lib/steps.ts';
 import { changeCount, Sandbox } from '../unit/steps-harness.ts';
 
 const canSandbox = process.getuid?.() === 0;
@@ -209,3 +212,51 @@ sbTest('service keepalived (plain manager): start with -D -p, SIGHUP reload keep
   sb.apply(sb.plan([k('stopped')]));
   t.is(sb.sh('[ -e /run/keepalived.pid ]').code, 1);
 });
+
+// Names an unquoted or hand-quoted script would split, expand or glob: each must stay one word
+const ODD = `it's "$HOME" \`id\` *;x`;
+
+for (const shell of [['sh'], ['busybox', 'sh']]) {
+  sbTest(`paths with spaces, quotes and $ reach the right file and nothing else: file, template, lines, sysctl, command creates, pruneConfDir (${shell.join(' ')})`, async (t) => {
+    const sb = await sandbox(t);
+    sb.shell = shell;
+    const tree = () => sb.sh(`cd ${sh`${sb.workdir}`} && find . -mindepth 1 | sort`).out.split('\n').filter(Boolean);
+    // decoys where a split or glob of the odd names would land: they must stay untouched
+    sb.sh(sh`mkdir -p ${join(sb.workdir, 'conf')} && echo decoy > ${join(sb.workdir, 'conf', 'x.conf')}`);
+    const dir = join(sb.workdir, `conf dir $USER 'q'`);
+    const conf = join(dir, `${ODD}.conf`);
+    const tpl = join(dir, `tpl $1 "two".conf`);
+    const block = join(dir, `block 'b' $x.txt`);
+    const sysctlFile = join(dir, `90 $sys 'ctl'.conf`);
+    const marker = join(dir, `made by $0 'command'`);
+    const steps = [
+      file(conf, { content: 'one\n', mode: '0600', backup: true, validate: 'grep -q one %s' }),
+      file(tpl, { template: 'v=<%= v %>\n', vars: { v: 1 } }),
+      lines(block, { block: ['x=1'] }),
+      sysctl(sysctlFile, { 'net.ipv4.ip_forward': 1 }),
+      command(sh`touch ${marker}`, { creates: marker }),
+    ];
+    sb.apply(sb.plan(steps));
+    const written = ['./conf', './conf/x.conf', `./conf dir $USER 'q'`, ...[`${ODD}.conf`, `tpl $1 "two".conf`, `block 'b' $x.txt`, `90 $sys 'ctl'.conf`, `made by $0 'command'`].map((n) => `./conf dir $USER 'q'/${n}`)].sort();
+    t.deepEqual(tree(), written, 'exactly the named files, no temp file, nothing beside them');
+    t.is(sb.read(conf), 'one\n');
+    t.is(sb.mode(conf) & 0o7777, 0o600);
+    t.is(sb.read(tpl), 'v=1\n');
+    t.is(sb.read(block), '# BEGIN lvsplay managed block\nx=1\n# END lvsplay managed block\n');
+    t.is(sb.read(sysctlFile), '# managed by lvsplay: changes here are overwritten\nnet.ipv4.ip_forward = 1\n');
+    t.is(sb.read(join(sb.workdir, 'conf', 'x.conf')), 'decoy\n');
+    t.is(changeCount(sb.plan(steps)), 0, 'second run: facts read the same files');
+
+    // an update keeps the old content in PATH.lvsplay-backup, beside the odd name
+    sb.apply(sb.plan([file(conf, { content: 'two\n', backup: true, validate: 'grep -q two %s' })]));
+    t.is(sb.read(conf), 'two\n');
+    t.is(sb.read(`${conf}.lvsplay-backup`), 'one\n');
+
+    // pruneConfDir in the odd directory: keeps the odd name, removes the other *.conf files, leaves the rest
+    const prune = [pruneConfDir(dir, [`${ODD}.conf`])];
+    sb.apply(sb.plan(prune));
+    t.deepEqual(sb.ls(dir), [`${ODD}.conf`, `${ODD}.conf.lvsplay-backup`, `block 'b' $x.txt`, `made by $0 'command'`].sort());
+    t.is(changeCount(sb.plan(prune)), 0);
+    t.is(sb.read(join(sb.workdir, 'conf', 'x.conf')), 'decoy\n');
+  });
+}

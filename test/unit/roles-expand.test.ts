@@ -5,8 +5,8 @@ import { loadInventory } from '../../src/inventory/index.ts';
 import { expandPlay, hostInfo } from '../../src/engine/expand.ts';
 import type { Fact, PlanContext, Role, Step } from '../../src/engine/types.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
-import { directorDrHa, directorNat, nodeSvc, realserverDr, realserverNat, realserverTun, webBackend } from '../../roles/index.ts';
-import type { LvsRole } from '../../roles/lib/registry.ts';
+import { director, directorDrHa, directorNat, nodeSvc, realserverDr, realserverNat, realserverTun, webBackend } from '../../roles/index.ts';
+import { buildsVirtualServices, type LvsRole } from '../../src/cluster/registry.ts';
 import { PredictedState } from '../../src/engine/predicted-state.ts';
 
 const inv = loadInventory(fileURLToPath(new URL('../fixtures/roles/cluster.yaml', import.meta.url)));
@@ -212,4 +212,26 @@ test('tracking: each track_script body is written root-owned 0700 before the kee
   t.regex(c.script, /chmod 0700/);
   t.regex(c.script, /chown root:root "\$lvs_tmp"/);
   t.regex(c.diff ?? '', /\+busybox wget -q -T 1 -O \/dev\/null http:\/\/127\.0\.0\.1\//);
+});
+
+test('director is the one director role: director-nat and director-dr-ha are it with their name and default kinds', (t) => {
+  t.deepEqual((director() as LvsRole).lbKinds, ['NAT', 'DR', 'TUN']);
+  t.deepEqual((directorNat() as LvsRole).lbKinds, ['NAT']);
+  for (const [alias, kinds] of [[directorDrHa(), ['DR', 'TUN']], [directorNat(), ['NAT']]] as const) {
+    for (const host of ['dir1', 'dir2']) {
+      const a = expand(alias, host);
+      const d = expand(director({ kinds: [...kinds] }), host);
+      t.true(a.steps.length > 0);
+      t.deepEqual(a.names.map((n) => n.replaceAll(alias.role, 'director')), d.names, `${alias.role} on ${host}`);
+      // the same keepalived.conf, but for the role named in its header
+      const conf = (e: typeof a) => planFresh(e.steps.find((s) => s.name.includes('keepalived.conf'))!).changes.map((c) => c.diff ?? c.script).join('\n');
+      t.is(conf(a).replace(`role ${alias.role},`, 'role director,'), conf(d));
+      t.regex(conf(a), new RegExp(`# Managed by lvsplay, role ${alias.role}, host ${host}`));
+    }
+  }
+});
+
+test('the roles that build virtual services (the default verification checks them) are the directors and node-svc', (t) => {
+  t.deepEqual([director(), directorNat(), directorDrHa(), nodeSvc(), realserverDr(), realserverTun(), realserverNat(), webBackend()].map(buildsVirtualServices),
+    [true, true, true, true, false, false, false, false]);
 });

@@ -1,4 +1,5 @@
 /** Test harness for steps: plan a step from raw fact outputs, and run facts/changes for real in a sandbox. */
+import test from 'ava';
 import { createHash } from 'node:crypto';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -6,13 +7,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Fact, Plan, Step } from '../../src/engine/types.ts';
 import { PredictedState } from '../../src/engine/predicted-state.ts';
+import { sh } from '../../src/shell.ts';
 
 export type Raw = string | { out: string; code: number };
+
+/** Every fact command and change script planned in this test file, for the sh -n check below. */
+const planned = new Map<string, string>();
 
 /** Plan `step` with each declared fact parsed from `raw[fact.key]` (a missing key fails the test loudly). */
 export function planWith(step: Step, raw: Record<string, Raw>, predict = new PredictedState()): Plan {
   const declared = new Map(step.facts.map((f) => [f.key, f]));
-  return step.plan({
+  for (const f of step.facts) planned.set(f.command, `fact ${f.key} of ${step.name}`);
+  const plan = step.plan({
     host: { name: 'h1', vars: {}, groups: ['all'] },
     predict,
     fact<T>(f: Fact<T>): T {
@@ -22,7 +28,32 @@ export function planWith(step: Step, raw: Record<string, Raw>, predict = new Pre
       return typeof r === 'string' ? f.parse(r, 0) : f.parse(r.out, r.code);
     },
   });
+  for (const c of plan.changes) planned.set(c.script, `change "${c.summary}" of ${step.name}`);
+  return plan;
 }
+
+/** Shells that `sh -n` checks the scripts with (dash as sh, and busybox sh when installed). */
+const SHELLS = [['sh', '-n'], ...(spawnSync('busybox', ['true']).status === 0 ? [['busybox', 'sh', '-n']] : [])];
+
+/** `sh -n` on a script: the syntax error, or undefined when it parses. */
+export function shellSyntaxError(script: string, shell: string[] = SHELLS[0]!): string | undefined {
+  const r = spawnSync(shell[0]!, shell.slice(1), { input: script, encoding: 'utf8', timeout: 10_000 });
+  return r.status === 0 ? undefined : `${shell.join(' ')}: ${(r.stderr || `exit ${r.status}`).trim()}`;
+}
+
+// Every test file that plans through this harness also checks, once its tests are done, that each fact command
+// and change script its fixtures produced parses (sh -n): a quoting mistake in a step fails here, on any input.
+test.after.always('sh -n: every fact command and change script planned by this file parses', (t) => {
+  const bad: string[] = [];
+  for (const [script, what] of planned) {
+    for (const shell of SHELLS) {
+      const e = shellSyntaxError(script, shell);
+      if (e) bad.push(`${what}: ${e}\n${script}`);
+    }
+  }
+  t.deepEqual(bad, []);
+  t.log(`${planned.size} scripts checked with ${SHELLS.map((s) => s.slice(0, -1).join(' ')).join(' and ')}`);
+});
 
 /** Output of fileFact's command for a regular file with this content. */
 export function rawFile(content: string, o: { mode?: number; uid?: number; gid?: number; owner?: string; group?: string } = {}): string {
@@ -75,19 +106,19 @@ export class Sandbox {
 
   /** Content of a file inside the sandbox (its tmpfs is invisible to the machine). */
   read(path: string): string {
-    const r = this.sh(`cat '${path}'`);
+    const r = this.sh(sh`cat ${path}`);
     if (r.code !== 0) throw new Error(`cannot read ${path} in the sandbox: ${r.err}`);
     return r.out;
   }
 
   /** Permission bits of a file inside the sandbox. */
   mode(path: string): number {
-    return parseInt(this.sh(`stat -c %a '${path}'`).out.trim(), 8);
+    return parseInt(this.sh(sh`stat -c %a ${path}`).out.trim(), 8);
   }
 
   /** Names in a directory inside the sandbox, sorted (dotfiles included). */
   ls(dir: string): string[] {
-    return this.sh(`ls -A '${dir}'`).out.split('\n').filter(Boolean).sort();
+    return this.sh(sh`ls -A ${dir}`).out.split('\n').filter(Boolean).sort();
   }
 
   /** Gather every fact of `steps` for real, then plan the steps in order with one shared state. */

@@ -127,7 +127,7 @@ test('planVerification: default entries from clients, only/from validated before
 `);
   const i = loadInventory(inv);
   // the default verification applies to playbooks that build services (a director or node-svc role)
-  const director = { role: 'director-dr-ha', steps: () => [] };
+  const director = { role: 'director-dr-ha', lbKinds: ['DR', 'TUN'], steps: () => [] };
   const builds = { name: 'x', plays: [{ hosts: 'directors', roles: [director] }] };
   const none = planVerification({ name: 'x', plays: [{ hosts: 'all', steps: [] }] }, i);
   t.deepEqual(none.jobs, []);

@@ -3,8 +3,8 @@
  * the field (`lvs_services[1].port`), the file and line where the variable was set, and a fix.
  */
 import type { z } from 'zod';
-import type { Problem } from '../../src/engine/types.ts';
-import type { HostEntry, Inventory } from '../../src/inventory/types.ts';
+import type { Problem } from '../engine/types.ts';
+import type { HostEntry, Inventory } from '../inventory/types.ts';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; problems: Problem[] };
 
@@ -36,15 +36,4 @@ export function readVar<S extends z.ZodType>(inv: Inventory, hostName: string, n
       return { message: `${field}: ${message}`, host: hostName, field, ...loc, hint };
     }),
   };
-}
-
-/** Problems equal in message, field and location are one problem (a group variable seen by many hosts). */
-export function dedupeProblems(problems: Problem[]): Problem[] {
-  const seen = new Set<string>();
-  return problems.filter((p) => {
-    const k = JSON.stringify([p.message, p.field, p.file, p.line, p.file || p.line ? '' : p.host]);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }

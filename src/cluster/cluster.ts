@@ -1,10 +1,10 @@
 /**
  * The cluster as the roles see it: services, VRRP instances, NICs and addresses resolved from the inventory.
- * Pure functions of the inventory. Invalid entries are left out here; `validate.ts` reports them as Problems
- * (the engine runs every role's validation before anything is touched, so nothing is built from bad data).
+ * Pure functions of the inventory. Invalid entries are left out here; the rules (rules/) report them as Problems
+ * (the engine runs them once per playbook before anything is touched, so nothing is built from bad data).
  */
-import type { Inventory } from '../../src/inventory/types.ts';
-import { type Cidr, isIpv4, parseCidr, sameSubnet } from '../../src/net/ipv4.ts';
+import type { Inventory } from '../inventory/types.ts';
+import { type Cidr, isIpv4, parseCidr, sameSubnet } from '../net/ipv4.ts';
 import {
   type IpvsTimeouts,
   ipvsTimeoutsSchema,
@@ -22,7 +22,7 @@ import {
   parseVrrpVip,
 } from './schema.ts';
 import { z } from 'zod';
-import { addSecret } from '../../src/secret-values.ts';
+import { addSecret } from '../secret-values.ts';
 
 export interface Nic {
   name: string;
@@ -134,7 +134,7 @@ export interface ResolvedRealServer {
 export interface ResolvedService {
   service: Service;
   realServers: ResolvedRealServer[];
-  sorry?: { address: string; port: number };
+  sorry?: { address: string; port: number; inhibit: boolean };
 }
 
 /** Real servers of a service with addresses as seen from `director`; unresolvable ones are left out (validated). */
@@ -147,7 +147,7 @@ export function resolveService(inv: Inventory, s: Service, director?: string): R
   let sorry: ResolvedService['sorry'];
   if (s.sorry_server) {
     const a = s.sorry_server.address ?? (s.sorry_server.host && inv.hosts.has(s.sorry_server.host) ? realServerAddress(inv, s.sorry_server.host, undefined, director) : undefined);
-    if (a) sorry = { address: a, port: s.sorry_server.port ?? s.port };
+    if (a) sorry = { address: a, port: s.sorry_server.port ?? s.port, inhibit: s.sorry_server.inhibit };
   }
   return { service: s, realServers, ...(sorry ? { sorry } : {}) };
 }
@@ -224,7 +224,8 @@ export function vrrpInstancesOf(inv: Inventory, host: string, vrrp: Vrrp | undef
     .map((i) => {
       const priority = i.priorities[host]!;
       const top = Math.max(...Object.values(i.priorities));
-      const state = i.nopreempt || priority < top ? 'BACKUP' : 'MASTER';
+      // nopreempt and preempt_delay work only when no member starts as MASTER
+      const state = i.nopreempt || i.preempt_delay !== undefined || priority < top ? 'BACKUP' : 'MASTER';
       const src = addressOn(inv, host, i.interface);
       const peers = i.unicast
         ? Object.keys(i.priorities)

@@ -13,11 +13,12 @@
  *   lvs_ipvs_timeouts {tcp, tcpfin, udp} for `ipvsadm --set`
  */
 import { z } from 'zod';
-import { isIpv4, parseCidr } from '../../src/net/ipv4.ts';
+import { isIpv4, parseCidr } from '../net/ipv4.ts';
+// one list of schedulers for the inventory and the ipvs step
+import { SCHEDULERS, type Scheduler } from '../steps/ipvs.ts';
+import { defaultHealthCheck, healthCheckSchema } from './health-checks.ts';
+import { connReuseModeProblem, serviceOptionsShape, syncDaemonOptionsShape, vrrpGlobalOptionsShape, vrrpInstanceOptionsShape } from './keepalived-options.ts';
 
-/** IPVS schedulers (each is the kernel module ip_vs_<name>); fo, ovf, mh need a newer kernel. */
-export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;
-export type Scheduler = (typeof SCHEDULERS)[number];
 export const LB_KINDS = ['NAT', 'DR', 'TUN'] as const;
 export type LbKind = (typeof LB_KINDS)[number];
 
@@ -55,31 +56,7 @@ export const lbKind = z.string().refine((s) => (LB_KINDS as readonly string[]).i
 
 const seconds = z.number().int().min(1).max(86400);
 
-export const healthCheckSchema = z.discriminatedUnion('type', [
-  z.strictObject({
-    type: z.literal('HTTP_GET'),
-    path: z.string().regex(/^\/\S*$/, { error: 'must be a URL path starting with /' }).default('/'),
-    status_code: z.number().int().min(100).max(599).default(200),
-    connect_port: port.optional(),
-    connect_timeout: seconds.default(3),
-    retry: z.number().int().min(0).max(100).default(2),
-    delay_before_retry: seconds.default(2),
-  }),
-  z.strictObject({
-    type: z.literal('TCP_CHECK'),
-    connect_port: port.optional(),
-    connect_timeout: seconds.default(3),
-    retry: z.number().int().min(0).max(100).default(2),
-    delay_before_retry: seconds.default(2),
-  }),
-  z.strictObject({
-    type: z.literal('MISC_CHECK'),
-    script: commandLine,
-    timeout: seconds.default(5),
-  }),
-  z.strictObject({ type: z.literal('NONE') }),
-], { error: 'health_check.type must be HTTP_GET, TCP_CHECK, MISC_CHECK or NONE' });
-export type HealthCheck = z.output<typeof healthCheckSchema>;
+export { healthCheckSchema, type HealthCheck } from './health-checks.ts';
 
 export const realServerSchema = z.strictObject({
   /** inventory host name: the address comes from the inventory */
@@ -92,10 +69,16 @@ export const realServerSchema = z.strictObject({
 });
 
 export const sorryServerSchema = z
-  .strictObject({ host: z.string().min(1).optional(), address: ipv4.optional(), port: port.optional() })
+  .strictObject({
+    host: z.string().min(1).optional(),
+    address: ipv4.optional(),
+    port: port.optional(),
+    /** keep the sorry server in the table with weight 0 while the real servers serve (sorry_server_inhibit) */
+    inhibit: z.boolean().default(false),
+  })
   .refine((s) => (s.host === undefined) !== (s.address === undefined), { error: 'sorry_server needs exactly one of host or address' });
 
-export const serviceSchema = z.strictObject({
+const serviceObject = z.strictObject({
   name: objName,
   vip: ipv4,
   port,
@@ -106,10 +89,16 @@ export const serviceSchema = z.strictObject({
   delay_loop: seconds.default(5),
   /** host or group names of the directors serving it (default: every director whose role handles its lb_kind) */
   directors: z.array(z.string().min(1)).optional(),
-  health_check: healthCheckSchema.default({ type: 'TCP_CHECK', connect_timeout: 3, retry: 2, delay_before_retry: 2 }),
+  /** default: TCP_CHECK for TCP, UDP_CHECK for UDP (see defaultHealthCheck) */
+  health_check: healthCheckSchema.optional(),
   sorry_server: sorryServerSchema.optional(),
   real_servers: z.array(realServerSchema).min(1, { error: 'a service needs at least one real server' }),
+  ...serviceOptionsShape,
 });
+/** A service without health_check gets the default check of its protocol. */
+const withDefaultCheck = <T extends { protocol: 'TCP' | 'UDP'; health_check?: z.output<typeof healthCheckSchema> }>(s: T) =>
+  ({ ...s, health_check: s.health_check ?? defaultHealthCheck(s.protocol) });
+export const serviceSchema = serviceObject.transform(withDefaultCheck);
 export type Service = z.output<typeof serviceSchema> & { lb_kind: LbKind; scheduler: Scheduler };
 
 /** A VRRP VIP: `ADDRESS[/PREFIX] [dev IFACE]` → {address, prefix, dev?}. */
@@ -177,6 +166,7 @@ export const vrrpInstanceSchema = z.strictObject({
     .strictObject({ master: commandLine.optional(), backup: commandLine.optional(), fault: commandLine.optional(), stop: commandLine.optional() })
     .optional(),
   track: vrrpTrackSchema.default({ vip_interfaces: true, interfaces: [], files: [], scripts: [], processes: [] }),
+  ...vrrpInstanceOptionsShape,
 });
 export type VrrpInstance = z.output<typeof vrrpInstanceSchema>;
 
@@ -186,13 +176,14 @@ export const vrrpSchema = z.strictObject({
     .array(z.strictObject({ name: objName, instances: z.array(objName).min(2, { error: 'a sync group needs at least two instances' }) }))
     .default([]),
   /** connection sync between the directors (IPVS sync daemon), bound to one VRRP instance's state */
-  lvs_sync_daemon: z.strictObject({ interface: ifname, instance: objName, id: z.number().int().min(0).max(255).optional() }).optional(),
+  lvs_sync_daemon: z.strictObject({ interface: ifname, instance: objName, ...syncDaemonOptionsShape }).optional(),
+  ...vrrpGlobalOptionsShape,
 });
 export type Vrrp = z.output<typeof vrrpSchema>;
 
-export const nodeServiceSchema = serviceSchema.omit({ lb_kind: true, directors: true, sorry_server: true }).extend({
+export const nodeServiceSchema = serviceObject.omit({ lb_kind: true, directors: true, sorry_server: true }).extend({
   lb_kind: z.literal('NAT', { error: 'node-svc services are NAT (port mapping through the node)' }).default('NAT'),
-});
+}).transform(withDefaultCheck);
 
 export const nodeSvcSchema = z.strictObject({
   /** always-up dummy device holding the service IPs (kube-proxy: kube-ipvs0) */
@@ -232,5 +223,7 @@ export type IpvsTimeouts = z.output<typeof ipvsTimeoutsSchema>;
 export const ipvsSysctlsSchema = z.record(z.string(), z.number().int().min(0)).superRefine((r, ctx) => {
   for (const k of Object.keys(r)) {
     if (!/^net\.ipv4\.vs\.[a-z0-9_]+$/.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `${k} is not an IPVS sysctl: keys are net.ipv4.vs.* (e.g. net.ipv4.vs.expire_nodest_conn)` });
+    const bad = connReuseModeProblem(k, r[k]!);
+    if (bad) ctx.addIssue({ code: 'custom', path: [k], message: bad });
   }
 });

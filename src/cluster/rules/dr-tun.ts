@@ -1,0 +1,59 @@
+/**
+ * DR and TUN: the director forwards the packet unchanged to a real server that holds the VIP itself, so ports cannot
+ * be mapped, the VIP is never a director's own address, and every real server runs the real server role of its kind.
+ */
+import { hostAddresses } from '../cluster.ts';
+import { REAL_SERVER_ROLE } from '../registry.ts';
+import { add, directorsByService, directorUsages, realServerUsages, serviceIndex, type RuleContext } from './context.ts';
+
+/** DR and TUN forward the packet unchanged: the real server port must be the VIP's port. */
+export function checkPortMapping(c: RuleContext): void {
+  for (const d of directorUsages(c)) {
+    for (const s of d.services) {
+      if (s.lb_kind === 'NAT') continue;
+      s.real_servers.forEach((rs, j) => {
+        if (rs.port !== undefined && rs.port !== s.port) {
+          add(c, d.host, `lvs_services[${serviceIndex(c.inv, d.host, s)}].real_servers[${j}].port`,
+            `service ${s.name} (lb_kind ${s.lb_kind}): real server ${rs.host} port ${rs.port} differs from the virtual port ${s.port}; ${s.lb_kind} cannot map ports`,
+            `make the real server listen on ${s.port} and drop its port, or use lb_kind NAT (the only method that maps ports)`, 'lvs_services');
+        }
+      });
+    }
+  }
+}
+
+/** A DR VIP must not be a director's own address: the real servers would refuse to answer the director's ARP for it. */
+export function checkDrVipOwnAddress(c: RuleContext): void {
+  for (const d of directorUsages(c)) {
+    const own = hostAddresses(c.inv, d.host);
+    for (const s of d.services) {
+      if (s.lb_kind === 'DR' && own.includes(s.vip)) {
+        add(c, d.host, `lvs_services[${serviceIndex(c.inv, d.host, s)}].vip`,
+          `service ${s.name}: the DR VIP ${s.vip} is ${d.host}'s own address`,
+          'use a separate address as the VIP (held by keepalived as a VRRP VIP), never the director\'s primary address', 'lvs_services');
+      }
+    }
+  }
+}
+
+/** DR/TUN real servers hold the VIP themselves: each needs the real server role of the service's kind, holding that VIP. */
+export function checkVipRealServers(c: RuleContext): void {
+  for (const { service: s, directors } of directorsByService(c).values()) {
+    if (s.lb_kind === 'NAT') continue;
+    const wanted = REAL_SERVER_ROLE[s.lb_kind];
+    const dir = directors[0]!;
+    const f = `lvs_services[${serviceIndex(c.inv, dir, s)}]`;
+    s.real_servers.forEach((rs, j) => {
+      if (!c.inv.hosts.has(rs.host)) return; // reported by checkReferences
+      const uses = realServerUsages(c, s.lb_kind, rs.host);
+      if (!uses.some((u) => u.role.vipsFor?.(c.inv, rs.host).includes(s.vip))) {
+        add(c, rs.host, `${f}.real_servers[${j}]`,
+          uses.length === 0
+            ? `service ${s.name} (${s.lb_kind}) uses ${rs.host} as a real server, but no play applies the ${wanted} role to ${rs.host}`
+            : `service ${s.name} (${s.lb_kind}) uses ${rs.host} as a real server, but its ${wanted} role does not configure VIP ${s.vip}`,
+          `apply ${wanted}() to ${rs.host} in the playbook (it takes the VIPs of the ${s.lb_kind} services listing the host), or remove the host from the service`,
+          undefined, (r) => r.realServerOf === s.lb_kind);
+      }
+    });
+  }
+}

@@ -1,0 +1,48 @@
+/** Services and their directors: references to inventory hosts, one virtual service per address, data for every director. */
+import { resolveService } from '../cluster.ts';
+import { add, directorUsages, serviceIndex, type RuleContext } from './context.ts';
+
+export function checkReferences(c: RuleContext): void {
+  const known = (h: string) => c.inv.hosts.has(h);
+  for (const d of directorUsages(c)) {
+    const seenVs = new Map<string, string>();
+    for (const s of d.services) {
+      const i = serviceIndex(c.inv, d.host, s);
+      const f = `lvs_services[${i}]`;
+      s.real_servers.forEach((rs, j) => {
+        if (!rs.address && !known(rs.host)) {
+          add(c, d.host, `${f}.real_servers[${j}].host`, `service ${s.name}: real server "${rs.host}" is not a host of the inventory`, 'list the real server as an inventory host (its address comes from there), or give its address', 'lvs_services');
+        }
+      });
+      if (s.sorry_server?.host && !known(s.sorry_server.host)) {
+        add(c, d.host, `${f}.sorry_server.host`, `service ${s.name}: sorry server "${s.sorry_server.host}" is not a host of the inventory`, 'use an inventory host name or sorry_server.address', 'lvs_services');
+      }
+      const key = `${s.protocol} ${s.vip}:${s.port}`;
+      const other = seenVs.get(key);
+      if (other !== undefined && other !== s.name) {
+        add(c, d.host, `${f}.vip`, `services ${other} and ${s.name} are both ${key}`, 'one virtual service per protocol, VIP and port', 'lvs_services');
+      }
+      seenVs.set(key, s.name);
+    }
+  }
+}
+
+/** Every director role host needs its data: services and real servers with addresses. */
+export function checkDirectorData(c: RuleContext): void {
+  for (const d of directorUsages(c)) {
+    if (d.services.length === 0) {
+      add(c, d.host, 'lvs_services', `${d.usage.role.role} is applied to ${d.host}, but none of its lvs_services is ${(d.usage.role.lbKinds ?? []).join('/')} for this director`,
+        'add the virtual services to lvs_services (e.g. in group_vars of the directors), with lb_kind and, if several directors, directors: [...]');
+    }
+    // real servers must resolve to an address
+    for (const s of d.services) {
+      const r = resolveService(c.inv, s, d.host);
+      if (r.realServers.length < s.real_servers.filter((x) => x.address || c.inv.hosts.has(x.host)).length) {
+        const missing = s.real_servers.filter((x) => !x.address && c.inv.hosts.has(x.host) && !r.realServers.some((y) => y.host === x.host));
+        for (const m of missing) {
+          add(c, m.host, 'lvs_rip', `real server ${m.host} of service ${s.name} has no address in the inventory`, 'set ansible_host, lvs_nics or lvs_rip for the host');
+        }
+      }
+    }
+  }
+}

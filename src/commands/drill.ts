@@ -11,7 +11,7 @@ import { SshPool, UnreachableError } from '../transport/index.ts';
 import { FAULT_MODES, failoverDrill, planFailover, type FaultMode } from '../drill/failover.ts';
 import { planRealservers, realserversDrill } from '../drill/realservers.ts';
 import { formatFailover, formatRealservers } from '../drill/report.ts';
-import { parseDuration } from '../drill/timeline.ts';
+import { DEFAULT_MAX_SPLIT_BRAIN_MS, parseDuration } from '../drill/timeline.ts';
 import type { CommandIO } from './io.ts';
 import { trapInterrupts } from './interrupt.ts';
 
@@ -117,7 +117,7 @@ export async function drillCommand(argv: string[], io: CommandIO): Promise<numbe
   if (limits.intervalMs < 5) throw new UsageError('drill: --interval must be at least 5 ms');
   const maxTakeoverMs = duration(o['max-takeover'], '--max-takeover', 5000);
   const waitMs = duration(o.wait, '--wait', 30_000);
-  const maxSplitBrainMs = o['max-split-brain'] === '0' ? 0 : duration(o['max-split-brain'], '--max-split-brain', 1000);
+  const maxSplitBrainMs = o['max-split-brain'] === '0' ? 0 : duration(o['max-split-brain'], '--max-split-brain', DEFAULT_MAX_SPLIT_BRAIN_MS);
   const linkDownMs = duration(o['link-down'], '--link-down', 8000);
   const drainTimeoutMs = duration(o['drain-timeout'], '--drain-timeout', 30_000);
   const checkTimeoutMs = duration(o['check-timeout'], '--check-timeout', 60_000);

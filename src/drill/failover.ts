@@ -22,6 +22,9 @@ import { handBack, handOver } from './handover.ts';
 import { analyzeFailover, failoverVerdict, faultLabel, fmtMs, holderTimeline, holdersAt, type FailoverAnalysis, type HoldEvent } from './timeline.ts';
 import { sh } from '../shell.ts';
 
+/** With nopreempt the old master must NOT take the VIP back: watch this long (at most --wait) that it does not. */
+const NOPREEMPT_WATCH_MS = 10_000;
+
 export type FaultMode = 'handover' | 'stop' | 'kill' | 'linkdown';
 export const FAULT_MODES: readonly FaultMode[] = ['handover', 'stop', 'kill', 'linkdown'];
 
@@ -247,7 +250,7 @@ async function drillPair(inv: Inventory, pair: VrrpPair, vantage: string | undef
     restoreAt = o.mode === 'linkdown' ? faultAt + o.linkDownMs : Date.now();
     await restore();
     restored = true;
-    if (pair.nopreempt) await sleep(Math.min(o.waitMs, 10_000), o.signal);
+    if (pair.nopreempt) await sleep(Math.min(o.waitMs, NOPREEMPT_WATCH_MS), o.signal);
     else {
       const back = await waitUntil(() => {
         const h = now();

@@ -233,7 +233,7 @@ export interface FailoverThresholds {
   maxTakeoverMs: number;
   maxLost: number;
   /**
-   * Longest single overlap of two holders tolerated (default 1000 ms). A handover overlaps for up to one advert
+   * Longest single overlap of two holders tolerated (default DEFAULT_MAX_SPLIT_BRAIN_MS). A handover overlaps for up to one advert
    * exchange, and the watchers' events come over separate SSH channels (tens of ms of jitter); a killed master
    * that keeps the VIP overlaps for seconds.
    */
@@ -241,14 +241,17 @@ export interface FailoverThresholds {
 }
 
 /** Why a failover drill fails (empty: it passed). */
+/** 1 s: a handover overlaps for one advert exchange plus the watchers' SSH jitter; a real split brain lasts seconds. */
+export const DEFAULT_MAX_SPLIT_BRAIN_MS = 1000;
+
 export function failoverVerdict(a: FailoverAnalysis, t: FailoverThresholds, o: { nopreempt: boolean; master: string; probed: boolean }): string[] {
   const r: string[] = [];
   if (a.takeoverMs === undefined) r.push('no backup took the VIP over');
   else if (a.takeoverMs > t.maxTakeoverMs) r.push(`takeover took ${fmtMs(a.takeoverMs)} (max ${fmtMs(t.maxTakeoverMs)})`);
   if (o.probed && a.lost > t.maxLost) r.push(`${a.lost} probes lost (max ${t.maxLost})`);
   const longest = Math.max(0, ...a.splitBrain.map((s) => s.to - s.from));
-  if (longest > (t.maxSplitBrainMs ?? 1000)) {
-    r.push(`split brain for ${fmtMs(a.splitBrainMs)} (longest ${fmtMs(longest)}, max ${fmtMs(t.maxSplitBrainMs ?? 1000)}): ${[...new Set(a.splitBrain.flatMap((s) => s.hosts))].join(' and ')} held the VIP at once`);
+  if (longest > (t.maxSplitBrainMs ?? DEFAULT_MAX_SPLIT_BRAIN_MS)) {
+    r.push(`split brain for ${fmtMs(a.splitBrainMs)} (longest ${fmtMs(longest)}, max ${fmtMs(t.maxSplitBrainMs ?? DEFAULT_MAX_SPLIT_BRAIN_MS)}): ${[...new Set(a.splitBrain.flatMap((s) => s.hosts))].join(' and ')} held the VIP at once`);
   }
   if (o.nopreempt && a.preemptBackMs !== undefined) r.push(`nopreempt: ${o.master} took the VIP back after the restore`);
   if (!o.nopreempt && a.preemptBackMs === undefined) r.push(`${o.master} did not take the VIP back after the restore (preempt)`);

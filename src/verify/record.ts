@@ -184,7 +184,9 @@ export function buildRecord(i: RecordInput): VerifyRecord {
   // the declared pool: a down server fails the service unless the operator accepted it
   const allow = new Set(i.job.check.allowDown ?? []);
   const maxDown = i.job.check.maxDown ?? 0;
-  const downRecords = downs.map((d) => ({ ...d, allowed: allow.has(d.backend) || downs.length <= maxDown }));
+  // maxDown bounds the downs nobody named: a host in allowDown is accepted by name and does not use up maxDown
+  const unnamedDowns = downs.filter((d) => !allow.has(d.backend)).length;
+  const downRecords = downs.map((d) => ({ ...d, allowed: allow.has(d.backend) || unnamedDowns <= maxDown }));
   for (const d of downRecords) (d.allowed ? notes : reasons).push(d.allowed ? `DEGRADED: ${d.reason} (accepted: ${allow.has(d.backend) ? 'allow-down' : `maxDown ${maxDown}`})` : d.reason);
   for (const b of backends) {
     const d = downRecords.find((x) => x.backend === b.label);

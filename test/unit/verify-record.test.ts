@@ -135,6 +135,24 @@ test('health checker removed a backend: the declared pool fails (DEGRADED when a
   t.regex(s.reasons!.join('\n'), /198\.18\.0\.22:8080 is in dir1's IPVS table but not a real server of web-dr/);
 });
 
+test('maxDown counts only the down servers allowDown does not name', (t) => {
+  const three = job({ backends: [...job().target.backends, { label: 'rs3', host: 'rs3', address: '198.18.0.23', port: 80, weight: 1 }] });
+  // rs2 and rs3 are down (the checkers removed them), only rs1 serves
+  const b = snaps([snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 1, 0]] })], [snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 1, 100]] })]);
+  const verdict = (check: ReturnType<typeof services>) => buildRecord({ job: { ...three, check }, run: run(alternating(100, () => 'rs1')), ...b });
+  const both = verdict(services({ probes: 100, allowDown: ['rs3'], maxDown: 1 }));
+  t.is(both.verdict, 'DEGRADED', both.reasons?.join('; '));
+  t.deepEqual(both.down!.map((d) => [d.backend, d.allowed]), [['rs2', true], ['rs3', true]]);
+  t.regex(both.notes!.join('\n'), /DEGRADED: rs2 .*\(accepted: maxDown 1\)/);
+  t.regex(both.notes!.join('\n'), /DEGRADED: rs3 .*\(accepted: allow-down\)/);
+  // the named host does not make room for an unnamed one: rs2 is not accepted without maxDown
+  const named = verdict(services({ probes: 100, allowDown: ['rs3'] }));
+  t.is(named.verdict, 'FAIL');
+  t.deepEqual(named.down!.map((d) => [d.backend, d.allowed]), [['rs2', false], ['rs3', true]]);
+  // and maxDown 1 alone still refuses two unnamed downs
+  t.is(verdict(services({ probes: 100, maxDown: 1 })).verdict, 'FAIL');
+});
+
 test('split brain and traffic that bypasses the active director are failures', (t) => {
   const reals0: Array<[string, number, number]> = [['198.18.0.21:80', 1, 0], ['198.18.0.22:80', 1, 0]];
   const { before, after } = snaps(

@@ -2,7 +2,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { buildRecord, matchBackend } from '../../src/verify/record.ts';
-import { clusterUnsettled } from '../../src/verify/run.ts';
+import { clusterUnsettled, needsKeepalivedState } from '../../src/verify/run.ts';
 import { parseSnapshot, vipInterface, parseIpAddrJson } from '../../src/verify/director.ts';
 import { parseNodeProbeOutput } from '../../src/verify/probe-output.ts';
 import { services } from '../../src/verify/spec.ts';
@@ -151,6 +151,17 @@ test('maxDown counts only the down servers allowDown does not name', (t) => {
   t.deepEqual(named.down!.map((d) => [d.backend, d.allowed]), [['rs2', false], ['rs3', true]]);
   // and maxDown 1 alone still refuses two unnamed downs
   t.is(verdict(services({ probes: 100, maxDown: 1 })).verdict, 'FAIL');
+});
+
+test('keepalived\'s dump is needed when the VIP holder misses a declared server, has it at weight 0, or a probe failed', (t) => {
+  const j = job();
+  const need = (reals: Array<[string, number, number]>, probes = run(alternating(10)), holds = true) =>
+    needsKeepalivedState([j], new Map([[j, probes]]), new Map([['dir1', snapshot('dir1', { holds, reals })]]));
+  t.false(need([['198.18.0.21:80', 1, 0], ['198.18.0.22:80', 1, 0]]), 'every declared server serves');
+  t.true(need([['198.18.0.21:80', 1, 0]]), 'rs2 missing');
+  t.true(need([['198.18.0.21:80', 1, 0], ['198.18.0.22:80', 0, 0]]), 'rs2 at weight 0');
+  t.true(need([['198.18.0.21:80', 1, 0], ['198.18.0.22:80', 1, 0]], run(alternating(10, (i) => (i === 3 ? null : 'rs1')))), 'a failed probe');
+  t.false(need([['198.18.0.21:80', 1, 0]], run(alternating(10)), false), 'a backup\'s table is not the reference');
 });
 
 test('split brain and traffic that bypasses the active director are failures', (t) => {

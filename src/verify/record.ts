@@ -51,19 +51,49 @@ interface SnapshotsLike {
   get(h: string): DirectorSnapshot | undefined;
 }
 
+export interface VipMove {
+  from: string | null;
+  to: string | null;
+  /** orchestrator clock (UTC time of day) of the snapshots before and after the probes */
+  between: [string, string];
+  /** when the new holder became MASTER of the VRRP instance carrying the VIP, from its keepalived dump */
+  became?: { host: string; instance: string; at: string };
+}
+
+const timeOfDay = (ms: number) => new Date(ms).toISOString().slice(11, 23);
+
+/** The VRRP instance of `host` that carries `vip` as MASTER, and since when (its keepalived dump, newest first). */
+function masterSince(host: string, vip: string, snaps: SnapshotsLike[]): VipMove['became'] {
+  for (const m of snaps) {
+    const i = m.get(host)?.keepalived?.vrrp.find((x) => x.state === 'MASTER' && x.vips?.includes(vip));
+    if (i) return { host, instance: i.name, at: i.lastTransition !== undefined ? timeOfDay(i.lastTransition * 1000) : 'unknown' };
+  }
+  return undefined;
+}
+
 /** Holder changes of `vip` between two snapshots of the service's directors (split brain is reported elsewhere). */
-export function vipMoves(directors: readonly string[], vip: string, before: SnapshotsLike, after: SnapshotsLike): Array<{ from: string | null; to: string | null; between: [string, string] }> {
+export function vipMoves(directors: readonly string[], vip: string, before: SnapshotsLike, after: SnapshotsLike): VipMove[] {
   const holder = (m: SnapshotsLike) => directors.filter((h) => { const s = m.get(h); return s !== undefined && vipInterface(s.addrs, vip) !== undefined; });
   const seen = (m: SnapshotsLike) => directors.some((h) => m.get(h) !== undefined);
   if (!seen(before) || !seen(after)) return [];
   const a = holder(before);
   const b = holder(after);
   if (a.length === b.length && a.every((h) => b.includes(h))) return [];
-  const at = (m: SnapshotsLike) => {
-    const ts = directors.map((h) => m.get(h)?.at).filter((x): x is number => x !== undefined);
-    return new Date(Math.max(...ts)).toISOString().slice(11, 23);
-  };
-  return [{ from: a.join('+') || null, to: b.join('+') || null, between: [at(before), at(after)] }];
+  const at = (m: SnapshotsLike) => timeOfDay(Math.max(...directors.map((h) => m.get(h)?.at).filter((x): x is number => x !== undefined)));
+  const became = b.length === 1 ? masterSince(b[0]!, vip, [after, before]) : undefined;
+  return [{ from: a.join('+') || null, to: b.join('+') || null, between: [at(before), at(after)], ...(became ? { became } : {}) }];
+}
+
+/** A VIP move said precisely: who held it, who holds it, since when, and where the probes' connections went. */
+export function describeMove(vip: string, m: VipMove, directorConns: Record<string, number>, failed: readonly { t: number }[]): string {
+  const conns = Object.entries(directorConns).map(([h, n]) => `${h} ${n}`).join(', ');
+  const ts = failed.map((p) => p.t);
+  return [
+    `${vip} moved from ${m.from ?? '(none)'} to ${m.to ?? '(none)'} during the probe window (between ${m.between[0]} and ${m.between[1]})`,
+    m.became ? `: ${m.became.host} became MASTER of ${m.became.instance} at ${m.became.at} (its keepalived)` : '',
+    conns ? `; new connections per director: ${conns}` : '',
+    ts.length ? `; ${ts.length} probe(s) failed between ${timeOfDay(Math.min(...ts))} and ${timeOfDay(Math.max(...ts))} (vantage clock)` : '',
+  ].join('');
 }
 
 export interface RecordInput {
@@ -135,10 +165,10 @@ export function buildRecord(i: RecordInput): VerifyRecord {
   const directorConns: Record<string, number> = {};
   for (const [h, d] of perDirector) directorConns[h] = [...d.values()].reduce((x, y) => x + y, 0);
   const moves = vipMoves(t.directors, t.vip, i.before, i.after);
-  for (const m of moves) reasons.push(`${t.vip} moved from ${m.from ?? '(none)'} to ${m.to ?? '(none)'} during the probe window (between ${m.between[0]} and ${m.between[1]})`);
+  const run = i.run;
+  for (const m of moves) reasons.push(describeMove(t.vip, m, directorConns, run.probes.filter((p) => !p.ok)));
 
   // what the probes saw
-  const run = i.run;
   if (run.unavailable) reasons.push(`not probed from ${i.job.vantage}: ${run.unavailable}`);
   if (run.noise.length) notes.push(`vantage output: ${run.noise.slice(0, 3).join(' | ').slice(0, 300)}`);
   const failedProbes = run.probes.filter((p) => !p.ok);

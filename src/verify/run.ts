@@ -11,7 +11,7 @@ import type { VerifyRecord } from '../output/events.ts';
 import { snapshotDirector, type DirectorSnapshot } from './director.ts';
 import { probeScript, type ProbeConfig } from './probe-program.ts';
 import { parseProbeOutput, type ProbeRun } from './probe-output.ts';
-import { buildRecord } from './record.ts';
+import { buildRecord, vipMoves } from './record.ts';
 import { connDeltas, serviceKey } from './ipvsadm.ts';
 import { vipInterface } from './director.ts';
 import type { VerifyJob, VerifyPlan } from './targets.ts';
@@ -204,8 +204,10 @@ export async function runVerification(plan: VerifyPlan, o: VerifyRunOptions): Pr
     await new Promise((r) => setTimeout(r, 1000));
     after = keepDump(await snapshots(directors, o, unreachable));
   }
-  // a server the checkers removed while the probes ran: read the dump now, so its reason names the check
-  if (!o.settle && !dump && needsKeepalivedState(plan.jobs, runs, after)) after = await snapshots(directors, o, unreachable, true);
+  // a server the checkers removed, or a VIP that moved, while the probes ran: read the dump now, so the record names
+  // the failing check or when the new holder became MASTER
+  const moved = plan.jobs.some((j) => vipMoves(j.target.directors, j.target.vip, before, after).length > 0);
+  if (!dump && (moved || (!o.settle && needsKeepalivedState(plan.jobs, runs, after)))) after = await snapshots(directors, o, unreachable, true);
 
   const records: VerifyRecord[] = [];
   for (const job of plan.jobs) {

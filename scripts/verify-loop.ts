@@ -5,6 +5,7 @@
  *
  *   flock /work/vm.lock npx tsx scripts/verify-loop.ts --lab --runs 10 [--first 0] [--verify-samples 3] --out FILE
  *   npx tsx scripts/verify-loop.ts -i LAB_INVENTORY --runs 10 ...       (a lab that is already up)
+ *   ... --limit directors,realservers_nat                                 (only the hosts the configurations change)
  *
  * `--lab` brings a fresh VM lab up, runs site.ts once to build the cluster (not counted), and always tears the lab
  * down. `--lvsplay BIN` measures another checkout's CLI (e.g. the code before a change) on the same lab for
@@ -28,6 +29,8 @@ const { values: o } = parseArgs({
     'verify-samples': { type: 'string', default: '0' },
     lvsplay: { type: 'string', multiple: true },
     out: { type: 'string', default: 'verify-loop.jsonl' },
+    /** the alternating runs only on these hosts (e.g. directors,realservers_nat: the hosts the configurations change) */
+    limit: { type: 'string' },
   },
 });
 if (!o.lab === !o.inventory) throw new Error('give --lab (a fresh VM lab) or -i INVENTORY (a lab that is up)');
@@ -93,7 +96,7 @@ try {
     const json = join(dir, `alt-${i}.jsonl`);
     writeFileSync(json, '');
     const t0 = performance.now();
-    const r = await lvsplay(['run', SITE, '-i', inv, '-e', `@${ev}`, '--json', json], { timeoutMs: 20 * 60_000 });
+    const r = await lvsplay(['run', SITE, '-i', inv, ...(o.limit ? ['--limit', o.limit] : []), '-e', `@${ev}`, '--json', json], { timeoutMs: 20 * 60_000 });
     const s = seconds(t0);
     const v = readAlternatingRun(r.stdout, json);
     const ok = r.code === 0 && Object.keys(v.verdicts).length === 4 && Object.values(v.verdicts).every((x) => x === 'PASS') && Math.abs((v.tunExpected.rs1 ?? -1) - tunShareRs1(i)) < 1e-9;

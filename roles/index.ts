@@ -1,4 +1,4 @@
-/** The LVS roles: `import { directorNat, directorDrHa, ... } from 'lvsplay/roles'` (see .notes/roles-readme.md). */
+/** The LVS roles: `import { directorNat, directorDrHa, ... } from 'lvsplay/roles'` (see docs/roles.md). */
 export { directorNat, type DirectorNatOptions } from './director-nat/index.ts';
 export { directorDrHa, type DirectorDrHaOptions } from './director-dr-ha/index.ts';
 export { realserverDr, type RealserverDrOptions } from './realserver-dr/index.ts';

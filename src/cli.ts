@@ -6,7 +6,7 @@ import { reportError } from './commands/common.ts';
 import { maskText } from './secret-values.ts';
 
 // Each command's module is imported only when that command runs (`await import`): `--version`, `--help` and
-// `inventory` never load ssh2, listr2, zod or the roles (start-up time: README "Start-up").
+// `inventory` never load ssh2, listr2, zod or the roles (start-up time: docs/benchmark.md, "Start-up").
 
 export const VERSION: string = JSON.parse(readFileSync(`${PACKAGE_ROOT}package.json`, 'utf8')).version;
 

@@ -38,7 +38,7 @@ export function formatZodIssues(err: z.ZodError, prefix = ''): string {
 /** Build a playbook; checks its shape at run time too (a typo in a key is an error, not a silent no-op). */
 export function playbook(pb: Playbook): Playbook {
   const r = playbookSchema.safeParse(pb);
-  if (!r.success) throw new ValidationError(`invalid playbook: ${formatZodIssues(r.error)}`, {}, 'see the Playbook type in lvsplay (README: playbook API)');
+  if (!r.success) throw new ValidationError(`invalid playbook: ${formatZodIssues(r.error)}`, {}, 'see the Playbook type in lvsplay (docs/playbooks.md)');
   return pb;
 }
 

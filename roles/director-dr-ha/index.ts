@@ -3,7 +3,7 @@
  * as mutual backups; unicast peers, sync group, nopreempt, lvs_sync_daemon, notify hooks) in front of DR and TUN
  * virtual services with health checks (HTTP_GET, TCP_CHECK, MISC_CHECK), persistence, sorry server, scheduler and
  * weights, and IPVS timeouts. `kinds: ['NAT', 'DR', 'TUN']` makes the pair serve NAT services too (one keepalived).
- * Data: lvs_services, lvs_vrrp, lvs_ipvs_timeouts, lvs_nat_dip (see .notes/roles-readme.md).
+ * Data: lvs_services, lvs_vrrp, lvs_ipvs_timeouts, lvs_nat_dip (see docs/roles.md).
  */
 import type { DirectorOptions } from '../lib/director.ts';
 import { makeDirectorRole } from '../lib/director.ts';

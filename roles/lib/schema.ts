@@ -2,7 +2,7 @@
  * The cluster data model: what operators write in the inventory (YAML), as strict zod schemas. A typo in a key,
  * an unknown scheduler or lb_kind, a malformed address, prefix or port is a Problem naming host and field.
  *
- * Inventory variables (see .notes/roles-readme.md for an example of each):
+ * Inventory variables (docs/roles.md has an example of each):
  *   lvs_services   virtual services served by the directors (NAT, DR, TUN)
  *   lvs_vrrp       keepalived VRRP instances, sync groups, lvs_sync_daemon
  *   lvs_node_svc   node-svc: kube-proxy-style services on a plain host

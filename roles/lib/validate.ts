@@ -1,6 +1,6 @@
 /**
  * Whole-cluster validation, before anything is touched: the plans known to break LVS clusters
- * (/work/shared/lvs-field-notes.md) become Problems naming the host, the field and the fix.
+ * (docs/roles.md, "Validation") become Problems naming the host, the field and the fix.
  *
  * Every LVS role computes the same cluster-wide list; each problem is reported by one role only: the first
  * role (in playbook order) whose play contains the problem's host, or the first LVS role of the playbook when
@@ -40,9 +40,9 @@ import { z } from 'zod';
 
 /** The variables of the data model, with a hint shown when one is malformed. */
 const VARS: Array<[string, z.ZodType, string]> = [
-  ['lvs_services', z.array(serviceSchema), 'see README "LVS roles": lvs_services entries are {name, vip, port, lb_kind, scheduler, real_servers: [{host, port, weight}]}'],
-  ['lvs_vrrp', vrrpSchema, 'see README "LVS roles": lvs_vrrp is {instances: [{name, interface, virtual_router_id, priorities, vips}], sync_groups, lvs_sync_daemon}'],
-  ['lvs_node_svc', nodeSvcSchema, 'see README "LVS roles": lvs_node_svc is {device, ipset, chains, mark, services: [...]}'],
+  ['lvs_services', z.array(serviceSchema), 'see docs/roles.md: lvs_services entries are {name, vip, port, lb_kind, scheduler, real_servers: [{host, port, weight}]}'],
+  ['lvs_vrrp', vrrpSchema, 'see docs/roles.md: lvs_vrrp is {instances: [{name, interface, virtual_router_id, priorities, vips}], sync_groups, lvs_sync_daemon}'],
+  ['lvs_node_svc', nodeSvcSchema, 'see docs/roles.md: lvs_node_svc is {device, ipset, chains, mark, services: [...]}'],
   ['lvs_nics', nicsSchema, 'lvs_nics: [{name: eth1, address: 198.18.0.11/24}]'],
   ['lvs_nat_dip', natDipSchema, 'lvs_nat_dip: {address: 198.18.1.1/24, interface: eth2}'],
   ['lvs_ipvs_timeouts', ipvsTimeoutsSchema, 'lvs_ipvs_timeouts: {tcp: 900, tcpfin: 30, udp: 300}'],
@@ -334,7 +334,7 @@ function checkNodeSvc(c: Ctx): void {
     for (const h of u.hosts) {
       const r = nodeSvcSchema.safeParse(c.inv.hosts.get(h)?.vars.lvs_node_svc);
       if (c.inv.hosts.get(h)?.vars.lvs_node_svc === undefined) {
-        add(c, h, 'lvs_node_svc', `node-svc is applied to ${h}, which has no lvs_node_svc`, 'define lvs_node_svc {services: [...]} for the host (see README "node-svc")');
+        add(c, h, 'lvs_node_svc', `node-svc is applied to ${h}, which has no lvs_node_svc`, 'define lvs_node_svc {services: [...]} for the host (see docs/roles.md, "Roles")');
         continue;
       }
       if (!r.success) continue; // reported by checkVariables

@@ -5,7 +5,7 @@
  * SERVICES, which marks packets to a service; POSTROUTING masquerades marked packets; net.ipv4.vs.conntrack=1 or
  * MASQUERADE never sees IPVS traffic. keepalived: a main config with `include conf.d/*.conf` and one
  * health-checked NAT virtual_server file per service (port mapping allowed); SIGHUP on change.
- * Data: lvs_node_svc (see .notes/roles-readme.md).
+ * Data: lvs_node_svc (see docs/roles.md).
  */
 import { z } from 'zod';
 import type { ExpandContext, Step, ValidateContext } from '../../src/engine/types.ts';

@@ -149,7 +149,7 @@ export function summarize(samples: RepSample[]): ResultRow[] {
 const f2 = (x: number) => x.toFixed(2);
 const f0 = (x: number) => x.toFixed(0);
 
-/** The Markdown table (stdout and the README). */
+/** The Markdown table (stdout and docs/benchmark.md). */
 export function markdownTable(rows: ResultRow[]): string {
   const head = [
     '| hosts | run | lvsplay s | ansible s | mitogen s | best/lvsplay | lvsplay CPU s | ansible CPU s | mitogen CPU s | lvsplay MiB | ansible MiB | mitogen MiB | round trips/host | floor s | lvsplay/floor | lvsplay start-up / connect / facts / apply s |',

@@ -141,6 +141,6 @@ export interface Play {
 export interface Playbook {
   name: string;
   plays: Play[];
-  /** end-of-run verification: entries built by services({...}) (README: verification); none = every service from `clients` */
+  /** end-of-run verification: entries built by services({...}) (docs/verification.md); none = every service from `clients` */
   verify?: VerifyEntry[];
 }

@@ -20,7 +20,7 @@ const EXTRA_VARS_SOURCE: Location = { file: 'extra vars (-e)' };
 /**
  * Load Ansible inventory sources (YAML, INI or `ansible-inventory --list` JSON files, or directories of them;
  * several are read in order into one inventory, as several -i in Ansible) with the group_vars/ and host_vars/
- * directories beside each, check it, and apply variable precedence (see .notes/inventory-readme.md). Every
+ * directories beside each, check it, and apply variable precedence (see docs/inventory.md). Every
  * problem found is reported at once: one ValidationError, or ValidationErrors when there are several. A missing
  * source is a UsageError. What Ansible accepts but looks wrong comes back in `warnings`.
  */

@@ -6,7 +6,7 @@ export interface HostEntry {
   name: string;
   /** every group the host belongs to, directly or through children, including 'all' */
   groups: string[];
-  /** merged variables, precedence applied (see README: inventory precedence); rendered on read (host-vars-view.ts) */
+  /** merged variables, precedence applied (see docs/inventory.md, "Variable precedence"); rendered on read (host-vars-view.ts) */
   vars: Vars;
   /** the same variables as written: templates literal, vaulted values encrypted (inventory --list) */
   rawVars?: Vars;

@@ -54,7 +54,7 @@ export interface VerifyRecord {
   /** false only for FAIL (a DEGRADED service passes: exit 0) */
   pass: boolean;
   detail?: string;
-  /** the fields below are filled by src/verify (README: verification) */
+  /** the fields below are filled by src/verify (docs/verification.md) */
   /** PASS, FAIL, or DEGRADED: a declared real server is down and the operator accepted it (--allow-down, allowDown, maxDown) */
   verdict?: 'PASS' | 'FAIL' | 'DEGRADED';
   /** declared real servers not serving on the active director, with the cause; allowed: accepted as degraded */

@@ -1,4 +1,4 @@
-/** The step library: idempotent building blocks planned from gathered facts (see .notes/steps-readme.md). */
+/** The step library: idempotent building blocks planned from gathered facts (see docs/steps.md). */
 export { kernelModule, moduleStateKey, type KernelModuleOptions } from './kernel-module.ts';
 export { pkg, type PkgOptions } from './pkg.ts';
 export { sysctl, type SysctlOptions } from './sysctl.ts';

@@ -1,7 +1,7 @@
 /**
  * What a service's traffic should look like, and the verdict. Pure.
  *
- * Rules (README: verification):
+ * Rules (docs/verification.md, "The rule"):
  *  - shares (rr, wrr): expected share of each healthy real server = 1/n (rr) or weight/Σweights (wrr); the observed
  *    counts of successful probes must fit by Pearson's chi-square at p ≥ 0.001.
  *  - sticky (sh, mh, dh, lblc, lblcr, fo, ovf, or persistence_timeout set): one client → every successful probe on

@@ -66,10 +66,10 @@ export function withAllowDown(entry: ServicesCheck, hosts: readonly string[]): S
   return { ...entry, allowDown: [...new Set([...(entry.allowDown ?? []), ...hosts])] };
 }
 
-/** Verify the virtual services: distribution, health, director cross-check (see README: verification). */
+/** Verify the virtual services: distribution, health, director cross-check (see docs/verification.md). */
 export function services(options: ServicesCheckOptions = {}): ServicesCheck {
   const r = optionsSchema.safeParse(options);
-  if (!r.success) throw new ValidationError(`verify services(): ${formatZodIssues(r.error)}`, {}, 'see ServicesCheckOptions (README: verification)');
+  if (!r.success) throw new ValidationError(`verify services(): ${formatZodIssues(r.error)}`, {}, 'see ServicesCheckOptions (docs/verification.md)');
   return { check: 'services', ...r.data } as ServicesCheck;
 }
 

@@ -3,7 +3,7 @@
  * regularized upper incomplete gamma function, and adjusted residuals for the per-backend verdicts. Pure.
  */
 
-/** Significance level of every verdict: a distribution is rejected only when p < 0.001 (README: verification). */
+/** Significance level of every verdict: a distribution is rejected only when p < 0.001 (docs/verification.md). */
 export const ALPHA = 0.001;
 
 /** |adjusted residual| above this is a per-backend deviation at two-sided p < 0.001 (informational column). */

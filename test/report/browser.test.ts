@@ -1,7 +1,8 @@
 // Each kind of report, written by the real CLI (`lvsplay report`) from recorded lab files, opened in Debian's
 // chromium (headless, through playwright-core; no browser is downloaded): the charts rendered (SVG with marks, a
 // real size), nothing was fetched from the network, and the screenshot is not blank (many distinct colours, the
-// verdict colour present). REPORT_SCREENSHOTS=DIR keeps the screenshots (the README's come from here).
+// verdict colour present). REPORT_SCREENSHOTS=DIR keeps the screenshots (docs/reports.md's images come from
+// test/report/docs-screenshots.ts).
 import test from 'ava';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,6 +1,6 @@
 /**
- * The README's report screenshots (docs/img/report-*.png): one block of each kind of report, rendered from the
- * recorded fixtures and shot in Debian's chromium. Run: node --import=tsx test/report/readme-screenshots.ts
+ * The report screenshots of docs/reports.md (docs/img/report-*.png): one block of each kind of report, rendered from the
+ * recorded fixtures and shot in Debian's chromium. Run: node --import=tsx test/report/docs-screenshots.ts
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

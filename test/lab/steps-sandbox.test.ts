@@ -18,7 +18,7 @@ import {
   service,
   sysctl,
 } from '../../src/steps/index.ts';
-import { changeCount, Sandbox } from './steps-harness.ts';
+import { changeCount, Sandbox } from '../unit/steps-harness.ts';
 
 const canSandbox = process.getuid?.() === 0;
 const sbTest = canSandbox ? test.serial : test.serial.skip;

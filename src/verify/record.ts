@@ -160,6 +160,9 @@ export function buildRecord(i: RecordInput): VerifyRecord {
   }
   const deltas = new Map<string, number>();
   for (const d of perDirector.values()) for (const [rs, n] of d) deltas.set(rs, (deltas.get(rs) ?? 0) + n);
+  // a director whose table lost the service during the window (keepalived stopped or restarted there) took its
+  // counters with it: the connections it forwarded cannot be counted, so the cross-check cannot hold
+  const lostCounters = t.directors.filter((h) => i.before.get(h)?.stats?.get(key) && i.after.get(h)?.stats && !i.after.get(h)!.stats!.get(key));
   const haveStats = !!active && perDirector.has(active.host);
   const deltaOf = (b: BackendTarget) => deltas.get(rsKey(b)) ?? 0;
   const directorConns: Record<string, number> = {};
@@ -167,6 +170,7 @@ export function buildRecord(i: RecordInput): VerifyRecord {
   const moves = vipMoves(t.directors, t.vip, i.before, i.after);
   const run = i.run;
   for (const m of moves) reasons.push(describeMove(t.vip, m, directorConns, run.probes.filter((p) => !p.ok)));
+  for (const h of lostCounters) reasons.push(`${key} left ${h}'s IPVS table during the probe window (keepalived stopped or restarted there): the connections ${h} forwarded cannot be counted, cross-check skipped`);
 
   // what the probes saw
   if (run.unavailable) reasons.push(`not probed from ${i.job.vantage}: ${run.unavailable}`);
@@ -195,7 +199,7 @@ export function buildRecord(i: RecordInput): VerifyRecord {
   // cross-check: the service's directors together counted at least the connections the probes saw per backend;
   // a backend the directors sent connections to that never answered is down (not answering)
   const silent = new Set<string>();
-  if (i.job.http && haveStats) {
+  if (i.job.http && haveStats && lostCounters.length === 0) {
     const dirs = [...perDirector.keys()].join('+');
     for (const b of t.backends) {
       const seen = counts.get(b.label) ?? 0;

@@ -252,6 +252,17 @@ test('cross-check across directors: connections through the backup count; a VIP 
   t.deepEqual(m.vipMoves![0]!.became, { host: 'dir2', instance: 'VI_1', at: '22:47:21.919' });
   t.regex(m.reasons![0]!, /^198\.18\.0\.100 moved from dir1 to dir2 during the probe window \(between \S+ and \S+\): dir2 became MASTER of VI_1 at 22:47:21\.919 \(its keepalived\); new connections per director: dir1 59, dir2 40; 1 probe\(s\) failed between 00:00:01\.059 and 00:00:01\.059 \(vantage clock\)$/);
   t.notRegex(m.reasons!.join('\n'), /cross-check/);
+  // a graceful keepalived stop on dir1 removes its virtual servers: dir1's counters are gone (measured on the VM
+  // lab: dir2 counted 385 of 399 answers, the other 14 went through dir1 before it stopped); said as that
+  const stoppedDump = snaps(
+    [snapshot('dir1', { holds: true, reals: r0 }), snapshot('dir2', { holds: false, reals: r0 })],
+    [parseSnapshot('dir1', `@@addr\n${addrJson(false, '198.18.0.11')}\n@@list\n@@stats\n`, 0), snapshot('dir2', { holds: true, reals: [['198.18.0.21:80', 1, 45], ['198.18.0.22:80', 1, 45]], dump })],
+  );
+  const st = buildRecord({ job: job(), run: run(alternating(100)), ...stoppedDump });
+  t.deepEqual(st.directorConns, { dir2: 90 });
+  t.regex(st.reasons![0]!, /^198\.18\.0\.100 moved from dir1 to dir2 .*: dir2 became MASTER of VI_1/);
+  t.true(st.reasons!.includes("TCP 198.18.0.100:80 left dir1's IPVS table during the probe window (keepalived stopped or restarted there): the connections dir1 forwarded cannot be counted, cross-check skipped"), st.reasons!.join('\n'));
+  t.notRegex(st.reasons!.join('\n'), /cross-check: /);
   // connections that went through the backup while the master held the VIP (stale ARP) are attributed to it
   const split = snaps(
     [snapshot('dir1', { holds: true, reals: r0 }), snapshot('dir2', { holds: false, reals: r0 })],

@@ -48,6 +48,8 @@ export interface KeepalivedVrrpInstance {
   state: string;
   /** epoch seconds of the last state change */
   lastTransition?: number;
+  /** its virtual addresses (without prefix length) */
+  vips?: string[];
 }
 
 export interface KeepalivedDump {
@@ -155,6 +157,7 @@ function parseCheckerDump(text: string): { virtuals: KeepalivedVirtual[]; checke
 function parseVrrpDump(text: string): KeepalivedVrrpInstance[] {
   const out: KeepalivedVrrpInstance[] = [];
   let cur: KeepalivedVrrpInstance | undefined;
+  let inVips = false;
   for (const line of text.split('\n')) {
     const i = /^\s*VRRP Instance = (\S+)/.exec(line);
     if (i) {
@@ -171,6 +174,13 @@ function parseVrrpDump(text: string): KeepalivedVrrpInstance[] {
       const n = Number(lt.split(/\s+/)[0]);
       if (Number.isFinite(n)) cur.lastTransition = n;
     }
+    // "   Virtual IP (3):" then one "     198.18.0.100 dev eth1 scope global set" line per address
+    const addr = /^\s+([0-9a-fA-F.:]+)(?:\/\d+)? dev /.exec(line);
+    if (/^\s*Virtual IP \(\d+\):/.test(line)) {
+      cur.vips = [];
+      inVips = true;
+    } else if (inVips && addr) cur.vips!.push(addr[1]!);
+    else inVips = false;
   }
   return out;
 }

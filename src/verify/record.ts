@@ -51,19 +51,49 @@ interface SnapshotsLike {
   get(h: string): DirectorSnapshot | undefined;
 }
 
+export interface VipMove {
+  from: string | null;
+  to: string | null;
+  /** orchestrator clock (UTC time of day) of the snapshots before and after the probes */
+  between: [string, string];
+  /** when the new holder became MASTER of the VRRP instance carrying the VIP, from its keepalived dump */
+  became?: { host: string; instance: string; at: string };
+}
+
+const timeOfDay = (ms: number) => new Date(ms).toISOString().slice(11, 23);
+
+/** The VRRP instance of `host` that carries `vip` as MASTER, and since when (its keepalived dump, newest first). */
+function masterSince(host: string, vip: string, snaps: SnapshotsLike[]): VipMove['became'] {
+  for (const m of snaps) {
+    const i = m.get(host)?.keepalived?.vrrp.find((x) => x.state === 'MASTER' && x.vips?.includes(vip));
+    if (i) return { host, instance: i.name, at: i.lastTransition !== undefined ? timeOfDay(i.lastTransition * 1000) : 'unknown' };
+  }
+  return undefined;
+}
+
 /** Holder changes of `vip` between two snapshots of the service's directors (split brain is reported elsewhere). */
-export function vipMoves(directors: readonly string[], vip: string, before: SnapshotsLike, after: SnapshotsLike): Array<{ from: string | null; to: string | null; between: [string, string] }> {
+export function vipMoves(directors: readonly string[], vip: string, before: SnapshotsLike, after: SnapshotsLike): VipMove[] {
   const holder = (m: SnapshotsLike) => directors.filter((h) => { const s = m.get(h); return s !== undefined && vipInterface(s.addrs, vip) !== undefined; });
   const seen = (m: SnapshotsLike) => directors.some((h) => m.get(h) !== undefined);
   if (!seen(before) || !seen(after)) return [];
   const a = holder(before);
   const b = holder(after);
   if (a.length === b.length && a.every((h) => b.includes(h))) return [];
-  const at = (m: SnapshotsLike) => {
-    const ts = directors.map((h) => m.get(h)?.at).filter((x): x is number => x !== undefined);
-    return new Date(Math.max(...ts)).toISOString().slice(11, 23);
-  };
-  return [{ from: a.join('+') || null, to: b.join('+') || null, between: [at(before), at(after)] }];
+  const at = (m: SnapshotsLike) => timeOfDay(Math.max(...directors.map((h) => m.get(h)?.at).filter((x): x is number => x !== undefined)));
+  const became = b.length === 1 ? masterSince(b[0]!, vip, [after, before]) : undefined;
+  return [{ from: a.join('+') || null, to: b.join('+') || null, between: [at(before), at(after)], ...(became ? { became } : {}) }];
+}
+
+/** A VIP move said precisely: who held it, who holds it, since when, and where the probes' connections went. */
+export function describeMove(vip: string, m: VipMove, directorConns: Record<string, number>, failed: readonly { t: number }[]): string {
+  const conns = Object.entries(directorConns).map(([h, n]) => `${h} ${n}`).join(', ');
+  const ts = failed.map((p) => p.t);
+  return [
+    `${vip} moved from ${m.from ?? '(none)'} to ${m.to ?? '(none)'} during the probe window (between ${m.between[0]} and ${m.between[1]})`,
+    m.became ? `: ${m.became.host} became MASTER of ${m.became.instance} at ${m.became.at} (its keepalived)` : '',
+    conns ? `; new connections per director: ${conns}` : '',
+    ts.length ? `; ${ts.length} probe(s) failed between ${timeOfDay(Math.min(...ts))} and ${timeOfDay(Math.max(...ts))} (vantage clock)` : '',
+  ].join('');
 }
 
 export interface RecordInput {
@@ -130,15 +160,19 @@ export function buildRecord(i: RecordInput): VerifyRecord {
   }
   const deltas = new Map<string, number>();
   for (const d of perDirector.values()) for (const [rs, n] of d) deltas.set(rs, (deltas.get(rs) ?? 0) + n);
+  // a director whose table lost the service during the window (keepalived stopped or restarted there) took its
+  // counters with it: the connections it forwarded cannot be counted, so the cross-check cannot hold
+  const lostCounters = t.directors.filter((h) => i.before.get(h)?.stats?.get(key) && i.after.get(h)?.stats && !i.after.get(h)!.stats!.get(key));
   const haveStats = !!active && perDirector.has(active.host);
   const deltaOf = (b: BackendTarget) => deltas.get(rsKey(b)) ?? 0;
   const directorConns: Record<string, number> = {};
   for (const [h, d] of perDirector) directorConns[h] = [...d.values()].reduce((x, y) => x + y, 0);
   const moves = vipMoves(t.directors, t.vip, i.before, i.after);
-  for (const m of moves) reasons.push(`${t.vip} moved from ${m.from ?? '(none)'} to ${m.to ?? '(none)'} during the probe window (between ${m.between[0]} and ${m.between[1]})`);
+  const run = i.run;
+  for (const m of moves) reasons.push(describeMove(t.vip, m, directorConns, run.probes.filter((p) => !p.ok)));
+  for (const h of lostCounters) reasons.push(`${key} left ${h}'s IPVS table during the probe window (keepalived stopped or restarted there): the connections ${h} forwarded cannot be counted, cross-check skipped`);
 
   // what the probes saw
-  const run = i.run;
   if (run.unavailable) reasons.push(`not probed from ${i.job.vantage}: ${run.unavailable}`);
   if (run.noise.length) notes.push(`vantage output: ${run.noise.slice(0, 3).join(' | ').slice(0, 300)}`);
   const failedProbes = run.probes.filter((p) => !p.ok);
@@ -165,7 +199,7 @@ export function buildRecord(i: RecordInput): VerifyRecord {
   // cross-check: the service's directors together counted at least the connections the probes saw per backend;
   // a backend the directors sent connections to that never answered is down (not answering)
   const silent = new Set<string>();
-  if (i.job.http && haveStats) {
+  if (i.job.http && haveStats && lostCounters.length === 0) {
     const dirs = [...perDirector.keys()].join('+');
     for (const b of t.backends) {
       const seen = counts.get(b.label) ?? 0;
@@ -184,7 +218,9 @@ export function buildRecord(i: RecordInput): VerifyRecord {
   // the declared pool: a down server fails the service unless the operator accepted it
   const allow = new Set(i.job.check.allowDown ?? []);
   const maxDown = i.job.check.maxDown ?? 0;
-  const downRecords = downs.map((d) => ({ ...d, allowed: allow.has(d.backend) || downs.length <= maxDown }));
+  // maxDown bounds the downs nobody named: a host in allowDown is accepted by name and does not use up maxDown
+  const unnamedDowns = downs.filter((d) => !allow.has(d.backend)).length;
+  const downRecords = downs.map((d) => ({ ...d, allowed: allow.has(d.backend) || unnamedDowns <= maxDown }));
   for (const d of downRecords) (d.allowed ? notes : reasons).push(d.allowed ? `DEGRADED: ${d.reason} (accepted: ${allow.has(d.backend) ? 'allow-down' : `maxDown ${maxDown}`})` : d.reason);
   for (const b of backends) {
     const d = downRecords.find((x) => x.backend === b.label);

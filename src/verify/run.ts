@@ -2,14 +2,16 @@
  * The verification's I/O: snapshot the directors (one exec each), probe each service from its vantage host (one
  * exec, one process per service), snapshot the directors again until their counters caught up (IPVS counters lag
  * up to ~2 s), then build the records. Execs per director: 2 (3–5 when the counters lag); per vantage host: one per
- * service.
+ * service. keepalived's data dump (SIGUSR1, ~2 s under TCG) rides along in a snapshot only when it is needed: while
+ * settling after a reload, and in the snapshot after the probes when a declared server is missing, at weight 0 or
+ * did not answer (the dump names the failing check).
  */
 import type { Connection } from '../transport/types.ts';
 import type { VerifyRecord } from './types.ts';
 import { snapshotDirector, type DirectorSnapshot } from './director.ts';
 import { probeScript, type ProbeConfig } from './probe-program.ts';
 import { parseProbeOutput, type ProbeRun } from './probe-output.ts';
-import { buildRecord } from './record.ts';
+import { buildRecord, vipMoves } from './record.ts';
 import { connDeltas, serviceKey } from './ipvsadm.ts';
 import { vipInterface } from './director.ts';
 import type { VerifyJob, VerifyPlan } from './targets.ts';
@@ -70,6 +72,23 @@ async function snapshots(hosts: string[], o: VerifyRunOptions, unreachable: Map<
     }),
   );
   return out;
+}
+
+/**
+ * Whether the records need keepalived's checker state to name a cause: on a director holding a job's VIP, the
+ * service is missing or a declared real server is missing or at weight 0; or a probe of the job failed.
+ */
+export function needsKeepalivedState(jobs: readonly VerifyJob[], runs: ReadonlyMap<VerifyJob, ProbeRun>, before: ReadonlyMap<string, DirectorSnapshot>): boolean {
+  return jobs.some((job) => {
+    const t = job.target;
+    if (runs.get(job)?.probes.some((p) => !p.ok)) return true;
+    return t.directors.some((h) => {
+      const s = before.get(h);
+      if (!s?.list || !vipInterface(s.addrs, t.vip)) return false;
+      const row = s.list.get(serviceKey(t.protocol, t.vip, t.port));
+      return !row || t.backends.some((b) => b.weight > 0 && !((row.reals.get(`${b.address}:${b.port}`)?.weight ?? 0) > 0));
+    });
+  });
 }
 
 /** The directors of every job together counted at least its successful probes (or there is nothing to wait for). */
@@ -148,7 +167,7 @@ export async function runVerification(plan: VerifyPlan, o: VerifyRunOptions): Pr
   if (plan.jobs.length === 0) return [];
   const directors = [...new Set(plan.jobs.flatMap((j) => j.target.directors))];
   const unreachable = new Map<string, string>();
-  let before = await snapshots(directors, o, unreachable, true);
+  let before = await snapshots(directors, o, unreachable, !!o.settle);
   if (o.settle) {
     // event-driven in effect: each round is one snapshot exec per director, repeated only while something moves
     const t0 = Date.now();
@@ -180,15 +199,28 @@ export async function runVerification(plan: VerifyPlan, o: VerifyRunOptions): Pr
 
   // IPVS counters lag: re-read until they cover the probes, at most settleMs
   const deadline = Date.now() + (o.settleMs ?? COUNTER_WAIT_MS);
-  let after = await snapshots(directors, o, unreachable);
+  const dump = !o.settle && needsKeepalivedState(plan.jobs, runs, before);
+  let after = await snapshots(directors, o, unreachable, dump);
+  // the dump is read once; a counter re-read keeps it
+  const keepDump = (next: Map<string, DirectorSnapshot>) => {
+    for (const [h, s] of next) {
+      const k = after.get(h)?.keepalived;
+      if (k && !s.keepalived) s.keepalived = k;
+    }
+    return next;
+  };
   // per backend too: the service total can be reached while one real server's counter still lags behind (seen on
   // a fresh lab: 47 counted for 51 answers from rs1, with rs2's failed probes making up the total)
   const crossCheckPending = (a: Map<string, DirectorSnapshot>) =>
     plan.jobs.some((job) => (buildRecord({ job, run: runs.get(job)!, before, after: a, unreachable }).reasons ?? []).some((r) => r.startsWith('cross-check:')));
   while ((!countersCaughtUp(plan.jobs, runs, before, after) || crossCheckPending(after)) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, COUNTER_POLL_MS));
-    after = await snapshots(directors, o, unreachable);
+    after = keepDump(await snapshots(directors, o, unreachable));
   }
+  // a server the checkers removed, or a VIP that moved, while the probes ran: read the dump now, so the record names
+  // the failing check or when the new holder became MASTER
+  const moved = plan.jobs.some((j) => vipMoves(j.target.directors, j.target.vip, before, after).length > 0);
+  if (!dump && (moved || (!o.settle && needsKeepalivedState(plan.jobs, runs, after)))) after = await snapshots(directors, o, unreachable, true);
 
   const records: VerifyRecord[] = [];
   for (const job of plan.jobs) {

@@ -27,7 +27,7 @@ export interface ServicesCheckOptions {
   maxFailed?: number;
   /** declared real servers (inventory host names) accepted as down: their services are DEGRADED, not FAIL */
   allowDown?: string[];
-  /** real servers per service accepted as down, whichever they are (default 0) */
+  /** real servers per service accepted as down, whichever they are, besides those named in allowDown (default 0) */
   maxDown?: number;
 }
 

@@ -108,3 +108,16 @@ export function skipLoudly(test: TestFn, title: string, reason: string): void {
   process.stderr.write(`\n${'!'.repeat(78)}\n!! SKIPPED: ${title}: QEMU cannot run here: ${reason}\n${'!'.repeat(78)}\n\n`);
   test.skip(`${title} (QEMU cannot run: ${reason})`, () => {});
 }
+
+/**
+ * The lab's inventory with a longer SSH connect timeout (written as LABDIR/NAME.yaml): under TCG on a busy 2-core
+ * machine a fresh connection through the jump host can take well over the default 10 s. `edit` makes variants.
+ */
+export function slowLabInventory(lab: Lab, name = 'site', edit?: (doc: ReturnType<typeof parseDocument>) => void): string {
+  const doc = parseDocument(readFileSync(lab.inventory, 'utf8'));
+  doc.setIn(['all', 'vars', 'ansible_timeout'], 90);
+  edit?.(doc);
+  const file = path.join(lab.dir, `${name}.yaml`);
+  writeFileSync(file, doc.toString());
+  return file;
+}

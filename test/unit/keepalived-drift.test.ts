@@ -29,6 +29,7 @@ test('keepalived dump: virtual and real servers with alive and weights, checkers
   t.is(describeChecker(checkerOf(d, 'TCP 198.18.0.101:80', '198.18.0.21:80')!), 'TCP_CHECK connect 198.18.0.21:80');
   t.deepEqual(d.vrrp.map((i) => [i.name, i.state]), [['VI_1', 'MASTER'], ['VI_2', 'BACKUP']]);
   t.true(d.vrrp[0]!.lastTransition! > 1.7e9);
+  t.deepEqual(d.vrrp.map((i) => i.vips), [['198.18.0.100', '198.18.0.110', '198.18.1.1'], ['198.18.0.101']]);
   t.deepEqual(parseKeepalivedDump('@@kdown\n'), { running: false, virtuals: [], checkers: [], vrrp: [] });
   t.regex(parseKeepalivedDump('@@kcheck\n@@kvrrp\n').error!, /no data dump/);
 });

@@ -20,13 +20,16 @@ const VIP = '127.0.0.1';
 
 class ScriptedDirector implements Connection {
   roundTrips = 0;
+  /** per read: whether the snapshot asked for keepalived's data dump */
+  dumps: boolean[] = [];
   readonly spec = { name: 'dir1', host: 'dir1', port: 22, user: 'root', jumps: [], become: false };
   constructor(private readonly port: number, private readonly counts: () => [number, number]) {}
   private reads = 0;
   async exec(script: string): Promise<ExecResult> {
     this.roundTrips++;
-    // the first snapshot also asks for keepalived's data dump (this director runs none: @@kdown)
-    if (script !== snapshotScript(this.reads === 0) ) throw new Error(`unexpected script on the director (read ${this.reads}): ${script.slice(0, 60)}`);
+    const dump = script === snapshotScript(true);
+    if (!dump && script !== snapshotScript(false)) throw new Error(`unexpected script on the director (read ${this.reads}): ${script.slice(0, 60)}`);
+    this.dumps.push(dump);
     // counters lag: the first read after the probes still shows the old values
     const [a, b] = this.reads++ < 2 ? [0, 0] : this.counts();
     const rs = (addr: string, c: number) => `  -> ${addr}:${this.port}               ${c}        0        0        0        0`;
@@ -41,7 +44,8 @@ class ScriptedDirector implements Connection {
       `TCP  ${VIP}:${this.port}        ${a + b}        0        0        0        0`,
       rs('10.0.0.1', a),
       rs('10.0.0.2', b),
-      ...(this.reads === 1 ? ['@@kdown'] : []),
+      // a keepalived with nothing to report (no VRRP instance, no checker): settled at once
+      ...(dump ? ['@@kcheck', '@@kvrrp'] : []),
     ].join('\n');
     return { code: 0, stdout: stdout + '\n', stderr: '' };
   }
@@ -90,6 +94,25 @@ test('a healthy service passes; the counters are re-read until they caught up; 1
   t.deepEqual(r.rows!.map((x) => x.director), [20, 20]);
   t.is(vantage.roundTrips, 1, 'all probes of a service in one exec');
   t.is(dir.roundTrips, 3, 'before, after (lagging), after again');
+  t.deepEqual(dir.dumps, [false, false, false], 'a healthy service after a run that changed nothing: no keepalived dump');
+});
+
+test('keepalived\'s dump is read only when needed: while settling after a reload, or after probes that failed', async (t) => {
+  const port = await backends(t, (n) => (n % 2 ? 'rs2' : 'rs1'));
+  const settling = new ScriptedDirector(port, () => [20, 20]);
+  const notes: string[] = [];
+  const [ok] = await runVerification(plan(port, 40), { connect: async (h) => (h === 'client' ? new LocalConnection() : settling), settleMs: 5000, onNote: (n) => notes.push(n), settle: { maxMs: 1000, why: 'keepalived was reloaded on dir1' } });
+  t.true(ok!.pass, ok!.reasons?.join('; '));
+  t.regex(notes.join('\n'), /settled in [\d.]+ s after keepalived was reloaded on dir1/);
+  t.deepEqual(settling.dumps, [true, false, false], 'the settle snapshot carries the dump, the counter re-reads do not');
+
+  const resets = await backends(t, (n) => (n % 2 ? null : 'rs1'));
+  const failing = new ScriptedDirector(resets, () => [10, 10]);
+  const [bad] = await runVerification(plan(resets, 20), { connect: async (h) => (h === 'client' ? new LocalConnection() : failing), settleMs: 3000 });
+  t.false(bad!.pass);
+  t.deepEqual(failing.dumps.slice(0, 2), [false, true], 'failed probes: the snapshot after them reads the dump');
+  t.false(failing.dumps.slice(2).some(Boolean), 'once: the counter re-reads keep it');
+  t.regex(bad!.reasons!.join('\n'), /rs2 \(10\.0\.0\.2:\d+\) does not answer/);
 });
 
 test('a backend that resets connections makes the service fail (exit 2 material)', async (t) => {

@@ -10,8 +10,8 @@
 import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseDocument } from 'yaml';
-import { skipLoudly, useLab, vmUnavailable } from '../helpers/lab.ts';
+import { skipLoudly, slowLabInventory, useLab, vmUnavailable, type Lab } from '../helpers/lab.ts';
+import { natPort, readAlternatingRun, tunShareRs1, variantLabel, writeVariant } from '../helpers/alternating.ts';
 import { jsonLines, lvsplay } from '../helpers/cli.ts';
 import { loadInventory } from '../../src/inventory/index.ts';
 
@@ -23,18 +23,7 @@ if (why) {
 } else {
   const lab = useLab(test, { topology: 'inventory/lab.yaml', vm: true });
   const json = (name: string) => join(lab().dir, name);
-  /**
-   * The lab inventory with a longer SSH connect timeout: under TCG on a busy 2-core machine a fresh connection
-   * through the jump host can take well over the default 10 s. `edit` makes broken variants.
-   */
-  const inventory = (name = 'site', edit?: (doc: ReturnType<typeof parseDocument>) => void): string => {
-    const doc = parseDocument(readFileSync(lab().inventory, 'utf8'));
-    doc.setIn(['all', 'vars', 'ansible_timeout'], 90);
-    edit?.(doc);
-    const file = join(lab().dir, `${name}.yaml`);
-    writeFileSync(file, doc.toString());
-    return file;
-  };
+  const inventory = (name = 'site', edit?: Parameters<typeof slowLabInventory>[2]): string => slowLabInventory(lab(), name, edit);
 
   const recap = (file: string) => {
     const last = jsonLines(readFileSync(file, 'utf8')).at(-1)!;
@@ -236,27 +225,64 @@ if (why) {
   test.serial('alternating configurations: every run\'s verification passes with the new shares (6 runs)', async (t) => {
     t.timeout(40 * 60_000);
     const base = loadInventory(inventory()).hosts.get('dir1')!.vars.lvs_services as any[];
-    const variant = (a: boolean) => base.map((s) => {
-      if (s.name === 'web-tun') return { ...s, real_servers: s.real_servers.map((r: any) => ({ ...r, weight: a ? (r.host === 'rs1' ? 3 : 1) : (r.host === 'rs1' ? 1 : 2) })) };
-      if (s.name === 'web-nat') return { ...s, real_servers: s.real_servers.map((r: any) => ({ ...r, port: a ? 8081 : 8080 })) };
-      return s;
-    });
     for (let i = 0; i < 6; i++) {
-      const a = i % 2 === 0;
-      const ev = json(`alt-${i}.json`);
-      writeFileSync(ev, JSON.stringify({ lvs_services: variant(a) }));
       const t0 = performance.now();
-      const r = await lvsplay(['run', SITE, '-i', inventory(), '-e', `@${ev}`, '--json', json(`alt-${i}.jsonl`)], { timeoutMs: 20 * 60_000 });
-      const settled = /verify: (settled in [\d.]+ s|the cluster did not settle[^\n]*)/.exec(r.stdout)?.[0] ?? 'no settling reported';
-      const verify = jsonLines(readFileSync(json(`alt-${i}.jsonl`), 'utf8')).at(-1)!.verify as any[];
-      const tun = verify.find((v) => v.service === 'web-tun');
-      t.log(`run ${i + 1} (${a ? '3:1, 8081' : '1:2, 8080'}): ${((performance.now() - t0) / 1000).toFixed(0)} s, ${settled}; web-tun ${JSON.stringify(tun?.observed)}`);
+      const r = await lvsplay(['run', SITE, '-i', inventory(), '-e', `@${writeVariant(json(`alt-${i}.json`), base, i)}`, '--json', json(`alt-${i}.jsonl`)], { timeoutMs: 20 * 60_000 });
+      const v = readAlternatingRun(r.stdout, json(`alt-${i}.jsonl`));
+      t.log(`run ${i + 1} (${variantLabel(i)}): ${((performance.now() - t0) / 1000).toFixed(0)} s, ${v.settled}; web-tun ${JSON.stringify(v.tunObserved)}`);
       t.is(r.code, 0, r.stdout.slice(-3000));
-      for (const v of verify) t.is(v.verdict, 'PASS', `run ${i + 1} ${v.service}: ${v.detail}`);
-      t.true(Math.abs(tun.expected.rs1 - (a ? 0.75 : 1 / 3)) < 1e-9, JSON.stringify(tun.expected));
+      t.deepEqual(Object.keys(v.verdicts).sort(), ['web', 'web-dr', 'web-nat', 'web-tun']);
+      t.regex(v.settled, /^settled in /, 'every run changed something: the verification first waits until the cluster settled');
+      for (const [service, verdict] of Object.entries(v.verdicts)) t.is(verdict, 'PASS', `run ${i + 1} ${service}: ${v.details[service]}`);
+      t.true(Math.abs(v.tunExpected.rs1! - tunShareRs1(i)) < 1e-9, JSON.stringify(v.tunExpected));
       const nat = (await lab().ssh('dir1', 'ipvsadm -Ln -t 198.18.0.110:80')).stdout;
-      t.regex(nat, a ? /198\.18\.1\.31:8081/ : /198\.18\.1\.31:8080/);
-      t.notRegex(nat, a ? /:8080/ : /:8081/);
+      t.regex(nat, new RegExp(`198\\.18\\.1\\.31:${natPort(i)}`));
+      t.notRegex(nat, new RegExp(`:${natPort(i + 1)}`));
+    }
+  });
+
+  // Issue 11: a VIP that moves while `lvsplay verify` probes is reported as that (which director, when), and the
+  // connections that went through each director are attributed to it, not a vague counter mismatch
+  test.serial('a failover during verify\'s probes: the record names the move, the new MASTER and when, and the connections per director', async (t) => {
+    t.timeout(10 * 60_000);
+    const holdsVip = async (host: string) => (await lab().ssh(host, 'ip -4 -o addr show dev eth1')).stdout.includes('198.18.0.100/32');
+    let seen = '';
+    let stopped: Promise<Awaited<ReturnType<Lab['ssh']>>> | undefined;
+    const r = await lvsplay(['verify', 'test/fixtures/playbooks/verify-web-dr.ts', '-i', inventory(), '-v', '--json', json('move.jsonl')], {
+      timeoutMs: 10 * 60_000,
+      onStdout: (chunk) => {
+        seen += chunk;
+        // the probes are starting: let dir1 forward some, then stop its keepalived (graceful: dir2 takes the VIP
+        // in under a second)
+        if (!stopped && /web-dr \(198\.18\.0\.100:80\): 400 HTTP probes from client/.test(seen)) {
+          stopped = new Promise((res) => setTimeout(res, 3000)).then(() => lab().ssh('dir1', 'kill $(cat /run/keepalived.pid 2>/dev/null || pgrep -o -x keepalived)'));
+        }
+      },
+    });
+    try {
+      t.log(r.stdout.split('\n').filter((l) => /VERIFY|FAIL|moved/.test(l)).join('\n'));
+      t.truthy(stopped, r.stdout);
+      t.is((await stopped!).code, 0);
+      t.is(r.code, 2);
+      const rec = jsonLines(readFileSync(json('move.jsonl'), 'utf8')).find((e) => e.event === 'verify')!.result;
+      const move = rec.vipMoves?.[0];
+      t.like(move, { from: 'dir1', to: 'dir2', became: { host: 'dir2', instance: 'VI_1' } }, JSON.stringify(rec.vipMoves));
+      // keepalived's transition time (the VM's clock) lies in the probe window (this machine's clock), ±1 s
+      const ms = (hms: string) => { const [h, m, sec] = hms.split(':').map(Number); return ((h! * 60 + m!) * 60 + sec!) * 1000; };
+      t.true(ms(move.became.at) >= ms(move.between[0]) - 1000 && ms(move.became.at) <= ms(move.between[1]) + 1000, JSON.stringify(move));
+      // the stopping keepalived removed dir1's virtual servers (and its counters): said as that, not as a shortfall
+      t.true(rec.directorConns.dir2 > 0, JSON.stringify(rec.directorConns));
+      t.regex(rec.reasons[0], /^198\.18\.0\.100 moved from dir1 to dir2 during the probe window \(between \S+ and \S+\): dir2 became MASTER of VI_1 at \S+ \(its keepalived\); new connections per director: .*dir2 \d+/);
+      t.true(rec.reasons.includes("TCP 198.18.0.100:80 left dir1's IPVS table during the probe window (keepalived stopped or restarted there): the connections dir1 forwarded cannot be counted, cross-check skipped"), rec.reasons.join('\n'));
+      t.false(rec.reasons.some((x: string) => x.startsWith('cross-check')), rec.reasons.join('\n'));
+    } finally {
+      // keepalived back on dir1 (the service step starts it), which takes the VIP back (higher priority); both
+      // members of the VRRP pair in the run, as every rollout of it must be
+      const back = await lvsplay(['run', SITE, '-i', inventory(), '--limit', 'directors', '--no-verify'], { timeoutMs: 10 * 60_000 });
+      t.is(back.code, 0, back.stdout.slice(-2000));
+      const deadline = Date.now() + 60_000;
+      while (!(await holdsVip('dir1')) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 2000));
+      t.true(await holdsVip('dir1'), 'dir1 holds the DR VIP again');
     }
   });
 

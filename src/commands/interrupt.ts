@@ -13,7 +13,7 @@ export interface InterruptTrap {
   signal: AbortSignal;
   /** the signal received first (undefined: none) */
   readonly received: string | undefined;
-  /** remove the handlers (Node's default behaviour again) */
+  /** remove the handlers (Node's default behaviour again), unless a signal came: then they stay to the exit */
   release(): void;
 }
 
@@ -48,6 +48,9 @@ export function trapInterrupts(io: CommandIO, what: { first: string; again: stri
       return received;
     },
     release() {
+      // once interrupted the command only winds down to its exit 130: a second Ctrl-C landing between the end of
+      // the restore and the exit must not kill the process by the signal (exit -1 instead of 130, nothing said)
+      if (received) return;
       for (const s of SIGNALS) process.removeListener(s, onSignal);
     },
   };

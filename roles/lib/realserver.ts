@@ -17,12 +17,12 @@ export const realServerShape = {
   persist: persistSchema.optional(),
 };
 
-export function vipsOf(inv: Inventory, host: string, kind: LbKind, explicit: readonly string[] | undefined): string[] {
+function vipsOf(inv: Inventory, host: string, kind: LbKind, explicit: readonly string[] | undefined): string[] {
   return explicit ? [...explicit] : realServerVips(inv, host, kind);
 }
 
 /** Facing NICs: the option, else every NIC the inventory lists for the host (never lo). */
-export function facingInterfaces(inv: Inventory, host: string, explicit: readonly string[] | undefined): string[] {
+function facingInterfaces(inv: Inventory, host: string, explicit: readonly string[] | undefined): string[] {
   return explicit ? [...explicit] : [...new Set(hostNics(inv, host).map((n) => n.name))].filter((n) => n !== 'lo');
 }
 

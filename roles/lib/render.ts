@@ -8,7 +8,7 @@ import { trackScriptPath, type HostVrrpInstance, type ResolvedService } from '..
 import { checkTrackFiles, checkUrls } from '../../src/cluster/health-checks.ts';
 
 /** the roles' source directory (templates are read from there, also when the code runs compiled from dist/) */
-export const ROLES_DIR = join(PACKAGE_ROOT, 'roles');
+const ROLES_DIR = join(PACKAGE_ROOT, 'roles');
 
 export interface KeepalivedConfig {
   host: string;

@@ -8,7 +8,7 @@ import { raw, sh } from '../../src/shell.ts';
 import { shellWords } from '../../src/steps/shellwords.ts';
 
 export const RELOAD_KEEPALIVED = 'reload keepalived';
-export const RESTART_KEEPALIVED = 'restart keepalived';
+const RESTART_KEEPALIVED = 'restart keepalived';
 
 /** SIGHUP keeps VIPs and the IPVS table; a restart drops both for its duration, so only a new binary restarts. */
 export function keepalivedHandlers(): Record<string, Step> {
@@ -65,7 +65,7 @@ export function keepalivedConfigFile(path: string, content: string): Step {
  * step daemon-reloads after it changes. Hosts without systemd: nothing in lvsplay respawns keepalived; their own init
  * or supervisor must (the file is written there too, inert until systemd runs).
  */
-export const KEEPALIVED_RESTART_DROPIN = '/etc/systemd/system/keepalived.service.d/lvsplay-restart.conf';
+const KEEPALIVED_RESTART_DROPIN = '/etc/systemd/system/keepalived.service.d/lvsplay-restart.conf';
 
 export function keepalivedRunning(): Step[] {
   return [

@@ -15,6 +15,8 @@ import { parseDuration } from '../drill/timeline.ts';
 import { sleep } from '../drill/vip-watch.ts';
 import type { Connection } from '../transport/types.ts';
 import type { CommandIO } from './io.ts';
+import { sh } from '../shell.ts';
+import { CONTROL_EXEC_TIMEOUT_MS } from '../drill/exec-timeouts.ts';
 
 export const HANDOVER_HELP = `Usage: lvsplay handover INSTANCE[,INSTANCE…] -i INVENTORY [options]
        lvsplay handover --back [INSTANCE…] -i INVENTORY [options]
@@ -38,13 +40,16 @@ Options:
 
 Exit codes: 0 moved, 2 a VIP did not move within --wait, 3 a member unreachable, 4 invalid inventory, 5 bad options.`;
 
+/** how long a handover waits for the VIP to move (--wait) by default: VRRP takes a few advert intervals */
+const DEFAULT_WAIT_MS = 30_000;
+
 const options = { ...commonOptions, check: { type: 'boolean', short: 'C' }, back: { type: 'boolean' }, wait: { type: 'string' } } as const;
 
 /** Who holds `vip` among the members (one exec each). */
 async function holders(p: HandoverPlan, conn: (h: string) => Promise<Connection>): Promise<string[]> {
   const out = await Promise.all(
     p.members.map(async (m) => {
-      const r = await (await conn(m.host)).exec(`ip -4 -o addr show | grep -v ' lo ' | grep -qF ' ${p.vip}/' && echo holds || echo no`, { timeoutMs: 30_000 });
+      const r = await (await conn(m.host)).exec(sh`ip -4 -o addr show | grep -v ' lo ' | grep -qF ${` ${p.vip}/`} && echo holds || echo no`, { timeoutMs: CONTROL_EXEC_TIMEOUT_MS });
       return r.stdout.trim() === 'holds' ? m.host : undefined;
     }),
   );
@@ -57,7 +62,7 @@ export async function handoverCommand(argv: string[], io: CommandIO): Promise<nu
     io.out(HANDOVER_HELP + '\n');
     return EXIT.ok;
   }
-  const waitMs = o.wait === undefined ? 30_000 : parseDuration(o.wait);
+  const waitMs = o.wait === undefined ? DEFAULT_WAIT_MS : parseDuration(o.wait);
   if (waitMs === undefined || waitMs <= 0) throw new UsageError(`handover: --wait must be a duration like 30s, got "${o.wait}"`);
   const cfg = ansibleSettings();
   const inv = loadCommandInventory(o, 'handover', io, cfg);

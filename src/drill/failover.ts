@@ -172,7 +172,7 @@ async function prepareFault(inv: Inventory, host: string, conn: Connection, mode
  * (linkdown) nothing: the host brings the link up by itself; `now` (an interrupted drill) brings it up at once.
  */
 async function prepareRestore(inv: Inventory, host: string, conn: Connection, mode: FaultMode, instance: string, iface = '', now = false): Promise<() => Promise<void>> {
-  if (mode === 'linkdown' && now) return () => conn.exec(`ip link set dev ${iface} up`, { timeoutMs: 20_000 }).then(() => undefined);
+  if (mode === 'linkdown' && now) return () => conn.exec(sh`ip link set dev ${iface} up`, { timeoutMs: CONTROL_EXEC_TIMEOUT_MS }).then(() => undefined);
   if (mode === 'linkdown') return async () => {};
   if (mode === 'handover') return () => handBack(conn, host, instance);
   const p = await prepareSteps(conn, hostInfo(inv, host), [service('keepalived', { state: 'started' })]);

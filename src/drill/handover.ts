@@ -5,6 +5,7 @@
 import type { Connection } from '../transport/types.ts';
 import { q } from '../shell.ts';
 import { UsageError } from '../errors.ts';
+import { CONTROL_EXEC_TIMEOUT_MS } from './exec-timeouts.ts';
 import { HANDOVER_DIR, handoverFile, handoverValue } from '../cluster/handover.ts';
 
 /**
@@ -32,7 +33,7 @@ export function handoverStateScript(instance: string): string {
 }
 
 async function run(conn: Connection, host: string, script: string, what: string): Promise<void> {
-  const r = await conn.exec(script, { timeoutMs: 20_000 });
+  const r = await conn.exec(script, { timeoutMs: CONTROL_EXEC_TIMEOUT_MS });
   if (r.code !== 0) throw new Error(`${host}: ${what} failed: ${(r.stderr.trim() || r.stdout.trim()).slice(0, 300)}`);
 }
 

@@ -9,12 +9,14 @@ import { ProbeStreamParser, type Probe } from '../verify/probe-output.ts';
 import { estimateOffset } from './timeline.ts';
 import { sleep } from './vip-watch.ts';
 import { CONTROL_EXEC_TIMEOUT_MS } from './exec-timeouts.ts';
+import { sh } from '../shell.ts';
 
 /** The stream's first line comes once node (or busybox) started on the vantage host: seconds on a loaded lab. */
 const STREAM_START_MS = 60_000;
 /** After its kill, the stream's exec ends within one probe timeout; this much more before going on without it. */
 const STREAM_EXIT_WAIT_MS = 10_000;
-import { sh } from '../shell.ts';
+/** When the stream could not start: a moment for its exec to report its exit status, to name the cause */
+const EXIT_STATUS_GRACE_MS = 10;
 
 export interface ProbeStream {
   /** probes so far, times on the orchestrator clock */
@@ -64,7 +66,7 @@ export async function startProbeStream(vantage: string, conn: Connection, t: Str
     );
   const first = await Promise.race([startedP.then(() => 'ok' as const), done.then(() => 'ended' as const), sleep(STREAM_START_MS).then(() => 'slow' as const)]);
   if (first !== 'ok' || parser.run.unavailable) {
-    const r = await Promise.race([done, sleep(10)]);
+    const r = await Promise.race([done, sleep(EXIT_STATUS_GRACE_MS)]);
     const why = parser.run.unavailable ?? (r instanceof Error ? r.message : r ? `exit ${r.code}: ${r.stderr.trim().slice(0, 200)}` : `no answer in ${STREAM_START_MS / 1000} s`);
     throw new Error(`cannot start the probe stream on ${vantage}: ${why}`);
   }

@@ -6,12 +6,14 @@
 import type { Connection, ExecResult } from '../transport/types.ts';
 import type { HoldEvent } from './timeline.ts';
 import { CONTROL_EXEC_TIMEOUT_MS } from './exec-timeouts.ts';
+import { sh } from '../shell.ts';
 
 /** The watcher prints the director's addresses within a second; no answer by then means it cannot watch. */
 const WATCHER_START_MS = 30_000;
 /** After its kill, how long to wait for the watcher's exec to end before going on without it. */
 const WATCHER_EXIT_WAIT_MS = 10_000;
-import { sh } from '../shell.ts';
+/** When the watcher could not start: a moment for its exec to report its exit status, to name the cause */
+const EXIT_STATUS_GRACE_MS = 10;
 
 /** Seconds the watcher lives at most, whatever happens to lvsplay. */
 function watchScript(maxSeconds: number): string {
@@ -109,7 +111,7 @@ export async function startVipWatch(host: string, conn: Connection, vip: string,
     );
   const first = await Promise.race([readyP.then(() => 'ready' as const), done.then(() => 'ended' as const), sleep(WATCHER_START_MS).then(() => 'slow' as const)]);
   if (first !== 'ready') {
-    const r = await Promise.race([done, sleep(10)]);
+    const r = await Promise.race([done, sleep(EXIT_STATUS_GRACE_MS)]);
     const why = r instanceof Error ? r.message : r ? `exit ${r.code}: ${r.stderr.trim().slice(0, 200)}` : `no answer in ${WATCHER_START_MS / 1000} s`;
     throw new Error(`cannot watch ${vip} on ${host}: ${why}`);
   }

@@ -7,7 +7,7 @@ import { labUp, labDown, labStatus, labSsh } from './lab.ts';
 import { installPackages, requireRoot } from './install.ts';
 import { LabError } from './run.ts';
 
-export const LAB_USAGE = `usage: lvsplay lab COMMAND [options]
+const LAB_USAGE = `usage: lvsplay lab COMMAND [options]
 
   up -i INVENTORY [--vm | --no-vm]   build every host of the inventory (idempotent)
   down                               remove everything the lab created (idempotent)

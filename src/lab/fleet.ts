@@ -17,7 +17,7 @@ export function fleetNamespaces(t: LabTopology, id: string): string[] {
   return [ns.switch, ns.ctl, ...t.hosts.map((h) => ns.host(h.name))];
 }
 
-export function machineFleetContext(p: LabPaths, t: LabTopology): FleetContext {
+function machineFleetContext(p: LabPaths, t: LabTopology): FleetContext {
   return {
     binDir: p.binDir,
     sshDir: p.sshDir,
@@ -94,7 +94,7 @@ function cgroup2Mount(): string | undefined {
  * Remove the cgroups of this lab's systemd hosts (lvsplay-ID-HOST and what systemd made under it), deepest first,
  * once their processes are gone. Without a cgroup2 mount on the machine, one is mounted for the cleanup only.
  */
-export async function removeCgroups(id: string): Promise<number> {
+async function removeCgroups(id: string): Promise<number> {
   let root = cgroup2Mount();
   let tmp: string | undefined;
   if (!root) {

@@ -24,9 +24,9 @@ export const HOST_PACKAGES = [
   'systemd',
 ] as const;
 /** tier 2 adds QEMU (qboot.rom comes with qemu-system-data, a dependency) and xz to unpack the kernel */
-export const VM_PACKAGES = ['qemu-system-x86', 'xz-utils'] as const;
+const VM_PACKAGES = ['qemu-system-x86', 'xz-utils'] as const;
 /** the full test suite (npm test's pretest: install --vm) also opens the HTML reports in a headless browser */
-export const TEST_PACKAGES = ['chromium'] as const;
+const TEST_PACKAGES = ['chromium'] as const;
 
 export function requireRoot(what: string): void {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {

@@ -24,7 +24,7 @@ export function defaultCacheDir(env = process.env, cwd = process.cwd()): string 
 }
 
 /** linux-image-6.1.0-NN-amd64, the package linux-image-amd64 depends on. */
-export async function kernelPackage(log: (s: string) => void): Promise<string> {
+async function kernelPackage(log: (s: string) => void): Promise<string> {
   const find = async () => {
     const r = await run('apt-cache', ['depends', 'linux-image-amd64']);
     return /Depends:\s*(linux-image-[0-9][^\s]*-amd64)/.exec(r.stdout)?.[1];

@@ -16,6 +16,13 @@ import { vmUp, vmCheckCanRun } from './vm.ts';
 import { withLabLock } from './lock.ts';
 
 export type Log = (line: string) => void;
+/** ssh's ConnectTimeout for a lab login check: under TCG a login through the jump can take tens of seconds */
+const LOGIN_CONNECT_TIMEOUT_S = 60;
+/** the whole `ssh HOST true` check, connect plus the login's two sshd processes on a busy VM */
+const LOGIN_CHECK_MS = 120_000;
+/** ssh `true` on a lab host, as the login checks run it */
+const loginCheck = (p: LabPaths, host: string) => run('ssh', sshArgs(p, host, ['true'], { timeout: LOGIN_CONNECT_TIMEOUT_S }), { timeoutMs: LOGIN_CHECK_MS });
+
 const stdoutLog: Log = (s) => process.stdout.write(s + '\n');
 
 export interface UpOptions {
@@ -40,7 +47,7 @@ export interface UpResult {
 }
 
 /** Does this machine's kernel have IPVS (loaded, or loadable with modprobe)? */
-export async function machineHasIpvs(): Promise<boolean> {
+async function machineHasIpvs(): Promise<boolean> {
   if (existsSync('/proc/net/ip_vs')) return true;
   for (const m of ['/usr/sbin/modprobe', '/sbin/modprobe']) {
     if (existsSync(m)) return (await run(m, ['-q', 'ip_vs'])).code === 0 && existsSync('/proc/net/ip_vs');
@@ -180,7 +187,7 @@ export function sshArgs(p: LabPaths, host: string, cmd: string[], opts: { timeou
  */
 async function checkReachable(p: LabPaths, t: LabTopology): Promise<void> {
   const h = t.hosts[0];
-  const r = await run('ssh', sshArgs(p, h.name, ['true'], { timeout: 60 }), { timeoutMs: 120_000 });
+  const r = await loginCheck(p, h.name);
   if (r.code !== 0) {
     throw new LabError(`lab host ${h.name} is not reachable over ssh through the jump (127.0.0.1:${t.jump.port}): ${r.stderr.trim() || `exit ${r.code}`}`);
   }
@@ -256,7 +263,7 @@ export async function labStatus(o: { dir?: string; check?: boolean } = {}): Prom
     const queue = [...hosts];
     const worker = async () => {
       for (let h = queue.shift(); h; h = queue.shift()) {
-        const r = await run('ssh', sshArgs(p, h.name, ['true'], { timeout: 60 }), { timeoutMs: 120_000 });
+        const r = await loginCheck(p, h.name);
         h.reachable = r.code === 0;
         if (r.code !== 0) h.error = r.stderr.trim().split('\n').pop() || `exit ${r.code}`;
       }

@@ -23,7 +23,7 @@ export interface LabPaths {
   logFile: string;
 }
 
-export function defaultLabDir(cwd = process.cwd()): string {
+function defaultLabDir(cwd = process.cwd()): string {
   return path.resolve(cwd, '.lvsplay', 'lab');
 }
 

@@ -189,7 +189,7 @@ export function labCgroupPrefix(id: string): string {
 }
 
 /** The cgroup (under the cgroup2 root) of a lab host that runs systemd. */
-export function labCgroup(id: string, host: string): string {
+function labCgroup(id: string, host: string): string {
   return labCgroupPrefix(id) + host;
 }
 

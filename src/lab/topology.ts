@@ -19,13 +19,13 @@ import { parseCidr, parseIpv4, sameSubnet } from '../net/ipv4.ts';
 import { proxyJumpFromSshArgs, parseJumpChain } from '../inventory/index.ts';
 
 export const MGMT_NET = 'mgmt';
-export const MGMT_NIC = 'eth0';
-export const MGMT_NETWORK = '198.19.0.0';
+const MGMT_NIC = 'eth0';
+const MGMT_NETWORK = '198.19.0.0';
 export const MGMT_PREFIX = 24;
 /** the control namespace (jump sshd) sits on the management net at this address */
 export const JUMP_ADDRESS = '198.19.0.254';
 /** every lab address must be inside this range (RFC 2544 benchmarking space, never routed) */
-export const LAB_RANGE = { net: '198.18.0.0', prefix: 15 } as const;
+const LAB_RANGE = { net: '198.18.0.0', prefix: 15 } as const;
 
 export interface LabNic {
   name: string;

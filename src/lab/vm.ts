@@ -22,7 +22,7 @@ import { procStart, type ProcRecord } from './state.ts';
 import type { LabTopology } from './topology.ts';
 
 export const QEMU = 'qemu-system-x86_64';
-export const QBOOT = '/usr/share/qemu/qboot.rom';
+const QBOOT = '/usr/share/qemu/qboot.rom';
 /** loaded by the initramfs: enough to mount the 9p root and the overlay, and the NIC */
 const INITRAMFS_MODULES = ['virtio_pci', 'virtio_net', '9pnet_virtio', '9p', 'overlay'];
 /** loaded before the fleet is built; everything else (ipip, dummy, nat, ipset types, schedulers…) autoloads */
@@ -55,7 +55,7 @@ export interface VmPaths {
   pidFile: string;
 }
 
-export function vmPaths(p: LabPaths): VmPaths {
+function vmPaths(p: LabPaths): VmPaths {
   const d = p.vmDir;
   return {
     dir: d,

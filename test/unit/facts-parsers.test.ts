@@ -275,7 +275,7 @@ test('fileFact runs for real: content, mode, hash; absent; directory (dash and b
   for (const run of [runFact, runFactBusybox]) {
     const v = run(fileFact(p));
     if (!v.exists) return t.fail('expected a file');
-    t.like(v, { type: 'file', mode: 0o640, uid: 0, size: 12, content: 'a = 1\nb = 2\n', sha256: createHash('sha256').update('a = 1\nb = 2\n').digest('hex') });
+    t.like(v, { type: 'file', mode: 0o640, uid: process.getuid!(), size: 12, content: 'a = 1\nb = 2\n', sha256: createHash('sha256').update('a = 1\nb = 2\n').digest('hex') });
     t.deepEqual(run(fileFact(join(dir, 'nope'))), { exists: false });
     t.like(run(fileFact(dir)), { exists: true, type: 'directory' });
   }

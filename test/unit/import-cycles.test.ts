@@ -62,3 +62,10 @@ test('the cycle finder finds a cycle (its own fixture)', (t) => {
   const cycles = importCycles(tsFiles(dir)).map((c) => c.map((f) => relative(dir, f)).sort());
   t.deepEqual(cycles, [['a.ts', 'b.ts', 'c.ts']]);
 });
+
+// the layer order of docs/architecture.md: roles build on src/ (the cluster model, steps, engine), never the reverse
+test('no module of src/ imports roles/', (t) => {
+  const ROLES = join(ROOT, 'roles');
+  const offenders = tsFiles(SRC).flatMap((f) => staticImports(f).filter((x) => x.startsWith(ROLES + '/')).map((x) => `${relative(ROOT, f)} → ${relative(ROOT, x)}`));
+  t.deepEqual(offenders, []);
+});

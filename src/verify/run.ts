@@ -24,8 +24,12 @@ const PROBE_START_MS = 5000;
 const PROBE_EXEC_GRACE_MS = 30_000;
 /** Between director snapshots while waiting for the cluster to settle (a VRRP takeover moves within a second). */
 const SETTLE_POLL_MS = 500;
-/** IPVS per-real-server counters lag up to ~2 s on 6.x kernels (docs/verification.md): wait twice that at most. */
-const COUNTER_WAIT_MS = 4000;
+/**
+ * IPVS per-real-server counters lag: the kernel sums them from the per-CPU counters in its rate estimator (a
+ * kthread since 6.2), every 2 s, later on a slow or busy host (docs/verification.md). Wait for several periods at
+ * most; current counters cost nothing (a CI-like run on the VM lab saw 87 counted for 100 answers with 4 s).
+ */
+const COUNTER_WAIT_MS = 10_000;
 /** Between re-reads of the counters while they catch up. */
 const COUNTER_POLL_MS = 1000;
 
@@ -197,10 +201,11 @@ export async function runVerification(plan: VerifyPlan, o: VerifyRunOptions): Pr
     }
   }
 
-  // IPVS counters lag: re-read until they cover the probes, at most settleMs
-  const deadline = Date.now() + (o.settleMs ?? COUNTER_WAIT_MS);
+  // IPVS counters lag: re-read until they cover the probes, at most settleMs after the first read (the read itself
+  // can take seconds on a slow director: it must not use up the wait)
   const dump = !o.settle && needsKeepalivedState(plan.jobs, runs, before);
   let after = await snapshots(directors, o, unreachable, dump);
+  const deadline = Date.now() + (o.settleMs ?? COUNTER_WAIT_MS);
   // the dump is read once; a counter re-read keeps it
   const keepDump = (next: Map<string, DirectorSnapshot>) => {
     for (const [h, s] of next) {

@@ -1,7 +1,8 @@
 /** The playbook API operators write against: `export default playbook({ name, plays: [...] })`. */
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { register } from 'node:module';
 import { z } from 'zod';
 import { formatZodIssues, ValidationError } from './errors.ts';
 import type { Play, Playbook } from './engine/types.ts';
@@ -42,11 +43,23 @@ let tsxRegistered = false;
  * TypeScript loading, on demand: running from the sources (tsx already loaded this very module) there is nothing to
  * do; compiled (dist/), tsx is registered the first time a .ts playbook is loaded, so that the other commands never
  * pay for it. `import 'lvsplay'` in the playbook then resolves to dist/ too (package.json "exports": one engine).
+ *
+ * Start-up cost (docs/benchmark.md, "Start-up"): on Node 20 tsx's hooks run in a loader thread that every later
+ * import goes through (a message round trip and tsx's resolver each), so lvsplay's own modules a playbook imports
+ * are loaded first, without the hooks: `lvsplay` always, `lvsplay/roles` when the playbook's text names it. tsx's
+ * hooks are registered directly, as its register() does, without loading tsx's API (and esbuild's) in this thread
+ * too; should that registration be refused (another tsx version), its register() is used.
  */
 async function ensureTypeScriptLoader(file: string): Promise<void> {
   if (tsxRegistered || import.meta.url.endsWith('.ts') || !/\.[cm]?tsx?$/.test(file)) return;
-  const { register } = await import('tsx/esm/api');
-  register();
+  await import('lvsplay');
+  if (/['"]lvsplay\/roles['"]/.test(readFileSync(file, 'utf8'))) await import('lvsplay/roles');
+  try {
+    register('tsx/esm', { parentURL: import.meta.url, data: {} });
+    process.setSourceMapsEnabled(true); // stack traces name the playbook's .ts lines, as tsx's register() does
+  } catch {
+    (await import('tsx/esm/api')).register();
+  }
   tsxRegistered = true;
 }
 

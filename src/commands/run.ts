@@ -11,7 +11,6 @@ import { phaseTimes } from '../engine/phases.ts';
 import { SshPool } from '../transport/index.ts';
 import { JsonLinesReporter } from '../output/json-lines.ts';
 import { PlainReporter } from '../output/plain.ts';
-import { ListrReporter } from '../output/listr.ts';
 import { Reporters, type Reporter, type RunEvent } from '../output/events.ts';
 import type { CommandIO } from './io.ts';
 import { trapInterrupts } from './interrupt.ts';
@@ -37,10 +36,11 @@ function settleWhy(reloaded: Set<string>, changed: Set<string>): string {
   return [reloaded.size ? `keepalived was reloaded or started on ${[...reloaded].join(', ')}` : '', others.length ? `changes on ${others.join(', ')}` : ''].filter(Boolean).join(' and ');
 }
 
-export function makeReporters(io: CommandIO, json: string | undefined, verbose: boolean, extra: Reporter[] = []): Reporters {
+/** listr2 (the TTY progress) is loaded only on a terminal: a piped or CI run does not pay for it at start-up. */
+export async function makeReporters(io: CommandIO, json: string | undefined, verbose: boolean, extra: Reporter[] = []): Promise<Reporters> {
   const list: Reporter[] = [...extra];
   const tty = process.stdout.isTTY && !process.env.CI;
-  list.push(tty ? new ListrReporter(io.out, verbose) : new PlainReporter(io.out, verbose));
+  list.push(tty ? new (await import('../output/listr.ts')).ListrReporter(io.out, verbose) : new PlainReporter(io.out, verbose));
   if (json) list.push(new JsonLinesReporter(json));
   return new Reporters(list);
 }
@@ -80,7 +80,7 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   const engineStart = performance.now();
   // --report: Vega is loaded only then
   const html = o.report ? [new (await import('../report/index.ts')).HtmlReporter(o.report, `lvsplay run ${positionals[0]} -i ${inv.sources.join(' -i ')}`)] : [];
-  const reporter = makeReporters(io, o.json, !!o.verbose, html);
+  const reporter = await makeReporters(io, o.json, !!o.verbose, html);
   const reloaded = new Set<string>();
   const changedHosts = new Set<string>();
   const watch: Reporter = {

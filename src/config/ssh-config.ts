@@ -7,7 +7,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import SSHConfig from 'ssh-config';
+import { createRequire } from 'node:module';
+import type SSHConfig from 'ssh-config';
 import { UsageError, ValidationError } from '../errors.ts';
 
 export interface SshHostConfig {
@@ -39,6 +40,14 @@ export interface SshConfigSource {
   explicit: boolean;
 }
 
+// The ssh-config package is loaded when a file is first parsed (commands that read no ssh config, such as
+// `inventory`, do not pay for it at start-up); its CommonJS build, so that the synchronous lookup can load it.
+let sshConfigClass: typeof SSHConfig | undefined;
+function sshConfigLibrary(): typeof SSHConfig {
+  sshConfigClass ??= (createRequire(import.meta.url)('ssh-config') as { default: typeof SSHConfig }).default;
+  return sshConfigClass;
+}
+
 /** Parses each file once; looks hosts up. */
 export class SshConfigReader {
   private cache = new Map<string, ParsedFile | undefined>();
@@ -57,7 +66,7 @@ export class SshConfigReader {
     let parsed: ParsedFile | undefined;
     try {
       const text = readFileSync(file, 'utf8');
-      const config = SSHConfig.parse(text);
+      const config = sshConfigLibrary().parse(text);
       const included = includedFiles(text, file === '/etc/ssh/ssh_config' ? '/etc/ssh' : join(this.home, '.ssh'));
       parsed = { file, config, includes: included.length > 0 };
       if (parsed.includes) this.warnings.add(`${file}: Include is not followed by lvsplay; the settings in ${included.join(', ')} are not used`);

@@ -4,7 +4,8 @@
  * result (a list stays a list, 8080 stays a number); anything else renders to a string, which, as in Ansible,
  * becomes a list/dict/bool when it reads as one (`[a, b]`, `{k: v}`, True/False).
  */
-import nunjucks from 'nunjucks';
+import { createRequire } from 'node:module';
+import type NunjucksLib from 'nunjucks';
 import { parse as parseYaml } from 'yaml';
 import { ansibleFilters, ansibleTests, pyText, pyTruthy } from './jinja-filters.ts';
 import { isJinjaUndefined, undefinedMarker, undefinedUse } from './jinja-undefined.ts';
@@ -38,75 +39,89 @@ interface Frame {
 }
 const frames: Frame[] = [];
 
-const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
-const builtins: Record<string, unknown> = {
-  ...(env as unknown as { globals: Record<string, unknown> }).globals,
-  True: true,
-  False: false,
-  None: null,
-  [TRUTHY]: (v: unknown) => {
-    if (isJinjaUndefined(v) && v !== undefined) String(v); // throws, naming the variable
-    return pyTruthy(v);
-  },
-  [NATIVE]: (v: unknown) => {
-    frames.at(-1)!.native = { value: v };
-    return '';
-  },
-};
-// Every name a template uses resolves through the current frame's scope; unknown names are Jinja undefineds.
-(env as unknown as { globals: object }).globals = new Proxy(builtins, {
-  has: (_, name) => typeof name === 'string',
-  get(_, name) {
-    if (typeof name !== 'string') return undefined;
-    const frame = frames.at(-1);
-    if (frame?.scope.has(name)) {
-      try {
-        return frame.scope.get(name);
-      } catch (e) {
-        frame.inner ??= e;
-        throw e;
-      }
-    }
-    if (name in builtins) return builtins[name];
-    return undefinedMarker(name);
-  },
-});
-const filters = ansibleFilters((name, value, args) => {
-  const f = env.getFilter(name) as (...a: unknown[]) => unknown;
-  return f(value, ...args);
-});
-for (const [name, f] of Object.entries(filters)) env.addFilter(name, f);
-for (const [name, t] of Object.entries(ansibleTests())) (env as unknown as { addTest(n: string, f: unknown): void }).addTest(name, t); // not in @types/nunjucks
+// nunjucks is loaded, and set up as Jinja (below), when the first template renders: inventories and runs without a
+// template do not pay for it at start-up. Its CommonJS entry, so that a synchronous render can load it.
+interface Nunjucks {
+  lib: typeof NunjucksLib;
+  env: NunjucksLib.Environment;
+}
+let nunjucksReady: Nunjucks | undefined;
 
-// Print as Jinja does (True, None, ['a', 1]); an undefined attribute is an error, as under StrictUndefined.
-// nunjucks' compiled templates call runtime.suppressValue for every {{ }} output; lvsplay is its only user here.
-const runtime = (nunjucks as unknown as { runtime: { suppressValue: (v: unknown, esc: boolean) => unknown; SafeString: new (s: string) => unknown } }).runtime;
-const suppressValue = runtime.suppressValue;
-runtime.suppressValue = (v: unknown, esc: boolean) => {
-  if (v === undefined) {
-    const e = new TemplateRenderError('undefined: an attribute or key that does not exist');
-    frames.at(-1)!.inner ??= e;
-    throw e;
-  }
-  if (isJinjaUndefined(v)) return String(v); // throws, naming the variable
-  return suppressValue(typeof v === 'string' || v instanceof runtime.SafeString ? v : pyText(v), esc);
-};
-
-// `{% if x %}` and `a if x else b` test x with Python truthiness ([] and {} are false), and an undefined x is an
-// error as under StrictUndefined: the compiler wraps the condition in a call to TRUTHY before compiling it.
-type AstNode = { lineno: number; colno: number };
-type NodeCtor = new (lineno: number, colno: number, ...fields: unknown[]) => AstNode;
-const nj = nunjucks as unknown as {
-  nodes: { FunCall: NodeCtor; Symbol: NodeCtor; NodeList: NodeCtor };
-  compiler: { Compiler: { prototype: Record<string, (this: unknown, node: { cond: AstNode }, ...rest: unknown[]) => unknown> } };
-};
-for (const method of ['compileIf', 'compileInlineIf']) {
-  const compile = nj.compiler.Compiler.prototype[method]!;
-  nj.compiler.Compiler.prototype[method] = function (node, ...rest) {
-    const c = node.cond;
-    node.cond = new nj.nodes.FunCall(c.lineno, c.colno, new nj.nodes.Symbol(c.lineno, c.colno, TRUTHY), new nj.nodes.NodeList(c.lineno, c.colno, [c]));
-    return compile.call(this, node, ...rest);
+function jinja(): Nunjucks {
+  if (nunjucksReady) return nunjucksReady;
+  const nunjucks = createRequire(import.meta.url)('nunjucks') as typeof NunjucksLib;
+  const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
+  const builtins: Record<string, unknown> = {
+    ...(env as unknown as { globals: Record<string, unknown> }).globals,
+    True: true,
+    False: false,
+    None: null,
+    [TRUTHY]: (v: unknown) => {
+      if (isJinjaUndefined(v) && v !== undefined) String(v); // throws, naming the variable
+      return pyTruthy(v);
+    },
+    [NATIVE]: (v: unknown) => {
+      frames.at(-1)!.native = { value: v };
+      return '';
+    },
   };
+  // Every name a template uses resolves through the current frame's scope; unknown names are Jinja undefineds.
+  (env as unknown as { globals: object }).globals = new Proxy(builtins, {
+    has: (_, name) => typeof name === 'string',
+    get(_, name) {
+      if (typeof name !== 'string') return undefined;
+      const frame = frames.at(-1);
+      if (frame?.scope.has(name)) {
+        try {
+          return frame.scope.get(name);
+        } catch (e) {
+          frame.inner ??= e;
+          throw e;
+        }
+      }
+      if (name in builtins) return builtins[name];
+      return undefinedMarker(name);
+    },
+  });
+  const filters = ansibleFilters((name, value, args) => {
+    const f = env.getFilter(name) as (...a: unknown[]) => unknown;
+    return f(value, ...args);
+  });
+  for (const [name, f] of Object.entries(filters)) env.addFilter(name, f);
+  for (const [name, t] of Object.entries(ansibleTests())) (env as unknown as { addTest(n: string, f: unknown): void }).addTest(name, t); // not in @types/nunjucks
+
+  // Print as Jinja does (True, None, ['a', 1]); an undefined attribute is an error, as under StrictUndefined.
+  // nunjucks' compiled templates call runtime.suppressValue for every {{ }} output; lvsplay is its only user here.
+  const runtime = (nunjucks as unknown as { runtime: { suppressValue: (v: unknown, esc: boolean) => unknown; SafeString: new (s: string) => unknown } }).runtime;
+  const suppressValue = runtime.suppressValue;
+  runtime.suppressValue = (v: unknown, esc: boolean) => {
+    if (v === undefined) {
+      const e = new TemplateRenderError('undefined: an attribute or key that does not exist');
+      frames.at(-1)!.inner ??= e;
+      throw e;
+    }
+    if (isJinjaUndefined(v)) return String(v); // throws, naming the variable
+    return suppressValue(typeof v === 'string' || v instanceof runtime.SafeString ? v : pyText(v), esc);
+  };
+
+  // `{% if x %}` and `a if x else b` test x with Python truthiness ([] and {} are false), and an undefined x is an
+  // error as under StrictUndefined: the compiler wraps the condition in a call to TRUTHY before compiling it.
+  type AstNode = { lineno: number; colno: number };
+  type NodeCtor = new (lineno: number, colno: number, ...fields: unknown[]) => AstNode;
+  const nj = nunjucks as unknown as {
+    nodes: { FunCall: NodeCtor; Symbol: NodeCtor; NodeList: NodeCtor };
+    compiler: { Compiler: { prototype: Record<string, (this: unknown, node: { cond: AstNode }, ...rest: unknown[]) => unknown> } };
+  };
+  for (const method of ['compileIf', 'compileInlineIf']) {
+    const compile = nj.compiler.Compiler.prototype[method]!;
+    nj.compiler.Compiler.prototype[method] = function (node, ...rest) {
+      const c = node.cond;
+      node.cond = new nj.nodes.FunCall(c.lineno, c.colno, new nj.nodes.Symbol(c.lineno, c.colno, TRUTHY), new nj.nodes.NodeList(c.lineno, c.colno, [c]));
+      return compile.call(this, node, ...rest);
+    };
+  }
+  nunjucksReady = { lib: nunjucks, env };
+  return nunjucksReady;
 }
 
 /** `{{ expr }}` and nothing else: the expression, for a typed result. */
@@ -146,11 +161,12 @@ function construct(e: unknown, frame: Frame): unknown {
 }
 
 // one compiled template per distinct text: a group variable is rendered once per host
-const compiled = new Map<string, nunjucks.Template>();
+const compiled = new Map<string, NunjucksLib.Template>();
 function renderString(text: string): string {
   let t = compiled.get(text);
   if (!t) {
-    t = new nunjucks.Template(text, env, undefined, true); // eager compile: a syntax error is thrown here
+    const { lib, env } = jinja();
+    t = new lib.Template(text, env, undefined, true); // eager compile: a syntax error is thrown here
     compiled.set(text, t);
   }
   return t.render({});

@@ -8,7 +8,8 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Vault } from 'ansible-vault';
+import { createRequire } from 'node:module';
+import type { Vault as VaultClass } from 'ansible-vault';
 import { UsageError, ValidationError, type Location } from '../errors.ts';
 import { addSecret } from '../secret-values.ts';
 
@@ -21,6 +22,14 @@ export interface VaultSecret {
 }
 
 let secrets: VaultSecret[] = [];
+
+// The ansible-vault package (and its crypto) is loaded on the first decryption: an inventory without vaulted values
+// does not pay for it at start-up. Its CommonJS build, so that a synchronous read can load it.
+let vaultClass: typeof VaultClass | undefined;
+function vaultLibrary(): typeof VaultClass {
+  vaultClass ??= (createRequire(import.meta.url)('ansible-vault') as { Vault: typeof VaultClass }).Vault;
+  return vaultClass;
+}
 
 /** The vault passwords of this run (replaces any earlier set). */
 export function setVaultSecrets(list: VaultSecret[]): void {
@@ -69,7 +78,7 @@ export function decryptVaultText(text: string, what: string, where: Location, op
   for (const s of ordered) {
     let plain: string | undefined;
     try {
-      plain = new Vault({ password: s.password }).decryptSync(body, undefined);
+      plain = new (vaultLibrary())({ password: s.password }).decryptSync(body, undefined);
     } catch (e) {
       if (/bad vault header|invalid vault/i.test((e as Error).message))
         throw new ValidationError(`${what}: not a valid ansible-vault text (${(e as Error).message})`, where, 'recreate it with ansible-vault encrypt_string');

@@ -1,6 +1,6 @@
 // The launcher (src/bin/lvsplay.js): the compiled CLI in dist/ when it is up to date, else the sources through
 // tsx; either way a playbook's `import 'lvsplay'` is the CLI's own copy of the engine (one module instance).
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -51,21 +51,53 @@ test('a source file newer than the build makes the launcher use the sources', as
   t.is(whichBuild(), 'dist');
 });
 
-test('the compiled --version and inventory load no ssh2, listr2, zod, tsx or roles', (t) => {
+/**
+ * Every module a compiled CLI process loads: the ESM ones through a resolve hook, the CommonJS ones (what the
+ * packages require, and what lvsplay loads lazily with createRequire) from the CommonJS cache at exit.
+ */
+function loadedModules(t: ExecutionContext, args: string[]): { status: number | null; stderr: string; loaded: string[] } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lvsplay-launcher-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  // a resolve hook that lists every module the process loads
   const hook = path.join(dir, 'hook.mjs');
   writeFileSync(hook, "export async function resolve(s, c, n) { const r = await n(s, c); process._rawDebug('LOADED ' + r.url); return r; }\n");
   const reg = path.join(dir, 'register.mjs');
-  writeFileSync(reg, `import { register } from 'node:module'; register(${JSON.stringify('file://' + hook)});\n`);
+  writeFileSync(
+    reg,
+    `import { register, createRequire } from 'node:module'; register(${JSON.stringify('file://' + hook)});\n` +
+      "const cache = createRequire(import.meta.url).cache; process.on('exit', () => { for (const k of Object.keys(cache)) process._rawDebug('LOADED file://' + k); });\n",
+  );
+  const r = spawnSync(process.execPath, ['--import', reg, path.join(ROOT, 'src/bin/lvsplay.js'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7));
+  return { status: r.status, stderr: r.stderr, loaded };
+}
+
+test('the compiled --version and inventory load no ssh2, listr2, zod, tsx, roles, nunjucks, ansible-vault or ssh-config', (t) => {
   for (const args of [['--version'], ['--help'], ['inventory', '-i', `${F}/inv.yaml`, '--list']]) {
-    const r = spawnSync(process.execPath, ['--import', reg, path.join(ROOT, 'src/bin/lvsplay.js'), ...args], { cwd: ROOT, encoding: 'utf8' });
-    t.is(r.status, 0, r.stderr);
-    const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7));
+    const { status, stderr, loaded } = loadedModules(t, args);
+    t.is(status, 0, stderr);
     t.true(loaded.some((u) => u.includes('/dist/src/cli.js')), `${args.join(' ')} ran the compiled CLI`);
-    const heavy = loaded.filter((u) => /node_modules\/(ssh2|listr2|zod|tsx|ejs|p-queue)\/|\/roles\/|\.ts$/.test(u));
+    t.true(loaded.length > 10, 'the listing saw the modules');
+    const heavy = loaded.filter((u) => /node_modules\/(ssh2|listr2|zod|tsx|ejs|p-queue|nunjucks|ansible-vault|ssh-config)\/|\/roles\/|\.ts$/.test(u));
     t.deepEqual(heavy, [], `${args.join(' ')} loaded ${heavy.join(', ')}`);
   }
   t.true(readdirSync(path.join(ROOT, 'dist/src/commands')).includes('run.js'));
+});
+
+test('the listing sees lazily required packages: an inventory with a template loads nunjucks', (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lvsplay-launcher-inv-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(path.join(dir, 'inv.yaml'), 'all:\n  vars:\n    port: 80\n  hosts:\n    w1:\n      url: "http://w1:{{ port }}/"\n');
+  const { status, stderr, loaded } = loadedModules(t, ['inventory', '-i', path.join(dir, 'inv.yaml'), '--host', 'w1', '--render']);
+  t.is(status, 0, stderr);
+  t.true(loaded.some((u) => /node_modules\/nunjucks\//.test(u)), 'nunjucks was loaded to render the template');
+});
+
+test('a compiled run of a .ts playbook: tsx hooks registered without tsx\'s API in the main thread, no listr2 when piped', (t) => {
+  const { status, stderr, loaded } = loadedModules(t, ['run', `${F}/noop.ts`, '-i', `${F}/inv.yaml`, '--no-verify']);
+  t.is(status, 3, stderr); // both hosts are 127.0.0.1:1 (connection refused): unreachable
+  t.true(loaded.some((u) => u.includes('/dist/src/cli.js')), 'the compiled CLI ran');
+  t.true(loaded.some((u) => /node_modules\/tsx\/dist\/esm\/index\.mjs/.test(u)), 'tsx\'s ESM hooks were registered');
+  t.deepEqual(loaded.filter((u) => /node_modules\/tsx\/dist\/esm\/api\//.test(u)), [], 'the fallback through tsx/esm/api was not needed');
+  t.deepEqual(loaded.filter((u) => /node_modules\/listr2\//.test(u)), [], 'listr2 is for terminals only');
+  t.true(loaded.some((u) => /node_modules\/ssh2\//.test(u)), 'the run did load the transport');
 });

@@ -11,3 +11,4 @@ export {
   type HostKeyStatus,
 } from './known-hosts.ts';
 export { JUMP_CHANNELS_DEFAULT, JUMP_CHANNELS_MAX } from './jump-lines.ts';
+export { fdShortfall, openFilesLimit, socketsNeeded } from './fd-budget.ts';

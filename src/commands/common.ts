@@ -2,11 +2,13 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EXIT, UsageError, ValidationError, ValidationErrors } from '../errors.ts';
 import { VAULT_HELP, vaultOptions } from './vault-options.ts';
-import { loadInventory, parseExtraVars, type Inventory } from '../inventory/index.ts';
+import { loadInventory, parseCount, parseExtraVars, type Inventory } from '../inventory/index.ts';
 import type { AnsibleCfg } from '../config/ansible-cfg.ts';
 import { ansibleSettings, inventorySources } from './connections.ts';
 import type { CommandIO } from './io.ts';
 import type { SshPoolOptions } from '../transport/index.ts';
+// from its own module, not the transport's index: every command imports this file, and the index loads ssh2 and zod
+import { JUMP_CHANNELS_MAX } from '../transport/jump-lines.ts';
 
 export const RUN_HELP = `Usage: lvsplay run PLAYBOOK.ts -i INVENTORY [options]
 
@@ -24,6 +26,7 @@ Options:
       --report FILE.html   write an HTML report (recap, changes per host, verification charts)
       --accept-new-host-keys  trust unknown SSH host keys and record them (known_hosts)
       --keepalive S        a host whose SSH connection answers nothing for S seconds is unreachable (default 30)
+      --jump-channels N    hosts per SSH connection to a jump host (default 200; lvsplay_jump_channels wins)
       --no-verify          skip the end-of-run verification
       --allow-partial-vrrp apply a VRRP instance change even when serial, --limit or an unreachable member
                            keep it from reaching every member (refused by default: exit 4, nothing touched)
@@ -43,6 +46,7 @@ export const commonOptions = {
   forks: { type: 'string', short: 'f' },
   'accept-new-host-keys': { type: 'boolean' },
   keepalive: { type: 'string' },
+  'jump-channels': { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
   ...vaultOptions,
@@ -89,12 +93,16 @@ export function loadCommandInventory(
 }
 
 /** The SSH pool's options from the shared command-line options. */
-export function poolOptions(o: { 'accept-new-host-keys'?: boolean; keepalive?: string }): SshPoolOptions {
+export function poolOptions(o: { 'accept-new-host-keys'?: boolean; keepalive?: string; 'jump-channels'?: string }): SshPoolOptions {
   const opts: SshPoolOptions = { acceptNewHostKeys: !!o['accept-new-host-keys'] };
   if (o.keepalive !== undefined) {
     const s = Number(o.keepalive);
     if (!Number.isFinite(s) || s < 1 || s > 3600) throw new UsageError(`--keepalive must be a number of seconds from 1 to 3600, got "${o.keepalive}"`);
     opts.keepaliveWindowMs = Math.round(s * 1000);
+  }
+  if (o['jump-channels'] !== undefined) {
+    opts.jumpChannels = parseCount(o['jump-channels'], JUMP_CHANNELS_MAX);
+    if (opts.jumpChannels === undefined) throw new UsageError(`--jump-channels must be a whole number of hosts per jump connection from 1 to ${JUMP_CHANNELS_MAX}, got "${o['jump-channels']}"`);
   }
   return opts;
 }

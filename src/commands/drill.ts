@@ -37,6 +37,7 @@ Options:
       --interval MS         a new probe connection every MS ms (default 30)
       --probe-timeout T     per-probe timeout (default 1s)
       --keepalive S         a host whose SSH connection answers nothing for S seconds is unreachable (default 30)
+      --jump-channels N     hosts per SSH connection to a jump host (default 200; lvsplay_jump_channels wins)
   failover:
       --mode handover|stop|kill|linkdown   how the MASTER gives the VIP away (default handover: the zero-loss
                             planned handover; stop, kill, linkdown: faults)

@@ -13,7 +13,7 @@ import type { Fact } from '../engine/types.ts';
 import { initFact, interfacesFact, osFact, routesFact, toolsFact, TOOLS, ipvsFact } from '../facts/index.ts';
 import type { CommandIO } from './io.ts';
 
-const HELP = `Usage: lvsplay facts -i INVENTORY [--limit PATTERN] [--json FILE] [-f N] [--keepalive S]
+const HELP = `Usage: lvsplay facts -i INVENTORY [--limit PATTERN] [--json FILE] [-f N] [--keepalive S] [--jump-channels N]
 
 Gathers, in one SSH exec per host, what the steps plan from: kernel, OS, init system, tools on PATH,
 interfaces and addresses, IPv4 routes, IPVS state. Prints JSON per host (to FILE with --json).`;

@@ -36,6 +36,7 @@ Options:
       --wait T             wait for the VIPs to move at most (default 30s)
       --back               give the priorities back
       --keepalive S        a host whose SSH connection answers nothing for S seconds is unreachable (default 30)
+      --jump-channels N    hosts per SSH connection to a jump host (default 200; lvsplay_jump_channels wins)
   -h, --help
 
 Exit codes: 0 moved, 2 a VIP did not move within --wait, 3 a member unreachable, 4 invalid inventory, 5 bad options.`;

@@ -8,7 +8,7 @@ import { loadPlaybook } from '../playbook.ts';
 import { prepare } from '../engine/prepare.ts';
 import { runPlays } from '../engine/run.ts';
 import { phaseTimes } from '../engine/phases.ts';
-import { SshPool } from '../transport/index.ts';
+import { fdShortfall, openFilesLimit, socketsNeeded, SshPool } from '../transport/index.ts';
 import { JsonLinesReporter } from '../output/json-lines.ts';
 import { PlainReporter } from '../output/plain.ts';
 import { Reporters, type Reporter, type RunEvent } from '../output/events.ts';
@@ -73,6 +73,9 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   for (const p of plays) for (const h of p.hosts) if (!specs.has(h)) specs.set(h, access.spec(h));
   access.flushWarnings(io.err);
   if (o.limit && specs.size === 0) throw new UsageError(`--limit "${o.limit}" matches no host of the playbook's plays`);
+  const sshOptions = poolOptions(o);
+  const fdProblem = fdShortfall(socketsNeeded(specs.values(), sshOptions.jumpChannels), openFilesLimit());
+  if (fdProblem) throw new UsageError(`run: ${fdProblem}`);
   // the verification is planned (and its entries validated) before any host is touched
   const verifyPlan = o.check || o['no-verify'] ? undefined : planVerification(pb, inv, { allowDown: parseAllowDown(o['allow-down']) });
 
@@ -91,7 +94,7 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
     },
     close: () => reporter.close(),
   };
-  const pool = new SshPool(poolOptions(o));
+  const pool = new SshPool(sshOptions);
   const trap = trapInterrupts(io, {
     first: 'no new host starts; hosts applying finish their apply script, then the recap (exit 130)',
     again: 'waiting for the hosts still applying to finish their apply script (no change is left half-applied)',

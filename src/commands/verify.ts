@@ -28,6 +28,7 @@ Options:
       --report FILE.html   an HTML report: per service, the shares per real server as a chart, the verdict, why
       --accept-new-host-keys  trust unknown SSH host keys and record them
       --keepalive S        a host whose SSH connection answers nothing for S seconds is unreachable (default 30)
+      --jump-channels N    hosts per SSH connection to a jump host (default 200; lvsplay_jump_channels wins)
   -v, --verbose            print what is probed from where
   -h, --help
 

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ansibleBoolean, type AnsibleCfg, type Setting } from '../config/ansible-cfg.ts';
 import type { SshConfigReader, SshHostConfig } from '../config/ssh-config.ts';
 import { ValidationError, type Location } from '../errors.ts';
+import { JUMP_CHANNELS_MAX } from '../transport/jump-lines.ts';
 import { Secret } from '../transport/secret.ts';
 import type { BecomeMethod, ConnectionSpec, HostKeyPolicy, JumpSpec } from '../transport/types.ts';
 import { didYouMean, Problems } from './problems.ts';
@@ -31,6 +32,7 @@ export const CONNECTION_VARS = {
   becomePassword: ['lvsplay_become_password', 'ansible_become_password', 'ansible_become_pass'],
   timeout: ['lvsplay_timeout', 'ansible_timeout', 'ansible_ssh_timeout'],
   jump: ['lvsplay_jump'],
+  jumpChannels: ['lvsplay_jump_channels'],
   sshArgs: ['ansible_ssh_args'],
   sshCommonArgs: ['ansible_ssh_common_args'],
   sshExtraArgs: ['ansible_ssh_extra_args'],
@@ -132,9 +134,14 @@ function parseBool(value: unknown): boolean | undefined {
   return typeof value === 'string' && value.trim() !== '' ? ansibleBoolean(value) : undefined;
 }
 
-function parsePort(value: unknown): number | undefined {
+/** A whole number from 1 to max (a string of digits from `-e key=value` too). */
+export function parseCount(value: unknown, max: number): number | undefined {
   const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
-  return Number.isInteger(n) && n >= 1 && n <= 65535 ? n : undefined;
+  return Number.isInteger(n) && n >= 1 && n <= max ? n : undefined;
+}
+
+function parsePort(value: unknown): number | undefined {
+  return parseCount(value, 65535);
 }
 
 function parseSeconds(value: unknown): number | undefined {
@@ -356,6 +363,14 @@ export function resolveConnection(host: HostEntry, inventoryDir: string, problem
   const finalUser = user ?? currentUser();
   const jumps = resolveJumps(host, finalUser, jumpText, bad, lookupHop, problems);
   const password = asSecret(pick(host, CONNECTION_VARS.password));
+  let jumpChannels: number | undefined;
+  const channelsField = pick(host, CONNECTION_VARS.jumpChannels);
+  if (channelsField) {
+    jumpChannels = parseCount(channelsField.value, JUMP_CHANNELS_MAX);
+    if (jumpChannels === undefined) {
+      bad(channelsField, `must be a whole number of hosts per connection to a jump host, from 1 to ${JUMP_CHANNELS_MAX} (OpenSSH's limit of channels on one connection), not ${show(channelsField.field, channelsField.value)}`, `${channelsField.field}: 200`);
+    }
+  }
 
   if (problems.list.length > before) return undefined;
   const spec: ConnectionSpec = { name: host.name, host: address, port: port ?? 22, user: finalUser, jumps, become };
@@ -368,6 +383,7 @@ export function resolveConnection(host: HostEntry, inventoryDir: string, problem
   if (becomeMethod !== undefined) spec.becomeMethod = becomeMethod;
   if (becomePassword !== undefined) spec.becomePassword = becomePassword;
   if (connectTimeout !== undefined) spec.connectTimeoutMs = Math.round(connectTimeout * 1000);
+  if (jumpChannels !== undefined) spec.jumpChannels = jumpChannels;
   return spec;
 }
 

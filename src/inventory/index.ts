@@ -12,6 +12,7 @@ export {
   SECRET_VARS,
   ConnectionWarnings,
   currentUser,
+  parseCount,
   type ConnectionSettings,
 } from './connection.ts';
 export { parseSshArgs } from './ssh-args.ts';

@@ -93,7 +93,7 @@ class PausableTimer {
   }
 }
 
-function socketReason(err: NodeJS.ErrnoException, o: DialOptions): string | undefined {
+export function socketReason(err: NodeJS.ErrnoException, o: Pick<DialOptions, 'hop'>): string | undefined {
   const hp = `${o.hop.host}:${o.hop.port}`;
   switch (err.code) {
     case 'ECONNREFUSED':
@@ -108,6 +108,10 @@ function socketReason(err: NodeJS.ErrnoException, o: DialOptions): string | unde
       return `${hp} is unreachable (${err.code})`;
     case 'ECONNRESET':
       return `connection reset by ${hp}`;
+    case 'EMFILE':
+    case 'ENFILE':
+      // every directly reached host holds a socket until the run ends; hosts behind a jump hold none
+      return `lvsplay has no file descriptor left to connect to ${hp} (${err.code}): raise the open-files limit (ulimit -n, LimitNOFILE) or reach hosts through a jump host`;
     default:
       return undefined;
   }

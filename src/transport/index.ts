@@ -10,3 +10,5 @@ export {
   type KnownHostEntry,
   type HostKeyStatus,
 } from './known-hosts.ts';
+export { JUMP_CHANNELS_DEFAULT, JUMP_CHANNELS_MAX } from './jump-lines.ts';
+export { fdShortfall, openFilesLimit, socketsNeeded } from './fd-budget.ts';

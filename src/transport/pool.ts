@@ -1,6 +1,7 @@
 /**
  * SshPool: one SSH connection per host, opened on first use and reused for everything (facts, apply, handlers,
- * verification); one connection per jump host chain, shared by all hosts behind it. closeAll() closes everything.
+ * verification); the hosts behind a jump host share connections to it, at most `jumpChannels` hosts per connection
+ * (src/transport/jump-lines.ts). closeAll() closes everything.
  * A host with connection 'local' gets a LocalConnection (the controller's /bin/sh) instead.
  */
 import { homedir } from 'node:os';
@@ -10,6 +11,7 @@ import { z } from 'zod';
 import { UsageError } from '../errors.ts';
 import { dial, DialError, hopLabel, type Hop } from './dial.ts';
 import { KnownHostsStore } from './host-keys.ts';
+import { JUMP_CHANNELS_DEFAULT, JUMP_CHANNELS_MAX, JumpLines, type LineSlot } from './jump-lines.ts';
 import { identityFiles, KeyLoader, PASSPHRASE_ENV, terminalPrompt, type PassphrasePrompt } from './identity.ts';
 import { LocalConnection } from './local-connection.ts';
 import { DISCONNECT_WAIT_MS, SshConnection } from './ssh-connection.ts';
@@ -29,6 +31,8 @@ const optionsSchema = z.object({
   keepaliveWindowMs: z.number().int().nonnegative().default(30_000),
   /** concurrent exec channels per host (sshd's MaxSessions defaults to 10; one is kept for killing timed-out commands) */
   maxChannelsPerHost: z.number().int().min(1).max(9).default(8),
+  /** hosts (direct-tcpip channels) per connection to a jump host; a spec's jumpChannels wins */
+  jumpChannels: z.number().int().min(1).max(JUMP_CHANNELS_MAX).default(JUMP_CHANNELS_DEFAULT),
 });
 
 export interface SshPoolOptions {
@@ -37,6 +41,7 @@ export interface SshPoolOptions {
   commandTimeoutMs?: number;
   keepaliveWindowMs?: number;
   maxChannelsPerHost?: number;
+  jumpChannels?: number;
   /** where HOME, SSH_AUTH_SOCK and LVSPLAY_SSH_PASSPHRASE come from (default: process.env) */
   env?: NodeJS.ProcessEnv;
   /** how to ask for a key passphrase; default: on the terminal when stdin is a TTY; false: never ask */
@@ -60,7 +65,8 @@ export class SshPool {
   private readonly hosts = new Map<string, Promise<SshConnection | LocalConnection>>();
   /** the open connections among `hosts`, by spec name */
   private readonly live = new Map<string, SshConnection>();
-  private readonly jumps = new Map<string, Promise<Client>>();
+  /** the connections to each jump host, by the chain up to it ("root@a:22 -> root@b:22") */
+  private readonly jumps = new Map<string, JumpLines<Client>>();
   /** every SSH client we opened and have not seen close, for closeAll */
   private readonly clients = new Set<Client>();
   private closed = false;
@@ -108,22 +114,22 @@ export class SshPool {
     const chain = spec.jumps.map(hopLabel);
     const target: Hop = { host: spec.host, port: spec.port, user: spec.user };
     const where = hopLabel(target) + (chain.length ? ` via ${chain.join(' -> ')}` : '');
-    let via: { client: Client; label: string } | undefined;
+    let slot: LineSlot<Client> | undefined;
     try {
-      for (let i = 0; i < spec.jumps.length; i++) {
-        const client = await this.jump(spec, i, via);
-        via = { client, label: chain[i] };
-      }
+      if (spec.jumps.length > 0) slot = await this.jumpSlot(spec, spec.jumps.length - 1);
     } catch (err) {
       throw this.unreachable(spec, err, `cannot reach ${where}: `);
     }
+    const via = slot && { client: slot.client, label: chain.at(-1)! };
     let client: Client;
     try {
       client = await this.dialHop(spec, target, via, true);
     } catch (err) {
+      slot?.release();
       const viaNamed = err instanceof DialError && err.message.startsWith('jump host');
       throw this.unreachable(spec, err, '', chain.length && !viaNamed ? ` (reached via ${chain.join(' -> ')})` : '');
     }
+    if (slot) client.once('close', slot.release);
     this.stats.hostConnections++;
     const conn = new SshConnection(spec, client, {
       commandTimeoutMs: this.o.commandTimeoutMs,
@@ -139,31 +145,37 @@ export class SshPool {
     return conn;
   }
 
-  /** The connection to jump host i of spec's chain, shared by every host whose chain starts the same way. */
-  private jump(spec: ConnectionSpec, i: number, via: { client: Client; label: string } | undefined): Promise<Client> {
+  /**
+   * A channel on a connection to jump host i of spec's chain, shared by every host whose chain starts the same way
+   * (a further jump of the chain takes one on the hop before it, the same way).
+   */
+  private jumpSlot(spec: ConnectionSpec, i: number): Promise<LineSlot<Client>> {
     const key = spec.jumps
       .slice(0, i + 1)
       .map(hopLabel)
       .join(' -> ');
-    let p = this.jumps.get(key);
-    if (!p) {
-      const hop = spec.jumps[i];
-      p = this.dialHop(spec, hop, via).then(
-        (client) => {
-          this.stats.jumpConnections++;
-          client.on('close', () => {
-            if (this.jumps.get(key) === p) this.jumps.delete(key);
-          });
-          return client;
-        },
-        (err: unknown) => {
-          if (this.jumps.get(key) === p) this.jumps.delete(key);
-          throw new DialError(`jump host ${hopLabel(hop)}: ${(err as Error).message}`);
-        },
-      );
-      this.jumps.set(key, p);
+    let lines = this.jumps.get(key);
+    if (!lines) this.jumps.set(key, (lines = new JumpLines<Client>()));
+    return lines.acquire(spec.jumpChannels ?? this.o.jumpChannels, (gone) => this.dialJump(spec, i, gone));
+  }
+
+  /** One more connection to jump host i of spec's chain. */
+  private async dialJump(spec: ConnectionSpec, i: number, gone: () => void): Promise<Client> {
+    const hop = spec.jumps[i];
+    const outer = i > 0 ? await this.jumpSlot(spec, i - 1) : undefined;
+    let client: Client;
+    try {
+      client = await this.dialHop(spec, hop, outer && { client: outer.client, label: hopLabel(spec.jumps[i - 1]) });
+    } catch (err) {
+      outer?.release();
+      throw new DialError(`jump host ${hopLabel(hop)}: ${(err as Error).message}`);
     }
-    return p;
+    this.stats.jumpConnections++;
+    client.once('close', () => {
+      outer?.release();
+      gone();
+    });
+    return client;
   }
 
   private async dialHop(spec: ConnectionSpec, hop: Hop, via: { client: Client; label: string } | undefined, target = false): Promise<Client> {
@@ -205,10 +217,7 @@ export class SshPool {
     this.live.clear();
     await Promise.all(conns.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
     const jumpKeys = [...this.jumps.keys()].sort((a, b) => b.split(' -> ').length - a.split(' -> ').length);
-    for (const key of jumpKeys) {
-      const client = await this.jumps.get(key)?.catch(() => undefined);
-      if (client) await endClient(client);
-    }
+    for (const key of jumpKeys) await Promise.all(this.jumps.get(key)!.clients().map(endClient));
     this.jumps.clear();
     await Promise.all([...this.clients].map(endClient));
   }

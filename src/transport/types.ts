@@ -45,6 +45,8 @@ export interface ConnectionSpec {
   /** written to sudo's stdin when it asks (ansible_become_password, ansible_become_pass) */
   becomePassword?: Secret;
   connectTimeoutMs?: number; // ansible_timeout (seconds in the inventory)
+  /** hosts per connection to a jump host (lvsplay_jump_channels): this host joins a jump connection carrying fewer */
+  jumpChannels?: number;
 }
 
 export interface ExecOptions {

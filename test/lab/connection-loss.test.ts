@@ -11,6 +11,7 @@ import { lvsplay, jsonLines } from '../helpers/cli.ts';
 import { readState } from '../../src/lab/state.ts';
 import { labPaths } from '../../src/lab/paths.ts';
 import { whenSlowChangeRuns as slowChangeRuns } from '../helpers/slow-apply.ts';
+import { descendants, processTable } from '../helpers/processes.ts';
 
 const lab = useLab(test, { topology: 'test/fixtures/lab/four.yaml' });
 const PB = 'test/fixtures/playbooks/slow-apply.ts';
@@ -19,30 +20,6 @@ const HOSTS = ['rs1', 'rs2', 'rs3', 'rs4'];
 const sh = (cmd: string) => execFileSync('sh', ['-c', cmd], { encoding: 'utf8' });
 const ns = (host: string) => `lvp-${lab().id}-${host}`;
 const whenSlowChangeRuns = (host: string) => slowChangeRuns(lab().id, host);
-
-/** pid and ppid of every process on the machine */
-function processTable(): Array<{ pid: number; ppid: number; args: string }> {
-  return sh('ps -eo pid=,ppid=,args=')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => {
-      const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l)!;
-      return { pid: Number(m[1]), ppid: Number(m[2]), args: m[3] };
-    });
-}
-
-function descendants(root: number): Array<{ pid: number; args: string }> {
-  const table = processTable();
-  const out: Array<{ pid: number; args: string }> = [];
-  const walk = (p: number) => {
-    for (const c of table.filter((x) => x.ppid === p)) {
-      out.push(c);
-      walk(c.pid);
-    }
-  };
-  walk(root);
-  return out;
-}
 
 /** SIGKILL the sshd session processes (not the listener) serving connections to the host. */
 function killHostSessions(host: string): number {

@@ -81,6 +81,23 @@ test('one connection per jump host serves every host behind it', async (t) => {
   t.deepEqual(p.stats, { hostConnections: 2, jumpConnections: 1 });
 });
 
+test('jumpChannels 2: five hosts behind one jump take three connections to it (2, 2, 1), opened one at a time', async (t) => {
+  const own = await startSshd({ authorizedKeys: [key.publicLine] });
+  t.teardown(() => own.stop());
+  const kh = writeKnownHosts(dir, [own, b, c], `kh-cap-${own.port}`);
+  const p = pool({ jumpChannels: 2 });
+  const conns = await Promise.all(
+    ['h1', 'h2', 'h3', 'h4', 'h5'].map((name, i) => p.connect(specFor(i % 2 ? c : b, key, { name, knownHostsFile: kh, jumps: [hop(own)] }))),
+  );
+  for (const conn of conns) t.is((await conn.exec('echo ok')).stdout, 'ok\n');
+  t.is(own.acceptedLogins(), 3, 'the jump sshd saw three logins');
+  t.deepEqual(p.stats, { hostConnections: 5, jumpConnections: 3 });
+  // a host's own lvsplay_jump_channels wins over the pool's
+  const one = await p.connect(specFor(b, key, { name: 'h6', knownHostsFile: kh, jumps: [hop(own)], jumpChannels: 8 }));
+  t.is((await one.exec('echo ok')).stdout, 'ok\n');
+  t.is(p.stats.jumpConnections, 3, 'h6 joined the first connection (2 < 8)');
+});
+
 test('closeAll closes host and jump connections', async (t) => {
   const own = await startSshd({ authorizedKeys: [key.publicLine] });
   t.teardown(() => own.stop());

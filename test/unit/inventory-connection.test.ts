@@ -202,3 +202,19 @@ test('a templated connection variable is rendered; one using an undefined variab
   t.is(err.location.line, 4);
   t.regex(err.message, /ansible_port .*undefined variable 'base_port'/);
 });
+
+test('lvsplay_jump_channels: hosts per jump connection, from a group var or -e; a bad value names the file, line and host', (t) => {
+  const root = writeTree(t, {
+    'inv.yaml': 'all:\n  children:\n    behind:\n      vars:\n        lvsplay_jump_channels: 50\n      hosts:\n        h1:\n        h2: {lvsplay_jump_channels: "7"}\n  hosts:\n    h3:\n',
+    'bad.yaml': 'all:\n  hosts:\n    h1:\n      lvsplay_jump_channels: 0\n    h2:\n      lvsplay_jump_channels: 20000\n    h3:\n      lvsplay_jump_channels: many\n',
+  });
+  const inv = loadInventory(join(root, 'inv.yaml'));
+  t.is(connectionSpec(inv, 'h1').jumpChannels, 50);
+  t.is(connectionSpec(inv, 'h2').jumpChannels, 7);
+  t.is(connectionSpec(inv, 'h3').jumpChannels, undefined, 'unset: the pool default (--jump-channels, else 200)');
+  t.is(connectionSpec(loadInventory(join(root, 'inv.yaml'), { extraVars: { lvsplay_jump_channels: '4' } }), 'h3').jumpChannels, 4);
+  const errs = validationErrors(t, () => loadInventory(join(root, 'bad.yaml')));
+  const why = (v: string) => `lvsplay_jump_channels must be a whole number of hosts per connection to a jump host, from 1 to 16384 (OpenSSH's limit of channels on one connection), not ${v}`;
+  t.deepEqual(brief(errs, root), [`bad.yaml:4 ${why('0')}`, `bad.yaml:6 ${why('20000')}`, `bad.yaml:8 ${why('"many"')}`]);
+  t.true(errs.every((e) => e.toString().includes('fix: lvsplay_jump_channels: 200')), errs.map(String).join('\n'));
+});

@@ -29,6 +29,9 @@ export class ListrReporter implements Reporter {
         const rows = e.hosts.map((h) => {
           let finish!: (err?: Error) => void;
           const done = new Promise<void>((res, rej) => (finish = (err) => (err ? rej(err) : res())));
+          // a host can fail before listr2 runs its row (the play waits behind the previous play's list): the row's
+          // task still sees the rejection, but until then it must not count as unhandled (Node would end the run)
+          done.catch(() => undefined);
           const row: HostRow = { done, finish, lines: [], changed: 0 };
           this.rows.set(`${e.play}\0${h}`, row);
           return { h, row };

@@ -5,12 +5,12 @@ import type { Inventory } from '../../src/inventory/types.ts';
 import { hostNics, realServerVips } from '../../src/cluster/cluster.ts';
 import type { LvsRole } from '../../src/cluster/registry.ts';
 import { CLUSTER_CHECKS } from '../../src/cluster/rules/index.ts';
-import { ipv4, ifname, type LbKind } from '../../src/cluster/schema.ts';
+import { ipAddress, ifname, type LbKind } from '../../src/cluster/schema.ts';
 import { persistSchema, persistSteps, roleOptions } from './steps.ts';
 
 export const realServerShape = {
   /** VIPs to hold; default: the VIPs of every service of this lb_kind (any host's lvs_services) listing the host */
-  vips: z.array(ipv4).min(1).optional(),
+  vips: z.array(ipAddress).min(1).optional(),
   /** NICs facing the directors, for the per-interface sysctls; default: the host's lvs_nics/lab_nics names */
   interfaces: z.array(ifname).optional(),
   /** boot persistence of the addresses: rc.local (default), a systemd oneshot unit, or none */

@@ -9,7 +9,7 @@ import { checkerOf, describeChecker, type KeepalivedDump } from '../facts/keepal
 import { vipInterface, type DirectorSnapshot } from './director.ts';
 import type { ProbeRun } from './probe-output.ts';
 import type { BackendTarget, ServiceTarget, VerifyJob } from './targets.ts';
-import { hostPort } from '../facts/netaddr.ts';
+import { hostPort, ipFamily } from '../facts/netaddr.ts';
 
 /** The backend a probe answer names: its host name (as a whole word) or address; otherwise the answer itself. */
 export function matchBackend(info: string, backends: readonly BackendTarget[]): string {
@@ -262,6 +262,7 @@ export function buildRecord(i: RecordInput): VerifyRecord {
     ...(downRecords.length ? { down: downRecords } : {}),
     detail: all.length ? all.join('; ') : `${verdict === 'DEGRADED' ? `DEGRADED (${downRecords.map((d) => d.backend).join(', ')} down, accepted), ` : ''}${ev.rule}${ev.chiSquare ? ` p=${ev.chiSquare.p.toPrecision(3)}` : ''}, ${ev.probes} probes from ${i.job.vantage}, master ${master ?? '-'}`,
     vip: hostPort(t.vip, t.port),
+    family: ipFamily(t.vip) ?? 4,
     scheduler: t.scheduler + (t.persistence ? ` persistent ${t.persistence}s` : ''),
     rule: ev.rule,
     vantage: i.job.vantage,

@@ -95,6 +95,7 @@ const ipv6Cases: Case[] = [
   { file: 'no-ipv6-address', message: /real server rs2 of service web6-dr has no IPv6 address in the inventory \(the service's VIP fd00:18::100 is IPv6\)/, host: 'rs2', field: 'lvs_rip', count: 2 },
   { file: 'vrrp-mixed', message: /VRRP instance VI_2 holds IPv4 VIPs \(198\.18\.0\.101\/32\) and IPv6 VIPs \(fd00:18::101\/128\): keepalived runs one instance per address family/, host: 'dir1', field: 'lvs_vrrp.instances[1].vips', line: true },
   { file: 'no-sync-group', message: /IPv6 VRRP instance VI_2_v6 and its IPv4 sibling VI_2 \(same members and priorities, interface eth1\) are in no sync group/, host: 'dir1', field: 'lvs_vrrp.instances[3]', line: true },
+  { file: 'node-svc', message: /node-svc service web: VIP fd00:18::120 is IPv6, and node-svc builds IPv4 only/, host: 'node1', field: 'lvs_node_svc.services[0].vip', line: true },
   { file: 'nat-dip-family', message: /NAT service web6-nat is IPv6 \(VIP fd00:18::110\) but dir1's inner address \(DIP\) 198\.18\.1\.1 is IPv4/, host: 'dir1', field: 'lvs_nat_dip.address', line: true, count: 2 },
 ];
 

@@ -10,6 +10,7 @@ import { buildsVirtualServices, type LvsRole } from '../../src/cluster/registry.
 import { PredictedState } from '../../src/engine/predicted-state.ts';
 
 const inv = loadInventory(fileURLToPath(new URL('../fixtures/roles/cluster.yaml', import.meta.url)));
+const dual = loadInventory(fileURLToPath(new URL('../fixtures/roles/ipv6/cluster.yaml', import.meta.url)));
 const misc = loadInventory(fileURLToPath(new URL('../fixtures/roles/misc-check.yaml', import.meta.url)));
 
 function expand(role: Role, host: string, inventory: Inventory = inv) {
@@ -151,6 +152,32 @@ test('realserver-tun: ipip, tunl0 up, rp_filter/arp sysctls, the VIP on tunl0, p
     'address 198.18.0.101/32 dev tunl0',
     'rc.local realserver-tun',
   ]);
+});
+
+test('IPv6 real servers: DR VIP on lo /128 with DAD off; TUN through ip6_tunnel and ip6tnl0, VIPs nodad', (t) => {
+  const dr = expand(realserverDr(), 'rs1', dual);
+  t.deepEqual(dr.names, ['sysctl /etc/sysctl.d/90-lvs-realserver-dr.conf', 'address 198.18.0.100/32 dev lo', 'address fd00:18::100/128 dev lo', 'rc.local realserver-dr']);
+  const sysctls = planFresh(dr.steps[0]!).changes.map((c) => `${c.diff ?? ''}${c.script}`).join('\n');
+  t.regex(sysctls, /net\.ipv6\.conf\.lo\.accept_dad = 0/);
+  t.regex(sysctls, /net\.ipv6\.conf\.lo\.dad_transmits = 0/);
+  t.regex(planFresh(dr.steps[3]!).changes.map((c) => `${c.diff ?? ''}${c.script}`).join('\n'), /ip addr replace fd00:18::100\/128 dev lo/);
+  const tun = expand(realserverTun(), 'rs2', dual);
+  t.deepEqual(tun.names, [
+    'kernelModule ipip',
+    'link tunl0',
+    'kernelModule ip6_tunnel',
+    'link ip6tnl0',
+    'sysctl /etc/sysctl.d/90-lvs-realserver-tun.conf',
+    'address 198.18.0.101/32 dev tunl0',
+    'address fd00:18::101/128 dev ip6tnl0',
+    'rc.local realserver-tun',
+  ]);
+  const rc = planFresh(tun.steps[7]!).changes.map((c) => `${c.diff ?? ''}${c.script}`).join('\n');
+  t.regex(rc, /\+ip link set ip6tnl0 up\n\+ip addr replace fd00:18::101\/128 dev ip6tnl0 nodad/);
+  // a dual-stack real server is reached at its address of the service's family
+  const d = expand(directorDrHa({ kinds: ['NAT', 'DR', 'TUN'] }), 'dir1', dual);
+  const drift = d.steps.find((x) => x.name.startsWith('ipvs drift'))!;
+  t.is(drift.name, 'ipvs drift 5 keepalived service(s)');
 });
 
 test('realserver-nat: default route via the director DIP, NAT tuning only when asked', (t) => {

@@ -87,6 +87,11 @@ test('link: dummy add+up; up only; type clash; down; tunl0 via ipip; absent', (t
   t.deepEqual(planWith(link('dummy0', { type: 'dummy', up: false }), { 'ip:interfaces': rawIfaces({ dummy0: { kind: 'dummy' } }), ...tools }).changes.map((c) => c.script), ['ip link set dev dummy0 down']);
   const tun = planWith(link('tunl0', { type: 'ipip' }), { 'ip:interfaces': rawIfaces({ lo: {} }), ...tools });
   t.deepEqual(tun.changes.map((c) => c.script), ['modprobe ipip', 'ip link set dev tunl0 up']);
+  // ip6tnl0 is ip6_tunnel's fallback device (IPv6-in-IPv6, IPVS-TUN for IPv6 services); an address on it plans after it
+  const st6 = new PredictedState();
+  const tun6 = planWith(link('ip6tnl0', { type: 'ip6tnl' }), { 'ip:interfaces': rawIfaces({ lo: {} }), ...tools }, st6);
+  t.deepEqual(tun6.changes.map((c) => c.script), ['modprobe ip6_tunnel', 'ip link set dev ip6tnl0 up']);
+  t.is(planWith(address('ip6tnl0', 'fd00:18::101/128', { nodad: true }), { 'ip:interfaces': rawIfaces({ lo: {} }) }, st6).changes.length, 1);
   t.deepEqual(planWith(linkAbsent('dummy0'), { 'ip:interfaces': rawIfaces({ dummy0: { kind: 'dummy' } }) }).changes.map((c) => c.script), ['ip link del dev dummy0']);
   t.deepEqual(planWith(linkAbsent('dummy0'), { 'ip:interfaces': rawIfaces({ lo: {} }) }).changes, []);
   invalid(t, () => linkAbsent('tunl0'), /cannot be deleted/);

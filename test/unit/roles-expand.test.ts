@@ -34,6 +34,9 @@ function planFresh(step: Step) {
   return step.plan(ctx);
 }
 
+/** The diffs and scripts a step plans on a fresh host, as one text. */
+const planText = (step: Step) => planFresh(step).changes.map((c) => `${c.diff ?? ''}${c.script}`).join('\n');
+
 test('director-dr-ha on dir1 (the lab pair, all kinds): packages, IPVS modules, ip_forward for NAT, timeouts, keepalived', (t) => {
   const e = expand(directorDrHa({ kinds: ['NAT', 'DR', 'TUN'] }), 'dir1');
   t.deepEqual(e.names, [
@@ -126,8 +129,7 @@ test('realserver-dr: arp sysctls, the VIPs of its DR services on lo /32, rc.loca
   t.deepEqual(role.vipsFor!(inv, 'rs1'), ['198.18.0.100']);
   const e = expand(role, 'rs1');
   t.deepEqual(e.names, ['sysctl /etc/sysctl.d/90-lvs-realserver-dr.conf', 'address 198.18.0.100/32 dev lo', 'rc.local realserver-dr']);
-  const rc = planFresh(e.steps[2]!);
-  const diff = rc.changes.map((c) => `${c.diff ?? ''}${c.script}`).join('\n');
+  const diff = planText(e.steps[2]!);
   t.regex(diff, /ip addr replace 198\.18\.0\.100\/32 dev lo/);
   t.regex(diff, /#!\/bin\/sh/);
 });
@@ -157,10 +159,10 @@ test('realserver-tun: ipip, tunl0 up, rp_filter/arp sysctls, the VIP on tunl0, p
 test('IPv6 real servers: DR VIP on lo /128 with DAD off; TUN through ip6_tunnel and ip6tnl0, VIPs nodad', (t) => {
   const dr = expand(realserverDr(), 'rs1', dual);
   t.deepEqual(dr.names, ['sysctl /etc/sysctl.d/90-lvs-realserver-dr.conf', 'address 198.18.0.100/32 dev lo', 'address fd00:18::100/128 dev lo', 'rc.local realserver-dr']);
-  const sysctls = planFresh(dr.steps[0]!).changes.map((c) => `${c.diff ?? ''}${c.script}`).join('\n');
+  const sysctls = planText(dr.steps[0]!);
   t.regex(sysctls, /net\.ipv6\.conf\.lo\.accept_dad = 0/);
   t.regex(sysctls, /net\.ipv6\.conf\.lo\.dad_transmits = 0/);
-  t.regex(planFresh(dr.steps[3]!).changes.map((c) => `${c.diff ?? ''}${c.script}`).join('\n'), /ip addr replace fd00:18::100\/128 dev lo/);
+  t.regex(planText(dr.steps[3]!), /ip addr replace fd00:18::100\/128 dev lo/);
   const tun = expand(realserverTun(), 'rs2', dual);
   t.deepEqual(tun.names, [
     'kernelModule ipip',
@@ -172,7 +174,7 @@ test('IPv6 real servers: DR VIP on lo /128 with DAD off; TUN through ip6_tunnel 
     'address fd00:18::101/128 dev ip6tnl0',
     'rc.local realserver-tun',
   ]);
-  const rc = planFresh(tun.steps[7]!).changes.map((c) => `${c.diff ?? ''}${c.script}`).join('\n');
+  const rc = planText(tun.steps[7]!);
   t.regex(rc, /\+ip link set ip6tnl0 up\n\+ip addr replace fd00:18::101\/128 dev ip6tnl0 nodad/);
   // a dual-stack real server is reached at its address of the service's family
   const d = expand(directorDrHa({ kinds: ['NAT', 'DR', 'TUN'] }), 'dir1', dual);

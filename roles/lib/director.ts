@@ -6,8 +6,8 @@
 import { z } from 'zod';
 import type { ExpandContext, Step } from '../../src/engine/types.ts';
 import { address, file, ipvs, ipvsKeepalived, sysctl } from '../../src/steps/index.ts';
-import { hostIpvsTimeouts, hostNatDip, hostNics, hostVrrp, resolveService, servicesOfDirector, trackScriptPath, vrrpInstancesOf } from '../../src/cluster/cluster.ts';
-import { parseCidr } from '../../src/net/ipv4.ts';
+import { serviceFamily, hostIpvsTimeouts, hostNatDip, hostNics, hostVrrp, resolveService, servicesOfDirector, trackScriptPath, vrrpInstancesOf } from '../../src/cluster/cluster.ts';
+import { parseCidr } from '../../src/facts/netaddr.ts';
 import type { LvsRole } from '../../src/cluster/registry.ts';
 import { CLUSTER_CHECKS } from '../../src/cluster/rules/index.ts';
 import { syncDaemonActiveActive } from '../../src/cluster/rules/checks.ts';
@@ -18,6 +18,7 @@ import { ipvsSysctlsSchema, ipvsTimeoutsSchema, type LbKind, natDipSchema } from
 import { installSteps, ipvsModuleSteps, ipvsSysctls, keepalivedConfigFile, keepalivedHandlers, keepalivedRunning, RELOAD_KEEPALIVED, roleOptions } from './steps.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 import type { IpvsServiceSpec } from '../../src/steps/index.ts';
+import { hostPort } from '../../src/facts/netaddr.ts';
 
 const METHOD = { NAT: 'nat', DR: 'dr', TUN: 'tun' } as const;
 
@@ -25,7 +26,7 @@ const METHOD = { NAT: 'nat', DR: 'dr', TUN: 'tun' } as const;
 export function keepalivedTable(config: KeepalivedConfig): { services: IpvsServiceSpec[]; sorry: Record<string, string> } {
   const sorry: Record<string, string> = {};
   const services = config.services.map(({ service: s, realServers, sorry: sr }): IpvsServiceSpec => {
-    if (sr) sorry[`${s.protocol.toLowerCase()}:${s.vip}:${s.port}`] = `${sr.address}:${sr.port}`;
+    if (sr) sorry[`${s.protocol.toLowerCase()}:${hostPort(s.vip, s.port)}`] = hostPort(sr.address, sr.port);
     return {
       protocol: s.protocol.toLowerCase() as 'tcp' | 'udp',
       address: s.vip,
@@ -108,6 +109,8 @@ export function directorSteps(
   const nat: Step[] = [];
   // NAT: requests and replies both pass the director
   const forwarding: Record<string, number> = kinds.includes('NAT') ? { 'net.ipv4.ip_forward': 1 } : {};
+  // an IPv6 NAT service's replies are routed by the IPv6 stack: it forwards only with its own switch on
+  if (config.services.some((s) => s.service.lb_kind === 'NAT' && serviceFamily(s.service) === 6)) forwarding['net.ipv6.conf.all.forwarding'] = 1;
   if (kinds.includes('NAT')) {
     const dip = o.dip ?? hostNatDip(inv, host);
     if (dip) {

@@ -5,12 +5,32 @@ import type { Inventory } from '../../src/inventory/types.ts';
 import { hostNics, realServerVips } from '../../src/cluster/cluster.ts';
 import type { LvsRole } from '../../src/cluster/registry.ts';
 import { CLUSTER_CHECKS } from '../../src/cluster/rules/index.ts';
-import { ipv4, ifname, type LbKind } from '../../src/cluster/schema.ts';
+import { ipAddress, ifname, type LbKind } from '../../src/cluster/schema.ts';
 import { persistSchema, persistSteps, roleOptions } from './steps.ts';
+import { ipFamily } from '../../src/facts/netaddr.ts';
+
+/** A VIP as a host address: `198.18.0.100/32`, `fd00:18::100/128`. */
+export function hostCidr(vip: string): { cidr: string; v6: boolean } {
+  const v6 = ipFamily(vip) === 6;
+  return { cidr: `${vip}/${v6 ? 128 : 32}`, v6 };
+}
+
+/**
+ * No IPv6 duplicate address detection on the devices holding the VIPs: every real server holds the same VIP, and a
+ * device that runs DAD would find it on the others and mark it `dadfailed` (never used).
+ */
+export function noDadSysctls(devices: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const d of devices) {
+    out[`net.ipv6.conf.${d}.accept_dad`] = 0;
+    out[`net.ipv6.conf.${d}.dad_transmits`] = 0;
+  }
+  return out;
+}
 
 export const realServerShape = {
   /** VIPs to hold; default: the VIPs of every service of this lb_kind (any host's lvs_services) listing the host */
-  vips: z.array(ipv4).min(1).optional(),
+  vips: z.array(ipAddress).min(1).optional(),
   /** NICs facing the directors, for the per-interface sysctls; default: the host's lvs_nics/lab_nics names */
   interfaces: z.array(ifname).optional(),
   /** boot persistence of the addresses: rc.local (default), a systemd oneshot unit, or none */

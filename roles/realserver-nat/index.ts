@@ -8,18 +8,23 @@ import type { ExpandContext, Step } from '../../src/engine/types.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 import { route, sysctl } from '../../src/steps/index.ts';
 import { allServices, natGatewayOf } from '../../src/cluster/cluster.ts';
-import { networkOf, parseCidr } from '../../src/net/ipv4.ts';
+import { ipFamily, networkOf, parseCidr } from '../../src/facts/netaddr.ts';
 import { persistOf } from '../lib/realserver.ts';
 import type { LvsRole } from '../../src/cluster/registry.ts';
 import { CLUSTER_CHECKS } from '../../src/cluster/rules/index.ts';
-import { cidr, ipv4 } from '../../src/cluster/schema.ts';
+import { cidr, ipAddress } from '../../src/cluster/schema.ts';
 import { persistSchema, persistSteps, roleOptions } from '../lib/steps.ts';
 import { sh } from '../../src/shell.ts';
 
 const ROLE = 'realserver-nat';
+
+/** The default route of the gateway's family (an IPv6 NAT service routes back through an IPv6 DIP). */
+function defaultRoute(gw: string): string {
+  return ipFamily(gw) === 6 ? '::/0' : 'default';
+}
 const schema = z.strictObject({
   /** the director address to route through; default: lvs_nat_gateway, else the DIP of the host's NAT directors */
-  gateway: ipv4.optional(),
+  gateway: ipAddress.optional(),
   /** client networks to route via the gateway; default: the default route */
   routes: z.array(cidr).min(1).optional(),
   /** false: net.ipv4.tcp_timestamps=0 (unset: left as it is) */
@@ -47,7 +52,7 @@ export function realserverNat(options: RealserverNatOptions = {}): LvsRole {
       if (!o.gateway && !isNatRealServer(ctx.inventory, host)) return [];
       const gw = gatewayFor(ctx.inventory, host);
       if (!gw) return []; // reported by the cluster check (no route back through the director)
-      const dests = (o.routes ?? ['default']).map((r) => (r === 'default' ? r : networkOf(parseCidr(r, 32)!)));
+      const dests = (o.routes ?? ['default']).map((r) => (r === 'default' ? defaultRoute(gw) : networkOf(parseCidr(r.trim())!)));
       const tuning: Record<string, number> = {
         ...(o.tcpTimestamps !== undefined ? { 'net.ipv4.tcp_timestamps': o.tcpTimestamps ? 1 : 0 } : {}),
         ...(o.finTimeout !== undefined ? { 'net.ipv4.tcp_fin_timeout': o.finTimeout } : {}),

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { ExpandContext, Step } from '../../src/engine/types.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 import { file, service } from '../../src/steps/index.ts';
-import { allServices, hostNodeSvc } from '../../src/cluster/cluster.ts';
+import { allServices, hostNodeSvc, serviceFamily } from '../../src/cluster/cluster.ts';
 import { port } from '../../src/cluster/schema.ts';
 import { roleOptions } from '../lib/steps.ts';
 import type { Role } from '../../src/engine/types.ts';
@@ -35,6 +35,11 @@ export function backendPorts(inv: Inventory, host: string): number[] {
   return [...ports].sort((a, b) => a - b);
 }
 
+/** Is the host a real server or sorry server of an IPv6 service? */
+function servesIpv6(inv: Inventory, host: string): boolean {
+  return allServices(inv).some((s) => serviceFamily(s) === 6 && (s.real_servers.some((r) => r.host === host) || s.sorry_server?.host === host));
+}
+
 export function webBackend(options: WebBackendOptions = {}): Role {
   const o = roleOptions(schema, options, ROLE);
   return {
@@ -42,13 +47,15 @@ export function webBackend(options: WebBackendOptions = {}): Role {
     steps(ctx: ExpandContext): Step[] {
       const host = ctx.host.name;
       const ports = o.ports ?? backendPorts(ctx.inventory, host);
+      // a real server of an IPv6 service listens on [::] (dual stack: IPv4 clients still reach it)
+      const listen = servesIpv6(ctx.inventory, host) ? '[::]' : '0.0.0.0';
       return [
         file(`${o.root}/index.html`, { content: `${host}\n`, mode: '0644' }),
         file(`${o.root}/healthz`, { content: 'ok\n', mode: '0644' }),
         ...ports.map((p) =>
           service(`lvsplay-httpd-${p}`, {
             state: 'started',
-            start: `busybox httpd -f -p 0.0.0.0:${p} -h ${o.root}`,
+            start: `busybox httpd -f -p ${listen}:${p} -h ${o.root}`,
             background: true,
             pidfile: `/run/lvsplay-httpd-${p}.pid`,
             process: 'busybox',

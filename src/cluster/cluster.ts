@@ -4,7 +4,7 @@
  * (the engine runs them once per playbook before anything is touched, so nothing is built from bad data).
  */
 import type { Inventory } from '../inventory/types.ts';
-import { type Cidr, isIpv4, parseCidr, sameSubnet } from '../net/ipv4.ts';
+import { type Cidr, type Family, ipFamily, parseCidr, sameSubnet } from '../facts/netaddr.ts';
 import {
   type IpvsTimeouts,
   ipvsTimeoutsSchema,
@@ -28,6 +28,16 @@ export interface Nic {
   name: string;
   address: string;
   prefix: number;
+  family: Family;
+}
+
+const isIp = (s: unknown): s is string => typeof s === 'string' && ipFamily(s) !== undefined;
+/** Keeps the addresses of `family` (all of them when no family is asked for). */
+const ofFamily = (a: string, family: Family | undefined) => family === undefined || ipFamily(a) === family;
+
+/** The address family of a service: its VIP's (every real server must be of it, rules/families.ts). */
+export function serviceFamily(s: { vip: string }): Family {
+  return ipFamily(s.vip) ?? 4;
 }
 
 function vars(inv: Inventory, host: string): Record<string, unknown> {
@@ -42,7 +52,7 @@ export function hostNics(inv: Inventory, host: string): Nic[] {
   return r.data.flatMap((n) =>
     [...(n.address ? [n.address] : []), ...(n.addresses ?? [])].map((a) => {
       const c = parseCidr(a)!;
-      return { name: n.name, address: c.address, prefix: c.prefix };
+      return { name: n.name, address: c.address, prefix: c.prefix, family: c.family };
     }),
   );
 }
@@ -51,32 +61,33 @@ export function hostNics(inv: Inventory, host: string): Nic[] {
 export function hostAddresses(inv: Inventory, host: string): string[] {
   const out = hostNics(inv, host).map((n) => n.address);
   const ah = vars(inv, host).ansible_host;
-  if (isIpv4(ah)) out.push(ah);
+  if (isIp(ah)) out.push(ah);
   return [...new Set(out)];
 }
 
-/** The host's address on the NIC named `iface` (from lvs_nics / lab_nics). */
-export function addressOn(inv: Inventory, host: string, iface: string): Nic | undefined {
-  return hostNics(inv, host).find((n) => n.name === iface);
+/** The host's address (of `family`, when given) on the NIC named `iface` (from lvs_nics / lab_nics). */
+export function addressOn(inv: Inventory, host: string, iface: string, family?: Family): Nic | undefined {
+  return hostNics(inv, host).find((n) => n.name === iface && ofFamily(n.address, family));
 }
 
 /**
  * The address a real server is reached at by a director: the entry's `address`, else the host's `lvs_rip`, else
  * its NIC address in a subnet of one of the director's NICs (same segment, required for DR), else its first NIC
- * address, else ansible_host.
+ * address, else ansible_host. With `family` (the service's), only addresses of that family are candidates: a
+ * dual-stack real server is reached over IPv6 for an IPv6 service.
  */
-export function realServerAddress(inv: Inventory, host: string, explicit: string | undefined, director?: string): string | undefined {
+export function realServerAddress(inv: Inventory, host: string, explicit: string | undefined, director?: string, family?: Family): string | undefined {
   if (explicit) return explicit;
   const v = vars(inv, host);
-  if (isIpv4(v.lvs_rip)) return v.lvs_rip;
-  const nics = hostNics(inv, host);
+  if (isIp(v.lvs_rip) && ofFamily(v.lvs_rip, family)) return v.lvs_rip;
+  const nics = hostNics(inv, host).filter((n) => ofFamily(n.address, family));
   if (director) {
     const dn = hostNics(inv, director);
     const shared = nics.find((n) => dn.some((d) => d.prefix === n.prefix && sameSubnet(d.address, n.address, n.prefix)));
     if (shared) return shared.address;
   }
   if (nics[0]) return nics[0].address;
-  return isIpv4(v.ansible_host) ? v.ansible_host : undefined;
+  return isIp(v.ansible_host) && ofFamily(v.ansible_host, family) ? v.ansible_host : undefined;
 }
 
 /** Valid elements of a list variable (each element parsed on its own: one bad service does not hide the others). */
@@ -139,14 +150,15 @@ export interface ResolvedService {
 
 /** Real servers of a service with addresses as seen from `director`; unresolvable ones are left out (validated). */
 export function resolveService(inv: Inventory, s: Service, director?: string): ResolvedService {
+  const family = serviceFamily(s);
   const realServers = s.real_servers.flatMap((rs) => {
     if (!rs.address && !inv.hosts.has(rs.host)) return [];
-    const address = realServerAddress(inv, rs.host, rs.address, director);
+    const address = realServerAddress(inv, rs.host, rs.address, director, family);
     return address ? [{ host: rs.host, address, port: rs.port ?? s.port, weight: rs.weight }] : [];
   });
   let sorry: ResolvedService['sorry'];
   if (s.sorry_server) {
-    const a = s.sorry_server.address ?? (s.sorry_server.host && inv.hosts.has(s.sorry_server.host) ? realServerAddress(inv, s.sorry_server.host, undefined, director) : undefined);
+    const a = s.sorry_server.address ?? (s.sorry_server.host && inv.hosts.has(s.sorry_server.host) ? realServerAddress(inv, s.sorry_server.host, undefined, director, family) : undefined);
     if (a) sorry = { address: a, port: s.sorry_server.port ?? s.port, inhibit: s.sorry_server.inhibit };
   }
   return { service: s, realServers, ...(sorry ? { sorry } : {}) };
@@ -182,6 +194,8 @@ export interface HostVrrpInstance {
   state: 'MASTER' | 'BACKUP';
   priority: number;
   vips: Array<Cidr & { dev?: string }>;
+  /** the family of its VIPs (an instance holds one, rules/families.ts): unicast addresses are of it too */
+  family: Family;
   /** unicast: this host's address on the interface, and the other members' addresses */
   unicastSrc?: string;
   peers: string[];
@@ -205,15 +219,15 @@ export function trackedInterfaces(i: VrrpInstance): Array<{ name: string; weight
   return out;
 }
 
-/** A peer's address on the segment of `src` (or on a NIC of the same name, or its ansible_host). */
-function peerAddress(inv: Inventory, peer: string, iface: string, src: Nic | undefined): string | undefined {
-  const nics = hostNics(inv, peer);
+/** A peer's address of `family` on the segment of `src` (or on a NIC of the same name, or its ansible_host). */
+function peerAddress(inv: Inventory, peer: string, iface: string, src: Nic | undefined, family: Family): string | undefined {
+  const nics = hostNics(inv, peer).filter((n) => n.family === family);
   const same = src && nics.find((n) => sameSubnet(n.address, src.address, src.prefix));
   if (same) return same.address;
   const named = nics.find((n) => n.name === iface);
   if (named) return named.address;
   const ah = vars(inv, peer).ansible_host;
-  return isIpv4(ah) ? ah : undefined;
+  return isIp(ah) && ofFamily(ah, family) ? ah : undefined;
 }
 
 /** The VRRP instances this host is a member of, with its state, priority and unicast peers. */
@@ -226,18 +240,21 @@ export function vrrpInstancesOf(inv: Inventory, host: string, vrrp: Vrrp | undef
       const top = Math.max(...Object.values(i.priorities));
       // nopreempt and preempt_delay work only when no member starts as MASTER
       const state = i.nopreempt || i.preempt_delay !== undefined || priority < top ? 'BACKUP' : 'MASTER';
-      const src = addressOn(inv, host, i.interface);
+      const vips = i.vips.map((v) => parseVrrpVip(v)!);
+      const family = vips[0]?.family ?? 4;
+      const src = addressOn(inv, host, i.interface, family);
       const peers = i.unicast
         ? Object.keys(i.priorities)
             .filter((p) => p !== host)
-            .map((p) => peerAddress(inv, p, i.interface, src))
+            .map((p) => peerAddress(inv, p, i.interface, src, family))
             .filter((a): a is string => a !== undefined)
         : [];
       return {
         instance: i,
         state,
         priority,
-        vips: i.vips.map((v) => parseVrrpVip(v)!),
+        vips,
+        family,
         ...(i.unicast && src ? { unicastSrc: src.address } : {}),
         peers,
         trackInterfaces: trackedInterfaces(i),
@@ -265,7 +282,7 @@ export function realServerVips(inv: Inventory, host: string, kind: LbKind): stri
  */
 export function natGatewayOf(inv: Inventory, host: string): { gateway?: string; candidates: string[] } {
   const v = vars(inv, host).lvs_nat_gateway;
-  if (isIpv4(v)) return { gateway: v, candidates: [v] };
+  if (isIp(v)) return { gateway: v, candidates: [v] };
   const dips = new Set<string>();
   for (const d of inv.hosts.keys()) {
     const dip = hostNatDip(inv, d);

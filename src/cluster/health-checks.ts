@@ -5,7 +5,7 @@
  * config that `keepalived -t` would reject on the directors.
  */
 import { z } from 'zod';
-import { isIpv4 } from '../net/ipv4.ts';
+import { canonicalIp, ipFamily } from '../facts/netaddr.ts';
 
 /** The keepalived version the roles render for (Debian 12 bookworm). */
 export const KEEPALIVED_VERSION = '2.2.7';
@@ -15,9 +15,10 @@ const port = z
   .int({ error: 'a port is an integer 1-65535' })
   .min(1, { error: 'a port is an integer 1-65535' })
   .max(65535, { error: 'a port is an integer 1-65535' });
-const ipv4 = z.string({ error: 'must be an IPv4 address such as 198.18.0.21' }).refine(isIpv4, {
-  error: (i) => `${JSON.stringify(i.input)} is not an IPv4 address (write it like 198.18.0.21)`,
-});
+/** An IPv4 or IPv6 address (the data model's, shared with schema.ts). */
+export const ipAddress = z.string({ error: 'must be an IP address such as 198.18.0.21 or fd00::21' }).refine((s) => ipFamily(s) !== undefined, {
+  error: (i) => `${JSON.stringify(i.input)} is not an IP address (write it like 198.18.0.21 or fd00::21)`,
+}).transform((s) => canonicalIp(s)!); // one spelling (fd00::21, as ip and ipvsadm print it) for every comparison
 const seconds = z.number().int().min(1).max(86400);
 const retry = z.number().int().min(0).max(100);
 /** A command line for keepalived: an absolute program path then arguments; no double quotes. */
@@ -39,7 +40,7 @@ function newerOnly(why: string) {
 /** The options every connecting checker has (HTTP_GET, SSL_GET, TCP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK). */
 const connectShape = {
   /** address to check instead of the real server's (e.g. a management address) */
-  connect_ip: ipv4.optional(),
+  connect_ip: ipAddress.optional(),
   /** port to check instead of the real server's */
   connect_port: port.optional(),
   connect_timeout: seconds.default(3),

@@ -13,27 +13,26 @@
  *   lvs_ipvs_timeouts {tcp, tcpfin, udp} for `ipvsadm --set`
  */
 import { z } from 'zod';
-import { isIpv4, parseCidr } from '../net/ipv4.ts';
+import { type Family, parseCidr, parseCidrWithPrefix } from '../facts/netaddr.ts';
 // one list of schedulers for the inventory and the ipvs step
 import { SCHEDULERS, type Scheduler } from '../steps/ipvs.ts';
-import { defaultHealthCheck, healthCheckSchema } from './health-checks.ts';
+import { defaultHealthCheck, healthCheckSchema, ipAddress } from './health-checks.ts';
 import { connReuseModeProblem, serviceOptionsShape, syncDaemonOptionsShape, vrrpGlobalOptionsShape, vrrpInstanceOptionsShape } from './keepalived-options.ts';
 
 export const LB_KINDS = ['NAT', 'DR', 'TUN'] as const;
 export type LbKind = (typeof LB_KINDS)[number];
 
-export const ipv4 = z.string({ error: 'must be an IPv4 address such as 198.18.0.100' }).refine(isIpv4, {
-  error: (i) => `${JSON.stringify(i.input)} is not an IPv4 address (write it like 198.18.0.100)`,
-});
+/** An IPv4 or IPv6 address (a service's family is its VIP's: see rules/families.ts). */
+export { ipAddress };
 
-/** An address with an optional prefix (`198.18.0.100` = /32). */
-export const cidr = z.string({ error: 'must be an address like 198.18.0.100/32' }).refine((s) => parseCidr(s, 32) !== undefined, {
-  error: (i) => `${JSON.stringify(i.input)} is not an address with a prefix 0-32 (write it like 198.18.0.100/32)`,
+/** An address with an optional prefix (`198.18.0.100` = /32, `fd00::100` = /128). */
+export const cidr = z.string({ error: 'must be an address like 198.18.0.100/32' }).refine((s) => parseCidr(s.trim()) !== undefined, {
+  error: (i) => `${JSON.stringify(i.input)} is not an address with a prefix 0-32 (IPv4) or 0-128 (IPv6) (write it like 198.18.0.100/32 or fd00::100/128)`,
 });
 
 /** A CIDR that must carry its prefix (addresses of NICs). */
-export const cidrWithPrefix = z.string({ error: 'must be a CIDR like 198.18.0.11/24' }).refine((s) => parseCidr(s) !== undefined, {
-  error: (i) => `${JSON.stringify(i.input)} is not a CIDR with a prefix 0-32 (write it like 198.18.0.11/24)`,
+export const cidrWithPrefix = z.string({ error: 'must be a CIDR like 198.18.0.11/24' }).refine((s) => parseCidrWithPrefix(s) !== undefined, {
+  error: (i) => `${JSON.stringify(i.input)} is not a CIDR with a prefix 0-32 (IPv4) or 0-128 (IPv6) (write it like 198.18.0.11/24 or fd00:18::11/64)`,
 });
 
 export const port = z
@@ -65,13 +64,13 @@ export const realServerSchema = z.strictObject({
   port: port.optional(),
   weight: z.number().int().min(0).max(65535).default(1),
   /** override of the address taken from the inventory */
-  address: ipv4.optional(),
+  address: ipAddress.optional(),
 });
 
 export const sorryServerSchema = z
   .strictObject({
     host: z.string().min(1).optional(),
-    address: ipv4.optional(),
+    address: ipAddress.optional(),
     port: port.optional(),
     /** keep the sorry server in the table with weight 0 while the real servers serve (sorry_server_inhibit) */
     inhibit: z.boolean().default(false),
@@ -80,7 +79,7 @@ export const sorryServerSchema = z
 
 const serviceObject = z.strictObject({
   name: objName,
-  vip: ipv4,
+  vip: ipAddress,
   port,
   protocol: z.enum(['TCP', 'UDP'], { error: 'protocol must be TCP or UDP' }).default('TCP'),
   lb_kind: lbKind,
@@ -101,14 +100,14 @@ const withDefaultCheck = <T extends { protocol: 'TCP' | 'UDP'; health_check?: z.
 export const serviceSchema = serviceObject.transform(withDefaultCheck);
 export type Service = z.output<typeof serviceSchema> & { lb_kind: LbKind; scheduler: Scheduler };
 
-/** A VRRP VIP: `ADDRESS[/PREFIX] [dev IFACE]` → {address, prefix, dev?}. */
-export function parseVrrpVip(s: string): { address: string; prefix: number; dev?: string } | undefined {
+/** A VRRP VIP: `ADDRESS[/PREFIX] [dev IFACE]` → {address, prefix, family, dev?} (a bare address: /32 or /128). */
+export function parseVrrpVip(s: string): { address: string; prefix: number; family: Family; dev?: string } | undefined {
   const m = /^(\S+)(?:\s+dev\s+([A-Za-z0-9_.:-]{1,15}))?$/.exec(s.trim());
-  const c = m ? parseCidr(m[1]!, 32) : undefined;
+  const c = m ? parseCidr(m[1]!) : undefined;
   return c ? { ...c, ...(m![2] ? { dev: m![2] } : {}) } : undefined;
 }
 const vrrpVip = z.string({ error: 'must be an address like 198.18.0.100/32' }).refine((s) => parseVrrpVip(s) !== undefined, {
-  error: (i) => `${JSON.stringify(i.input)} is not a VIP: write ADDRESS[/PREFIX 0-32] [dev IFACE], like 198.18.0.100/32 or 198.18.1.1/24 dev eth2`,
+  error: (i) => `${JSON.stringify(i.input)} is not a VIP: write ADDRESS[/PREFIX] [dev IFACE], like 198.18.0.100/32, 198.18.1.1/24 dev eth2 or fd00::100/128`,
 });
 
 /** How much a tracker adds to (positive) or takes from (negative) the priority while it fails; none: FAULT state. */
@@ -153,7 +152,8 @@ export const vrrpInstanceSchema = z.strictObject({
   priorities: z
     .record(z.string(), z.number().int().min(1, { error: 'a priority is 1-254' }).max(254, { error: 'a priority is 1-254' }))
     .refine((r) => Object.keys(r).length >= 1, { error: 'name at least one director' }),
-  /** `198.18.0.100` (= /32), `198.18.1.1/24`, or `198.18.1.1/24 dev eth2` (default device: the instance's interface) */
+  /** `198.18.0.100` (= /32), `198.18.1.1/24`, `198.18.1.1/24 dev eth2` (default device: the instance's interface), `fd00::100`
+   * (= /128); one instance holds one address family (rules/families.ts) */
   vips: z.array(vrrpVip).min(1, { error: 'an instance needs at least one VIP' }),
   /** keepalived PASS authentication: at most 8 characters are used */
   auth_pass: z.string().regex(/^[A-Za-z0-9_.:@+-]{1,8}$/, { error: 'auth_pass is 1-8 letters, digits or _ . : @ + -' }).optional(),

@@ -21,6 +21,7 @@ import { startVipWatch, sleep, type VipWatch } from './vip-watch.ts';
 import { handBack, handOver } from './handover.ts';
 import { analyzeFailover, failoverVerdict, faultLabel, fmtMs, holderTimeline, holdersAt, type FailoverAnalysis, type HoldEvent } from './timeline.ts';
 import { sh } from '../shell.ts';
+import { hostPort } from '../facts/netaddr.ts';
 
 /** With nopreempt the old master must NOT take the VIP back: watch this long (at most --wait) that it does not. */
 const NOPREEMPT_WATCH_MS = 10_000;
@@ -225,7 +226,7 @@ async function drillPair(inv: Inventory, pair: VrrpPair, vantage: string | undef
     if (target && vantage) {
       const http = isHttp(target, services());
       stream = await startProbeStream(vantage, await o.connect(vantage), { host: vip, port: target.port, http, path: '/', intervalMs: o.intervalMs, timeoutMs: o.probeTimeoutMs, maxSeconds });
-      Object.assign(base, { probed: `${vip}:${target.port}`, vantage });
+      Object.assign(base, { probed: hostPort(vip, target.port), vantage });
     } else {
       base.notes.push(target ? 'no vantage host (clients group or --from): no probe traffic, VIP movement only' : `no TCP service uses ${vip}: no probe traffic, VIP movement only`);
     }

@@ -19,6 +19,7 @@ import { startProbeStream, type ProbeStream } from './probe-stream.ts';
 import { sleep } from './vip-watch.ts';
 import { vantageOf } from './failover.ts';
 import { type CyclePhase, type CycleTimes, failuresByPhase, fmtMs, probeWindow, serialBatches, type ProbeWindowStats } from './timeline.ts';
+import { hostPort } from '../facts/netaddr.ts';
 
 /** An operator's stop/start command or the pidfile stop (which waits for the daemon to exit) on a real server. */
 const RS_COMMAND_TIMEOUT_MS = 60_000;
@@ -77,8 +78,8 @@ const METHOD: Record<string, string> = { NAT: '-m', DR: '-g', TUN: '-i' };
 /** Shell: set the weight of a real server on a director when the director has it (else say so). */
 export function setWeightScript(t: ServiceTarget, b: BackendTarget, weight: number): string {
   const flag = t.protocol === 'UDP' ? '-u' : '-t';
-  const vs = `${t.vip}:${t.port}`;
-  const rs = `${b.address}:${b.port}`;
+  const vs = hostPort(t.vip, t.port);
+  const rs = hostPort(b.address, b.port);
   return [
     `if ipvsadm -Ln ${flag} ${vs} 2>/dev/null | grep -q ' ${rs.replace(/\./g, '\\.')} '; then`,
     `  ipvsadm -e ${flag} ${vs} -r ${rs} ${METHOD[t.kind] ?? '-g'} -w ${weight} && echo set`,
@@ -169,7 +170,7 @@ async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: 
   const log = o.log ?? (() => {});
   const row: RealserverRow = { service: t.name, backend: b.label, batch, pass: false, reasons: [], notes: [] };
   const key = serviceKey(t.protocol, t.vip, t.port);
-  const rsKey = `${b.address}:${b.port}`;
+  const rsKey = hostPort(b.address, b.port);
   const rsConn = await o.connect(b.host);
   const pidfile = o.pidfile.replace(/\{port\}/g, String(b.port));
   const saved = `/run/lvsplay-drill-${b.port}.cmdline`;
@@ -300,7 +301,7 @@ export async function realserversDrill(inv: Inventory, o: RealserversOptions): P
       host: t.vip, port: t.port, http, path: '/', intervalMs: o.intervalMs, timeoutMs: o.probeTimeoutMs,
       maxSeconds: t.backends.length * (o.drainTimeoutMs + 3 * o.checkTimeoutMs + 60_000) / 1000 + 120,
     });
-    log(`drill realservers ${t.name} (${t.vip}:${t.port}): probing from ${vantage} every ${o.intervalMs} ms`);
+    log(`drill realservers ${t.name} (${hostPort(t.vip, t.port)}): probing from ${vantage} every ${o.intervalMs} ms`);
     const notes = await directorNotes(t, o);
     for (const n of notes) log(`  note: ${n}`);
     const windows: Array<{ rows: RealserverRow[]; from: number; to: number }> = [];

@@ -24,6 +24,8 @@ export interface IpAddress {
   prefix: number;
   scope: string; // global, host, link
   label?: string;
+  /** IPv6 duplicate address detection: `dadfailed` (another host has it: the kernel never uses it), `tentative` (running) */
+  dad?: 'dadfailed' | 'tentative';
 }
 
 export interface Interface {
@@ -44,7 +46,7 @@ interface RawLink {
   flags?: string[];
   link_type?: string;
   linkinfo?: { info_kind?: string };
-  addr_info?: Array<{ family?: string; local?: string; prefixlen?: number; scope?: string; label?: string }>;
+  addr_info?: Array<{ family?: string; local?: string; prefixlen?: number; scope?: string; label?: string; dadfailed?: boolean; tentative?: boolean }>;
 }
 
 export function parseInterfaces(key: string, linkJson: unknown[], addrJson: unknown[]): Interfaces {
@@ -77,6 +79,7 @@ export function parseInterfaces(key: string, linkJson: unknown[], addrJson: unkn
         prefix: a.prefixlen ?? (a.family === 'inet' ? 32 : 128),
         scope: a.scope ?? 'global',
         ...(a.label && a.label !== raw.ifname ? { label: a.label } : {}),
+        ...(a.dadfailed ? { dad: 'dadfailed' as const } : a.tentative ? { dad: 'tentative' as const } : {}),
       });
     }
   }
@@ -124,7 +127,8 @@ function parseInterfacesText(key: string, linkText: string, addrText: string): I
       iface = { name, flags: [], up: false, linkType: 'none', addresses: [] };
       out.set(name, iface);
     }
-    iface.addresses.push({ family, address, prefix: len !== undefined ? Number(len) : family === 4 ? 32 : 128, scope, ...(label ? { label } : {}) });
+    const dad = words.includes('dadfailed') ? 'dadfailed' : words.includes('tentative') ? 'tentative' : undefined;
+    iface.addresses.push({ family, address, prefix: len !== undefined ? Number(len) : family === 4 ? 32 : 128, scope, ...(label ? { label } : {}), ...(dad ? { dad } : {}) });
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import type { Fact } from '../engine/types.ts';
-import { canonicalIp } from './netaddr.ts';
+import { canonicalIp, hostPort } from './netaddr.ts';
 import { FactParseError, section, splitSections } from './sections.ts';
 
 export type IpvsMethod = 'nat' | 'dr' | 'tun';
@@ -45,8 +45,7 @@ export type IpvsState =
 
 export function serviceId(s: { protocol: string; address?: string; port?: number; fwmark?: number; family: 4 | 6 }): string {
   if (s.protocol === 'fwmark') return `fwmark:${s.family}:${s.fwmark}`;
-  const addr = s.family === 6 ? `[${s.address}]` : s.address;
-  return `${s.protocol}:${addr}:${s.port}`;
+  return `${s.protocol}:${hostPort(s.address!, s.port!)}`;
 }
 
 /** '10.0.0.1:80' or '[fd00::1]:80' → canonical address and port. */

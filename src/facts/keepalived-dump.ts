@@ -8,6 +8,7 @@
 import { sh } from '../shell.ts';
 import type { Fact } from '../engine/types.ts';
 import { section, splitSections } from './sections.ts';
+import { hostPort } from './netaddr.ts';
 
 export interface KeepalivedReal {
   address: string;
@@ -94,7 +95,7 @@ function parseCheckerDump(text: string): { virtuals: KeepalivedVirtual[]; checke
   let rs: KeepalivedReal | undefined;
   let ck: KeepalivedChecker | undefined;
   const flushVs = () => {
-    if (vs) virtuals.push({ key: `${vs.proto} ${vs.vip}:${vs.vport}`, scheduler: vs.scheduler, reals: vs.reals });
+    if (vs) virtuals.push({ key: `${vs.proto} ${hostPort(vs.vip, vs.vport)}`, scheduler: vs.scheduler, reals: vs.reals });
     vs = undefined;
     rs = undefined;
   };

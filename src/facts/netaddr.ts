@@ -60,3 +60,41 @@ export function isNetworkAddress(c: Cidr): boolean {
   const mask = (1n << hostBits) - 1n;
   return (toBigInt(c) & mask) === 0n;
 }
+
+/** Parse a CIDR that must carry its prefix ('198.18.0.11/24', 'fd00:1::11/64'). */
+export function parseCidrWithPrefix(text: string): Cidr | undefined {
+  return text.includes('/') ? parseCidr(text.trim()) : undefined;
+}
+
+function fromBigInt(n: bigint, family: Family): string {
+  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((n >> s) & 255n)).join('.');
+  const groups = Array.from({ length: 8 }, (_, i) => ((n >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
+  return canonicalIp(groups.join(':'))!;
+}
+
+function maskBits(c: Pick<Cidr, 'prefix' | 'family'>): bigint {
+  const bits = c.family === 4 ? 32 : 128;
+  return ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - c.prefix)) - 1n);
+}
+
+/** True when `a` and `b` are of one family and share the first `prefix` bits. */
+export function sameSubnet(a: string, b: string, prefix: number): boolean {
+  const x = parseCidr(a);
+  const y = parseCidr(b);
+  if (!x || !y || x.family !== y.family) return false;
+  const m = maskBits({ prefix, family: x.family });
+  return (toBigInt(x) & m) === (toBigInt(y) & m);
+}
+
+/** `198.18.0.11/24` → `198.18.0.0/24`, `fd00:1::11/64` → `fd00:1::/64` */
+export function networkOf(c: Cidr): string {
+  return `${fromBigInt(toBigInt(c) & maskBits(c), c.family)}/${c.prefix}`;
+}
+
+/**
+ * An address and a port as every message, key and URL prints them: `198.18.0.100:80`, `[fd00::100]:80`
+ * (the brackets keep an IPv6 address's colons apart from the port's, as ipvsadm -Ln and URLs write it).
+ */
+export function hostPort(address: string, port: number | string): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}

@@ -249,7 +249,8 @@ EOF`);
   for (const h of t.hosts) {
     const b = ['link set lo up'];
     for (const n of h.nics) {
-      for (const a of n.addresses) b.push(`addr add ${a} dev ${n.name}`);
+      // IPv6 without duplicate address detection: usable at once (no tentative phase), as the lab is built in one go
+      for (const a of n.addresses) b.push(`addr add ${a} dev ${n.name}${a.includes(':') ? ' nodad' : ''}`);
       b.push(`link set ${n.name} up`);
     }
     if (h.gateway) b.push(`route add default via ${h.gateway}`);

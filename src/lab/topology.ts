@@ -4,7 +4,8 @@
  *
  * Host variables read:
  *   ansible_host        management address, must be in 198.19.0.0/24 (NIC eth0 on net `mgmt`)
- *   lab_nics            [{name: eth1, net: front, address: 198.18.0.11/24}] (`addresses: [..]` for several)
+ *   lab_nics            [{name: eth1, net: front, address: 198.18.0.11/24}] (`addresses: [..]` for several; IPv6
+ *                       addresses from fd00::/8, ULA, e.g. fd00:18::11/64)
  *   lab_gateway         default gateway, must be inside one of the host's lab_nics subnets
  *   lab_needs_ipvs      true when the host needs kernel IPVS (decides the VM tier by default)
  *   lab_writable_usr    true: the host gets its own copy-on-write /usr (a package manager can install there);
@@ -16,6 +17,7 @@
 import { createHash } from 'node:crypto';
 import { ValidationError, type Location } from '../errors.ts';
 import { parseCidr, parseIpv4, sameSubnet } from '../net/ipv4.ts';
+import { parseCidrWithPrefix, sameSubnet as sameSubnetAny } from '../facts/netaddr.ts';
 import { proxyJumpFromSshArgs, parseJumpChain } from '../inventory/index.ts';
 
 export const MGMT_NET = 'mgmt';
@@ -26,6 +28,8 @@ export const MGMT_PREFIX = 24;
 export const JUMP_ADDRESS = '198.19.0.254';
 /** every lab address must be inside this range (RFC 2544 benchmarking space, never routed) */
 const LAB_RANGE = { net: '198.18.0.0', prefix: 15 } as const;
+/** IPv6 lab addresses: unique local addresses (fd00::/8), never routed; they exist only inside lab namespaces */
+const LAB_RANGE6 = { net: 'fd00::', prefix: 8 } as const;
 
 export interface LabNic {
   name: string;
@@ -152,6 +156,15 @@ export function topologyFromHosts(hosts: HostVarsInput[], file: string): LabTopo
       const list = r.addresses ?? (r.address === undefined ? [] : [r.address]);
       if (!Array.isArray(list)) throw new ValidationError(`${f}.addresses must be a list`, loc(`${f}.addresses`), 'addresses: [198.18.0.11/24, 198.18.0.12/24]');
       const addresses = list.map((a, k) => {
+        const c6 = typeof a === 'string' && a.includes(':') ? parseCidrWithPrefix(a) : undefined;
+        if (c6) {
+          if (c6.prefix === 0 || c6.prefix === 128 || !sameSubnetAny(c6.address, LAB_RANGE6.net, LAB_RANGE6.prefix)) {
+            throw new ValidationError(`${f} address ${a} is not a lab IPv6 address`, loc(`${f}.address`),
+              `IPv6 lab addresses come from ${LAB_RANGE6.net}/${LAB_RANGE6.prefix} (unique local) with a prefix 1-127, e.g. fd00:18::11/64`);
+          }
+          claim(seenAddr, c6.address, h.name, loc(`${f}.address`), k);
+          return `${c6.address}/${c6.prefix}`;
+        }
         const c = typeof a === 'string' ? parseCidr(a) : undefined;
         if (!c || c.prefix === 0) {
           throw new ValidationError(`${f} address ${JSON.stringify(a)} is not a CIDR`, loc(`${f}.address`),

@@ -50,7 +50,7 @@ async function verifyBlock(r: ReportVerifyRecord, draw: Draw): Promise<Block> {
   return {
     title: `${r.service}${r.vip ? ` — ${r.vip}` : ''}`,
     verdict: v,
-    facts: [r.scheduler && `scheduler ${r.scheduler}`, r.rule && `rule ${r.rule}${r.rule === 'shares' ? ' (chi-square, fails below p = 0.001)' : ''}`, r.vantage && `probed from ${r.vantage}`].filter((x): x is string => !!x),
+    facts: [`IPv${r.family ?? 4}`, r.scheduler && `scheduler ${r.scheduler}`, r.rule && `rule ${r.rule}${r.rule === 'shares' ? ' (chi-square, fails below p = 0.001)' : ''}`, r.vantage && `probed from ${r.vantage}`].filter((x): x is string => !!x),
     cards,
     reasons: [...reasonsOf(v, why), ...(failedNote ? [{ tone: 'neutral', text: failedNote }] : [])],
     svg: await draw(verifyChart(r)),

@@ -20,6 +20,8 @@ const verifyRecordSchema = z.looseObject({
   observed: z.record(z.string(), num).default({}),
   detail: opt(z.string()),
   vip: opt(z.string()),
+  /** 4 or 6 (records of older runs have none: IPv4) */
+  family: opt(z.union([z.literal(4), z.literal(6)])),
   scheduler: opt(z.string()),
   rule: opt(z.string()),
   vantage: opt(z.string()),

@@ -11,10 +11,16 @@ export interface AddressOptions extends StepOptions {
   scope?: 'global' | 'host' | 'link' | 'site';
   /** IPv4 label, must start with the device name: 'eth0:vip' */
   label?: string;
+  /**
+   * IPv6: add without duplicate address detection (`nodad`). A VIP that several hosts hold on a device that runs
+   * DAD (not lo) would otherwise end `dadfailed` and never be used; an address found `dadfailed` is re-added.
+   */
+  nodad?: boolean;
 }
 
 const schema = z.strictObject({
   ...commonShape,
+  nodad: z.boolean().optional(),
   scope: z.enum(['global', 'host', 'link', 'site']).optional(),
   label: z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'must be at most 15 characters').optional(),
 });
@@ -37,6 +43,7 @@ export function address(dev: string, cidr: string, options: AddressOptions = {})
   if (o.label !== undefined && (want.family !== 4 || !o.label.startsWith(dev))) {
     badArg(label, 'label', `"${o.label}" is not allowed`, `labels are IPv4-only and must start with the device name, e.g. "${dev}:vip"`);
   }
+  if (o.nodad && want.family !== 6) badArg(label, 'nodad', 'applies to IPv6 addresses only', 'drop nodad for an IPv4 address');
   const scope = o.scope ?? 'global';
   return makeStep('address', label, [interfacesFact], o, (ctx) => {
     const ifaces = ctx.fact(interfacesFact);
@@ -49,12 +56,13 @@ export function address(dev: string, cidr: string, options: AddressOptions = {})
     if (predicted === true) return { changes: [] };
     const have = predicted === false ? undefined : iface?.addresses.find((a) => a.address === want.address);
     const sameLabel = (have?.label ?? dev) === (o.label ?? dev);
-    if (have && have.prefix === want.prefix && have.scope === scope && (o.label === undefined || sameLabel)) return { changes: [] };
-    const add = sh`ip addr add ${formatCidr(want)} dev ${dev} scope ${[scope, ...(o.label ? ['label', o.label] : [])]}`;
+    const dadOk = !(have?.dad === 'dadfailed' && o.nodad);
+    if (have && have.prefix === want.prefix && have.scope === scope && (o.label === undefined || sameLabel) && dadOk) return { changes: [] };
+    const add = sh`ip addr add ${formatCidr(want)} dev ${dev} scope ${[scope, ...(o.label ? ['label', o.label] : []), ...(o.nodad ? ['nodad'] : [])]}`;
     const changes: Change[] = [];
     if (have) {
       changes.push({
-        summary: `replace ${have.address}/${have.prefix} (scope ${have.scope}${have.label ? `, label ${have.label}` : ''}) on ${dev} with ${formatCidr(want)}`,
+        summary: `replace ${have.address}/${have.prefix} (scope ${have.scope}${have.label ? `, label ${have.label}` : ''}${have.dad ? `, ${have.dad}` : ''}) on ${dev} with ${formatCidr(want)}${o.nodad ? ' (nodad)' : ''}`,
         script: [sh`ip addr del ${`${have.address}/${have.prefix}`} dev ${dev}`, add].join('\n'),
       });
     } else changes.push({ summary: `add ${formatCidr(want)} to ${dev}`, script: add });

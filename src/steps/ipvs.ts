@@ -5,7 +5,7 @@ import { fileFact } from '../facts/file.ts';
 import { osFact } from '../facts/host.ts';
 import { ipvsFact, parseIpvsSave, serviceId, type IpvsRealServer, type IpvsService } from '../facts/ipvs.ts';
 import { checkerOf, describeChecker, keepalivedDumpFact } from '../facts/keepalived-dump.ts';
-import { canonicalIp, ipFamily } from '../facts/netaddr.ts';
+import { canonicalIp, ipFamily, hostPort } from '../facts/netaddr.ts';
 import { sh } from '../shell.ts';
 import { atomicWriteScript } from './atomic-write.ts';
 import { absolutePath, commonShape, makeStep, parseOptions, PlanError } from './common.ts';
@@ -67,7 +67,7 @@ export type IpvsServiceSpec = z.input<typeof serviceSchema>;
 function svcArgs(s: IpvsService): string[] {
   if (s.protocol === 'fwmark') return ['-f', String(s.fwmark), ...(s.family === 6 ? ['-6'] : [])];
   const flag = s.protocol === 'tcp' ? '-t' : s.protocol === 'udp' ? '-u' : '--sctp-service';
-  return [flag, s.family === 6 ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`];
+  return [flag, hostPort(s.address!, s.port!)];
 }
 
 /** The ipvsadm words of a service's options (scheduler, persistence …). */
@@ -82,13 +82,13 @@ function svcOptions(s: IpvsService): string[] {
 }
 
 const METHOD_FLAG = { nat: '-m', dr: '-g', tun: '-i' } as const;
-const rsAddr = (r: IpvsRealServer) => (r.address.includes(':') ? `[${r.address}]:${r.port}` : `${r.address}:${r.port}`);
+const rsAddr = (r: IpvsRealServer) => hostPort(r.address, r.port);
 /** Address for ipvsadm -r: port 0 (fwmark services) is left out, as ipvsadm expects there. */
 const rsTarget = (r: IpvsRealServer) => (r.port === 0 ? (r.address.includes(':') ? `[${r.address}]` : r.address) : rsAddr(r));
 const rsArgs = (r: IpvsRealServer) => ['-r', rsTarget(r), METHOD_FLAG[r.method], '-w', String(r.weight)];
 
 function describe(s: IpvsService): string {
-  return s.protocol === 'fwmark' ? `fwmark ${s.fwmark}${s.family === 6 ? ' (IPv6)' : ''}` : `${s.protocol} ${s.family === 6 ? `[${s.address}]` : s.address}:${s.port}`;
+  return s.protocol === 'fwmark' ? `fwmark ${s.fwmark}${s.family === 6 ? ' (IPv6)' : ''}` : `${s.protocol} ${hostPort(s.address!, s.port!)}`;
 }
 
 /** Validated spec → the service as `ipvsadm -Sn` would show it. */
@@ -126,7 +126,7 @@ function toService(spec: z.output<typeof serviceSchema>, idx: number, label: str
       );
     }
     if (svc.realServers.some((x) => x.address === address && x.port === rport)) {
-      throw new ValidationError(`${label}: ${rf}: ${address}:${rport} is listed twice`, { field: `${rf}.address` });
+      throw new ValidationError(`${label}: ${rf}: ${hostPort(address, rport)} is listed twice`, { field: `${rf}.address` });
     }
     svc.realServers.push({ address, port: rport, method: r.method, weight: r.weight ?? 1 });
   });
@@ -286,7 +286,7 @@ const keepalivedSchema = z.strictObject({
 export type IpvsKeepalivedOptions = z.input<typeof keepalivedSchema> & StepOptions;
 
 /** 'TCP 198.18.0.100:80' (keepalived's and ipvsadm -Ln's name of a service) from a service of the ipvs fact. */
-const listKey = (s: IpvsService) => `${s.protocol.toUpperCase()} ${s.family === 6 ? `[${s.address}]` : s.address}:${s.port}`;
+const listKey = (s: IpvsService) => `${s.protocol.toUpperCase()} ${hostPort(s.address!, s.port!)}`;
 
 /**
  * Drift on a keepalived-managed director: keepalived owns the IPVS table but only the parts it changed (a weight

@@ -8,12 +8,18 @@ import { badArg, commonShape, makeStep, parseOptions, PlanError } from './common
 import { modprobeCommand } from './modprobe.ts';
 
 export interface LinkOptions extends StepOptions {
-  type: 'dummy' | 'ipip';
+  type: 'dummy' | 'ipip' | 'ip6tnl';
   /** bring it up (default true); false brings it down */
   up?: boolean;
 }
 
-const schema = z.strictObject({ ...commonShape, type: z.enum(['dummy', 'ipip']), up: z.boolean().optional() });
+const schema = z.strictObject({ ...commonShape, type: z.enum(['dummy', 'ipip', 'ip6tnl']), up: z.boolean().optional() });
+
+/**
+ * The fallback device a tunnel module creates when it loads, and the module: tunl0 (ipip, IPv4 in IPv4) and ip6tnl0
+ * (ip6_tunnel, IPv6 in IPv6: what IPVS-TUN sends to the real servers of an IPv6 service).
+ */
+const FALLBACK: Record<string, { type: 'ipip' | 'ip6tnl'; module: string }> = { tunl0: { type: 'ipip', module: 'ipip' }, ip6tnl0: { type: 'ip6tnl', module: 'ip6_tunnel' } };
 const IFNAME = /^[A-Za-z0-9_.:-]{1,15}$/;
 
 export function validIfname(label: string, field: string, name: unknown): asserts name is string {
@@ -22,11 +28,12 @@ export function validIfname(label: string, field: string, name: unknown): assert
   }
 }
 
-/** Does the link exist now or will it by this point of the run? (`tunl0` comes with the ipip module.) */
+/** Does the link exist now or will it by this point of the run? (`tunl0` comes with the ipip module, ip6tnl0 with ip6_tunnel.) */
 export function linkWillExist(exists: boolean, predict: PredictedState, name: string): boolean {
   const predicted = predict.link(name).get();
   if (predicted !== undefined) return predicted;
-  if (name === 'tunl0' && predict.module('ipip').get() === true) return true;
+  const fb = FALLBACK[name];
+  if (fb && predict.module(fb.module).get() === true) return true;
   return exists;
 }
 
@@ -48,9 +55,10 @@ export function link(name: string, options: LinkOptions): Step {
       throw new PlanError(`${label}: exists with type ${cur.kind}, not ${o.type}`, `remove it (linkAbsent('${name}')) or choose another name`);
     }
     if (!exists) {
-      if (o.type === 'ipip' && name === 'tunl0') {
-        changes.push({ summary: `load ipip (creates tunl0)`, script: modprobeCommand(ctx.fact(toolsFact), 'ipip', label) });
-        ctx.predict.module('ipip').set(true);
+      const fb = FALLBACK[name];
+      if (fb && fb.type === o.type) {
+        changes.push({ summary: `load ${fb.module} (creates ${name})`, script: modprobeCommand(ctx.fact(toolsFact), fb.module, label) });
+        ctx.predict.module(fb.module).set(true);
       } else {
         // loading the dummy module creates dummy0 by itself: an earlier kernelModule('dummy') may have made it
         changes.push({ summary: `add ${o.type} device ${name}`, script: sh`ip link show dev ${name} >/dev/null 2>&1 || ip link add ${name} type ${o.type}` });

@@ -40,16 +40,16 @@ export function snapshotScript(keepalived: boolean): string {
   return [...IPVS_SNAPSHOT, ...(keepalived ? [KEEPALIVED_DUMP_SCRIPT] : [])].join('\n');
 }
 
-/** IPv4 addresses per interface from `ip -j addr show` (parsed as the interfaces fact parses it). */
+/** IPv4 and IPv6 addresses per interface from `ip -j addr show` (parsed as the interfaces fact parses it). */
 export function parseIpAddrJson(text: string): AddrEntry[] {
   const key = 'ip -j addr';
   const ifaces = parseInterfaces(key, [], parseIpJson(key, text.trim() || '[]', 0));
-  return [...ifaces.values()].flatMap((i) => i.addresses.filter((a) => a.family === 4).map((a) => ({ ifname: i.name, address: a.address, up: i.up })));
+  return [...ifaces.values()].flatMap((i) => i.addresses.map((a) => ({ ifname: i.name, address: a.address, up: i.up })));
 }
 
-/** The interface on which the host serves `vip` as a director (not lo: DR/TUN real servers keep the VIP there). */
+/** The interface on which the host serves `vip` as a director (not lo, tunl0, ip6tnl0: DR/TUN real servers keep the VIP there). */
 export function vipInterface(addrs: readonly AddrEntry[], vip: string): string | undefined {
-  return addrs.find((a) => a.address === vip && a.ifname !== 'lo' && !a.ifname.startsWith('tunl') && a.up)?.ifname;
+  return addrs.find((a) => a.address === vip && a.ifname !== 'lo' && !a.ifname.startsWith('tunl') && !a.ifname.startsWith('ip6tnl') && a.up)?.ifname;
 }
 
 export function parseSnapshot(host: string, stdout: string, at: number): DirectorSnapshot {

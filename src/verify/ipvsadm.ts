@@ -1,8 +1,10 @@
 /**
  * Parsers of `ipvsadm -Ln --exact` (scheduler, weights, active/inactive connections) and
  * `ipvsadm -Ln --stats --exact` (per-real-server connection counters), and the delta of two counter snapshots.
- * Keys: service 'TCP 198.18.0.100:80', real server '198.18.0.21:80'. Pure.
+ * Keys: service 'TCP 198.18.0.100:80', real server '198.18.0.21:80' (IPv6: 'TCP [fd00:18::100]:80',
+ * '[fd00:18::21]:80', as ipvsadm prints them). Pure.
  */
+import { hostPort } from '../facts/netaddr.ts';
 
 export interface IpvsListReal {
   forward: string; // Masq, Route, Tunnel, Local
@@ -20,7 +22,7 @@ export interface IpvsListService {
 }
 
 export function serviceKey(protocol: string, vip: string, port: number): string {
-  return `${protocol.toUpperCase()} ${vip}:${port}`;
+  return `${protocol.toUpperCase()} ${hostPort(vip, port)}`;
 }
 
 const SERVICE_LINE = /^(TCP|UDP|SCTP|FWM)\s+(\S+)\s*(.*)$/;

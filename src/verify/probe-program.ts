@@ -13,6 +13,7 @@
  *   @@LVSPLAY_CURL <http_code> <exitcode> <time_total>   after each body.
  */
 import { sh } from '../shell.ts';
+import { hostPort } from '../facts/netaddr.ts';
 
 export interface ProbeConfig {
   host: string;
@@ -66,7 +67,7 @@ function probe(seq) {
     sock.setNoDelay(true);
     sock.on('connect', () => {
       if (!cfg.http) { sock.end(); finish(true, '-'); return; }
-      sock.write('GET ' + cfg.path + ' HTTP/1.0\r\nHost: ' + cfg.host + '\r\nConnection: close\r\nUser-Agent: lvsplay-probe\r\n\r\n');
+      sock.write('GET ' + cfg.path + ' HTTP/1.0\r\nHost: ' + (cfg.host.includes(':') ? '[' + cfg.host + ']' : cfg.host) + '\r\nConnection: close\r\nUser-Agent: lvsplay-probe\r\n\r\n');
     });
     sock.on('data', (d) => { if (buf.length < 65536) buf = Buffer.concat([buf, d]); });
     sock.on('end', () => {
@@ -112,7 +113,8 @@ export function nodeProbeScript(o: ProbeConfig): string {
 
 /** Shell running one curl for `count` HTTP probes (each a new connection: `Connection: close`). */
 export function curlProbeScript(o: ProbeConfig): string {
-  const url = `http://${o.host}:${o.port}${o.path}${o.path.includes('?') ? '&' : '?'}lvsplay_probe=[1-${o.count}]`;
+  // an IPv6 VIP in brackets: curl's URL globbing (the [1-N] below) recognises an IPv6 address there
+  const url = `http://${hostPort(o.host, o.port)}${o.path}${o.path.includes('?') ? '&' : '?'}lvsplay_probe=[1-${o.count}]`;
   const secs = Math.max(0.1, o.timeoutMs / 1000).toFixed(1);
   return [
     `echo "CURL $(date +%s)"`,

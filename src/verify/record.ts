@@ -9,6 +9,7 @@ import { checkerOf, describeChecker, type KeepalivedDump } from '../facts/keepal
 import { vipInterface, type DirectorSnapshot } from './director.ts';
 import type { ProbeRun } from './probe-output.ts';
 import type { BackendTarget, ServiceTarget, VerifyJob } from './targets.ts';
+import { hostPort, ipFamily } from '../facts/netaddr.ts';
 
 /** The backend a probe answer names: its host name (as a whole word) or address; otherwise the answer itself. */
 export function matchBackend(info: string, backends: readonly BackendTarget[]): string {
@@ -31,10 +32,10 @@ function crossCheckTolerance(n: number): number {
  * holds it up (removed outside lvsplay).
  */
 function downReason(t: ServiceTarget, b: BackendTarget, director: string, key: string, row: IpvsListReal | undefined, dump: KeepalivedDump | undefined): string | undefined {
-  const rs = `${b.address}:${b.port}`;
+  const rs = hostPort(b.address, b.port);
   if (row && (row.weight > 0 || b.weight === 0)) return undefined;
   const ck = checkerOf(dump, key, rs);
-  const kreal = dump?.virtuals.find((v) => v.key === key)?.reals.find((r) => `${r.address}:${r.port}` === rs);
+  const kreal = dump?.virtuals.find((v) => v.key === key)?.reals.find((r) => hostPort(r.address, r.port) === rs);
   const where = `${director}'s IPVS table`;
   if (ck && !ck.up) return `${b.label} (${rs}) fails its health check on ${director}: ${describeChecker(ck)}${ck.hasRun ? '' : ' (not run yet)'} (keepalived ${row ? 'set weight 0' : 'removed it from the table'})`;
   if (!row) {
@@ -127,7 +128,7 @@ export function buildRecord(i: RecordInput): VerifyRecord {
 
   // the active director's table against the declared pool: every declared real server must serve
   const table = active?.list?.get(key);
-  const rsKey = (b: BackendTarget) => `${b.address}:${b.port}`;
+  const rsKey = (b: BackendTarget) => hostPort(b.address, b.port);
   const dump = active ? (active.keepalived ? active : i.before.get(active.host))?.keepalived : undefined;
   const downs: Array<{ backend: string; reason: string }> = [];
   let backends: BackendExpectation[];
@@ -260,7 +261,8 @@ export function buildRecord(i: RecordInput): VerifyRecord {
     verdict,
     ...(downRecords.length ? { down: downRecords } : {}),
     detail: all.length ? all.join('; ') : `${verdict === 'DEGRADED' ? `DEGRADED (${downRecords.map((d) => d.backend).join(', ')} down, accepted), ` : ''}${ev.rule}${ev.chiSquare ? ` p=${ev.chiSquare.p.toPrecision(3)}` : ''}, ${ev.probes} probes from ${i.job.vantage}, master ${master ?? '-'}`,
-    vip: `${t.vip}:${t.port}`,
+    vip: hostPort(t.vip, t.port),
+    family: ipFamily(t.vip) ?? 4,
     scheduler: t.scheduler + (t.persistence ? ` persistent ${t.persistence}s` : ''),
     rule: ev.rule,
     vantage: i.job.vantage,

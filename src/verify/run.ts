@@ -15,6 +15,7 @@ import { buildRecord, vipMoves } from './record.ts';
 import { connDeltas, serviceKey } from './ipvsadm.ts';
 import { vipInterface } from './director.ts';
 import type { VerifyJob, VerifyPlan } from './targets.ts';
+import { hostPort } from '../facts/netaddr.ts';
 
 /** Per probe, on top of its own timeout: starting the connection and printing the line (the probe run's bound). */
 const PROBE_OVERHEAD_MS = 50;
@@ -90,7 +91,7 @@ export function needsKeepalivedState(jobs: readonly VerifyJob[], runs: ReadonlyM
       const s = before.get(h);
       if (!s?.list || !vipInterface(s.addrs, t.vip)) return false;
       const row = s.list.get(serviceKey(t.protocol, t.vip, t.port));
-      return !row || t.backends.some((b) => b.weight > 0 && !((row.reals.get(`${b.address}:${b.port}`)?.weight ?? 0) > 0));
+      return !row || t.backends.some((b) => b.weight > 0 && !((row.reals.get(hostPort(b.address, b.port))?.weight ?? 0) > 0));
     });
   });
 }
@@ -123,7 +124,7 @@ function countersCaughtUp(jobs: VerifyJob[], runs: Map<VerifyJob, ProbeRun>, bef
 export function clusterUnsettled(jobs: readonly VerifyJob[], snaps: ReadonlyMap<string, DirectorSnapshot>, changedHosts: readonly string[] = []): string[] {
   const out: string[] = [];
   // a real server the run changed (its web service restarted, its addresses set) must pass its first check again
-  const changed = new Set(jobs.flatMap((j) => j.target.backends.filter((b) => changedHosts.includes(b.host)).map((b) => `${serviceKey(j.target.protocol, j.target.vip, j.target.port)} ${b.address}:${b.port}`)));
+  const changed = new Set(jobs.flatMap((j) => j.target.backends.filter((b) => changedHosts.includes(b.host)).map((b) => `${serviceKey(j.target.protocol, j.target.vip, j.target.port)} ${hostPort(b.address, b.port)}`)));
   const masters = new Map<string, string[]>();
   for (const [h, s] of snaps) {
     const k = s.keepalived;
@@ -144,7 +145,7 @@ export function clusterUnsettled(jobs: readonly VerifyJob[], snaps: ReadonlyMap<
         continue;
       }
       for (const r of v.reals) {
-        const rs = `${r.address}:${r.port}`;
+        const rs = hostPort(r.address, r.port);
         const have = row?.reals.get(rs);
         const want = r.alive ? r.effectiveWeight : r.inhibitOnFailure ? 0 : undefined;
         if (want === undefined ? have !== undefined : have?.weight !== want) {
@@ -189,7 +190,7 @@ export async function runVerification(plan: VerifyPlan, o: VerifyRunOptions): Pr
   const runs = new Map<VerifyJob, ProbeRun>();
   for (const job of plan.jobs) {
     const cfg = probeConfigFor(job);
-    log(`verify: ${job.target.name} (${job.target.vip}:${job.target.port}): ${cfg.count} ${job.http ? 'HTTP' : 'TCP'} probes from ${job.vantage}`);
+    log(`verify: ${job.target.name} (${hostPort(job.target.vip, job.target.port)}): ${cfg.count} ${job.http ? 'HTTP' : 'TCP'} probes from ${job.vantage}`);
     try {
       const conn = await o.connect(job.vantage);
       const r = await conn.exec(probeScript(cfg), { timeoutMs: cfg.maxMs + PROBE_EXEC_GRACE_MS });

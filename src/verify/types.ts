@@ -11,8 +11,10 @@ export interface VerifyRecord {
   verdict?: 'PASS' | 'FAIL' | 'DEGRADED';
   /** declared real servers not serving on the active director, with the cause; allowed: accepted as degraded */
   down?: Array<{ backend: string; reason: string; allowed: boolean }>;
-  /** 'VIP:port' */
+  /** 'VIP:port' ('[fd00:18::100]:80' for IPv6) */
   vip?: string;
+  /** address family of the service (its VIP's): 4 or 6 */
+  family: 4 | 6;
   scheduler?: string;
   /** the statistical rule applied: shares (chi-square), sticky, reach-all */
   rule?: 'shares' | 'sticky' | 'reach-all';

@@ -71,6 +71,17 @@ test('refuses addresses outside the lab range, duplicates and gateways off-link'
   invalid(t, [host('a', { ansible_host: '198.19.0.2', lab_init: 'openrc' })], /lab_init must be plain or systemd, got "openrc"/, 'lab_init');
 });
 
+test('IPv6 lab addresses: ULA (fd00::/8) with a prefix, added without DAD; anything else refused', (t) => {
+  const topo = topologyFromHosts([host('a', { ansible_host: '198.19.0.2', lab_nics: [{ name: 'eth1', net: 'front', addresses: ['198.18.0.1/24', 'FD00:18:0::1/64'] }] })], 'x.yaml');
+  t.deepEqual(topo.hosts[0]!.nics[1]!.addresses, ['198.18.0.1/24', 'fd00:18::1/64']);
+  t.regex(upScript(topo, 't6', { pidsFile: '/p', hostsDir: '/h', binDir: '/b', sshDir: '/s', jumpListen: '127.0.0.1', jumpPort: 2299, jumpReady: '/r', logFile: '/l', readyTimeout: 30 }), /addr add fd00:18::1\/64 dev eth1 nodad\n/);
+  for (const a of ['2001:db8::1/64', 'fe80::1/64', 'fd00:18::1/128', 'fd00:18::1'])
+    invalid(t, [host('a', { ansible_host: '198.19.0.2', lab_nics: [{ name: 'eth1', net: 'front', address: a }] })], /not a lab IPv6 address|not a CIDR/, 'lab_nics[0].address');
+  invalid(t, [host('a', { ansible_host: '198.19.0.2', lab_nics: [{ name: 'eth1', net: 'front', address: 'fd00:18::1/64' }] }),
+    host('b', { ansible_host: '198.19.0.3', lab_nics: [{ name: 'eth1', net: 'front', address: 'fd00:18:0::1/64' }] })],
+    /address fd00:18::1 is used by a and b/);
+});
+
 test('lab_writable_usr and lab_init: per host, passed to the host init, plain and read-only by default', (t) => {
   const tp = topologyFromHosts([
     host('sd', { ansible_host: '198.19.0.2', lab_init: 'systemd', lab_writable_usr: true }),

@@ -25,6 +25,7 @@ const prod = loadInventory(here('../../inventory/prod.example.yaml'));
 const misc = loadInventory(here('../fixtures/roles/misc-check.yaml'));
 const tracking = loadInventory(here('../fixtures/roles/tracking.yaml'));
 const checks = loadInventory(here('../fixtures/roles/health-checks.yaml'));
+const dual = loadInventory(here('../fixtures/roles/ipv6/cluster.yaml'));
 
 const nodeWeb = () => {
   const svc = hostNodeSvc(cluster, 'node1')!.services.find((s) => s.name === 'web')!;
@@ -45,6 +46,10 @@ const cases: Array<[string, () => string]> = [
   // every health check type (SSL_GET with several URLs, DNS_CHECK, UDP_CHECK, PING_CHECK, FILE_CHECK, MISC_CHECK, the
   // UDP default) and keepalived's LVS/VRRP options (quorum, alpha/omega, inhibit, flags, ops, preempt_delay, garp, sync)
   ['checks-h1.conf', () => renderDirectorConfig('director-dr-ha', directorConfig(checks, 'h1', ['NAT', 'DR'], {}))],
+  // dual stack: IPv6 DR/TUN virtual servers (`virtual_server fd00:18::100 80`, IPv6 real servers), an IPv6 VRRP
+  // instance per IPv4 one (unicast over IPv6), each pair in a vrrp_sync_group
+  ['ipv6-dir1.conf', () => renderDirectorConfig('director-dr-ha', directorConfig(dual, 'dir1', ['NAT', 'DR', 'TUN'], {}))],
+  ['ipv6-dir2.conf', () => renderDirectorConfig('director-dr-ha', directorConfig(dual, 'dir2', ['NAT', 'DR', 'TUN'], {}))],
 ];
 
 // one namespace for the config tests, with the interfaces the configs name

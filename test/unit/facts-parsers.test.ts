@@ -51,6 +51,8 @@ test('interfacesFact parses ip -j -d link + ip -j addr', (t) => {
     'fd00::1/64 global',
     'fe80::24ea:fbff:feed:2086/64 link',
   ]);
+  // IPv6 duplicate address detection state, from ip -j's flags (a VIP found dadfailed is re-added nodad)
+  t.deepEqual(veth0.addresses.map((a) => a.dad ?? '-'), ['-', '-', '-', 'tentative']);
   t.is(v.get('lo')!.kind, undefined);
   t.deepEqual(v.get('lo')!.addresses.find((a) => a.address === '10.9.0.100'), { family: 4, address: '10.9.0.100', prefix: 32, scope: 'global' });
 });
@@ -82,6 +84,8 @@ test('interfacesFact text fallback: ip -o output (old iproute2, busybox ip)', (t
   t.is(v.get('lo')!.kind, undefined);
   t.deepEqual(v.get('veth0')!.addresses.map((a) => `${a.address}/${a.prefix} ${a.scope}${a.label ? ` ${a.label}` : ''}`), ['10.9.0.1/24 global', '10.9.0.50/24 global veth0:vip', 'fd00::1/64 global']);
   t.deepEqual(v.get('lo')!.addresses.map((a) => `${a.address}/${a.prefix} ${a.scope}`), ['127.0.0.1/8 host', '10.9.0.100/32 global', '::1/128 host']);
+  const failed = interfacesFact.parse(`@@text\n${IP_O_LINK}\n@@addr\n${IP_O_ADDR.replace('scope global nodad', 'scope global dadfailed tentative')}\n`, 0);
+  t.deepEqual(failed.get('veth0')!.addresses.map((a) => a.dad ?? '-'), ['-', '-', 'dadfailed']);
   const bb = interfacesFact.parse(`@@text\n${BB_O_LINK}\n@@addr\n${IP_O_ADDR.replace('scope global nodad', 'scope global flags 02')}\n`, 0);
   t.deepEqual(bb.get('veth0')!.addresses.map((a) => a.label ?? '-'), ['-', 'veth0:vip', '-']);
 });

@@ -36,7 +36,7 @@ test('HTTP checks: one URL or several, status ranges, MD5 digests, not both form
   t.deepEqual(messages(healthCheckSchema.safeParse({ type: 'HTTP_GET', path: '/', urls: [{ path: '/a' }] })), ['urls: give either path/status_code (one URL) or urls (several), not both']);
   t.regex(messages(healthCheckSchema.safeParse({ type: 'HTTP_GET', urls: [{ path: '/a', digest: 'abc' }] }))[0]!, /urls\.0\.digest: must be an MD5 digest of 32 hex digits/);
   t.regex(messages(healthCheckSchema.safeParse({ type: 'HTTP_GET', status_code: '200-2999' }))[0]!, /status_code/);
-  t.regex(messages(healthCheckSchema.safeParse({ type: 'HTTP_GET', connect_ip: '198.18.0.300' }))[0]!, /connect_ip: "198\.18\.0\.300" is not an IPv4 address/);
+  t.regex(messages(healthCheckSchema.safeParse({ type: 'HTTP_GET', connect_ip: '198.18.0.300' }))[0]!, /connect_ip: "198\.18\.0\.300" is not an IP address/);
 });
 
 test('UDP_CHECK and DNS_CHECK values', (t) => {

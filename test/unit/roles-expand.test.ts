@@ -10,6 +10,7 @@ import { buildsVirtualServices, type LvsRole } from '../../src/cluster/registry.
 import { PredictedState } from '../../src/engine/predicted-state.ts';
 
 const inv = loadInventory(fileURLToPath(new URL('../fixtures/roles/cluster.yaml', import.meta.url)));
+const dual = loadInventory(fileURLToPath(new URL('../fixtures/roles/ipv6/cluster.yaml', import.meta.url)));
 const misc = loadInventory(fileURLToPath(new URL('../fixtures/roles/misc-check.yaml', import.meta.url)));
 
 function expand(role: Role, host: string, inventory: Inventory = inv) {
@@ -32,6 +33,9 @@ function planFresh(step: Step) {
   };
   return step.plan(ctx);
 }
+
+/** The diffs and scripts a step plans on a fresh host, as one text. */
+const planText = (step: Step) => planFresh(step).changes.map((c) => `${c.diff ?? ''}${c.script}`).join('\n');
 
 test('director-dr-ha on dir1 (the lab pair, all kinds): packages, IPVS modules, ip_forward for NAT, timeouts, keepalived', (t) => {
   const e = expand(directorDrHa({ kinds: ['NAT', 'DR', 'TUN'] }), 'dir1');
@@ -125,8 +129,7 @@ test('realserver-dr: arp sysctls, the VIPs of its DR services on lo /32, rc.loca
   t.deepEqual(role.vipsFor!(inv, 'rs1'), ['198.18.0.100']);
   const e = expand(role, 'rs1');
   t.deepEqual(e.names, ['sysctl /etc/sysctl.d/90-lvs-realserver-dr.conf', 'address 198.18.0.100/32 dev lo', 'rc.local realserver-dr']);
-  const rc = planFresh(e.steps[2]!);
-  const diff = rc.changes.map((c) => `${c.diff ?? ''}${c.script}`).join('\n');
+  const diff = planText(e.steps[2]!);
   t.regex(diff, /ip addr replace 198\.18\.0\.100\/32 dev lo/);
   t.regex(diff, /#!\/bin\/sh/);
 });
@@ -151,6 +154,32 @@ test('realserver-tun: ipip, tunl0 up, rp_filter/arp sysctls, the VIP on tunl0, p
     'address 198.18.0.101/32 dev tunl0',
     'rc.local realserver-tun',
   ]);
+});
+
+test('IPv6 real servers: DR VIP on lo /128 with DAD off; TUN through ip6_tunnel and ip6tnl0, VIPs nodad', (t) => {
+  const dr = expand(realserverDr(), 'rs1', dual);
+  t.deepEqual(dr.names, ['sysctl /etc/sysctl.d/90-lvs-realserver-dr.conf', 'address 198.18.0.100/32 dev lo', 'address fd00:18::100/128 dev lo', 'rc.local realserver-dr']);
+  const sysctls = planText(dr.steps[0]!);
+  t.regex(sysctls, /net\.ipv6\.conf\.lo\.accept_dad = 0/);
+  t.regex(sysctls, /net\.ipv6\.conf\.lo\.dad_transmits = 0/);
+  t.regex(planText(dr.steps[3]!), /ip addr replace fd00:18::100\/128 dev lo/);
+  const tun = expand(realserverTun(), 'rs2', dual);
+  t.deepEqual(tun.names, [
+    'kernelModule ipip',
+    'link tunl0',
+    'kernelModule ip6_tunnel',
+    'link ip6tnl0',
+    'sysctl /etc/sysctl.d/90-lvs-realserver-tun.conf',
+    'address 198.18.0.101/32 dev tunl0',
+    'address fd00:18::101/128 dev ip6tnl0',
+    'rc.local realserver-tun',
+  ]);
+  const rc = planText(tun.steps[7]!);
+  t.regex(rc, /\+ip link set ip6tnl0 up\n\+ip addr replace fd00:18::101\/128 dev ip6tnl0 nodad/);
+  // a dual-stack real server is reached at its address of the service's family
+  const d = expand(directorDrHa({ kinds: ['NAT', 'DR', 'TUN'] }), 'dir1', dual);
+  const drift = d.steps.find((x) => x.name.startsWith('ipvs drift'))!;
+  t.is(drift.name, 'ipvs drift 5 keepalived service(s)');
 });
 
 test('realserver-nat: default route via the director DIP, NAT tuning only when asked', (t) => {

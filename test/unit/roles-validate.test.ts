@@ -51,7 +51,7 @@ const cases: Case[] = [
   { file: 'equal-priorities', message: /VRRP instance VI_1: dir1 and dir2 have the same priority 100/, host: 'dir1', field: 'lvs_vrrp.instances[0].priorities', line: true },
   { file: 'unknown-scheduler', message: /unknown scheduler "wrrr" \(known: rr, wrr/, host: 'rs1', field: 'lvs_services[2].scheduler', line: true },
   { file: 'unknown-lb-kind', message: /unknown lb_kind "DIRECT" \(use NAT, DR or TUN\)/, host: 'rs1', field: 'lvs_services[2].lb_kind', line: true },
-  { file: 'malformed-address', message: /"198\.18\.0\.310" is not an IPv4 address/, host: 'rs1', field: 'lvs_services[0].vip', line: true },
+  { file: 'malformed-address', message: /"198\.18\.0\.310" is not an IP address/, host: 'rs1', field: 'lvs_services[0].vip', line: true },
   { file: 'malformed-prefix', message: /"198\.18\.0\.101\/33" is not a VIP/, host: 'dir1', field: 'lvs_vrrp.instances[1].vips[0]', line: true },
   { file: 'malformed-port', message: /lvs_services\[1\]\.port: a port is an integer 1-65535/, host: 'rs1', field: 'lvs_services[1].port', line: true },
   { file: 'unknown-key', message: /unknown key\(s\) "persistance_timeout"/, host: 'rs1', field: 'lvs_services[1]', line: true },
@@ -65,12 +65,20 @@ const cases: Case[] = [
   { file: 'sched-flags-mismatch', message: /service web-tun: scheduler flag sh-port needs scheduler sh, not wrr/, host: 'dir1', field: 'lvs_services[2].scheduler_flags[0]', line: true },
   { file: 'ops-on-tcp', message: /service web-tun: ops \(one-packet scheduling\) applies to UDP services only, this one is TCP/, host: 'dir1', field: 'lvs_services[2].ops', line: true },
   { file: 'ssl-sni-name', message: /lvs_services\[1\]\.health_check\.sni_name: needs keepalived after 2\.3\.4 .*keepalived 2\.2\.7 \(Debian 12\) does not have it/, host: 'rs1', field: 'lvs_services[1].health_check.sni_name', line: true },
+  // IPv6 (src/cluster/rules/families.ts): broken variants of the dual-stack reference cluster
+  { file: 'ipv6/mixed-real-server', message: /service web6-dr: VIP fd00:18::100 is IPv6 but real server rs2 198\.18\.0\.22 is IPv4; a virtual service forwards only within its address family/, host: 'dir1', field: 'lvs_services[3].real_servers[1].address', line: true },
+  { file: 'ipv6/no-ipv6-address', message: /real server rs2 of service web6-dr has no IPv6 address in the inventory \(the service's VIP fd00:18::100 is IPv6\)/, host: 'rs2', field: 'lvs_rip', count: 2 },
+  { file: 'ipv6/vrrp-mixed', message: /VRRP instance VI_2 holds IPv4 VIPs \(198\.18\.0\.101\/32\) and IPv6 VIPs \(fd00:18::101\/128\): keepalived runs one instance per address family/, host: 'dir1', field: 'lvs_vrrp.instances[1].vips', line: true },
+  { file: 'ipv6/no-sync-group', message: /IPv6 VRRP instance VI_2_v6 and its IPv4 sibling VI_2 \(same members and priorities, interface eth1\) are in no sync group/, host: 'dir1', field: 'lvs_vrrp.instances[3]', line: true },
+  { file: 'ipv6/node-svc', message: /node-svc service web: VIP fd00:18::120 is IPv6, and node-svc builds IPv4 only/, host: 'node1', field: 'lvs_node_svc.services[0].vip', line: true },
+  { file: 'ipv6/nat-dip-family', message: /NAT service web6-nat is IPv6 \(VIP fd00:18::110\) but dir1's inner address \(DIP\) 198\.18\.1\.1 is IPv4/, host: 'dir1', field: 'lvs_nat_dip.address', line: true, count: 2 },
   { file: 'nat-not-realserver-nat', message: /service web-nat \(NAT\) uses nat2 as a real server, but no play applies realserver-nat to it/, host: 'nat2', field: 'lvs_services[0].real_servers[1]', role: 'realserver-nat' },
 ];
 
 for (const c of cases) {
   test(`broken inventory ${c.file}: a problem naming host ${c.host} and field ${c.field}`, (t) => {
-    const file = fixture(`broken/${c.file}.yaml`);
+    // a file with a directory (ipv6/...) is a variant of another reference cluster than broken/'s
+    const file = fixture(c.file.includes('/') ? `${c.file}.yaml` : `broken/${c.file}.yaml`);
     const ps = problems(file);
     t.is(ps.length, c.count ?? 1, `each problem reported once: ${JSON.stringify(ps, null, 1)}`);
     const p = ps[0]!;
@@ -85,6 +93,10 @@ for (const c of cases) {
     }
   });
 }
+
+test('the dual-stack reference cluster (IPv6 DR and TUN services, IPv6 VRRP instances in sync groups) has no problems', (t) => {
+  t.deepEqual(problems(fixture('ipv6/cluster.yaml')), []);
+});
 
 test('real server roles leave hosts no service lists alone (one play can cover every real server)', (t) => {
   const inv = loadInventory(fixture('cluster.yaml'));

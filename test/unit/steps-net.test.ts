@@ -19,7 +19,9 @@ function rawIfaces(spec: Record<string, { up?: boolean; kind?: string; addrs?: s
     addr_info: (s.addrs ?? []).map((a) => {
       const [cidr, scope, label] = a.split(' ');
       const [local, len] = cidr!.split('/');
-      return { family: local!.includes(':') ? 'inet6' : 'inet', local, prefixlen: Number(len), scope: scope ?? 'global', ...(label ? { label } : {}) };
+      // a label of `dadfailed`/`tentative` is the IPv6 DAD flag ip -j prints as a boolean
+      const dad = label === 'dadfailed' || label === 'tentative' ? { [label]: true } : undefined;
+      return { family: local!.includes(':') ? 'inet6' : 'inet', local, prefixlen: Number(len), scope: scope ?? 'global', ...(dad ?? (label ? { label } : {})) };
     }),
   }));
   return `${JSON.stringify(links)}\n@@addr\n${JSON.stringify(addrs)}\n`;
@@ -39,6 +41,19 @@ test('address: add, no change, replace a different prefix, missing device, predi
   planWith(link('dummy0', { type: 'dummy' }), { 'ip:interfaces': rawIfaces({ lo: {} }), 'host:tools': rawTools('ip') }, state);
   t.is(planWith(d, { 'ip:interfaces': rawIfaces({ lo: {} }) }, state).changes[0]!.script, 'ip addr add 10.96.0.10/32 dev dummy0 scope global label dummy0:svc');
   t.is(planWith(address('eth0', 'FD00:0::1/64'), { 'ip:interfaces': rawIfaces({ eth0: { addrs: ['fd00::1/64'] } }) }).changes.length, 0);
+});
+
+test('address: an IPv6 VIP as /128, nodad, and an address that failed duplicate address detection is re-added without DAD', (t) => {
+  const s = address('ip6tnl0', 'fd00:18::100/128', { nodad: true });
+  t.deepEqual(planWith(s, { 'ip:interfaces': rawIfaces({ ip6tnl0: {} }) }).changes.map((c) => c.script), ['ip addr add fd00:18::100/128 dev ip6tnl0 scope global nodad']);
+  t.deepEqual(planWith(s, { 'ip:interfaces': rawIfaces({ ip6tnl0: { addrs: ['fd00:18::100/128 global'] } }) }).changes, []);
+  const failed = planWith(s, { 'ip:interfaces': rawIfaces({ ip6tnl0: { addrs: ['fd00:18::100/128 global dadfailed'] } }) }).changes;
+  t.is(failed.length, 1);
+  t.regex(failed[0]!.summary, /replace fd00:18::100\/128 \(scope global, dadfailed\) on ip6tnl0 with fd00:18::100\/128 \(nodad\)/);
+  t.is(failed[0]!.script, 'ip addr del fd00:18::100/128 dev ip6tnl0\nip addr add fd00:18::100/128 dev ip6tnl0 scope global nodad');
+  // without nodad a running DAD (tentative) is left to finish
+  t.deepEqual(planWith(address('lo', 'fd00:18::100/128'), { 'ip:interfaces': rawIfaces({ lo: { addrs: ['fd00:18::100/128 global tentative'] } }) }).changes, []);
+  invalid(t, () => address('lo', '10.0.0.1/32', { nodad: true }), /nodad.*applies to IPv6 addresses only/);
 });
 
 test('address: tunl0 exists once an earlier step loads ipip', (t) => {
@@ -72,6 +87,11 @@ test('link: dummy add+up; up only; type clash; down; tunl0 via ipip; absent', (t
   t.deepEqual(planWith(link('dummy0', { type: 'dummy', up: false }), { 'ip:interfaces': rawIfaces({ dummy0: { kind: 'dummy' } }), ...tools }).changes.map((c) => c.script), ['ip link set dev dummy0 down']);
   const tun = planWith(link('tunl0', { type: 'ipip' }), { 'ip:interfaces': rawIfaces({ lo: {} }), ...tools });
   t.deepEqual(tun.changes.map((c) => c.script), ['modprobe ipip', 'ip link set dev tunl0 up']);
+  // ip6tnl0 is ip6_tunnel's fallback device (IPv6-in-IPv6, IPVS-TUN for IPv6 services); an address on it plans after it
+  const st6 = new PredictedState();
+  const tun6 = planWith(link('ip6tnl0', { type: 'ip6tnl' }), { 'ip:interfaces': rawIfaces({ lo: {} }), ...tools }, st6);
+  t.deepEqual(tun6.changes.map((c) => c.script), ['modprobe ip6_tunnel', 'ip link set dev ip6tnl0 up']);
+  t.is(planWith(address('ip6tnl0', 'fd00:18::101/128', { nodad: true }), { 'ip:interfaces': rawIfaces({ lo: {} }) }, st6).changes.length, 1);
   t.deepEqual(planWith(linkAbsent('dummy0'), { 'ip:interfaces': rawIfaces({ dummy0: { kind: 'dummy' } }) }).changes.map((c) => c.script), ['ip link del dev dummy0']);
   t.deepEqual(planWith(linkAbsent('dummy0'), { 'ip:interfaces': rawIfaces({ lo: {} }) }).changes, []);
   invalid(t, () => linkAbsent('tunl0'), /cannot be deleted/);

@@ -63,3 +63,34 @@ test('parseIpvsStats and connDeltas: new connections per real server, a new real
 test('parseIpvsStats refuses K/M suffixes (needs --exact)', (t) => {
   t.throws(() => parseIpvsStats('TCP  1.2.3.4:80  10K 1 0 1 0\n'), { message: /--exact/ });
 });
+
+// ipvsadm prints an IPv6 service and real server in brackets, the port after them (print_service_entry)
+const LIST6 = `IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  [fd00:18::100]:80 rr
+  -> [fd00:18::21]:80             Route   1      0          3
+  -> [fd00:18::22]:80             Route   2      1          0
+TCP  198.18.0.100:80 rr
+  -> 198.18.0.21:80               Route   1      0          0
+`;
+const STATS6 = `IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes
+  -> RemoteAddress:Port
+TCP  [fd00:18::100]:80                  12       72        0     4848        0
+  -> [fd00:18::21]:80                    6       36        0     2424        0
+  -> [fd00:18::22]:80                    6       36        0     2424        0
+`;
+
+test('parseIpvsList/parseIpvsStats: IPv6 services and real servers ([fd00::..]:port), keyed by serviceKey and hostPort', (t) => {
+  const m = parseIpvsList(LIST6);
+  t.is(serviceKey('tcp', 'fd00:18::100', 80), 'TCP [fd00:18::100]:80');
+  const s = m.get(serviceKey('tcp', 'fd00:18::100', 80))!;
+  t.is(s.scheduler, 'rr');
+  t.deepEqual([...s.reals.keys()], ['[fd00:18::21]:80', '[fd00:18::22]:80']);
+  t.deepEqual(s.reals.get('[fd00:18::22]:80'), { forward: 'Route', weight: 2, active: 1, inactive: 0 });
+  t.truthy(m.get('TCP 198.18.0.100:80'), 'IPv4 services of the same table still parse');
+  const st = parseIpvsStats(STATS6).get('TCP [fd00:18::100]:80')!;
+  t.is(st.total.conns, 12);
+  t.deepEqual([...connDeltas(undefined, st)], [['[fd00:18::21]:80', 6], ['[fd00:18::22]:80', 6]]);
+});

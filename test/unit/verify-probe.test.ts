@@ -108,6 +108,28 @@ test('stream mode: paced probes until SIGTERM, then END', async (t) => {
   t.true(gaps.every((g) => g >= 15), `spacing ≥ ~25 ms: ${gaps.join(',')}`);
 });
 
+test('IPv6: node probes and the curl fallback reach [::1]:port, a new connection each, the Host header bracketed', async (t) => {
+  const hosts: string[] = [];
+  let conns = 0;
+  const srv = http.createServer((req, res) => {
+    hosts.push(req.headers.host ?? '');
+    res.end('v6\n');
+  });
+  srv.on('connection', () => { conns++; });
+  await new Promise<void>((r) => srv.listen(0, '::1', r));
+  t.teardown(() => srv.close());
+  const port = (srv.address() as net.AddressInfo).port;
+  const o = base(port, { host: '::1', count: 5 });
+  t.true(curlProbeScript(o).includes(`'http://[::1]:${port}/?lvsplay_probe=[1-5]'`), curlProbeScript(o));
+  const node = parseProbeOutput((await sh(probeScript(o)).done).stdout);
+  t.deepEqual(node.probes.map((p) => [p.ok, p.info]), Array(5).fill([true, 'v6']));
+  const curl = parseCurlProbeOutput((await sh(curlProbeScript(o)).done).stdout);
+  t.deepEqual(curl.probes.map((p) => [p.ok, p.info]), Array(5).fill([true, 'v6']));
+  t.is(conns, 10, 'every probe opened its own TCP connection');
+  // a Host header of an IPv6 literal is bracketed (RFC 7230): the node prober's without a port, curl's with it
+  t.deepEqual(hosts, [...Array(5).fill('[::1]'), ...Array(5).fill(`[::1]:${port}`)]);
+});
+
 test('parseProbeLine: URI-encoded answers, junk is not a probe', (t) => {
   t.deepEqual(parseProbeLine('P 3 1700000000000 12 ok web%201'), { seq: 3, t: 1700000000000, ms: 12, ok: true, info: 'web 1' });
   t.deepEqual(parseProbeLine('P 4 1700000000000 12 fail ECONNREFUSED 40112'), { seq: 4, t: 1700000000000, ms: 12, ok: false, info: 'ECONNREFUSED', port: 40112 });

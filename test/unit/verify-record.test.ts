@@ -68,6 +68,7 @@ test('healthy rr cluster: PASS, master dir1, cross-check with the director delta
   const r = buildRecord({ job: job(), run: run(alternating(100)), before, after });
   t.true(r.pass, r.reasons?.join('; '));
   t.is(r.master, 'dir1');
+  t.is(r.family, 4);
   t.is(r.rule, 'shares');
   t.deepEqual(r.expected, { rs1: 0.5, rs2: 0.5 });
   t.deepEqual(r.observed, { rs1: 0.5, rs2: 0.5 });
@@ -201,6 +202,13 @@ test('matchBackend and VIP holders', (t) => {
   const addrs = parseIpAddrJson(addrJson(true, '198.18.0.11'));
   t.is(vipInterface(addrs, VIP), 'eth1');
   t.is(vipInterface(parseIpAddrJson(JSON.stringify([{ ifname: 'lo', flags: ['UP'], addr_info: [{ family: 'inet', local: VIP }] }])), VIP), undefined);
+  // an IPv6 VIP: held by the director on eth1; a TUN real server's copy on ip6tnl0 is not a director's
+  const v6 = parseIpAddrJson(JSON.stringify([
+    { ifname: 'ip6tnl0', flags: ['UP'], addr_info: [{ family: 'inet6', local: 'fd00:18::101', prefixlen: 128 }] },
+    { ifname: 'eth1', flags: ['UP'], addr_info: [{ family: 'inet6', local: 'fd00:18:0::0100', prefixlen: 128 }] },
+  ]));
+  t.is(vipInterface(v6, 'fd00:18::100'), 'eth1');
+  t.is(vipInterface(v6, 'fd00:18::101'), undefined);
   t.throws(() => parseIpAddrJson('Usage: ip'), { message: /iproute2/ });
 });
 

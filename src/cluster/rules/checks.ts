@@ -10,6 +10,7 @@ import { directorAddresses, hostNodeSvc, resolveService, vrrpInstancesOf } from 
 import { TCP_ONLY_CHECKS } from '../health-checks.ts';
 import type { Service, Vrrp } from '../schema.ts';
 import { add, directorUsages, serviceIndex, type RuleContext } from './context.ts';
+import { hostPort } from '../../facts/netaddr.ts';
 
 export interface CheckProblem {
   host: string;
@@ -65,7 +66,7 @@ export function sorryServerIsRealServer(inv: Inventory, served: readonly ServedS
     if (!same) return [];
     return [{
       host, field: `${field}.sorry_server`,
-      message: `service ${s.name}: the sorry server is also its real server ${same}${r.sorry ? ` (${r.sorry.address}:${r.sorry.port})` : ''}: keepalived never re-adds it as a real server after it recovers`,
+      message: `service ${s.name}: the sorry server is also its real server ${same}${r.sorry ? ` (${hostPort(r.sorry.address, r.sorry.port)})` : ''}: keepalived never re-adds it as a real server after it recovers`,
       hint: 'use a sorry server that is not one of the service\'s real servers (a maintenance page host), or drop sorry_server',
     }];
   });

@@ -14,6 +14,7 @@ import { checkedUsages, type RoleUsage } from '../registry.ts';
 import { type Finding, type Rule, ruleContext } from './context.ts';
 import { checkHealthAndOptions } from './checks.ts';
 import { checkDrVipOwnAddress, checkPortMapping, checkVipRealServers } from './dr-tun.ts';
+import { checkNatFamilies, checkServiceFamilies, checkVrrpFamilies } from './families.ts';
 import { checkNatGateways, checkNatRealServers } from './nat.ts';
 import { checkNodeSvc } from './node-svc.ts';
 import { checkDirectorData, checkReferences } from './services.ts';
@@ -23,6 +24,8 @@ import { checkVipsHeld, checkVrrp } from './vrrp.ts';
 /** The rules over well-formed data, in the order their problems are listed. */
 const RULES: Rule[] = [
   checkReferences,
+  checkServiceFamilies,
+  (c) => checkVrrpFamilies(c, new Set(c.usages.flatMap((u) => u.hosts))),
   checkPortMapping,
   checkDrVipOwnAddress,
   checkVipsHeld,
@@ -31,6 +34,7 @@ const RULES: Rule[] = [
   checkVipRealServers,
   checkNatRealServers,
   checkNatGateways,
+  checkNatFamilies,
   checkNodeSvc,
   checkHealthAndOptions,
 ];

@@ -3,7 +3,7 @@
  * a gateway, and that gateway is an address of its directors on one of the real server's subnets.
  */
 import { allServices, directorAddresses, hostNatDip, hostNics, natGatewayOf } from '../cluster.ts';
-import { sameSubnet } from '../../net/ipv4.ts';
+import { sameSubnet } from '../../facts/netaddr.ts';
 import type { LvsRole } from '../registry.ts';
 import { add, directorsByService, realServerUsages, serviceIndex, type RuleContext } from './context.ts';
 

@@ -1,5 +1,6 @@
 /** Services and their directors: references to inventory hosts, one virtual service per address, data for every director. */
-import { resolveService } from '../cluster.ts';
+import { resolveService, serviceFamily } from '../cluster.ts';
+import { hostPort } from '../../facts/netaddr.ts';
 import { add, directorUsages, serviceIndex, type RuleContext } from './context.ts';
 
 export function checkReferences(c: RuleContext): void {
@@ -17,7 +18,7 @@ export function checkReferences(c: RuleContext): void {
       if (s.sorry_server?.host && !known(s.sorry_server.host)) {
         add(c, d.host, `${f}.sorry_server.host`, `service ${s.name}: sorry server "${s.sorry_server.host}" is not a host of the inventory`, 'use an inventory host name or sorry_server.address', 'lvs_services');
       }
-      const key = `${s.protocol} ${s.vip}:${s.port}`;
+      const key = `${s.protocol} ${hostPort(s.vip, s.port)}`;
       const other = seenVs.get(key);
       if (other !== undefined && other !== s.name) {
         add(c, d.host, `${f}.vip`, `services ${other} and ${s.name} are both ${key}`, 'one virtual service per protocol, VIP and port', 'lvs_services');
@@ -39,8 +40,10 @@ export function checkDirectorData(c: RuleContext): void {
       const r = resolveService(c.inv, s, d.host);
       if (r.realServers.length < s.real_servers.filter((x) => x.address || c.inv.hosts.has(x.host)).length) {
         const missing = s.real_servers.filter((x) => !x.address && c.inv.hosts.has(x.host) && !r.realServers.some((y) => y.host === x.host));
+        const v6 = serviceFamily(s) === 6;
         for (const m of missing) {
-          add(c, m.host, 'lvs_rip', `real server ${m.host} of service ${s.name} has no address in the inventory`, 'set ansible_host, lvs_nics or lvs_rip for the host');
+          add(c, m.host, 'lvs_rip', `real server ${m.host} of service ${s.name} has no ${v6 ? 'IPv6 ' : ''}address in the inventory${v6 ? ` (the service's VIP ${s.vip} is IPv6)` : ''}`,
+            v6 ? 'give the host an IPv6 address in lvs_nics (e.g. {name: eth1, address: fd00:18::21/64}) or an IPv6 lvs_rip' : 'set ansible_host, lvs_nics or lvs_rip for the host');
         }
       }
     }

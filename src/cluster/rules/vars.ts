@@ -1,7 +1,7 @@
 /** Every variable of the data model parses: a malformed one is a problem naming host, field, file:line and a fix. */
 import { z } from 'zod';
 import {
-  ipv4,
+  ipAddress,
   ipvsTimeoutsSchema,
   natDipSchema,
   nicsSchema,
@@ -20,8 +20,8 @@ const VARS: Array<[string, z.ZodType, string]> = [
   ['lvs_nics', nicsSchema, 'lvs_nics: [{name: eth1, address: 198.18.0.11/24}]'],
   ['lvs_nat_dip', natDipSchema, 'lvs_nat_dip: {address: 198.18.1.1/24, interface: eth2}'],
   ['lvs_ipvs_timeouts', ipvsTimeoutsSchema, 'lvs_ipvs_timeouts: {tcp: 900, tcpfin: 30, udp: 300}'],
-  ['lvs_rip', ipv4, 'lvs_rip: the real server address the directors use, e.g. 198.18.0.21'],
-  ['lvs_nat_gateway', ipv4, 'lvs_nat_gateway: the director inner address (DIP), e.g. 198.18.1.1'],
+  ['lvs_rip', ipAddress, 'lvs_rip: the real server address the directors use, e.g. 198.18.0.21 (fd00::21 for IPv6 services)'],
+  ['lvs_nat_gateway', ipAddress, 'lvs_nat_gateway: the director inner address (DIP), e.g. 198.18.1.1'],
 ];
 
 export function checkVariables(c: RuleContext, hosts: Set<string>): void {

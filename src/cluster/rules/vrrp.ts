@@ -1,6 +1,6 @@
 /** keepalived VRRP: every served VIP held by an instance, members that agree, unique VRIDs, elections that can move. */
 import { hostNics, hostVrrp, vrrpInstancesOf } from '../cluster.ts';
-import { networkOf } from '../../net/ipv4.ts';
+import { networkOf } from '../../facts/netaddr.ts';
 import { parseVrrpVip, type VrrpInstance } from '../schema.ts';
 import { add, directorUsages, serviceIndex, type RuleContext } from './context.ts';
 
@@ -36,15 +36,17 @@ export function checkVrrp(c: RuleContext, hosts: Set<string>): void {
         listedMembers.set(i.name, set);
       }
       if (i.priorities[h] === undefined) return;
-      const nic = hostNics(c.inv, h).find((n) => n.name === i.interface);
-      const network = nic ? networkOf({ address: nic.address, prefix: nic.prefix }) : `interface ${i.interface}`;
+      // VRRP over IPv6 is a protocol of its own (its router ids do not clash with IPv4's): the network of its family
+      const family = parseVrrpVip(i.vips[0]!)!.family;
+      const nic = hostNics(c.inv, h).find((n) => n.name === i.interface && n.family === family);
+      const network = nic ? networkOf(nic) : `interface ${i.interface}`;
       const view: View = {
         host: h, vrid: i.virtual_router_id, auth: i.auth_pass, iface: i.interface, network, priorities: i.priorities, index,
         vips: i.vips.map((x) => { const p = parseVrrpVip(x)!; return `${p.address}/${p.prefix}${p.dev ? ` dev ${p.dev}` : ''}`; }).sort().join(' '),
       };
       byName.set(i.name, [...(byName.get(i.name) ?? []), view]);
       if (i.unicast && !nic) {
-        add(c, h, `lvs_vrrp.instances[${index}].interface`, `VRRP instance ${i.name} is unicast but ${h} has no address on ${i.interface} in the inventory`,
+        add(c, h, `lvs_vrrp.instances[${index}].interface`, `VRRP instance ${i.name} is unicast but ${h} has no ${family === 6 ? 'IPv6 ' : ''}address on ${i.interface} in the inventory`,
           `add {name: ${i.interface}, address: CIDR} to ${h}'s lvs_nics so the source and peer addresses are known`, 'lvs_vrrp');
       }
     });

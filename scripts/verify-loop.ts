@@ -6,6 +6,9 @@
  *   flock /work/vm.lock npx tsx scripts/verify-loop.ts --lab --runs 10 [--first 0] [--verify-samples 3] --out FILE
  *   npx tsx scripts/verify-loop.ts -i LAB_INVENTORY --runs 10 ...       (a lab that is already up)
  *   ... --limit directors,realservers_nat                                 (only the hosts the configurations change)
+ *   ... --runs 20 --limited-runs 4                 (then 4 more runs, continuing the alternation, with --limit:
+ *                                                   default directors,realservers_nat, so the settle wait follows
+ *                                                   the directors' reload directly)
  *
  * `--lab` brings a fresh VM lab up, runs site.ts once to build the cluster (not counted), and always tears the lab
  * down. `--lvsplay BIN` measures another checkout's CLI (e.g. the code before a change) on the same lab for
@@ -29,8 +32,10 @@ const { values: o } = parseArgs({
     'verify-samples': { type: 'string', default: '0' },
     lvsplay: { type: 'string', multiple: true },
     out: { type: 'string', default: 'verify-loop.jsonl' },
-    /** the alternating runs only on these hosts (e.g. directors,realservers_nat: the hosts the configurations change) */
+    /** the alternating runs only on these hosts (e.g. directors,realservers_nat: the hosts the configurations change);
+     *  with --limited-runs, only that second series */
     limit: { type: 'string' },
+    'limited-runs': { type: 'string', default: '0' },
   },
 });
 if (!o.lab === !o.inventory) throw new Error('give --lab (a fresh VM lab) or -i INVENTORY (a lab that is up)');
@@ -55,7 +60,14 @@ try {
     lab = await startLab({ topology: 'inventory/lab.yaml', vm: true });
     inv = slowLabInventory(lab);
     dir = lab.dir;
-    out({ step: 'lab up', seconds: seconds(t0) });
+    out({ step: 'lab up', dir, seconds: seconds(t0) });
+    // Ctrl-C or a kill between runs must not leave the VM running (the lock's next holder needs the machine)
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(sig, () => {
+        out({ step: 'interrupted', signal: sig });
+        void lab!.down().finally(() => process.exit(130));
+      });
+    }
     const t1 = performance.now();
     const site = await lvsplay(['run', SITE, '-i', inv, '--no-verify'], { timeoutMs: 20 * 60_000 });
     out({ step: 'site run (fresh lab, not counted)', code: site.code, seconds: seconds(t1) });
@@ -84,29 +96,35 @@ try {
     for (const [bin, xs] of times) out({ step: 'verify cost', bin, ...stats(xs) });
   }
 
-  // the alternating runs
-  const runs = Number(o.runs);
-  const first = Number(o.first);
+  // the alternating runs: one series of --runs (limited by --limit unless --limited-runs is given), then
+  // --limited-runs more with --limit, continuing the alternation (so every run changes the configuration)
   const base = loadInventory(inv).hosts.get('dir1')!.vars.lvs_services as any[];
-  const times: number[] = [];
-  const waits: number[] = [];
-  let pass = 0;
-  for (let i = first; i < first + runs; i++) {
-    const ev = writeVariant(join(dir, `alt-${i}.json`), base, i);
-    const json = join(dir, `alt-${i}.jsonl`);
-    writeFileSync(json, '');
-    const t0 = performance.now();
-    const r = await lvsplay(['run', SITE, '-i', inv, ...(o.limit ? ['--limit', o.limit] : []), '-e', `@${ev}`, '--json', json], { timeoutMs: 20 * 60_000 });
-    const s = seconds(t0);
-    const v = readAlternatingRun(r.stdout, json);
-    const ok = r.code === 0 && Object.keys(v.verdicts).length === 4 && Object.values(v.verdicts).every((x) => x === 'PASS') && Math.abs((v.tunExpected.rs1 ?? -1) - tunShareRs1(i)) < 1e-9;
-    times.push(s);
-    if (v.settleSeconds !== undefined) waits.push(v.settleSeconds);
-    if (ok) pass++;
-    else failed++;
-    out({ step: 'run', i, config: variantLabel(i), code: r.code, pass: ok, seconds: s, settled: v.settled, verdicts: v.verdicts, tunObserved: v.tunObserved, natObserved: v.natObserved, ...(ok ? {} : { details: v.details, tail: r.stdout.slice(-2000) }) });
-  }
-  if (runs > 0) out({ step: 'summary', runs, pass, seconds: stats(times), settleWaits: stats(waits) });
+  const series = async (name: string, first: number, runs: number, limit: string | undefined) => {
+    const times: number[] = [];
+    const waits: number[] = [];
+    let pass = 0;
+    for (let i = first; i < first + runs; i++) {
+      const ev = writeVariant(join(dir, `alt-${i}.json`), base, i);
+      const json = join(dir, `alt-${i}.jsonl`);
+      writeFileSync(json, '');
+      const t0 = performance.now();
+      const r = await lvsplay(['run', SITE, '-i', inv, ...(limit ? ['--limit', limit] : []), '-e', `@${ev}`, '--json', json], { timeoutMs: 20 * 60_000 });
+      const s = seconds(t0);
+      const v = readAlternatingRun(r.stdout, json);
+      const ok = r.code === 0 && Object.keys(v.verdicts).length === 4 && Object.values(v.verdicts).every((x) => x === 'PASS') && Math.abs((v.tunExpected.rs1 ?? -1) - tunShareRs1(i)) < 1e-9;
+      times.push(s);
+      if (v.settleSeconds !== undefined) waits.push(v.settleSeconds);
+      if (ok) pass++;
+      else failed++;
+      out({ step: 'run', series: name, i, config: variantLabel(i), code: r.code, pass: ok, seconds: s, settled: v.settled, verdicts: v.verdicts, shares: v.shares, ...(ok ? {} : { details: v.details, tail: r.stdout.slice(-2000) }) });
+    }
+    if (runs > 0) out({ step: 'summary', series: name, ...(limit ? { limit } : {}), runs, pass, seconds: stats(times), settleWaits: stats(waits) });
+  };
+  const first = Number(o.first);
+  const runs = Number(o.runs);
+  const limited = Number(o['limited-runs']);
+  await series(limited > 0 || !o.limit ? 'full' : 'limited', first, runs, limited > 0 ? undefined : o.limit);
+  await series('limited', first + runs, limited, o.limit ?? 'directors,realservers_nat');
 } finally {
   await lab?.down();
 }

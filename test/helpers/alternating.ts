@@ -35,7 +35,11 @@ export interface AlternatingRun {
   tunExpected: Record<string, number>;
   tunObserved: Record<string, number>;
   natObserved: Record<string, number>;
+  /** every service's expected and observed shares, rounded to 0.01, and its chi-square p */
+  shares: Record<string, { expected: Record<string, number>; observed: Record<string, number>; p?: number }>;
 }
+
+const round = (x: Record<string, number> | undefined) => Object.fromEntries(Object.entries(x ?? {}).map(([k, v]) => [k, Math.round(v * 100) / 100]));
 
 /** What run i's stdout and --json file say about its verification. */
 export function readAlternatingRun(stdout: string, jsonFile: string): AlternatingRun {
@@ -50,5 +54,6 @@ export function readAlternatingRun(stdout: string, jsonFile: string): Alternatin
     tunExpected: by('web-tun').expected ?? {},
     tunObserved: by('web-tun').observed ?? {},
     natObserved: by('web-nat').observed ?? {},
+    shares: Object.fromEntries(verify.map((v) => [v.service, { expected: round(v.expected), observed: round(v.observed), ...(typeof v.p === 'number' ? { p: Number(v.p.toPrecision(2)) } : {}) }])),
   };
 }

@@ -105,11 +105,12 @@ if (why) {
       'http://198.18.0.101/': ['rs1', 'rs2'],
       'http://198.18.0.120/': ['rs1', 'rs2'],
     };
-    // health checks may still be settling: retry for a while, then report what was seen
+    // health checks may still be settling: retry for a while, then report what was seen. 4 new connections per
+    // VIP reach every backend: rr over 2 and wrr 1:2 go round in at most 3 (a curl costs ~0.6 s under TCG)
     const deadline = Date.now() + 90_000;
     let seen = new Map<string, string[]>();
     for (;;) {
-      seen = await curlFrom('client', Object.keys(want), 8);
+      seen = await curlFrom('client', Object.keys(want), 4);
       const ok = Object.entries(want).every(([u, backends]) => backends.every((b) => seen.get(u)!.includes(b)) && seen.get(u)!.every((b) => backends.includes(b)));
       if (ok || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 3000));
@@ -119,7 +120,7 @@ if (why) {
       t.deepEqual([...new Set(got)].sort(), backends, `${u}: ${got.join(' ')}`);
     }
     // node-svc from the node itself: locally originated traffic passes OUTPUT, not PREROUTING
-    const local = await curlFrom('node1', ['http://198.18.0.120/'], 6);
+    const local = await curlFrom('node1', ['http://198.18.0.120/'], 4);
     t.deepEqual([...new Set(local.get('http://198.18.0.120/'))].sort(), ['rs1', 'rs2']);
   });
 
@@ -134,50 +135,47 @@ if (why) {
     t.deepEqual(changed, [], JSON.stringify(hosts));
   });
 
-  test.serial('a weight changed behind lvsplay\'s back: verify exits 2 and names it', async (t) => {
-    t.timeout(10 * 60_000);
-    const e = await lab().ssh('dir2', 'ipvsadm -e -t 198.18.0.101:80 -r 198.18.0.21:80 -i -w 2');
-    t.is(e.code, 0, e.stderr);
-    try {
-      const r = await lvsplay(['verify', SITE, '-i', inventory()], { timeoutMs: 10 * 60_000 });
-      t.log(r.stdout);
-      t.is(r.code, 2);
-      t.regex(r.stdout, /VERIFY web-tun \(198\.18\.0\.101:80, wrr, shares, master dir2, from client\): FAIL/);
-      t.regex(r.stdout, /FAIL: rs1 has weight 2 in dir2's IPVS table, the inventory says 1/);
-      t.regex(r.stdout, /VERIFY web-dr .*: PASS/);
-    } finally {
-      await lab().ssh('dir2', 'ipvsadm -e -t 198.18.0.101:80 -r 198.18.0.21:80 -i -w 1');
-    }
-  });
-
-  // Issue 11: drift that keepalived does not repair is repaired by the run; --check shows it and touches nothing
-  test.serial('drift on a keepalived director: a zero weight and a stray real server fail verify, --check shows the repair, run repairs it, the next run changes nothing', async (t) => {
+  // Issue 11: drift that keepalived does not repair is repaired by the run; --check shows it and touches nothing.
+  // Both directors are tampered with in one go (one verification for both): a weight raised on dir2 (web-tun, its
+  // MASTER), and on dir1 (web-dr) a zero weight and a stray real server. The stray is nat1's web server through NAT,
+  // so it answers (a stale RIP:port that eats a share, as in the field notes) and no probe waits for a timeout.
+  test.serial('drift on both directors: a raised weight, a zero weight and a stray real server fail verify (the other services pass), --check shows the repair, run repairs it, the next run changes nothing', async (t) => {
     t.timeout(15 * 60_000);
-    const table = async () => (await lab().ssh('dir1', 'ipvsadm -Ln -t 198.18.0.100:80')).stdout;
-    const tamper = await lab().ssh('dir1', 'ipvsadm -e -t 198.18.0.100:80 -r 198.18.0.21:80 -g -w 0 && ipvsadm -a -t 198.18.0.100:80 -r 198.18.0.23:80 -g -w 1');
+    const table = async (host: string, vip: string) => (await lab().ssh(host, `ipvsadm -Ln -t ${vip}:80`)).stdout;
+    const weight = await lab().ssh('dir2', 'ipvsadm -e -t 198.18.0.101:80 -r 198.18.0.21:80 -i -w 2');
+    t.is(weight.code, 0, weight.stderr);
+    const tamper = await lab().ssh('dir1', 'ipvsadm -e -t 198.18.0.100:80 -r 198.18.0.21:80 -g -w 0 && ipvsadm -a -t 198.18.0.100:80 -r 198.18.1.31:8080 -m -w 1');
     t.is(tamper.code, 0, tamper.stderr);
     try {
       const v = await lvsplay(['verify', SITE, '-i', inventory()], { timeoutMs: 10 * 60_000 });
-      t.log(v.stdout.split('\n').filter((l) => /web-dr|FAIL/.test(l)).join('\n'));
+      t.log(v.stdout.split('\n').filter((l) => /^VERIFY|FAIL|^verify/.test(l)).join('\n'));
       t.is(v.code, 2);
+      t.regex(v.stdout, /VERIFY web-tun \(198\.18\.0\.101:80, wrr, shares, master dir2, from client\): FAIL/);
+      t.regex(v.stdout, /FAIL: rs1 has weight 2 in dir2's IPVS table, the inventory says 1/);
       t.regex(v.stdout, /FAIL: rs1 \(198\.18\.0\.21:80\) has weight 0 in dir1's IPVS table, set outside lvsplay/);
-      t.regex(v.stdout, /FAIL: 198\.18\.0\.23:80 is in dir1's IPVS table but not a real server of web-dr/);
+      t.regex(v.stdout, /FAIL: 198\.18\.1\.31:8080 is in dir1's IPVS table but not a real server of web-dr/);
+      t.regex(v.stdout, /VERIFY web-nat .*: PASS/);
+      t.regex(v.stdout, /VERIFY web .*: PASS/);
       const check = await lvsplay(['run', SITE, '-i', inventory(), '--limit', 'directors', '--check'], { timeoutMs: 10 * 60_000 });
       t.is(check.code, 0, check.stdout + check.stderr);
       t.regex(check.stdout, /edit 198\.18\.0\.21:80 \(dr\/0 → dr\/1\)/);
-      t.regex(check.stdout, /remove 198\.18\.0\.23:80 \(no configuration declares it\)/);
-      t.regex(await table(), /198\.18\.0\.23:80/, '--check touched nothing');
+      t.regex(check.stdout, /remove 198\.18\.1\.31:8080 \(no configuration declares it\)/);
+      t.regex(check.stdout, /edit 198\.18\.0\.21:80 \(tun\/2 → tun\/1\)/);
+      t.regex(await table('dir1', '198.18.0.100'), /198\.18\.1\.31:8080/, '--check touched nothing');
+      t.regex(await table('dir2', '198.18.0.101'), /198\.18\.0\.21:80 +Tunnel +2 /, '--check touched nothing');
       const run = await lvsplay(['run', SITE, '-i', inventory(), '--limit', 'directors', '--no-verify', '--json', json('drift.jsonl')], { timeoutMs: 10 * 60_000 });
       t.is(run.code, 0, run.stdout + run.stderr);
-      t.is(recap(json('drift.jsonl')).dir1?.changed, 1);
-      const after = await table();
+      t.like(recap(json('drift.jsonl')), { dir1: { changed: 1 }, dir2: { changed: 1 } });
+      const after = await table('dir1', '198.18.0.100');
       t.regex(after, /198\.18\.0\.21:80 +Route +1 /);
-      t.notRegex(after, /198\.18\.0\.23:80/);
+      t.notRegex(after, /198\.18\.1\.31:8080/);
+      t.regex(await table('dir2', '198.18.0.101'), /198\.18\.0\.21:80 +Tunnel +1 /);
       const again = await lvsplay(['run', SITE, '-i', inventory(), '--limit', 'directors', '--no-verify', '--json', json('drift2.jsonl')], { timeoutMs: 10 * 60_000 });
       t.is(again.code, 0, again.stdout);
       t.deepEqual(Object.entries(recap(json('drift2.jsonl'))).filter(([, h]) => h.changed !== 0), []);
     } finally {
-      await lab().ssh('dir1', 'ipvsadm -e -t 198.18.0.100:80 -r 198.18.0.21:80 -g -w 1; ipvsadm -d -t 198.18.0.100:80 -r 198.18.0.23:80; true');
+      await lab().ssh('dir2', 'ipvsadm -e -t 198.18.0.101:80 -r 198.18.0.21:80 -i -w 1');
+      await lab().ssh('dir1', 'ipvsadm -e -t 198.18.0.100:80 -r 198.18.0.21:80 -g -w 1; ipvsadm -d -t 198.18.0.100:80 -r 198.18.1.31:8080; true');
     }
   });
 
@@ -220,14 +218,17 @@ if (why) {
   });
 
   // Issue 11: no false failures after a reload. Runs alternate wrr 3:1 ↔ 1:2 (web-tun) and the NAT real-server
-  // port 8081 ↔ 8080 (web-nat); every end-of-run verification must pass with the new shares. Ends on the
-  // inventory's own configuration.
+  // port 8081 ↔ 8080 (web-nat); every end-of-run verification (of every service) must pass with the new shares.
+  // The runs are limited to the hosts the configurations change, so the verification starts right after the
+  // directors' reload and its settle wait really waits (after a whole site.ts run the node-svc play outlasts the
+  // reload: 'settled in 0.0 s'); scripts/verify-loop.ts measures whole runs. Ends on the inventory's own
+  // configuration.
   test.serial('alternating configurations: every run\'s verification passes with the new shares (6 runs)', async (t) => {
     t.timeout(40 * 60_000);
     const base = loadInventory(inventory()).hosts.get('dir1')!.vars.lvs_services as any[];
     for (let i = 0; i < 6; i++) {
       const t0 = performance.now();
-      const r = await lvsplay(['run', SITE, '-i', inventory(), '-e', `@${writeVariant(json(`alt-${i}.json`), base, i)}`, '--json', json(`alt-${i}.jsonl`)], { timeoutMs: 20 * 60_000 });
+      const r = await lvsplay(['run', SITE, '-i', inventory(), '--limit', 'directors,realservers_nat', '-e', `@${writeVariant(json(`alt-${i}.json`), base, i)}`, '--json', json(`alt-${i}.jsonl`)], { timeoutMs: 20 * 60_000 });
       const v = readAlternatingRun(r.stdout, json(`alt-${i}.jsonl`));
       t.log(`run ${i + 1} (${variantLabel(i)}): ${((performance.now() - t0) / 1000).toFixed(0)} s, ${v.settled}; web-tun ${JSON.stringify(v.tunObserved)}`);
       t.is(r.code, 0, r.stdout.slice(-3000));
@@ -333,8 +334,11 @@ if (why) {
     const services = (loadInventory(inventory()).hosts.get('dir1')!.vars.lvs_services as any[]).map((s) => (s.name === 'web-dr' ? { ...s, health_check: { type: 'NONE' } } : s));
     const ev = json('no-check.json');
     writeFileSync(ev, JSON.stringify({ lvs_services: services }));
-    const run = await lvsplay(['run', SITE, '-i', inventory(), '-e', `@${ev}`, '--no-verify'], { timeoutMs: 20 * 60_000 });
+    // only the directors' keepalived configuration changes
+    const run = await lvsplay(['run', SITE, '-i', inventory(), '--limit', 'directors', '-e', `@${ev}`, '--no-verify', '--json', json('no-check.jsonl')], { timeoutMs: 20 * 60_000 });
     t.is(run.code, 0, run.stdout.slice(-2000) + run.stderr);
+    const changed = recap(json('no-check.jsonl'));
+    t.true(changed.dir1!.changed > 0 && changed.dir2!.changed > 0, JSON.stringify(changed));
     const stop = await lab().ssh('rs2', 'kill $(cat /run/lvsplay-httpd-80.pid)');
     t.is(stop.code, 0, stop.stderr);
     const r = await lvsplay(['verify', SITE, '-i', inventory(), '-e', `@${ev}`], { timeoutMs: 10 * 60_000 });

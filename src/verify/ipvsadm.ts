@@ -108,6 +108,16 @@ export function parseIpvsStats(text: string): Map<string, IpvsStatsService> {
  * New connections per real server of one service between two snapshots. A real server absent from `before`
  * counts from 0 (it was added in between); counters that went down (service re-created) count from 0 as well.
  */
+/**
+ * Real servers whose connection counter went down between two snapshots: their IPVS entry was deleted and created
+ * again in between (a health check that removed and re-added it, keepalived re-creating it), so how many connections
+ * they took in the window cannot be known; connDeltas counts them from the re-creation.
+ */
+export function restartedCounters(before: IpvsStatsService | undefined, after: IpvsStatsService | undefined): string[] {
+  if (!before || !after) return [];
+  return [...after.reals].filter(([rs, c]) => c.conns < (before.reals.get(rs)?.conns ?? 0)).map(([rs]) => rs);
+}
+
 export function connDeltas(before: IpvsStatsService | undefined, after: IpvsStatsService | undefined): Map<string, number> {
   const out = new Map<string, number>();
   if (!after) return out;

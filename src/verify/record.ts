@@ -4,7 +4,7 @@
  */
 import type { VerifyRecord } from './types.ts';
 import { evaluate, type BackendExpectation } from './expect.ts';
-import { connDeltas, serviceKey, type IpvsListReal } from './ipvsadm.ts';
+import { connDeltas, restartedCounters, serviceKey, type IpvsListReal } from './ipvsadm.ts';
 import { checkerOf, describeChecker, type KeepalivedDump } from '../facts/keepalived-dump.ts';
 import { vipInterface, type DirectorSnapshot } from './director.ts';
 import type { ProbeRun } from './probe-output.ts';
@@ -164,6 +164,11 @@ export function buildRecord(i: RecordInput): VerifyRecord {
   // a director whose table lost the service during the window (keepalived stopped or restarted there) took its
   // counters with it: the connections it forwarded cannot be counted, so the cross-check cannot hold
   const lostCounters = t.directors.filter((h) => i.before.get(h)?.stats?.get(key) && i.after.get(h)?.stats && !i.after.get(h)!.stats!.get(key));
+  // a real server whose entry was re-created during the window counts only from then on: no cross-check for it
+  const restarted = new Map<string, string[]>();
+  for (const h of t.directors) {
+    for (const rs of restartedCounters(i.before.get(h)?.stats?.get(key), i.after.get(h)?.stats?.get(key))) restarted.set(rs, [...(restarted.get(rs) ?? []), h]);
+  }
   const haveStats = !!active && perDirector.has(active.host);
   const deltaOf = (b: BackendTarget) => deltas.get(rsKey(b)) ?? 0;
   const directorConns: Record<string, number> = {};
@@ -204,7 +209,10 @@ export function buildRecord(i: RecordInput): VerifyRecord {
     const dirs = [...perDirector.keys()].join('+');
     for (const b of t.backends) {
       const seen = counts.get(b.label) ?? 0;
-      if (deltaOf(b) < seen - crossCheckTolerance(seen)) {
+      const again = restarted.get(rsKey(b));
+      if (again) {
+        notes.push(`${b.label}'s IPVS entry for ${key} was re-created on ${again.join(', ')} during the probe window (its connection counter restarted: a health check removed and re-added it, or keepalived re-created it): cross-check skipped for ${b.label}, ${seen} answers seen`);
+      } else if (deltaOf(b) < seen - crossCheckTolerance(seen)) {
         reasons.push(`cross-check: ${dirs} counted ${deltaOf(b)} new connections to ${b.label}, the probes saw ${seen} answers from it (traffic bypassed the directors, or the real servers do not answer with their own names)`);
       }
       if (seen === 0 && failedProbes.length > 0 && deltaOf(b) > 0 && !downs.some((d) => d.backend === b.label)) {

@@ -313,3 +313,24 @@ test('settling: a real server the run changed must pass its health check again b
   t.deepEqual(clusterUnsettled([job()], snaps1, ['rs2']).filter((w) => w.includes('198.18.0.100')), []);
   t.true(clusterUnsettled([job()], snaps1, ['rs1']).includes('dir1: 198.18.0.21:80 (TCP 198.18.0.100:80) changed in this run and has not passed its health check yet'));
 });
+
+test('a real server entry re-created during the window (counter restarted): no false cross-check FAIL, said in a note', (t) => {
+  // measured on the VM lab (verify loop, 2026-12-02): dir1's counters for both web-dr servers restarted from ~200 to
+  // 0 about 10 probes into the window; dir1 then counted 45 + 45 for 49 + 51 answers and the cross-check failed
+  const { before, after } = snaps(
+    [snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 1, 200], ['198.18.0.22:80', 1, 201]] }), snapshot('dir2', { holds: false, reals: [['198.18.0.21:80', 1, 0], ['198.18.0.22:80', 1, 0]] })],
+    [snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 1, 45], ['198.18.0.22:80', 1, 45]] }), snapshot('dir2', { holds: false, reals: [['198.18.0.21:80', 1, 0], ['198.18.0.22:80', 1, 0]] })],
+  );
+  const r = buildRecord({ job: job(), run: run(alternating(100)), before, after });
+  t.true(r.pass, r.reasons?.join('; '));
+  t.notRegex((r.reasons ?? []).join('\n'), /cross-check/);
+  t.regex((r.notes ?? []).join('\n'), /rs1's IPVS entry for TCP 198\.18\.0\.100:80 was re-created on dir1 during the probe window .*cross-check skipped for rs1, 50 answers seen/);
+  // one restarted server does not excuse the other: rs2's counter went on, and it counted too few
+  const half = snaps(
+    [snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 1, 200], ['198.18.0.22:80', 1, 10]] }), snapshot('dir2', { holds: false, reals: [['198.18.0.21:80', 1, 0], ['198.18.0.22:80', 1, 0]] })],
+    [snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 1, 45], ['198.18.0.22:80', 1, 20]] }), snapshot('dir2', { holds: false, reals: [['198.18.0.21:80', 1, 0], ['198.18.0.22:80', 1, 0]] })],
+  );
+  const h = buildRecord({ job: job(), run: run(alternating(100)), ...half });
+  t.false(h.pass);
+  t.regex(h.reasons!.join('\n'), /cross-check: dir1\+dir2 counted 10 new connections to rs2, the probes saw 50/);
+});

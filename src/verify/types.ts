@@ -11,6 +11,8 @@ export interface VerifyRecord {
   verdict?: 'PASS' | 'FAIL' | 'DEGRADED';
   /** declared real servers not serving on the active director, with the cause; allowed: accepted as degraded */
   down?: Array<{ backend: string; reason: string; allowed: boolean }>;
+  /** real servers taken out by `lvsplay drain` (accepted: DEGRADED) */
+  drained?: string[];
   /** 'VIP:port' */
   vip?: string;
   scheduler?: string;

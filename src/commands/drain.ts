@@ -98,7 +98,7 @@ export async function drainCommand(argv: string[], io: CommandIO, command: 'drai
     const planned = await Promise.all(
       [...directors].map(async ([d, ts]): Promise<[string, PreparedSteps]> => {
         const h = inv.hosts.get(d)!;
-        return [d, await prepareSteps(await conn(d), { name: d, vars: h.vars, groups: h.groups }, [drainStep(d, ts, { drain, now }), reloadAfter(ts)])];
+        return [d, await prepareSteps(await conn(d), { name: d, vars: h.vars, groups: h.groups }, [drainStep(ts, { drain, now }), reloadAfter(ts)])];
       }),
     ).catch((e: unknown) => {
       if (e instanceof UnreachableError) throw e;

@@ -89,7 +89,7 @@ const label = (t: DrainTarget) => `${t.service} ${t.host} (${t.real})`;
  * only makes keepalived's own view agree). A director that does not serve a target is a plan error: the command
  * plans every director before it changes any.
  */
-export function drainStep(director: string, targets: readonly DrainTarget[], o: { drain: boolean; now: string }): Step {
+export function drainStep(targets: readonly DrainTarget[], o: { drain: boolean; now: string }): Step {
   const state = fileFact(DRAIN_STATE_FILE);
   const configs = configPaths(targets).map((p) => ({ path: p, fact: fileFact(p) }));
   return {
@@ -113,7 +113,7 @@ export function drainStep(director: string, targets: readonly DrainTarget[], o: 
         const want = o.drain ? 0 : t.weight;
         const svc = { protocol: t.protocol, vip: t.vip, port: t.port };
         const c = configs.find((x) => { const s = ctx.fact(x.fact); return contentOf(s) !== undefined && setConfigWeight(contentOf(s)!, svc, t.real, want) !== undefined; });
-        if (!c) throw new PlanError(`${director}: no keepalived config (${configPaths([t]).join(', ')}) declares real server ${t.real} of virtual_server ${t.vip} ${t.port} (${t.service})`, 'converge the director with lvsplay run first');
+        if (!c) throw new PlanError(`no keepalived config (${configPaths([t]).join(', ')}) declares real server ${t.real} of virtual_server ${t.vip} ${t.port} (${t.service})`, 'converge the director with lvsplay run first');
         const cur = texts.get(c.path) ?? { was: contentOf(ctx.fact(c.fact))!, text: contentOf(ctx.fact(c.fact))!, what: [] };
         const edited = setConfigWeight(cur.text, svc, t.real, want)!;
         if (edited !== cur.text) cur.what.push(`${t.service} ${t.host} weight ${want}`);
@@ -126,7 +126,7 @@ export function drainStep(director: string, targets: readonly DrainTarget[], o: 
       }
       // the live table: at once
       const ipvs = ctx.fact(ipvsFact);
-      if (!ipvs.tool || !ipvs.kernel) throw new PlanError(`${director}: no IPVS table to change (${!ipvs.tool ? 'ipvsadm is not installed' : ipvs.message})`, 'converge the director with lvsplay run first');
+      if (!ipvs.tool || !ipvs.kernel) throw new PlanError(`no IPVS table to change (${!ipvs.tool ? 'ipvsadm is not installed' : ipvs.message})`, 'converge the director with lvsplay run first');
       for (const t of targets) {
         const want = o.drain ? 0 : t.weight;
         const svc = ipvs.services.find((s) => s.protocol === t.protocol.toLowerCase() && s.address === t.vip && s.port === t.port);

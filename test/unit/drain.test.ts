@@ -89,7 +89,7 @@ function facts(step: Step, o: { state?: string; config?: string; weight: number 
 test('the director step: drain changes state, config and table at once; a second drain and an undrain of a non-drained server change nothing', (t) => {
   const [target] = planDrain(inv, ['rs1'], { command: 'drain', services: ['web-dr'] });
   const config = renderDirectorConfig('director-dr-ha', directorConfig(inv, 'dir1', KINDS, {}));
-  const step = drainStep('dir1', [target!], { drain: true, now: T });
+  const step = drainStep([target!], { drain: true, now: T });
   const p = planWith(step, facts(step, { config, weight: 1 }));
   t.deepEqual(p.changes.map((c) => c.summary), [
     `${DRAIN_STATE_FILE}: web-dr rs1 drained`,
@@ -101,7 +101,7 @@ test('the director step: drain changes state, config and table at once; a second
   const state = formatDrainState([{ service: 'web-dr', host: 'rs1', since: T }])!;
   const drainedConfig = setConfigWeight(config, { protocol: 'TCP', vip: '198.18.0.100', port: 80 }, '198.18.0.21:80', 0)!;
   t.deepEqual(planWith(step, facts(step, { state, config: drainedConfig, weight: 0 })).changes, [], 'second drain: 0 changed');
-  const undrain = drainStep('dir1', [target!], { drain: false, now: T });
+  const undrain = drainStep([target!], { drain: false, now: T });
   t.deepEqual(planWith(undrain, facts(undrain, { config, weight: 1 })).changes, [], 'undrain of a server not drained: 0 changed');
   t.deepEqual(planWith(undrain, facts(undrain, { state, config: drainedConfig, weight: 0 })).changes.map((c) => c.summary), [
     `remove ${DRAIN_STATE_FILE} (nothing drained any more)`,
@@ -109,7 +109,7 @@ test('the director step: drain changes state, config and table at once; a second
     'web-dr: 198.18.0.21:80 weight 0 → 1 in the IPVS table',
   ]);
   // a director that does not declare the service (not converged): a plan error, so the command changes nothing
-  t.throws(() => planWith(step, facts(step, { config: '# empty\n', weight: 1 })), { message: /dir1: no keepalived config .* declares real server 198\.18\.0\.21:80 of virtual_server 198\.18\.0\.100 80 \(web-dr\)/ });
+  t.throws(() => planWith(step, facts(step, { config: '# empty\n', weight: 1 })), { message: /^no keepalived config .* declares real server 198\.18\.0\.21:80 of virtual_server 198\.18\.0\.100 80 \(web-dr\)/ });
 });
 
 test('reload only after a config change, never a start of a stopped keepalived', (t) => {

@@ -7,7 +7,7 @@ import { parseSnapshot, vipInterface, parseIpAddrJson } from '../../src/verify/d
 import { parseNodeProbeOutput } from '../../src/verify/probe-output.ts';
 import { services } from '../../src/verify/spec.ts';
 import type { VerifyJob } from '../../src/verify/targets.ts';
-import { formatVerifyRecord } from '../../src/verify/table.ts';
+import { formatVerifyRecord, verifySummary } from '../../src/verify/table.ts';
 
 const VIP = '198.18.0.100';
 const job = (o: Partial<VerifyJob['target']> = {}): VerifyJob => ({
@@ -248,6 +248,7 @@ test('a server drained by lvsplay drain: DEGRADED (exit 0), named with its time,
   t.regex(r.notes!.join('\n'), /DEGRADED: rs1 \(198\.18\.0\.21:80\) drained by lvsplay drain since 2026-12-02T05:00:00Z \(weight 0 on dir1, 2 active connection\(s\) left; `lvsplay undrain rs1` gives it back\) \(accepted: lvsplay drain\)/);
   t.deepEqual(r.expected, { rs1: 0, rs2: 1 / 3, rs3: 2 / 3 });
   t.regex(r.detail!, /^DEGRADED \(rs1 drained, accepted\), shares/);
+  t.is(verifySummary([r]), 'verify: 0 of 1 services passed, 1 degraded (web-dr: rs1 drained)');
   // a drained server out of the table (stopped for its maintenance): still drained, the cause said
   const out = buildRecord({ job: job(), run: run(alternating(100, () => 'rs2')), ...snaps([snapshot('dir1', { holds: true, reals: [['198.18.0.22:80', 1, 0]], dump, drained: state })], [snapshot('dir1', { holds: true, reals: [['198.18.0.22:80', 1, 100]], drained: state })]) });
   t.is(out.verdict, 'DEGRADED', out.reasons?.join('; '));

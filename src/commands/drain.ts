@@ -63,7 +63,6 @@ const options = {
 interface DirectorResult {
   host: string;
   changes: string[];
-  warnings: string[];
 }
 
 const fmtS = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -104,7 +103,7 @@ export async function drainCommand(argv: string[], io: CommandIO, command: 'drai
       if (e instanceof UnreachableError) throw e;
       throw new DrainRefused((e as Error).message);
     });
-    const results: DirectorResult[] = planned.map(([host, p]) => ({ host, changes: p.changes, warnings: [] }));
+    const results: DirectorResult[] = planned.map(([host, p]) => ({ host, changes: p.changes }));
     io.out(`${command} ${hosts.join(', ')}: ${[...new Set(targets.map((t) => t.service))].join(', ')} on ${[...directors.keys()].join(', ')}${o.check ? ' (check: nothing is changed)' : ''}\n`);
     if (!o.check) await Promise.all(planned.map(([, p]) => p.apply()));
     for (const r of results) io.out(r.changes.length ? r.changes.map((c) => `  ${r.host}: ${o.check ? 'would ' : ''}${c}\n`).join('') : `  ${r.host}: ok (${drain ? 'already drained' : 'not drained'})\n`);

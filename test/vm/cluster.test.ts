@@ -139,8 +139,8 @@ if (why) {
   test.serial('lvsplay drain rs1 --service web-dr: weight 0 on dir1 and dir2, waits for the active connections, verify DEGRADED naming the drain, a run keeps it with 0 changed, undrain gives it back and verify passes', async (t) => {
     t.timeout(12 * 60_000);
     const weight = async (host: string) => /198\.18\.0\.21:80 +Route +(\d+) +(\d+)/.exec((await lab().ssh(host, 'ipvsadm -Ln -t 198.18.0.100:80')).stdout);
-    // 4 idle connections through the VIP for 40 s (rr: two of them on rs1), closed by the client at the end
-    const held = lab().ssh('client', `bash -c 'for i in 1 2 3 4; do (exec 3<>/dev/tcp/198.18.0.100/80; sleep 40) & done; wait'`, 120_000);
+    // 4 idle connections through the VIP for 60 s (rr: two of them on rs1), closed by the client at the end
+    const held = lab().ssh('client', `bash -c 'for i in 1 2 3 4; do (exec 3<>/dev/tcp/198.18.0.100/80; sleep 60) & done; wait'`, 120_000);
     try {
       for (let i = 0; i < 30 && Number((await weight('dir1'))?.[2] ?? 0) === 0; i++) await new Promise((r) => setTimeout(r, 1000));
       t.true(Number((await weight('dir1'))?.[2]) > 0, 'connections to rs1 are active on dir1');

@@ -17,6 +17,7 @@ Usage:
   lvsplay verify PLAYBOOK.ts -i INVENTORY          only the verification: traffic distribution per service
   lvsplay drill failover|realservers PLAYBOOK.ts -i INVENTORY   rehearse a failure, measure takeover and lost probes
   lvsplay handover INSTANCE | --back -i INVENTORY   move a VRRP instance to its backup for maintenance (and back)
+  lvsplay drain|undrain HOST -i INVENTORY          weight 0 for a real server on its directors, wait (and back)
   lvsplay facts -i INVENTORY [--limit P] [--json F] gather and print the facts of each host
   lvsplay inventory -i INVENTORY [--list|--graph]  resolved hosts, groups and merged variables
   lvsplay report EVENTS.jsonl|DRILL.json [-o F.html] an HTML report (charts) of a saved --json file
@@ -56,6 +57,9 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./commands/drill.ts')).drillCommand(rest, { out, err });
       case 'handover':
         return await (await import('./commands/handover.ts')).handoverCommand(rest, { out, err });
+      case 'drain':
+      case 'undrain':
+        return await (await import('./commands/drain.ts')).drainCommand(rest, { out, err }, cmd);
       case 'report':
         return await (await import('./commands/report.ts')).reportCommand(rest, { out, err });
       case 'lab': {

@@ -14,6 +14,8 @@ import { syncDaemonActiveActive } from '../../src/cluster/rules/checks.ts';
 import { withVrrpMembers } from './vrrp-members.ts';
 import { type KeepalivedConfig, renderDirectorConfig } from './render.ts';
 import { HANDOVER_README, HANDOVER_README_TEXT } from '../../src/cluster/handover.ts';
+import { applyDrain, type DrainEntry } from '../../src/cluster/drain.ts';
+import { withDrainState } from './drained.ts';
 import { ipvsSysctlsSchema, ipvsTimeoutsSchema, type LbKind, natDipSchema } from '../../src/cluster/schema.ts';
 import { installSteps, ipvsModuleSteps, ipvsSysctls, keepalivedConfigFile, keepalivedHandlers, keepalivedRunning, RELOAD_KEEPALIVED, roleOptions } from './steps.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
@@ -94,6 +96,10 @@ export function directorConfig(inv: Inventory, host: string, kinds: readonly LbK
   };
 }
 
+function drainedConfig(config: KeepalivedConfig, drained: readonly DrainEntry[]): KeepalivedConfig {
+  return drained.length ? { ...config, services: config.services.map((s) => applyDrain(s, drained)) } : config;
+}
+
 /** Steps of a director: packages, IPVS modules, NAT forwarding and DIP (if it serves NAT), timeouts, keepalived. */
 export function directorSteps(
   role: string,
@@ -130,10 +136,11 @@ export function directorSteps(
     ...(timeouts ? [ipvs({ services: [], prune: false, timeouts, name: `ipvs timeouts tcp ${timeouts.tcp} tcpfin ${timeouts.tcpfin} udp ${timeouts.udp}` })] : []),
     ...trackScriptFiles(config),
     ...(config.instances.length ? [file(HANDOVER_README, { content: HANDOVER_README_TEXT, mode: '0644', owner: 'root', group: 'root' })] : []),
-    withWarnings(keepalivedConfigWithMembers(o.configPath, renderDirectorConfig(role, config), config), syncDaemonActiveActive(inv, host, hostVrrp(inv, host))),
+    // a real server drained by `lvsplay drain` is rendered at weight 0 (the director's drain state file, a fact)
+    withDrainState((d) => withWarnings(keepalivedConfigWithMembers(o.configPath, renderDirectorConfig(role, drainedConfig(config, d)), config), syncDaemonActiveActive(inv, host, hostVrrp(inv, host)))),
     ...keepalivedRunning(),
     // what keepalived itself would not repair (a weight set behind its back, a stray entry): from the live table
-    ipvsKeepalived({ ...keepalivedTable(config), configPath: o.configPath }),
+    withDrainState((d) => ipvsKeepalived({ ...keepalivedTable(drainedConfig(config, d)), configPath: o.configPath })),
   ];
 }
 

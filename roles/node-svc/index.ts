@@ -14,6 +14,8 @@ import { hostNodeSvc, resolveService } from '../../src/cluster/cluster.ts';
 import type { LvsRole } from '../../src/cluster/registry.ts';
 import { CLUSTER_CHECKS } from '../../src/cluster/rules/index.ts';
 import { renderNodeSvcMain, renderNodeSvcService } from '../lib/render.ts';
+import { withDrainState } from '../lib/drained.ts';
+import { applyDrain } from '../../src/cluster/drain.ts';
 import { ipvsSysctlsSchema, type Service } from '../../src/cluster/schema.ts';
 import { installSteps, ipvsModuleSteps, ipvsSysctls, keepalivedConfigFile, keepalivedHandlers, keepalivedRunning, pruneConfDir, roleOptions } from '../lib/steps.ts';
 
@@ -76,7 +78,8 @@ export function nodeSvc(options: NodeSvcOptions = {}): LvsRole {
         iptablesChain('nat', chains.mark_masq),
         iptablesChain('nat', chains.postrouting),
         ...nodeSvcRules(chains, set, mark).map(([chain, rule]) => iptablesRule('nat', chain, rule)),
-        ...services.map((s) => keepalivedConfigFile(`${o.confDir}/${fileOf(s.service.name)}`, renderNodeSvcService(host, s))),
+        // a real server drained by `lvsplay drain` is rendered at weight 0 (the node's drain state file, a fact)
+        ...services.map((s) => withDrainState((d) => keepalivedConfigFile(`${o.confDir}/${fileOf(s.service.name)}`, renderNodeSvcService(host, applyDrain(s, d))))),
         pruneConfDir(o.confDir, services.map((s) => fileOf(s.service.name))),
         keepalivedConfigFile(o.configPath, renderNodeSvcMain(host, o.confDir)),
         ...keepalivedRunning(),

@@ -7,6 +7,8 @@ import { parseInterfaces, parseIpJson } from '../facts/ip.ts';
 import { section, splitSections } from '../facts/sections.ts';
 import { KEEPALIVED_DUMP_SCRIPT, parseKeepalivedDump, type KeepalivedDump } from '../facts/keepalived-dump.ts';
 import { parseIpvsList, parseIpvsStats, type IpvsListService, type IpvsStatsService } from './ipvsadm.ts';
+import { DRAIN_STATE_FILE, parseDrainState, type DrainEntry } from '../cluster/drain.ts';
+import { q } from '../shell.ts';
 
 export interface AddrEntry {
   ifname: string;
@@ -25,6 +27,8 @@ export interface DirectorSnapshot {
   ipvsError?: string;
   /** keepalived's checker and VRRP state (its data dump), when the snapshot asked for it */
   keepalived?: KeepalivedDump;
+  /** real servers `lvsplay drain` took out on this director (its drain state file) */
+  drained: DrainEntry[];
 }
 
 const IPVS_SNAPSHOT = [
@@ -33,6 +37,8 @@ const IPVS_SNAPSHOT = [
   `if ! command -v ipvsadm >/dev/null 2>&1; then echo '@@ipvserror ipvsadm is not installed'`,
   `elif out=$(ipvsadm -Ln --exact 2>&1); then echo @@list; printf '%s\\n' "$out"; echo @@stats; ipvsadm -Ln --stats --exact 2>&1`,
   `else echo "@@ipvserror $(printf '%s' "$out" | head -n 1)"; fi`,
+  `echo @@drained`,
+  `cat ${q(DRAIN_STATE_FILE)} 2>/dev/null || true`,
 ];
 
 /** The snapshot script; with `keepalived`, its data dump too (still one exec). */
@@ -55,7 +61,7 @@ export function vipInterface(addrs: readonly AddrEntry[], vip: string): string |
 export function parseSnapshot(host: string, stdout: string, at: number): DirectorSnapshot {
   const s = splitSections(stdout);
   const addr = section(s, 'addr');
-  const snap: DirectorSnapshot = { host, at, addrs: addr ? parseIpAddrJson(addr.lines.join('\n')) : [] };
+  const snap: DirectorSnapshot = { host, at, addrs: addr ? parseIpAddrJson(addr.lines.join('\n')) : [], drained: parseDrainState(section(s, 'drained')?.lines.join('\n')) };
   const err = section(s, 'ipvserror');
   if (err) snap.ipvsError = err.arg.trim() || 'ipvsadm failed';
   const list = section(s, 'list');

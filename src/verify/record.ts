@@ -10,6 +10,7 @@ import { vipInterface, type DirectorSnapshot } from './director.ts';
 import type { ProbeRun } from './probe-output.ts';
 import type { BackendTarget, ServiceTarget, VerifyJob } from './targets.ts';
 import { hostPort, ipFamily } from '../facts/netaddr.ts';
+import type { DrainEntry } from '../cluster/drain.ts';
 
 /** The backend a probe answer names: its host name (as a whole word) or address; otherwise the answer itself. */
 export function matchBackend(info: string, backends: readonly BackendTarget[]): string {
@@ -46,6 +47,18 @@ function downReason(t: ServiceTarget, b: BackendTarget, director: string, key: s
   }
   if (row.active > 0) return `${b.label} (${rs}) is being drained on ${director}: weight 0 with ${row.active} active connection(s)`;
   return `${b.label} (${rs}) has weight 0 in ${where}, set outside lvsplay (the inventory says ${b.weight}${kreal ? `, keepalived set ${kreal.effectiveWeight}` : ''}; \`lvsplay run\` restores it)`;
+}
+
+/** The drain entry of backend `b` of service `t` on a director (node-svc targets may be named NODE/SERVICE). */
+function drainOf(t: ServiceTarget, b: BackendTarget, entries: readonly DrainEntry[]): DrainEntry | undefined {
+  return entries.find((e) => e.host === b.label && (e.service === t.name || t.name === `${t.directors[0]}/${e.service}`));
+}
+
+/** A drained server said as such: since when, its active connections, and (when it is out of the table) why. */
+function drainedReason(t: ServiceTarget, b: BackendTarget, director: string, key: string, d: DrainEntry, row: IpvsListReal | undefined, dump: KeepalivedDump | undefined): string {
+  const rs = `${b.address}:${b.port}`;
+  const state = row ? `weight 0 on ${director}${row.active > 0 ? `, ${row.active} active connection(s) left` : ''}` : `and out of ${director}'s table: ${downReason(t, b, director, key, row, dump) ?? 'removed'}`;
+  return `${b.label} (${rs}) drained by lvsplay drain since ${d.since} (${state}; \`lvsplay undrain ${b.label}\` gives it back)`;
 }
 
 interface SnapshotsLike {
@@ -130,11 +143,18 @@ export function buildRecord(i: RecordInput): VerifyRecord {
   const table = active?.list?.get(key);
   const rsKey = (b: BackendTarget) => hostPort(b.address, b.port);
   const dump = active ? (active.keepalived ? active : i.before.get(active.host))?.keepalived : undefined;
-  const downs: Array<{ backend: string; reason: string }> = [];
+  const downs: Array<{ backend: string; reason: string; drained?: boolean }> = [];
   let backends: BackendExpectation[];
   if (active && table) {
     backends = t.backends.map((b) => {
       const row = table.reals.get(rsKey(b));
+      const drain = drainOf(t, b, active.drained ?? []);
+      if (drain) {
+        // taken out by `lvsplay drain`: accepted (DEGRADED), the shares are those of the remaining servers
+        if (row && row.weight > 0) reasons.push(`${b.label} is drained by lvsplay drain since ${drain.since} (${active.host}'s drain state), but has weight ${row.weight} in ${active.host}'s IPVS table (restored outside lvsplay: \`lvsplay drain ${b.label}\` again, or \`lvsplay undrain ${b.label}\`)`);
+        else downs.push({ backend: b.label, drained: true, reason: drainedReason(t, b, active.host, key, drain, row, dump) });
+        return { label: b.label, weight: b.weight, healthy: false };
+      }
       const why = downReason(t, b, active.host, key, row, dump);
       if (why) downs.push({ backend: b.label, reason: why });
       else if (row && row.weight !== b.weight) reasons.push(`${b.label} has weight ${row.weight} in ${active.host}'s IPVS table, the inventory says ${b.weight} (set outside lvsplay; \`lvsplay run\` restores it)`);
@@ -226,11 +246,14 @@ export function buildRecord(i: RecordInput): VerifyRecord {
 
   // the declared pool: a down server fails the service unless the operator accepted it
   const allow = new Set(i.job.check.allowDown ?? []);
+  const drained = new Set(downs.filter((d) => d.drained).map((d) => d.backend));
   const maxDown = i.job.check.maxDown ?? 0;
   // maxDown bounds the downs nobody named: a host in allowDown is accepted by name and does not use up maxDown
-  const unnamedDowns = downs.filter((d) => !allow.has(d.backend)).length;
-  const downRecords = downs.map((d) => ({ ...d, allowed: allow.has(d.backend) || unnamedDowns <= maxDown }));
-  for (const d of downRecords) (d.allowed ? notes : reasons).push(d.allowed ? `DEGRADED: ${d.reason} (accepted: ${allow.has(d.backend) ? 'allow-down' : `maxDown ${maxDown}`})` : d.reason);
+  // a drained server is accepted by the drain itself (and does not use up maxDown either)
+  const unnamedDowns = downs.filter((d) => !allow.has(d.backend) && !d.drained).length;
+  const downRecords = downs.map(({ drained: _, ...d }) => ({ ...d, allowed: drained.has(d.backend) || allow.has(d.backend) || unnamedDowns <= maxDown }));
+  const acceptedBy = (b: string) => (drained.has(b) ? 'lvsplay drain' : allow.has(b) ? 'allow-down' : `maxDown ${maxDown}`);
+  for (const d of downRecords) (d.allowed ? notes : reasons).push(d.allowed ? `DEGRADED: ${d.reason} (accepted: ${acceptedBy(d.backend)})` : d.reason);
   for (const b of backends) {
     const d = downRecords.find((x) => x.backend === b.label);
     if (!d) continue;
@@ -268,7 +291,8 @@ export function buildRecord(i: RecordInput): VerifyRecord {
     pass: all.length === 0,
     verdict,
     ...(downRecords.length ? { down: downRecords } : {}),
-    detail: all.length ? all.join('; ') : `${verdict === 'DEGRADED' ? `DEGRADED (${downRecords.map((d) => d.backend).join(', ')} down, accepted), ` : ''}${ev.rule}${ev.chiSquare ? ` p=${ev.chiSquare.p.toPrecision(3)}` : ''}, ${ev.probes} probes from ${i.job.vantage}, master ${master ?? '-'}`,
+    ...(drained.size ? { drained: [...drained] } : {}),
+    detail: all.length ? all.join('; ') : `${verdict === 'DEGRADED' ? `DEGRADED (${downRecords.map((d) => `${d.backend} ${drained.has(d.backend) ? 'drained' : 'down'}`).join(', ')}, accepted), ` : ''}${ev.rule}${ev.chiSquare ? ` p=${ev.chiSquare.p.toPrecision(3)}` : ''}, ${ev.probes} probes from ${i.job.vantage}, master ${master ?? '-'}`,
     vip: hostPort(t.vip, t.port),
     family: ipFamily(t.vip) ?? 4,
     scheduler: t.scheduler + (t.persistence ? ` persistent ${t.persistence}s` : ''),

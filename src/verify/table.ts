@@ -26,10 +26,10 @@ export function formatVerifyRecord(v: VerifyRecord): string {
   return out.join('\n');
 }
 
-/** One line: "verify: 3 of 4 services passed, 1 degraded (web-dr: rs1 down)" (the recap and `lvsplay verify`). */
+/** One line: "verify: 3 of 4 services passed, 1 degraded (web-dr: rs1 down)" (or "rs1 drained": `lvsplay drain`), in the recap and `lvsplay verify`. */
 export function verifySummary(records: readonly VerifyRecord[]): string {
   const failed = records.filter((r) => !r.pass);
   const degraded = records.filter((r) => r.pass && r.verdict === 'DEGRADED');
-  const deg = degraded.length ? `, ${degraded.length} degraded (${degraded.map((r) => `${r.service}: ${(r.down ?? []).map((d) => d.backend).join(', ')} down`).join('; ')})` : '';
+  const deg = degraded.length ? `, ${degraded.length} degraded (${degraded.map((r) => `${r.service}: ${(r.down ?? []).map((d) => `${d.backend} ${r.drained?.includes(d.backend) ? 'drained' : 'down'}`).join(', ')}`).join('; ')})` : '';
   return `verify: ${records.length - failed.length - degraded.length} of ${records.length} services passed${deg}${failed.length ? `, ${failed.length} failed (${failed.map((r) => r.service).join(', ')})` : ''}`;
 }

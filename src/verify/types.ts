@@ -11,6 +11,8 @@ export interface VerifyRecord {
   verdict?: 'PASS' | 'FAIL' | 'DEGRADED';
   /** declared real servers not serving on the active director, with the cause; allowed: accepted as degraded */
   down?: Array<{ backend: string; reason: string; allowed: boolean }>;
+  /** real servers taken out by `lvsplay drain` (accepted: DEGRADED) */
+  drained?: string[];
   /** 'VIP:port' ('[fd00:18::100]:80' for IPv6) */
   vip?: string;
   /** address family of the service (its VIP's): 4 or 6 */

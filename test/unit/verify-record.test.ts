@@ -7,7 +7,7 @@ import { parseSnapshot, vipInterface, parseIpAddrJson } from '../../src/verify/d
 import { parseNodeProbeOutput } from '../../src/verify/probe-output.ts';
 import { services } from '../../src/verify/spec.ts';
 import type { VerifyJob } from '../../src/verify/targets.ts';
-import { formatVerifyRecord } from '../../src/verify/table.ts';
+import { formatVerifyRecord, verifySummary } from '../../src/verify/table.ts';
 
 const VIP = '198.18.0.100';
 const job = (o: Partial<VerifyJob['target']> = {}): VerifyJob => ({
@@ -33,7 +33,7 @@ function addrJson(holdsVip: boolean, own: string): string {
   ]);
 }
 
-function snapshot(host: string, o: { holds: boolean; reals: Array<[string, number, number]>; scheduler?: string; active?: number; dump?: string }) {
+function snapshot(host: string, o: { holds: boolean; reals: Array<[string, number, number]>; scheduler?: string; active?: number; dump?: string; drained?: string }) {
   const list = o.reals.map(([rs, w]) => `  -> ${rs.padEnd(28)} Route   ${w}      ${o.active ?? 0}          0`).join('\n');
   const stats = o.reals.map(([rs, , c]) => `  -> ${rs.padEnd(28)} ${String(c).padStart(8)}       0        0        0        0`).join('\n');
   const total = o.reals.reduce((a, [, , c]) => a + c, 0);
@@ -44,6 +44,7 @@ function snapshot(host: string, o: { holds: boolean; reals: Array<[string, numbe
     '@@stats', 'IP Virtual Server version 1.2.1 (size=4096)', 'Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes', '  -> RemoteAddress:Port',
     `TCP  ${VIP}:80 ${String(total).padStart(10)}        0        0        0        0`, stats,
     ...(o.dump ? [o.dump] : []),
+    ...(o.drained ? ['@@drained', o.drained] : []),
   ].join('\n');
   return parseSnapshot(host, out + '\n', 0);
 }
@@ -234,6 +235,41 @@ test('weight 0: a drain in progress or a weight set outside lvsplay; missing alt
   // rs2 alive = 1 in the dump but absent from the table: removed behind keepalived's back
   const gone = buildRecord({ job: job(), run: run(alternating(100, () => 'rs1')), ...snaps([snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 1, 0]], dump })], [snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 1, 100]] })]) });
   t.regex(gone.reasons!.join('\n'), /rs2 \(198\.18\.0\.22:80\) is missing from dir1's IPVS table although keepalived's checker holds it up/);
+});
+
+// issue 15 point 5: a server drained by `lvsplay drain` (the director's drain state file) is accepted
+test('a server drained by lvsplay drain: DEGRADED (exit 0), named with its time, shares among the others; weight 0 without a drain stays FAIL', (t) => {
+  const state = '# managed by lvsplay\nweb-dr rs1 2026-12-02T05:00:00Z\nweb-tun rs2 2026-12-02T05:00:00Z';
+  const rs: Array<[string, number, number]> = [['198.18.0.21:80', 0, 0], ['198.18.0.22:80', 1, 0]];
+  const wrr = job({ scheduler: 'wrr', backends: [...job().target.backends, { label: 'rs3', host: 'rs3', address: '198.18.0.23', port: 80, weight: 2 }] });
+  const rs3: Array<[string, number, number]> = [...rs, ['198.18.0.23:80', 2, 0]];
+  // rs2 1 : rs3 2 among the remaining servers, 2 connections still on rs1
+  const seq = alternating(99, (i) => (i % 3 === 0 ? 'rs2' : 'rs3'));
+  const r = buildRecord({
+    job: wrr, run: run(seq),
+    ...snaps([snapshot('dir1', { holds: true, scheduler: 'wrr', reals: rs3, drained: state })], [snapshot('dir1', { holds: true, scheduler: 'wrr', active: 2, reals: [['198.18.0.21:80', 0, 0], ['198.18.0.22:80', 1, 33], ['198.18.0.23:80', 2, 66]], drained: state })]),
+  });
+  t.is(r.verdict, 'DEGRADED', r.reasons?.join('; '));
+  t.true(r.pass);
+  t.deepEqual(r.drained, ['rs1']);
+  t.deepEqual(r.down?.map((d) => [d.backend, d.allowed]), [['rs1', true]]);
+  t.regex(r.notes!.join('\n'), /DEGRADED: rs1 \(198\.18\.0\.21:80\) drained by lvsplay drain since 2026-12-02T05:00:00Z \(weight 0 on dir1, 2 active connection\(s\) left; `lvsplay undrain rs1` gives it back\) \(accepted: lvsplay drain\)/);
+  t.deepEqual(r.expected, { rs1: 0, rs2: 1 / 3, rs3: 2 / 3 });
+  t.regex(r.detail!, /^DEGRADED \(rs1 drained, accepted\), shares/);
+  t.is(verifySummary([r]), 'verify: 0 of 1 services passed, 1 degraded (web-dr: rs1 drained)');
+  // a drained server out of the table (stopped for its maintenance): still drained, the cause said
+  const out = buildRecord({ job: job(), run: run(alternating(100, () => 'rs2')), ...snaps([snapshot('dir1', { holds: true, reals: [['198.18.0.22:80', 1, 0]], dump, drained: state })], [snapshot('dir1', { holds: true, reals: [['198.18.0.22:80', 1, 100]], drained: state })]) });
+  t.is(out.verdict, 'DEGRADED', out.reasons?.join('; '));
+  t.regex(out.notes!.join('\n'), /rs1 \(198\.18\.0\.21:80\) drained by lvsplay drain since 2026-12-02T05:00:00Z \(and out of dir1's table: rs1 \(198\.18\.0\.21:80\) fails its health check on dir1/);
+  // the same weight 0 without a drain entry for this service: FAIL, as before
+  const other = buildRecord({ job: job(), run: run(alternating(100, () => 'rs2')), ...snaps([snapshot('dir1', { holds: true, reals: rs, drained: 'web-tun rs1 2026-12-02T05:00:00Z' })], [snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 0, 0], ['198.18.0.22:80', 1, 100]] })]) });
+  t.is(other.verdict, 'FAIL');
+  t.regex(other.reasons![0]!, /has weight 0 in dir1's IPVS table, set outside lvsplay/);
+  t.is(other.drained, undefined);
+  // drained per the state but back at a weight > 0 (restored outside lvsplay): FAIL, said as such
+  const back = buildRecord({ job: job(), run: run(alternating(100)), ...snaps([snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 1, 0], ['198.18.0.22:80', 1, 0]], drained: state })], [snapshot('dir1', { holds: true, reals: [['198.18.0.21:80', 1, 50], ['198.18.0.22:80', 1, 50]], drained: state })]) });
+  t.is(back.verdict, 'FAIL');
+  t.regex(back.reasons!.join('\n'), /rs1 is drained by lvsplay drain since 2026-12-02T05:00:00Z \(dir1's drain state\), but has weight 1 in dir1's IPVS table/);
 });
 
 test('cross-check across directors: connections through the backup count; a VIP that moved is reported as such', (t) => {

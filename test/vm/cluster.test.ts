@@ -4,7 +4,8 @@
  * pair), TUN and node-svc from a fresh lab and its verification passes; VRRP holders are as configured; a client's
  * real curls reach every real server; the second run reports 0 changed; a weight changed behind lvsplay's back and
  * a web server stopped without a health check make `lvsplay verify` exit 2; `drill failover` reports takeover time
- * and lost probes for dir1/dir2; `drill realservers` rolls through the DR real servers with 0 failed probes.
+ * and lost probes for dir1/dir2; `drill realservers` rolls through the DR real servers with 0 failed probes;
+ * `lvsplay drain` / `undrain` of rs1 on web-dr (DEGRADED while drained, kept by a reload and a run).
  * Generous bounds: TCG is slow, and a fresh SSH connection through the jump can take over 10 s.
  */
 import test from 'ava';
@@ -133,6 +134,63 @@ if (why) {
     const hosts = recap(json);
     const changed = Object.entries(hosts).filter(([, h]) => h.changed !== 0);
     t.deepEqual(changed, [], JSON.stringify(hosts));
+  });
+
+  // Issue 15 point 5: a drain persists until undrain (keepalived reload, a later run) and verify accepts it
+  test.serial('lvsplay drain rs1 --service web-dr: weight 0 on dir1 and dir2, waits for the active connections, verify DEGRADED naming the drain, a run keeps it with 0 changed, undrain gives it back and verify passes', async (t) => {
+    t.timeout(12 * 60_000);
+    const weight = async (host: string) => /198\.18\.0\.21:80 +Route +(\d+) +(\d+)/.exec((await lab().ssh(host, 'ipvsadm -Ln -t 198.18.0.100:80')).stdout);
+    // 4 idle connections through the VIP for 60 s (rr: two of them on rs1), closed by the client at the end
+    const held = lab().ssh('client', `bash -c 'for i in 1 2 3 4; do (exec 3<>/dev/tcp/198.18.0.100/80; sleep 60) & done; wait'`, 120_000);
+    try {
+      for (let i = 0; i < 30 && Number((await weight('dir1'))?.[2] ?? 0) === 0; i++) await new Promise((r) => setTimeout(r, 1000));
+      t.true(Number((await weight('dir1'))?.[2]) > 0, 'connections to rs1 are active on dir1');
+      const short = await lvsplay(['drain', 'rs1', '--service', 'web-dr', '-i', inventory(), '--wait', '2s', '--json', json('drain.json')], { timeoutMs: 5 * 60_000 });
+      t.log(short.stdout);
+      t.is(short.code, 2, 'the bound hit while connections were active');
+      t.regex(short.stdout, /still active after 2s: dir1 web-dr rs1 \(198\.18\.0\.21:80\): [12]/);
+      t.regex(short.stdout, /dir2: web-dr: 198\.18\.0\.21:80 weight 1 → 0 in the IPVS table/);
+      t.is(Number((await weight('dir1'))?.[1]), 0);
+      t.is(Number((await weight('dir2'))?.[1]), 0);
+      t.like(JSON.parse(readFileSync(json('drain.json'), 'utf8')), { command: 'drain', hosts: ['rs1'], services: ['web-dr'], changed: 2, exit: 2 });
+      // the same drain again: nothing to change, it waits until the connections ended
+      const again = await lvsplay(['drain', 'rs1', '--service', 'web-dr', '-i', inventory(), '--wait', '3m'], { timeoutMs: 5 * 60_000 });
+      t.log(again.stdout);
+      t.is(again.code, 0, again.stdout + again.stderr);
+      t.regex(again.stdout, /dir1: ok \(already drained\)/);
+      t.regex(again.stdout, /active connections ended after [\d.]+ s/);
+      t.regex(again.stdout, /drain: 2 director\(s\), 1 real server\(s\) of a service: changed=0, drained in/);
+    } finally {
+      await held;
+    }
+    // keepalived keeps it: a reload on dir1 leaves weight 0
+    t.is((await lab().ssh('dir1', 'kill -HUP $(cat /run/keepalived.pid) && sleep 3')).code, 0);
+    t.is(Number((await weight('dir1'))?.[1]), 0, 'a keepalived reload keeps the drain');
+    const v = await lvsplay(['verify', SITE, '-i', inventory(), '--json', json('drained.jsonl')], { timeoutMs: 10 * 60_000 });
+    t.log(v.stdout.split('\n').filter((l) => /^VERIFY|DEGRADED|FAIL|^verify/.test(l)).join('\n'));
+    t.is(v.code, 0, v.stdout);
+    const rec = (f: string) => Object.fromEntries(jsonLines(readFileSync(json(f), 'utf8')).filter((e) => e.event === 'verify').map((e) => [e.result.service, e.result]));
+    const drained = rec('drained.jsonl');
+    t.is(drained['web-dr'].verdict, 'DEGRADED');
+    t.deepEqual(drained['web-dr'].drained, ['rs1']);
+    t.deepEqual(drained['web-dr'].observed, { rs1: 0, rs2: 1 });
+    t.is(drained['web-tun'].verdict, 'PASS', 'rs1 still serves web-tun (--service web-dr)');
+    t.regex(v.stdout, /DEGRADED: rs1 \(198\.18\.0\.21:80\) drained by lvsplay drain since \S+Z \(weight 0 on dir1/);
+    t.regex(v.stdout, /verify: 3 of 4 services passed, 1 degraded \(web-dr: rs1 drained\)/);
+    // a later run neither undoes it nor reports it
+    const run = await lvsplay(['run', SITE, '-i', inventory(), '--limit', 'directors', '--no-verify', '--json', json('drained-run.jsonl')], { timeoutMs: 10 * 60_000 });
+    t.is(run.code, 0, run.stdout.slice(-2000));
+    t.deepEqual(Object.entries(recap(json('drained-run.jsonl'))).filter(([, h]) => h.changed !== 0), []);
+    t.is(Number((await weight('dir2'))?.[1]), 0, 'the run kept the drain');
+    const back = await lvsplay(['undrain', 'rs1', '-i', inventory()], { timeoutMs: 5 * 60_000 });
+    t.log(back.stdout);
+    t.is(back.code, 0, back.stdout + back.stderr);
+    t.regex(back.stdout, /dir1: web-dr: 198\.18\.0\.21:80 weight 0 → 1 in the IPVS table/);
+    t.is(Number((await weight('dir1'))?.[1]), 1);
+    t.is(Number((await weight('dir2'))?.[1]), 1);
+    const pass = await lvsplay(['verify', SITE, '-i', inventory(), '--json', json('undrained.jsonl')], { timeoutMs: 10 * 60_000 });
+    t.is(pass.code, 0, pass.stdout);
+    t.deepEqual(Object.values(rec('undrained.jsonl')).map((r: any) => r.verdict), ['PASS', 'PASS', 'PASS', 'PASS']);
   });
 
   // Issue 11: drift that keepalived does not repair is repaired by the run; --check shows it and touches nothing.

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { ExpandContext, Step } from '../../src/engine/types.ts';
 import { address, file, ipvs, ipvsKeepalived, sysctl } from '../../src/steps/index.ts';
-import { serviceFamily, hostIpvsTimeouts, hostNatDip, hostNics, hostVrrp, resolveService, servicesOfDirector, trackScriptPath, vrrpInstancesOf } from '../../src/cluster/cluster.ts';
+import { serviceFamily, hostIpvsSysctls, hostIpvsTimeouts, hostNatDip, hostNics, hostVrrp, resolveService, servicesOfDirector, trackScriptPath, vrrpInstancesOf } from '../../src/cluster/cluster.ts';
 import { parseCidr } from '../../src/facts/netaddr.ts';
 import type { LvsRole } from '../../src/cluster/registry.ts';
 import { CLUSTER_CHECKS } from '../../src/cluster/rules/index.ts';
@@ -64,7 +64,8 @@ export const directorShape = {
   modules: z.array(z.string().regex(/^[A-Za-z0-9_-]+$/)).default([]),
   /** `ipvsadm --set` timeouts; default: the host's lvs_ipvs_timeouts (unset: left as they are) */
   ipvsTimeouts: ipvsTimeoutsSchema.optional(),
-  /** `net.ipv4.vs.*` sysctls over the defaults (IPVS_DIRECTOR_SYSCTLS); set a key to 0 to keep the kernel's behaviour */
+  /** `net.ipv4.vs.*` sysctls over the defaults (IPVS_DIRECTOR_SYSCTLS); set a key to 0 to keep the kernel's behaviour;
+   *  default: the host's lvs_ipvs_sysctls */
   ipvsSysctls: ipvsSysctlsSchema.optional(),
 };
 
@@ -130,7 +131,7 @@ export function directorSteps(
   return [
     ...(o.install ? installSteps(['keepalived', 'ipvsadm']) : []),
     ...ipvsModuleSteps(schedulers, o.modules),
-    sysctl(`90-lvs-${role}`, { ...forwarding, ...ipvsSysctls(o.ipvsSysctls) }),
+    sysctl(`90-lvs-${role}`, { ...forwarding, ...ipvsSysctls(o.ipvsSysctls ?? hostIpvsSysctls(inv, host)) }),
     ...nat,
     // keepalived owns the IPVS table of a director; only the timeouts are set here (prune: false keeps its services)
     ...(timeouts ? [ipvs({ services: [], prune: false, timeouts, name: `ipvs timeouts tcp ${timeouts.tcp} tcpfin ${timeouts.tcpfin} udp ${timeouts.udp}` })] : []),

@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import type { ExpandContext, Step } from '../../src/engine/types.ts';
 import { address, ipset, iptablesChain, iptablesRule, kernelModule, link, sysctl } from '../../src/steps/index.ts';
-import { hostNodeSvc, resolveService } from '../../src/cluster/cluster.ts';
+import { hostIpvsSysctls, hostNodeSvc, resolveService } from '../../src/cluster/cluster.ts';
 import type { LvsRole } from '../../src/cluster/registry.ts';
 import { CLUSTER_CHECKS } from '../../src/cluster/rules/index.ts';
 import { renderNodeSvcMain, renderNodeSvcService } from '../lib/render.ts';
@@ -72,7 +72,7 @@ export function nodeSvc(options: NodeSvcOptions = {}): LvsRole {
         kernelModule('dummy', { persist: 'lvs-node-svc' }),
         link(device, { type: 'dummy', up: true }),
         ...vips.map((v) => address(device, `${v}/32`)),
-        sysctl('90-lvs-node-svc', { ...ipvsSysctls(o.ipvsSysctls), 'net.ipv4.vs.conntrack': 1, 'net.ipv4.ip_forward': 1 }),
+        sysctl('90-lvs-node-svc', { ...ipvsSysctls(o.ipvsSysctls ?? hostIpvsSysctls(inv, host)), 'net.ipv4.vs.conntrack': 1, 'net.ipv4.ip_forward': 1 }),
         ipset(set, 'hash:ip,port', { members: services.map((s) => `${s.service.vip},${s.service.protocol.toLowerCase()}:${s.service.port}`) }),
         iptablesChain('nat', chains.services),
         iptablesChain('nat', chains.mark_masq),

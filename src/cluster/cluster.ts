@@ -7,6 +7,7 @@ import type { Inventory } from '../inventory/types.ts';
 import { type Cidr, type Family, ipFamily, parseCidr, sameSubnet } from '../facts/netaddr.ts';
 import {
   type IpvsTimeouts,
+  ipvsSysctlsSchema,
   ipvsTimeoutsSchema,
   type LbKind,
   type NatDip,
@@ -187,6 +188,11 @@ export function hostNatDip(inv: Inventory, host: string): NatDip | undefined {
 
 export function hostIpvsTimeouts(inv: Inventory, host: string): IpvsTimeouts | undefined {
   return parsed(vars(inv, host).lvs_ipvs_timeouts, ipvsTimeoutsSchema);
+}
+
+/** The host's `net.ipv4.vs.*` sysctls over the defaults (lvs_ipvs_sysctls), e.g. sloppy_tcp for zero-loss handovers */
+export function hostIpvsSysctls(inv: Inventory, host: string): Record<string, number> | undefined {
+  return parsed(vars(inv, host).lvs_ipvs_sysctls, ipvsSysctlsSchema);
 }
 
 export interface HostVrrpInstance {

@@ -9,9 +9,9 @@ import type { Probe } from '../verify/probe-output.ts';
 import type { Connection } from '../transport/types.ts';
 import { checkpoint, InterruptedError, UsageError } from '../errors.ts';
 import { selectHosts } from '../inventory/index.ts';
-import { hostNics, vrrpInstancesOf } from '../cluster/cluster.ts';
+import { hostIpvsSysctls, hostNics, vrrpInstancesOf } from '../cluster/cluster.ts';
 import { service } from '../steps/index.ts';
-import { serviceTargets, isHttp } from '../verify/targets.ts';
+import { serviceTargets, isHttp, type ServiceTarget } from '../verify/targets.ts';
 import { services } from '../verify/spec.ts';
 import { hostInfo } from '../engine/expand.ts';
 import { prepareSteps } from './host-steps.ts';
@@ -117,6 +117,21 @@ async function waitUntil(pred: () => boolean, timeoutMs: number, signal: AbortSi
 }
 
 /** The probe host: --from (a host or the first host of a group), else the first host of `clients`, else none. */
+/**
+ * Why a VIP move may reset connections, said before the drill: a connection whose SYN went through the old master
+ * and whose next packets reach the new one is unknown there (the sync daemon, if any, sends an entry only after the
+ * connection's third packet, in batches); the new master takes the packet for its own VIP and answers RST. It
+ * survives only when the new master schedules that mid-stream packet itself (`net.ipv4.vs.sloppy_tcp=1`) to the
+ * same real server, which a hashing scheduler both directors share (sh, mh) guarantees. Pure.
+ */
+export function handoverResetNote(target: ServiceTarget, sysctls: Readonly<Record<string, number>> | undefined): string | undefined {
+  const hashing = target.scheduler === 'sh' || target.scheduler === 'mh';
+  const sloppy = (sysctls?.['net.ipv4.vs.sloppy_tcp'] ?? 0) === 1;
+  if (hashing && sloppy) return undefined;
+  const missing = [...(hashing ? [] : [`a hashing scheduler (mh with mh-port, not ${target.scheduler})`]), ...(sloppy ? [] : ['net.ipv4.vs.sloppy_tcp=1 on the directors (lvs_ipvs_sysctls)'])];
+  return `${target.name}: a connection in flight when the VIP moves can be reset by the new master (it has no IPVS entry for it); a handover that loses nothing needs ${missing.join(' and ')}`;
+}
+
 export function vantageOf(inv: Inventory, from: string | undefined): string | undefined {
   if (!from && !inv.groups.has('clients')) return undefined;
   const sel = selectHosts(inv, from ?? 'clients');
@@ -227,6 +242,8 @@ async function drillPair(inv: Inventory, pair: VrrpPair, vantage: string | undef
       const http = isHttp(target, services());
       stream = await startProbeStream(vantage, await o.connect(vantage), { host: vip, port: target.port, http, path: '/', intervalMs: o.intervalMs, timeoutMs: o.probeTimeoutMs, maxSeconds });
       Object.assign(base, { probed: hostPort(vip, target.port), vantage });
+      const note = handoverResetNote(target, hostIpvsSysctls(inv, master));
+      if (note) base.notes.push(note);
     } else {
       base.notes.push(target ? 'no vantage host (clients group or --from): no probe traffic, VIP movement only' : `no TCP service uses ${vip}: no probe traffic, VIP movement only`);
     }

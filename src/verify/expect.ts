@@ -15,10 +15,20 @@ import { ALPHA, RESIDUAL_LIMIT, adjustedResidual, chiSquareTest } from './stats.
 export type Rule = 'shares' | 'sticky' | 'reach-all';
 
 const STICKY = new Set(['sh', 'mh', 'dh', 'lblc', 'lblcr', 'fo', 'ovf']);
-const WEIGHTED = new Set(['wrr', 'wlc', 'sed', 'fo', 'ovf']);
+const WEIGHTED = new Set(['wrr', 'wlc', 'sed', 'fo', 'ovf', 'sh', 'mh']);
 
-export function ruleFor(scheduler: string, persistence: number | undefined): Rule {
+/**
+ * sh and mh hash the client address, so one client sticks to one real server; with their `-port` flag (sh-port,
+ * mh-port) they hash the client port too, and a client's new connections (a new source port each) spread by weight
+ * like a random draw: the shares rule.
+ */
+export function hashesPort(scheduler: string, flags: readonly string[] = []): boolean {
+  return (scheduler === 'sh' || scheduler === 'mh') && flags.includes(`${scheduler}-port`);
+}
+
+export function ruleFor(scheduler: string, persistence: number | undefined, flags: readonly string[] = []): Rule {
   if (persistence !== undefined && persistence > 0) return 'sticky';
+  if (hashesPort(scheduler, flags)) return 'shares';
   if (STICKY.has(scheduler)) return 'sticky';
   if (scheduler === 'rr' || scheduler === 'wrr') return 'shares';
   return 'reach-all';
@@ -57,6 +67,8 @@ export interface BackendRow {
 
 export interface EvaluateInput {
   scheduler: string;
+  /** sh-port / mh-port and the like (keepalived's scheduler flags) */
+  schedulerFlags?: readonly string[];
   persistence?: number;
   backends: BackendExpectation[];
   /** successful probes per backend label (labels outside `backends` are unexpected answers) */
@@ -83,7 +95,7 @@ export interface Evaluation {
 }
 
 export function evaluate(i: EvaluateInput): Evaluation {
-  const rule = ruleFor(i.scheduler, i.persistence);
+  const rule = ruleFor(i.scheduler, i.persistence, i.schedulerFlags);
   const reasons: string[] = [];
   const notes: string[] = [];
   const labels = new Set(i.backends.map((b) => b.label));

@@ -264,6 +264,7 @@ export function buildRecord(i: RecordInput): VerifyRecord {
 
   const ev = evaluate({
     scheduler: t.scheduler,
+    ...(t.schedulerFlags ? { schedulerFlags: t.schedulerFlags } : {}),
     ...(t.persistence !== undefined ? { persistence: t.persistence } : {}),
     backends,
     counts,
@@ -295,7 +296,7 @@ export function buildRecord(i: RecordInput): VerifyRecord {
     detail: all.length ? all.join('; ') : `${verdict === 'DEGRADED' ? `DEGRADED (${downRecords.map((d) => `${d.backend} ${drained.has(d.backend) ? 'drained' : 'down'}`).join(', ')}, accepted), ` : ''}${ev.rule}${ev.chiSquare ? ` p=${ev.chiSquare.p.toPrecision(3)}` : ''}, ${ev.probes} probes from ${i.job.vantage}, master ${master ?? '-'}`,
     vip: hostPort(t.vip, t.port),
     family: ipFamily(t.vip) ?? 4,
-    scheduler: t.scheduler + (t.persistence ? ` persistent ${t.persistence}s` : ''),
+    scheduler: t.scheduler + (t.schedulerFlags?.length ? ` (${t.schedulerFlags.join(',')})` : '') + (t.persistence ? ` persistent ${t.persistence}s` : ''),
     rule: ev.rule,
     vantage: i.job.vantage,
     master,

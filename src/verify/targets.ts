@@ -34,6 +34,8 @@ export interface ServiceTarget {
   port: number;
   protocol: 'TCP' | 'UDP';
   scheduler: string;
+  /** keepalived's scheduler flags (sh-port, mh-port, …); absent when none */
+  schedulerFlags?: string[];
   persistence?: number;
   healthCheck: string;
   backends: BackendTarget[];
@@ -87,6 +89,7 @@ export function serviceTargets(inv: Inventory): ServiceTarget[] {
       port: s.port,
       protocol: s.protocol,
       scheduler: s.scheduler,
+      ...(s.scheduler_flags.length ? { schedulerFlags: [...s.scheduler_flags] } : {}),
       ...(s.persistence_timeout !== undefined ? { persistence: s.persistence_timeout } : {}),
       healthCheck: s.health_check.type,
       backends: r.realServers.map((b) => ({ label: b.host, host: b.host, address: b.address, port: b.port, weight: b.weight })),
@@ -107,6 +110,7 @@ export function serviceTargets(inv: Inventory): ServiceTarget[] {
         port: s.port,
         protocol: s.protocol,
         scheduler: s.scheduler,
+        ...(s.scheduler_flags.length ? { schedulerFlags: [...s.scheduler_flags] } : {}),
         ...(s.persistence_timeout !== undefined ? { persistence: s.persistence_timeout } : {}),
         healthCheck: s.health_check.type,
         backends,

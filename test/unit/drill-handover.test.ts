@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { handBackScript, handoverScript, planHandover } from '../../src/drill/handover.ts';
 import { handoverFile, handoverValue } from '../../src/cluster/handover.ts';
 import { UsageError } from '../../src/errors.ts';
+import { handoverResetNote } from '../../src/drill/failover.ts';
+import type { ServiceTarget } from '../../src/verify/targets.ts';
 
 const pairs = [
   { instance: 'VI_1', vips: ['198.18.0.100'], nopreempt: false, members: [{ host: 'dir1', priority: 150 }, { host: 'dir2', priority: 100 }] },
@@ -52,4 +54,15 @@ test('planHandover: named instances, every instance for --back, unknown names an
   t.throws(() => planHandover(pairs, ['VI_9'], { back: false }), { instanceOf: UsageError, message: /no VRRP instance "VI_9"/ });
   t.throws(() => planHandover(pairs, ['VI_1'], { back: false, limit: ['dir1'] }), { instanceOf: UsageError, message: /--limit leaves out dir2, member\(s\) of VI_1/ });
   t.is(planHandover(pairs, ['VI_1'], { back: false, limit: ['dir1', 'dir2'] }).length, 1);
+});
+
+test('handoverResetNote: rr or no sloppy_tcp warns what a lossless handover needs; mh/sh with sloppy_tcp says nothing', (t) => {
+  const target = (scheduler: string): ServiceTarget => ({ name: 'web-dr', kind: 'DR', vip: '198.18.0.100', port: 80, protocol: 'TCP', scheduler, healthCheck: 'HTTP_GET', backends: [], directors: ['dir1', 'dir2'] });
+  const rr = handoverResetNote(target('rr'), undefined)!;
+  t.regex(rr, /^web-dr: a connection in flight when the VIP moves can be reset by the new master/);
+  t.regex(rr, /mh with mh-port, not rr\) and net\.ipv4\.vs\.sloppy_tcp=1 on the directors/);
+  t.regex(handoverResetNote(target('wrr'), { 'net.ipv4.vs.sloppy_tcp': 1 })!, /needs a hashing scheduler \(mh with mh-port, not wrr\)$/);
+  t.regex(handoverResetNote(target('mh'), { 'net.ipv4.vs.sloppy_tcp': 0 })!, /needs net\.ipv4\.vs\.sloppy_tcp=1 on the directors \(lvs_ipvs_sysctls\)$/);
+  t.is(handoverResetNote(target('mh'), { 'net.ipv4.vs.sloppy_tcp': 1 }), undefined);
+  t.is(handoverResetNote(target('sh'), { 'net.ipv4.vs.sloppy_tcp': 1, 'net.ipv4.vs.expire_nodest_conn': 1 }), undefined);
 });

@@ -84,6 +84,17 @@ test('director ipvsSysctls override the defaults; a key outside net.ipv4.vs is r
   t.regex(e!.message, /ipvsSysctls.*net\.ipv4\.vs\.\*/);
 });
 
+test('lvs_ipvs_sysctls (inventory) is the default of ipvsSysctls for directors and node-svc hosts; the role option wins', (t) => {
+  // a copy of the inventory whose two hosts carry the variable (a synchronous test: nothing else sees it)
+  const withVar: Inventory = { ...inv, hosts: new Map([...inv.hosts].map(([n, h]) => [n, ['dir2', 'node1'].includes(n) ? { ...h, vars: { ...h.vars, lvs_ipvs_sysctls: { 'net.ipv4.vs.sloppy_tcp': 1 } } } : h])) };
+  const script = (role: Role, host: string) => planFresh(expand(role, host, withVar).steps.find((x) => x.kind === 'sysctl')!).changes.map((c) => `${c.diff ?? ''}${c.script}`).join('\n');
+  t.regex(script(directorDrHa(), 'dir2'), /net\.ipv4\.vs\.sloppy_tcp = 1/);
+  t.regex(script(directorDrHa(), 'dir2'), /net\.ipv4\.vs\.expire_nodest_conn = 1/, 'the drain-safe defaults stay');
+  t.regex(script(nodeSvc(), 'node1'), /net\.ipv4\.vs\.sloppy_tcp = 1/);
+  t.notRegex(script(directorDrHa({ ipvsSysctls: { 'net.ipv4.vs.conn_reuse_mode': 0 } }), 'dir2'), /sloppy_tcp/);
+  t.notRegex(script(directorDrHa(), 'dir2').replace(/sloppy_tcp = 1/, ''), /sloppy/);
+});
+
 test('the keepalived config file is tested with keepalived -t before the swap and written 0644', (t) => {
   const step = expand(directorDrHa(), 'dir1').steps.find((s) => s.name === 'file /etc/keepalived/keepalived.conf')!;
   const plan = planFresh(step);

@@ -15,6 +15,25 @@ test('ruleFor: rr/wrr shares, hashing and persistence sticky, the rest reach-all
   for (const s of ['lc', 'wlc', 'sed', 'nq']) t.is(ruleFor(s, undefined), 'reach-all', s);
 });
 
+test('sh/mh with their -port flag hash the client port: shares by weight; without it (or with persistence) sticky', (t) => {
+  t.is(ruleFor('mh', undefined, ['mh-port']), 'shares');
+  t.is(ruleFor('sh', undefined, ['sh-port', 'sh-fallback']), 'shares');
+  t.is(ruleFor('mh', undefined, ['mh-fallback']), 'sticky');
+  t.is(ruleFor('mh', undefined, ['sh-port']), 'sticky', "another scheduler's flag changes nothing");
+  t.is(ruleFor('mh', 300, ['mh-port']), 'sticky', 'persistence pins a client whatever the hash');
+  const w12: BackendExpectation[] = [
+    { label: 'rs1', weight: 1, healthy: true },
+    { label: 'rs2', weight: 2, healthy: true },
+  ];
+  const fits = evaluate({ scheduler: 'mh', schedulerFlags: ['mh-port'], backends: w12, counts: counts({ rs1: 101, rs2: 199 }), failed: 0, maxFailed: 0 });
+  t.true(fits.pass, fits.reasons.join('; '));
+  t.is(fits.rule, 'shares');
+  t.is(Math.round(fits.expected.rs2! * 100), 67);
+  const even = evaluate({ scheduler: 'mh', schedulerFlags: ['mh-port'], backends: w12, counts: counts({ rs1: 150, rs2: 150 }), failed: 0, maxFailed: 0 });
+  t.false(even.pass, 'mh is weighted: 50/50 does not fit weights 1:2');
+  t.regex(even.reasons.join('\n'), /does not fit the mh shares/);
+});
+
 test('expectedShares: rr ignores weights, wrr follows them, unhealthy and weight-0 servers get nothing', (t) => {
   const b: BackendExpectation[] = [
     { label: 'a', weight: 2, healthy: true },

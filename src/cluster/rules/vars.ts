@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import {
   ipAddress,
+  ipvsSysctlsSchema,
   ipvsTimeoutsSchema,
   natDipSchema,
   nicsSchema,
@@ -20,6 +21,7 @@ const VARS: Array<[string, z.ZodType, string]> = [
   ['lvs_nics', nicsSchema, 'lvs_nics: [{name: eth1, address: 198.18.0.11/24}]'],
   ['lvs_nat_dip', natDipSchema, 'lvs_nat_dip: {address: 198.18.1.1/24, interface: eth2}'],
   ['lvs_ipvs_timeouts', ipvsTimeoutsSchema, 'lvs_ipvs_timeouts: {tcp: 900, tcpfin: 30, udp: 300}'],
+  ['lvs_ipvs_sysctls', ipvsSysctlsSchema, "lvs_ipvs_sysctls: {'net.ipv4.vs.sloppy_tcp': 1}"],
   ['lvs_rip', ipAddress, 'lvs_rip: the real server address the directors use, e.g. 198.18.0.21 (fd00::21 for IPv6 services)'],
   ['lvs_nat_gateway', ipAddress, 'lvs_nat_gateway: the director inner address (DIP), e.g. 198.18.1.1'],
 ];

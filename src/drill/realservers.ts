@@ -184,6 +184,7 @@ async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: 
     row.at = at;
     drained = true; // from the first director on: the finally restores the weight wherever it was changed
     for (const d of t.directors) await runOn(await o.connect(d), setWeightScript(t, b, 0), `weight 0 for ${rsKey}`);
+    log(`  ${b.label}: weight 0 on ${t.directors.join(', ')}; waiting for its active connections to end`);
     const left = await poll(async () => {
       const r = await tableRow();
       return !r || r.active === 0 ? 0 : undefined;
@@ -210,16 +211,19 @@ async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: 
         row.stoppedBy = `port ${b.port} blocked (iptables REJECT; ${r.stderr.trim()})`;
       } else throw new Error(`${b.host}: stop failed: ${r.stderr.trim()}`);
     }
+    log(`  ${b.label}: service stopped (${row.stoppedBy}); waiting for the health checker to remove it`);
     const removed = await poll(async () => ((await tableRow()) ? undefined : true), o.checkTimeoutMs, o.signal);
     if (removed) {
       at.removed = Date.now();
       row.removedMs = at.removed - stopAt;
     } else row.reasons.push(`the health checker did not remove ${b.label} from the table within ${fmtMs(o.checkTimeoutMs)}`);
-    log(`  ${b.label}: service stopped (${row.stoppedBy}); ${removed ? `removed by the health checker after ${fmtMs(row.removedMs!)}` : 'NOT removed'}`);
+    log(`  ${b.label}: ${removed ? `removed by the health checker after ${fmtMs(row.removedMs!)}` : 'NOT removed by the health checker'}`);
 
     // start it again
+    checkpoint(o.signal);
     const startAt = (at.start = Date.now());
     await startBack();
+    log(`  ${b.label}: web service started again; waiting for the health checker to put it back`);
     const back = await poll(async () => {
       const r = await tableRow();
       return r ? r : undefined;

@@ -12,11 +12,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import { skipLoudly, useLab, vmUnavailable } from '../helpers/lab.ts';
-import { lvsplay } from '../helpers/cli.ts';
+import { lvsplay, outputMatches } from '../helpers/cli.ts';
 
 const SITE = 'playbooks/site.ts';
 const ROUNDS = Number(process.env.LVSPLAY_HANDOVER_ROUNDS ?? 0);
-const why = ROUNDS > 0 ? await vmUnavailable() : 'a measurement: set LVSPLAY_HANDOVER_ROUNDS=N to run N rounds of handover drills';
+/** LVSPLAY_VM_DRILLS=1: the interrupt tests below, with or without handover rounds */
+const INTERRUPTS = process.env.LVSPLAY_VM_DRILLS === '1';
+const why = ROUNDS > 0 || INTERRUPTS ? await vmUnavailable() : 'set LVSPLAY_HANDOVER_ROUNDS=N (N rounds of handover drills) and/or LVSPLAY_VM_DRILLS=1 (a signal in each drill phase)';
 
 if (why) {
   skipLoudly(test, 'drills on the VM lab', why);
@@ -37,6 +39,11 @@ if (why) {
     if (!isSeq(services)) throw new Error(`no lvs_services list under all.children.lvs.vars in ${lab().inventory}`);
     const drilled = services.items.filter((x): x is YAMLMap => isMap(x) && ['web-dr', 'web-tun'].includes(String(x.get('name'))));
     if (drilled.length !== 2) throw new Error(`web-dr and web-tun not both found in ${lab().inventory}`);
+    // LVSPLAY_HANDOVER_CONFIG=lab: the lab's own rr/wrr, for a comparison (its rounds may lose probes and fail)
+    if (process.env.LVSPLAY_HANDOVER_CONFIG === 'lab') {
+      writeFileSync(file('site.yaml'), doc.toString());
+      return file('site.yaml');
+    }
     for (const x of drilled) {
       x.set('scheduler', 'mh');
       x.set('scheduler_flags', ['mh-port']);
@@ -55,7 +62,49 @@ if (why) {
     t.is(ready.stdout.trim(), 'ready');
   });
 
-  test.serial(`drill failover --mode handover: 0 lost probes at 30 ms on VI_1 and VI_2 (${ROUNDS} round(s))`, async (t) => {
+  /** rs1 is in both directors' web-dr tables at its inventory weight (1), within `ms` (the checker re-adds it) */
+  const rs1Back = async (ms: number): Promise<string> => {
+    const script = `for i in $(seq 1 ${Math.ceil(ms / 500)}); do ipvsadm -Ln -t 198.18.0.100:80 | grep -Eq '198\\.18\\.0\\.21:80 +Route +1 ' && { echo back; exit 0; }; sleep 0.5; done; ipvsadm -Ln -t 198.18.0.100:80`;
+    const [a, b] = await Promise.all([lab().ssh('dir1', script, ms + 30_000), lab().ssh('dir2', script, ms + 30_000)]);
+    return `dir1: ${a.stdout.trim()}; dir2: ${b.stdout.trim()}`;
+  };
+
+  // Issue 15 point 1 on real IPVS: a signal in each phase of `drill realservers` restores what the drill changed,
+  // says so, and exits 130; rs1 serves again at its weight on both directors, and the cluster verifies
+  if (INTERRUPTS) {
+    for (const [phase, sig, when, restored] of [
+      ['draining', 'SIGINT', /rs1: weight 0 on dir1, dir2; waiting for its active connections to end/, [/restored: rs1: weight 1 on dir1, dir2/]],
+      ['stopped', 'SIGTERM', /rs1: service stopped \(.*\); waiting for the health checker to remove it/, [/restored: rs1: web service started again/, /restored: rs1: weight 1 on dir1, dir2/]],
+      ['removed', 'SIGINT', /rs1: removed by the health checker after/, [/restored: rs1: web service started again/, /restored: rs1: weight 1 on dir1, dir2/]],
+      ['restarting', 'SIGTERM', /rs1: web service started again; waiting for the health checker to put it back/, [/restored: rs1: weight 1 on dir1, dir2/]],
+    ] as const) {
+      test.serial(`${sig} during drill realservers --only web-dr, rs1 ${phase}: restored, exit 130, rs1 back at weight 1 on both directors`, async (t) => {
+        t.timeout(8 * 60_000);
+        t.is(await rs1Back(60_000), 'dir1: back; dir2: back', 'rs1 serves before the drill');
+        const r = await lvsplay(['drill', 'realservers', SITE, '-i', inventory(), '--only', 'web-dr'], {
+          timeoutMs: 6 * 60_000,
+          during: async (pid, out) => {
+            await outputMatches(out, when, 5 * 60_000);
+            process.kill(pid, sig);
+          },
+        });
+        t.log(r.stdout + r.stderr);
+        t.is(r.code, 130, r.stdout + r.stderr);
+        t.regex(r.stderr, new RegExp(`${sig} received: stopping the drill and restoring`));
+        for (const re of restored) t.regex(r.stdout, re);
+        t.notRegex(r.stdout + r.stderr, /RESTORE (WEIGHT )?FAILED/);
+        t.false(/rs2: weight 0/.test(r.stdout), 'the drill did not go on to rs2');
+        t.is(await rs1Back(60_000), 'dir1: back; dir2: back', 'rs1 back in both tables at weight 1');
+      });
+    }
+    test.serial('after the interrupted drills every service verifies', async (t) => {
+      t.timeout(10 * 60_000);
+      const v = await lvsplay(['verify', SITE, '-i', inventory()], { timeoutMs: 10 * 60_000 });
+      t.is(v.code, 0, v.stdout + v.stderr);
+    });
+  }
+
+  if (ROUNDS > 0) test.serial(`drill failover --mode handover: 0 lost probes at 30 ms on VI_1 and VI_2 (${ROUNDS} round(s))`, async (t) => {
     t.timeout(ROUNDS * 10 * 60_000);
     const figures: string[] = [];
     const lossy: string[] = [];

@@ -128,7 +128,7 @@ export function handoverResetNote(target: ServiceTarget, sysctls: Readonly<Recor
   const hashing = target.scheduler === 'sh' || target.scheduler === 'mh';
   const sloppy = (sysctls?.['net.ipv4.vs.sloppy_tcp'] ?? 0) === 1;
   if (hashing && sloppy) return undefined;
-  const missing = [...(hashing ? [] : [`a hashing scheduler (mh with mh-port, not ${target.scheduler})`]), ...(sloppy ? [] : ['net.ipv4.vs.sloppy_tcp=1 on the directors (lvs_ipvs_sysctls)'])];
+  const missing = [...(hashing ? [] : [`a hashing scheduler (mh with mh-port and mh-fallback, not ${target.scheduler})`]), ...(sloppy ? [] : ['net.ipv4.vs.sloppy_tcp=1 on the directors (lvs_ipvs_sysctls)'])];
   return `${target.name}: a connection in flight when the VIP moves can be reset by the new master (it has no IPVS entry for it); a handover that loses nothing needs ${missing.join(' and ')}`;
 }
 

@@ -60,8 +60,8 @@ test('handoverResetNote: rr or no sloppy_tcp warns what a lossless handover need
   const target = (scheduler: string): ServiceTarget => ({ name: 'web-dr', kind: 'DR', vip: '198.18.0.100', port: 80, protocol: 'TCP', scheduler, healthCheck: 'HTTP_GET', backends: [], directors: ['dir1', 'dir2'] });
   const rr = handoverResetNote(target('rr'), undefined)!;
   t.regex(rr, /^web-dr: a connection in flight when the VIP moves can be reset by the new master/);
-  t.regex(rr, /mh with mh-port, not rr\) and net\.ipv4\.vs\.sloppy_tcp=1 on the directors/);
-  t.regex(handoverResetNote(target('wrr'), { 'net.ipv4.vs.sloppy_tcp': 1 })!, /needs a hashing scheduler \(mh with mh-port, not wrr\)$/);
+  t.regex(rr, /mh with mh-port and mh-fallback, not rr\) and net\.ipv4\.vs\.sloppy_tcp=1 on the directors/);
+  t.regex(handoverResetNote(target('wrr'), { 'net.ipv4.vs.sloppy_tcp': 1 })!, /needs a hashing scheduler \(mh with mh-port and mh-fallback, not wrr\)$/);
   t.regex(handoverResetNote(target('mh'), { 'net.ipv4.vs.sloppy_tcp': 0 })!, /needs net\.ipv4\.vs\.sloppy_tcp=1 on the directors \(lvs_ipvs_sysctls\)$/);
   t.is(handoverResetNote(target('mh'), { 'net.ipv4.vs.sloppy_tcp': 1 }), undefined);
   t.is(handoverResetNote(target('sh'), { 'net.ipv4.vs.sloppy_tcp': 1, 'net.ipv4.vs.expire_nodest_conn': 1 }), undefined);

@@ -19,11 +19,11 @@ test('the reference inventory: 8 hosts, mgmt/front/back nets, jump on 127.0.0.1:
   const dir1 = tp.hosts.find((h) => h.name === 'dir1')!;
   t.deepEqual(dir1.nics.map((n) => [n.name, n.net, n.addresses]), [
     ['eth0', 'mgmt', ['198.19.0.11/24']],
-    ['eth1', 'front', ['198.18.0.11/24']],
-    ['eth2', 'back', ['198.18.1.11/24']],
+    ['eth1', 'front', ['198.18.0.11/24', 'fd00:18::11/64']],
+    ['eth2', 'back', ['198.18.1.11/24', 'fd00:18:1::11/64']],
   ]);
   t.true(dir1.needsIpvs);
-  t.deepEqual(tp.hosts.find((h) => h.name === 'nat1')!.gateways, ['198.18.1.1']);
+  t.deepEqual(tp.hosts.find((h) => h.name === 'nat1')!.gateways, ['198.18.1.1', 'fd00:18:1::1']);
   t.false(tp.hosts.find((h) => h.name === 'client')!.needsIpvs);
 });
 

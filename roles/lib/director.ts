@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { ExpandContext, Step } from '../../src/engine/types.ts';
 import { address, file, ipvs, ipvsKeepalived, sysctl } from '../../src/steps/index.ts';
-import { serviceFamily, hostIpvsSysctls, hostIpvsTimeouts, hostNatDip, hostNics, hostVrrp, resolveService, servicesOfDirector, trackScriptPath, vrrpInstancesOf } from '../../src/cluster/cluster.ts';
+import { serviceFamily, hostIpvsSysctls, hostIpvsTimeouts, hostNatDips, hostNics, hostVrrp, resolveService, servicesOfDirector, trackScriptPath, vrrpInstancesOf } from '../../src/cluster/cluster.ts';
 import { parseCidr } from '../../src/facts/netaddr.ts';
 import type { LvsRole } from '../../src/cluster/registry.ts';
 import { CLUSTER_CHECKS } from '../../src/cluster/rules/index.ts';
@@ -51,7 +51,7 @@ export function keepalivedTable(config: KeepalivedConfig): { services: IpvsServi
 export const directorShape = {
   /** lb_kinds of the services this director renders (director-nat: NAT; director-dr-ha: DR, TUN) */
   kinds: z.array(z.enum(['NAT', 'DR', 'TUN'], { error: 'kinds are NAT, DR or TUN' })).min(1).optional(),
-  /** NAT inner address the real servers route through; default: the host's lvs_nat_dip */
+  /** NAT inner address the real servers route through; default: the host's lvs_nat_dip (one per family) */
   dip: natDipSchema.optional(),
   /** serve only these services (names in lvs_services); default: every service of the role's lb_kinds for the host */
   services: z.array(z.string().min(1)).min(1).optional(),
@@ -119,8 +119,8 @@ export function directorSteps(
   // an IPv6 NAT service's replies are routed by the IPv6 stack: it forwards only with its own switch on
   if (config.services.some((s) => s.service.lb_kind === 'NAT' && serviceFamily(s.service) === 6)) forwarding['net.ipv6.conf.all.forwarding'] = 1;
   if (kinds.includes('NAT')) {
-    const dip = o.dip ?? hostNatDip(inv, host);
-    if (dip) {
+    // one DIP per family on a dual-stack NAT director
+    for (const dip of o.dip ? [o.dip] : hostNatDips(inv, host)) {
       // a DIP that is a VRRP VIP follows the active director (keepalived holds it); otherwise it is a plain address
       const c = parseCidr(dip.address)!;
       const asVip = config.instances.some((i) => i.vips.some((v) => v.address === c.address));

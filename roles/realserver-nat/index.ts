@@ -7,8 +7,8 @@ import { z } from 'zod';
 import type { ExpandContext, Step } from '../../src/engine/types.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 import { route, sysctl } from '../../src/steps/index.ts';
-import { allServices, natGatewayOf } from '../../src/cluster/cluster.ts';
-import { ipFamily, networkOf, parseCidr } from '../../src/facts/netaddr.ts';
+import { natGatewayOf, natRealServerFamilies } from '../../src/cluster/cluster.ts';
+import { type Family, ipFamily, networkOf, parseCidr } from '../../src/facts/netaddr.ts';
 import { persistOf } from '../lib/realserver.ts';
 import type { LvsRole } from '../../src/cluster/registry.ts';
 import { CLUSTER_CHECKS } from '../../src/cluster/rules/index.ts';
@@ -25,7 +25,7 @@ function defaultRoute(gw: string): string {
 const schema = z.strictObject({
   /** the director address to route through; default: lvs_nat_gateway, else the DIP of the host's NAT directors */
   gateway: ipAddress.optional(),
-  /** client networks to route via the gateway; default: the default route */
+  /** client networks to route via the gateway of their family; default: the default route (of each family) */
   routes: z.array(cidr).min(1).optional(),
   /** false: net.ipv4.tcp_timestamps=0 (unset: left as it is) */
   tcpTimestamps: z.boolean().optional(),
@@ -40,28 +40,35 @@ export type RealserverNatOptions = z.input<typeof schema>;
 
 export function realserverNat(options: RealserverNatOptions = {}): LvsRole {
   const o = roleOptions(schema, options, ROLE);
-  const gatewayFor = (inv: Inventory, host: string) => o.gateway ?? natGatewayOf(inv, host).gateway;
-  const isNatRealServer = (inv: Inventory, host: string) => allServices(inv).some((s) => s.lb_kind === 'NAT' && s.real_servers.some((r) => r.host === host));
+  const gatewayFor = (inv: Inventory, host: string, family?: Family) =>
+    (o.gateway && (family === undefined || ipFamily(o.gateway) === family) ? o.gateway : undefined) ?? natGatewayOf(inv, host, family).gateway;
   return {
     role: ROLE,
     realServerOf: 'NAT',
     gatewayFor,
     steps(ctx: ExpandContext) {
       const host = ctx.host.name;
-      // a host no NAT service lists is left alone (unless a gateway is given): one play can cover all real servers
-      if (!o.gateway && !isNatRealServer(ctx.inventory, host)) return [];
-      const gw = gatewayFor(ctx.inventory, host);
-      if (!gw) return []; // reported by the cluster check (no route back through the director)
-      const dests = (o.routes ?? ['default']).map((r) => (r === 'default' ? defaultRoute(gw) : networkOf(parseCidr(r.trim())!)));
+      // a host no NAT service lists is left alone (unless a gateway is given): one play can cover all real servers.
+      // A dual-stack one routes each family's replies through that family's gateway
+      const families = natRealServerFamilies(ctx.inventory, host);
+      if (o.gateway && !families.includes(ipFamily(o.gateway)!)) families.push(ipFamily(o.gateway)!);
+      const routes: Array<{ dest: string; gw: string }> = [];
+      for (const fam of families) {
+        const gw = gatewayFor(ctx.inventory, host, fam);
+        if (!gw) continue; // reported by the cluster check (no route back through the director)
+        const mine = (o.routes ?? ['default']).filter((r) => r === 'default' || parseCidr(r.trim())!.family === fam);
+        for (const r of mine) routes.push({ dest: r === 'default' ? defaultRoute(gw) : networkOf(parseCidr(r.trim())!), gw });
+      }
+      if (routes.length === 0) return [];
       const tuning: Record<string, number> = {
         ...(o.tcpTimestamps !== undefined ? { 'net.ipv4.tcp_timestamps': o.tcpTimestamps ? 1 : 0 } : {}),
         ...(o.finTimeout !== undefined ? { 'net.ipv4.tcp_fin_timeout': o.finTimeout } : {}),
         ...(o.twReuse !== undefined ? { 'net.ipv4.tcp_tw_reuse': o.twReuse ? 1 : 0 } : {}),
       };
       const steps: Step[] = [
-        ...dests.map((d) => route(d, { via: gw })),
+        ...routes.map((r) => route(r.dest, { via: r.gw })),
         ...(Object.keys(tuning).length ? [sysctl('90-lvs-realserver-nat', tuning)] : []),
-        ...persistSteps(ROLE, persistOf(ctx.host.vars, o.persist), dests.map((d) => sh`ip route replace ${d} via ${gw}`)),
+        ...persistSteps(ROLE, persistOf(ctx.host.vars, o.persist), routes.map((r) => sh`ip route replace ${r.dest} via ${r.gw}`)),
       ];
       return steps;
     },

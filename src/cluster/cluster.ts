@@ -11,7 +11,8 @@ import {
   ipvsTimeoutsSchema,
   type LbKind,
   type NatDip,
-  natDipSchema,
+  natDipsSchema,
+  natGatewaysSchema,
   type NodeSvc,
   nodeSvcSchema,
   nicsSchema,
@@ -182,8 +183,14 @@ export function hostNodeSvc(inv: Inventory, host: string): NodeSvc | undefined {
   return parsed(vars(inv, host).lvs_node_svc, nodeSvcSchema);
 }
 
-export function hostNatDip(inv: Inventory, host: string): NatDip | undefined {
-  return parsed(vars(inv, host).lvs_nat_dip, natDipSchema);
+/** A NAT director's inner addresses (DIPs): `lvs_nat_dip`, one mapping or a list with one per family. */
+export function hostNatDips(inv: Inventory, host: string): NatDip[] {
+  return parsed(vars(inv, host).lvs_nat_dip, natDipsSchema) ?? [];
+}
+
+/** A NAT director's inner address of `family` (default: its first). */
+export function hostNatDip(inv: Inventory, host: string, family?: Family): NatDip | undefined {
+  return hostNatDips(inv, host).find((d) => ofFamily(parseCidr(d.address)!.address, family));
 }
 
 export function hostIpvsTimeouts(inv: Inventory, host: string): IpvsTimeouts | undefined {
@@ -272,8 +279,7 @@ export function vrrpInstancesOf(inv: Inventory, host: string, vrrp: Vrrp | undef
 export function directorAddresses(inv: Inventory, host: string): string[] {
   const out = new Set(hostAddresses(inv, host));
   for (const i of vrrpInstancesOf(inv, host)) for (const v of i.vips) out.add(v.address);
-  const dip = hostNatDip(inv, host);
-  if (dip) out.add(parseCidr(dip.address)!.address);
+  for (const dip of hostNatDips(inv, host)) out.add(parseCidr(dip.address)!.address);
   return [...out];
 }
 
@@ -282,20 +288,28 @@ export function realServerVips(inv: Inventory, host: string, kind: LbKind): stri
   return [...new Set(allServices(inv).filter((s) => s.lb_kind === kind && s.real_servers.some((r) => r.host === host)).map((s) => s.vip))].sort();
 }
 
+/** The address families of the NAT services that list `host` as a real server. */
+export function natRealServerFamilies(inv: Inventory, host: string): Family[] {
+  const fams = new Set(allServices(inv).filter((s) => s.lb_kind === 'NAT' && s.real_servers.some((r) => r.host === host)).map(serviceFamily));
+  return ([4, 6] as const).filter((f) => fams.has(f));
+}
+
 /**
- * The gateway a NAT real server routes back through: the host's `lvs_nat_gateway`, else the DIP of the directors
- * (hosts with `lvs_nat_dip`) whose NAT services list it, when they agree on one.
+ * The gateway of `family` (default: either) a NAT real server routes back through: its `lvs_nat_gateway` of that
+ * family, else the DIP of that family of the directors (hosts with `lvs_nat_dip`) whose NAT services of that family
+ * list it, when they agree on one. A dual-stack NAT real server has one gateway per family.
  */
-export function natGatewayOf(inv: Inventory, host: string): { gateway?: string; candidates: string[] } {
-  const v = vars(inv, host).lvs_nat_gateway;
-  if (isIp(v)) return { gateway: v, candidates: [v] };
+export function natGatewayOf(inv: Inventory, host: string, family?: Family): { gateway?: string; candidates: string[] } {
+  const own = (parsed(vars(inv, host).lvs_nat_gateway, natGatewaysSchema) ?? []).filter((g) => ofFamily(g, family));
+  if (own.length > 0) return { gateway: own[0], candidates: own };
   const dips = new Set<string>();
   for (const d of inv.hosts.keys()) {
-    const dip = hostNatDip(inv, d);
-    if (!dip) continue;
-    if (hostServices(inv, d).some((s) => s.lb_kind === 'NAT' && s.real_servers.some((r) => r.host === host))) dips.add(parseCidr(dip.address)!.address);
+    const lists = (s: Service) => s.lb_kind === 'NAT' && ofFamily(s.vip, family) && s.real_servers.some((r) => r.host === host);
+    for (const s of hostServices(inv, d).filter(lists)) {
+      const dip = hostNatDip(inv, d, serviceFamily(s));
+      if (dip) dips.add(parseCidr(dip.address)!.address);
+    }
   }
   const candidates = [...dips].sort();
   return candidates.length === 1 ? { gateway: candidates[0], candidates } : { candidates };
 }
-

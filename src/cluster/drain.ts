@@ -69,12 +69,14 @@ export function applyDrain(s: ResolvedService, entries: readonly DrainEntry[]): 
 }
 
 /**
- * `text` (a keepalived config written by the roles) with the weight of real server `real` ('ADDR:PORT') of
+ * `text` (a keepalived config written by the roles) with the weight of real server `real` ('ADDR:PORT', '[IPv6]:PORT') of
  * `virtual_server VIP PORT` (protocol `protocol`) set to `weight`: the same bytes the roles render for that weight.
  * undefined when the config does not declare that real server with a weight line.
  */
 export function setConfigWeight(text: string, service: { protocol: string; vip: string; port: number }, real: string, weight: number): string | undefined {
   const lines = text.split('\n');
+  // 'ADDR:PORT' or '[IPv6]:PORT' (hostPort) as keepalived.conf writes it: `real_server ADDR PORT`
+  const realServerLine = real.replace(/^\[?(.*?)\]?:(\d+)$/, '$1 $2');
   const body = (l: string) => l.replace(/[#!].*$/, '').trim();
   const opens = (l: string) => (body(l).match(/\{/g)?.length ?? 0) - (body(l).match(/\}/g)?.length ?? 0);
   for (let i = 0; i < lines.length; i++) {
@@ -91,7 +93,7 @@ export function setConfigWeight(text: string, service: { protocol: string; vip: 
     block.forEach((l, j) => {
       const b = body(l);
       if (d === 1 && /^protocol\s+\S+$/.test(b)) protocol = b.split(/\s+/)[1]!.toUpperCase();
-      if (d === 1 && b === `real_server ${real.replace(/:(\d+)$/, ' $1')} {`) inReal = true;
+      if (d === 1 && b === `real_server ${realServerLine} {`) inReal = true;
       else if (inReal && d === 2 && /^weight\s+\d+$/.test(b)) weightLine = i + 1 + j;
       d += opens(l);
       if (d <= 1) inReal = false;

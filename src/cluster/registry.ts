@@ -7,6 +7,7 @@ import type { Inventory } from '../inventory/types.ts';
 import { selectHosts } from '../inventory/index.ts';
 import type { PlaybookCheckContext, Playbook, Role, StepLike } from '../engine/types.ts';
 import type { LbKind } from './schema.ts';
+import type { Family } from '../facts/netaddr.ts';
 
 /** The role that makes a host a real server of each lb_kind (named in problems when no play applies it). */
 export const REAL_SERVER_ROLE: Readonly<Record<LbKind, string>> = { NAT: 'realserver-nat', DR: 'realserver-dr', TUN: 'realserver-tun' };
@@ -21,8 +22,8 @@ export interface LvsRole extends Role {
   readonly realServerOf?: LbKind;
   /** DR/TUN real servers: the VIPs the role configures on `host` */
   vipsFor?(inv: Inventory, host: string): string[];
-  /** NAT real servers: the gateway the role routes through on `host` */
-  gatewayFor?(inv: Inventory, host: string): string | undefined;
+  /** NAT real servers: the gateway (of `family`, when given: a dual-stack host has one per family) the role routes through on `host` */
+  gatewayFor?(inv: Inventory, host: string, family?: Family): string | undefined;
   /** node services: the role serves the host's lvs_node_svc */
   readonly nodeServices?: boolean;
 }

@@ -8,8 +8,8 @@
  *   lvs_node_svc   node-svc: kube-proxy-style services on a plain host
  *   lvs_nics       a host's NICs [{name, address: CIDR}] (the lab's `lab_nics` is read too)
  *   lvs_rip        a real server's address for the services (default: see realServerAddress)
- *   lvs_nat_dip    director-nat: the inner address {address: CIDR, interface}
- *   lvs_nat_gateway realserver-nat: the director address to route through
+ *   lvs_nat_dip    director-nat: the inner address {address: CIDR, interface}, or a list of them, one per family
+ *   lvs_nat_gateway realserver-nat: the director address to route through (a list: one per family)
  *   lvs_ipvs_timeouts {tcp, tcpfin, udp} for `ipvsadm --set`
  */
 import { z } from 'zod';
@@ -213,6 +213,27 @@ export const nicsSchema = z.array(
 
 export const natDipSchema = z.strictObject({ address: cidrWithPrefix, interface: ifname });
 export type NatDip = z.output<typeof natDipSchema>;
+
+/** Address families of a list of addresses (or CIDRs) named more than once. */
+function repeatedFamilies(addresses: string[]): Family[] {
+  const fams = addresses.map((a) => parseCidr(a.trim())?.family);
+  return ([4, 6] as const).filter((f) => fams.filter((x) => x === f).length > 1);
+}
+const onePerFamily = (what: string, example: string) => (list: string[], ctx: z.RefinementCtx) => {
+  for (const f of repeatedFamilies(list)) {
+    ctx.addIssue({ code: 'custom', message: `${what} lists more than one IPv${f} address (${list.join(', ')}): one per address family (e.g. ${example})` });
+  }
+};
+
+/** `lvs_nat_dip`: one inner address, or (a dual-stack NAT director) a list with at most one per family. */
+export const natDipsSchema = z
+  .union([natDipSchema.transform((d) => [d]), z.array(natDipSchema).min(1, { error: 'lvs_nat_dip needs at least one address' })])
+  .superRefine((l, ctx) => onePerFamily('lvs_nat_dip', '[{address: 198.18.1.1/24, interface: eth2}, {address: fd00:18:1::1/64, interface: eth2}]')(l.map((d) => d.address), ctx));
+
+/** `lvs_nat_gateway`: the director address to route through, or a list with at most one per family. */
+export const natGatewaysSchema = z
+  .union([ipAddress.transform((a) => [a]), z.array(ipAddress).min(1, { error: 'lvs_nat_gateway needs at least one address' })])
+  .superRefine(onePerFamily('lvs_nat_gateway', '[198.18.1.1, fd00:18:1::1]'));
 
 export const ipvsTimeoutsSchema = z.strictObject({
   tcp: z.number().int().min(1).max(86400 * 7),

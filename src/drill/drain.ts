@@ -13,6 +13,7 @@ import { atomicWriteScript } from '../steps/atomic-write.ts';
 import { PlanError } from '../steps/common.ts';
 import { service } from '../steps/service.ts';
 import { sh } from '../shell.ts';
+import { hostPort } from '../facts/netaddr.ts';
 import { DRAIN_STATE_FILE, formatDrainState, parseDrainState, setConfigWeight, withDrained, withUndrained, type DrainPair } from '../cluster/drain.ts';
 import { serviceTargets, type ServiceTarget } from '../verify/targets.ts';
 import { parseIpvsList, serviceKey } from '../verify/ipvsadm.ts';
@@ -57,7 +58,7 @@ export function planDrain(inv: Inventory, hosts: readonly string[], o: { command
       const b = t.backends.find((x) => x.label === h)!;
       // node-svc targets of a name used twice are called NODE/NAME; the node's own config names the service NAME
       const service = t.kind === 'node-svc' && t.name.includes('/') ? t.name.slice(t.name.indexOf('/') + 1) : t.name;
-      out.push({ service, host: h, kind: t.kind, protocol: t.protocol, vip: t.vip, port: t.port, real: `${b.address}:${b.port}`, weight: b.weight, directors: t.directors });
+      out.push({ service, host: h, kind: t.kind, protocol: t.protocol, vip: t.vip, port: t.port, real: hostPort(b.address, b.port), weight: b.weight, directors: t.directors });
     }
   }
   if (o.limit) {
@@ -130,12 +131,12 @@ export function drainStep(targets: readonly DrainTarget[], o: { drain: boolean; 
       for (const t of targets) {
         const want = o.drain ? 0 : t.weight;
         const svc = ipvs.services.find((s) => s.protocol === t.protocol.toLowerCase() && s.address === t.vip && s.port === t.port);
-        const row = svc?.realServers.find((r) => `${r.address}:${r.port}` === t.real);
+        const row = svc?.realServers.find((r) => hostPort(r.address, r.port) === t.real);
         // out of the table (its health check fails, or keepalived is not running): keepalived adds it back with
         // the config's weight, which the config change above already set
         if (!row || row.weight === want) continue;
         const flag = { dr: '-g', tun: '-i', nat: '-m' }[row.method];
-        changes.push({ summary: `${t.service}: ${t.real} weight ${row.weight} → ${want} in the IPVS table`, script: sh`ipvsadm -e ${t.protocol === 'TCP' ? '-t' : '-u'} ${`${t.vip}:${t.port}`} -r ${t.real} ${flag} -w ${want}` });
+        changes.push({ summary: `${t.service}: ${t.real} weight ${row.weight} → ${want} in the IPVS table`, script: sh`ipvsadm -e ${t.protocol === 'TCP' ? '-t' : '-u'} ${hostPort(t.vip, t.port)} -r ${t.real} ${flag} -w ${want}` });
       }
       return { changes };
     },

@@ -253,7 +253,8 @@ EOF`);
       for (const a of n.addresses) b.push(`addr add ${a} dev ${n.name}${a.includes(':') ? ' nodad' : ''}`);
       b.push(`link set ${n.name} up`);
     }
-    if (h.gateway) b.push(`route add default via ${h.gateway}`);
+    // one default route per family (the IPv6 one spelled ::/0: a batch line has no -6)
+    for (const g of h.gateways) b.push(`route add ${g.includes(':') ? '::/0' : 'default'} via ${g}`);
     add(`ip -n ${q(ns.host(h.name))} -batch - <<'EOF'\n${b.join('\n')}\nEOF`);
   }
 

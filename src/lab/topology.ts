@@ -6,7 +6,8 @@
  *   ansible_host        management address, must be in 198.19.0.0/24 (NIC eth0 on net `mgmt`)
  *   lab_nics            [{name: eth1, net: front, address: 198.18.0.11/24}] (`addresses: [..]` for several; IPv6
  *                       addresses from fd00::/8, ULA, e.g. fd00:18::11/64)
- *   lab_gateway         default gateway, must be inside one of the host's lab_nics subnets
+ *   lab_gateway         default gateway, must be inside one of the host's lab_nics subnets; a list for a dual-stack
+ *                       host (one address per family: [198.18.1.1, fd00:18:1::1] gives a default route of each)
  *   lab_needs_ipvs      true when the host needs kernel IPVS (decides the VM tier by default)
  *   lab_writable_usr    true: the host gets its own copy-on-write /usr (a package manager can install there);
  *                       default false: /usr is the machine's, read-only
@@ -17,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import { ValidationError, type Location } from '../errors.ts';
 import { parseCidr, parseIpv4, sameSubnet } from '../net/ipv4.ts';
-import { parseCidrWithPrefix, sameSubnet as sameSubnetAny } from '../facts/netaddr.ts';
+import { canonicalIp, ipFamily, parseCidrWithPrefix, sameSubnet as sameSubnetAny } from '../facts/netaddr.ts';
 import { proxyJumpFromSshArgs, parseJumpChain } from '../inventory/index.ts';
 
 export const MGMT_NET = 'mgmt';
@@ -44,7 +45,8 @@ export interface LabHost {
   mgmt: string;
   /** eth0 on mgmt first, then lab_nics in order */
   nics: LabNic[];
-  gateway?: string;
+  /** default gateways, at most one per address family (IPv4 first) */
+  gateways: string[];
   needsIpvs: boolean;
   /** its own overlay /usr instead of the machine's read-only one */
   writableUsr: boolean;
@@ -181,30 +183,47 @@ export function topologyFromHosts(hosts: HostVarsInput[], file: string): LabTopo
       nics.push({ name, net, addresses });
     });
 
-    let gateway: string | undefined;
-    if (v.lab_gateway !== undefined && v.lab_gateway !== null) {
-      const g = String(v.lab_gateway);
-      const onLink = nics.slice(1).some((n) =>
-        n.addresses.some((a) => {
-          const c = parseCidr(a)!;
-          return sameSubnet(g, c.address, c.prefix) && g !== c.address;
-        }),
-      );
-      if (parseIpv4(g) === undefined || !onLink) {
-        throw new ValidationError(`lab_gateway ${g} is not on any of the host's lab_nics subnets`, loc('lab_gateway'),
-          'the gateway must be a neighbour address on one of lab_nics (e.g. the director inner address)');
-      }
-      gateway = g;
-    }
+    const gateways = labGateways(v.lab_gateway, nics.slice(1), loc('lab_gateway'));
     if (v.lab_writable_usr !== undefined && typeof v.lab_writable_usr !== 'boolean') {
       throw new ValidationError('lab_writable_usr must be true or false', loc('lab_writable_usr'), 'lab_writable_usr: true gives the host its own copy-on-write /usr');
     }
     if (v.lab_init !== undefined && v.lab_init !== 'plain' && v.lab_init !== 'systemd') {
       throw new ValidationError(`lab_init must be plain or systemd, got ${JSON.stringify(v.lab_init)}`, loc('lab_init'), 'lab_init: systemd runs systemd as the host\'s PID 1');
     }
-    out.push({ name: h.name, mgmt, nics, gateway, needsIpvs: v.lab_needs_ipvs === true, writableUsr: v.lab_writable_usr === true, init: v.lab_init === 'systemd' ? 'systemd' : 'plain' });
+    out.push({ name: h.name, mgmt, nics, gateways, needsIpvs: v.lab_needs_ipvs === true, writableUsr: v.lab_writable_usr === true, init: v.lab_init === 'systemd' ? 'systemd' : 'plain' });
   }
   return { hosts: out, nets, jump: jump!, needsIpvs: out.some((h) => h.needsIpvs) };
+}
+
+/**
+ * `lab_gateway`: an address or a list of them, at most one per family, each a neighbour on one of the host's lab
+ * NICs (the route is added on-link at build time, before the gateway itself may exist: a director's floating DIP).
+ */
+function labGateways(raw: unknown, nics: LabNic[], loc: Location): string[] {
+  if (raw === undefined || raw === null) return [];
+  const list = (Array.isArray(raw) ? raw : [raw]).map(String);
+  const out = list.map((g) => {
+    const fam = ipFamily(g);
+    const gw = fam === undefined ? undefined : canonicalIp(g)!;
+    const onLink = gw !== undefined && nics.some((n) =>
+      n.addresses.some((a) => {
+        const c = parseCidrWithPrefix(a)!;
+        return c.family === fam && sameSubnetAny(gw, c.address, c.prefix) && gw !== c.address;
+      }),
+    );
+    if (!onLink) {
+      throw new ValidationError(`lab_gateway ${g} is not on any of the host's lab_nics subnets`, loc,
+        'the gateway must be a neighbour address on one of lab_nics (e.g. the director inner address)');
+    }
+    return gw;
+  });
+  for (const fam of [4, 6] as const) {
+    if (out.filter((g) => ipFamily(g) === fam).length > 1) {
+      throw new ValidationError(`lab_gateway lists ${out.filter((g) => ipFamily(g) === fam).join(' and ')}: one default route per address family`, loc,
+        'give at most one IPv4 and one IPv6 gateway, e.g. lab_gateway: [198.18.1.1, fd00:18:1::1]');
+    }
+  }
+  return out.sort((a, b) => ipFamily(a)! - ipFamily(b)!);
 }
 
 function claim(seen: Map<string, string>, addr: string, host: string, loc: Location, _k = 0): void {

@@ -80,7 +80,7 @@ export function parseSnapshot(host: string, stdout: string, at: number): Directo
 }
 
 /** The snapshot takes well under a second (a keepalived dump waits for its file); this bound catches a hung host. */
-const SNAPSHOT_TIMEOUT_MS = 30_000;
+export const SNAPSHOT_TIMEOUT_MS = 30_000;
 
 export async function snapshotDirector(host: string, conn: Connection, keepalived = false): Promise<DirectorSnapshot> {
   const r = await conn.exec(snapshotScript(keepalived), { timeoutMs: SNAPSHOT_TIMEOUT_MS });

@@ -20,6 +20,12 @@ export interface ProbeConfig {
   port: number;
   /** HTTP GET (backend from the body) or a bare TCP connect */
   http: boolean;
+  /** a UDP datagram instead (backend from the reply: the web-backend role's responder answers its host name) */
+  udp?: boolean;
+  /** UDP: the datagram as hex (what the health check sends: udp-payload.ts) instead of a text line */
+  payload?: string;
+  /** UDP: the payload is a DNS query: a fresh id in its first two bytes per probe */
+  dnsId?: boolean;
   path: string;
   /** number of probes; 0 = until stopped (SIGTERM or maxMs) */
   count: number;
@@ -35,6 +41,7 @@ export interface ProbeConfig {
 /** The program (plain CommonJS, runs on node >= 10); keep it dependency-free and small: it is sent every time. */
 const PROBE_PROGRAM = String.raw`'use strict';
 const net = require('net');
+const dgram = require('dgram');
 const cfg = JSON.parse(process.argv[2]);
 const out = (s) => process.stdout.write(s + '\n');
 const t0 = Date.now();
@@ -43,7 +50,36 @@ process.on('SIGTERM', () => { stopping = true; });
 process.on('SIGINT', () => { stopping = true; });
 out('START ' + t0 + ' ' + process.pid);
 function label(s) { return encodeURIComponent(String(s).slice(0, 120)) || '-'; }
+// UDP: one datagram from a new socket (a new client port: a new IPVS connection entry), the backend's name in the
+// reply; a connected socket hears an ICMP port-unreachable as ECONNREFUSED
+function probeUdp(seq) {
+  return new Promise((resolve) => {
+    const start = Date.now();
+    let done = false, lport;
+    const sock = dgram.createSocket(cfg.host.includes(':') ? 'udp6' : 'udp4');
+    const finish = (ok, info) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      try { lport = lport || sock.address().port; } catch (e) {}
+      try { sock.close(); } catch (e) {}
+      if (ok) okN++; else failN++;
+      out('P ' + seq + ' ' + start + ' ' + (Date.now() - start) + ' ' + (ok ? 'ok ' : 'fail ') + label(info) + ' ' + (lport || '-'));
+      resolve();
+    };
+    const timer = setTimeout(() => finish(false, 'timeout'), cfg.timeoutMs);
+    sock.on('error', (e) => finish(false, e.code || 'error'));
+    sock.on('message', (m) => finish(true, m.toString('utf8').split('\n').map((l) => l.trim()).find((l) => l) || '-'));
+    sock.connect(cfg.port, cfg.host, () => {
+      try { lport = sock.address().port; } catch (e) {}
+      let msg = Buffer.from('lvsplay-probe ' + seq + '\n');
+      if (cfg.payload) { msg = Buffer.from(cfg.payload, 'hex'); if (cfg.dnsId && msg.length >= 2) msg.writeUInt16BE(seq & 0xffff, 0); }
+      sock.send(msg, (e) => { if (e) finish(false, e.code || 'error'); });
+    });
+  });
+}
 function probe(seq) {
+  if (cfg.udp) return probeUdp(seq);
   return new Promise((resolve) => {
     const start = Date.now();
     let done = false, buf = Buffer.alloc(0);
@@ -128,6 +164,6 @@ export function curlProbeScript(o: ProbeConfig): string {
  * stream needs node (says so with `NOPROBER`).
  */
 export function probeScript(o: ProbeConfig): string {
-  const fallback = o.http && o.count > 0 ? curlProbeScript(o) : `echo "NOPROBER the vantage host has no node (needed for ${o.http ? 'a probe stream' : 'TCP probes'})"`;
+  const fallback = o.http && !o.udp && o.count > 0 ? curlProbeScript(o) : `echo "NOPROBER the vantage host has no node (needed for ${o.udp ? 'UDP probes' : o.http ? 'a probe stream' : 'TCP probes'})"`;
   return [`if command -v node >/dev/null 2>&1; then`, nodeProbeScript(o), `else`, fallback, `fi`].join('\n');
 }

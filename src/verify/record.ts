@@ -11,6 +11,7 @@ import type { ProbeRun } from './probe-output.ts';
 import type { BackendTarget, ServiceTarget, VerifyJob } from './targets.ts';
 import { hostPort, ipFamily } from '../facts/netaddr.ts';
 import type { DrainEntry } from '../cluster/drain.ts';
+import { throughDirectors, type ConnEntry } from './conn-entries.ts';
 
 /** The backend a probe answer names: its host name (as a whole word) or address; otherwise the answer itself. */
 export function matchBackend(info: string, backends: readonly BackendTarget[]): string {
@@ -19,6 +20,11 @@ export function matchBackend(info: string, backends: readonly BackendTarget[]): 
   const hits = backends.filter((b) => new RegExp(`(^|[^A-Za-z0-9_.-])${b.host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^A-Za-z0-9_-])`).test(text));
   if (hits.length === 1) return hits[0]!.label;
   return text || '-';
+}
+
+/** The client ports of the probes `b` answered (a probe whose port the prober did not know is left out). */
+function answeredPorts(probes: ProbeRun['probes'], b: BackendTarget, backends: readonly BackendTarget[]): number[] {
+  return probes.filter((p) => p.ok && p.port !== undefined && matchBackend(p.info, backends) === b.label).map((p) => p.port!);
 }
 
 /** Connections the director counted between the snapshots must cover the probes: allowed shortfall. */
@@ -117,6 +123,8 @@ export interface RecordInput {
   after: Map<string, DirectorSnapshot>;
   /** directors that could not be reached, with the error */
   unreachable?: Map<string, string>;
+  /** the probes' IPVS connection entries per director (conn-entries.ts), read when the cross-check fell short */
+  entries?: Map<string, ConnEntry[]>;
 }
 
 export function buildRecord(i: RecordInput): VerifyRecord {
@@ -204,7 +212,12 @@ export function buildRecord(i: RecordInput): VerifyRecord {
   const failedProbes = run.probes.filter((p) => !p.ok);
   const counts = new Map<string, number>();
   let first: string | undefined;
-  if (i.job.http) {
+  // HTTP and UDP answers name their backend; a bare TCP connect does not. A UDP service whose replies name no
+  // backend (a real DNS or syslog server, not web-backend's responder) is counted like TCP, by the directors
+  const udpNamed = !!i.job.udp && run.probes.some((p) => p.ok && t.backends.some((b) => matchBackend(p.info, t.backends) === b.label));
+  if (i.job.udp && !udpNamed && run.probes.some((p) => p.ok)) notes.push(`the UDP replies name no real server (not web-backend's responder): counted by the directors' counters`);
+  const named = i.job.http || udpNamed;
+  if (named) {
     for (const p of run.probes) {
       if (!p.ok) continue;
       const l = matchBackend(p.info, t.backends);
@@ -220,12 +233,12 @@ export function buildRecord(i: RecordInput): VerifyRecord {
     const okProbes = run.probes.length - failedProbes.length;
     if (sum !== okProbes) notes.push(`director counted ${sum} new connections for ${okProbes} successful probes (other clients, or counter lag)`);
   } else {
-    reasons.push(`TCP service: the backends are counted by the active director's counters, which could not be read`);
+    reasons.push(`${i.job.udp ? 'UDP service with anonymous replies' : 'TCP service'}: the backends are counted by the active director's counters, which could not be read`);
   }
   // cross-check: the service's directors together counted at least the connections the probes saw per backend;
   // a backend the directors sent connections to that never answered is down (not answering)
   const silent = new Set<string>();
-  if (i.job.http && haveStats && lostCounters.length === 0) {
+  if (named && haveStats && lostCounters.length === 0) {
     const dirs = [...perDirector.keys()].join('+');
     for (const b of t.backends) {
       const seen = counts.get(b.label) ?? 0;
@@ -233,14 +246,24 @@ export function buildRecord(i: RecordInput): VerifyRecord {
       if (again) {
         notes.push(`${b.label}'s IPVS entry for ${key} was re-created on ${again.join(', ')} during the probe window (its connection counter restarted: a health check removed and re-added it, or keepalived re-created it): cross-check skipped for ${b.label}, ${seen} answers seen`);
       } else if (deltaOf(b) < seen - crossCheckTolerance(seen)) {
-        reasons.push(`cross-check: ${dirs} counted ${deltaOf(b)} new connections to ${b.label}, the probes saw ${seen} answers from it (traffic bypassed the directors, or the real servers do not answer with their own names)`);
+        const per = [...perDirector].map(([h, d]) => `${h} ${d.get(rsKey(b)) ?? 0}`).join(', ');
+        const counted = `${dirs} counted ${deltaOf(b)} new connections to ${b.label} (${per}), the probes saw ${seen} answers from it`;
+        const ports = i.entries ? answeredPorts(run.probes, b, t.backends) : [];
+        const through = i.entries ? throughDirectors(ports, hostPort(t.vip, t.port), rsKey(b), i.entries.values()) : 0;
+        if (i.entries && ports.length === seen && through >= seen - crossCheckTolerance(seen)) {
+          // every answer has its connection entry on a director: the uncounted ones reused an entry of their client port
+          notes.push(`${counted}: the directors' connection tables hold ${through} of them, so ${seen - deltaOf(b)} reused an IPVS entry of the same client port (forwarded on it, not counted as new)`);
+        } else {
+          const entries = i.entries ? `; ${ports.length - through} of the ${ports.length} answers with a known client port have no IPVS connection entry on any director` : '';
+          reasons.push(`cross-check: ${counted}${entries} (traffic bypassed the directors, or the real servers do not answer with their own names)`);
+        }
       }
       if (seen === 0 && failedProbes.length > 0 && deltaOf(b) > 0 && !downs.some((d) => d.backend === b.label)) {
         silent.add(b.label);
         downs.push({ backend: b.label, reason: `${b.label} (${rsKey(b)}) does not answer: ${dirs} sent it ${deltaOf(b)} new connections, none answered (${t.healthCheck === 'NONE' ? 'no health check removes it' : 'its health check has not removed it yet'})` });
       }
     }
-  } else if (i.job.http && active && !haveStats) {
+  } else if (named && active && !haveStats) {
     notes.push(`no director counters: cross-check skipped`);
   }
 
@@ -296,6 +319,7 @@ export function buildRecord(i: RecordInput): VerifyRecord {
     detail: all.length ? all.join('; ') : `${verdict === 'DEGRADED' ? `DEGRADED (${downRecords.map((d) => `${d.backend} ${drained.has(d.backend) ? 'drained' : 'down'}`).join(', ')}, accepted), ` : ''}${ev.rule}${ev.chiSquare ? ` p=${ev.chiSquare.p.toPrecision(3)}` : ''}, ${ev.probes} probes from ${i.job.vantage}, master ${master ?? '-'}`,
     vip: hostPort(t.vip, t.port),
     family: ipFamily(t.vip) ?? 4,
+    protocol: t.protocol,
     scheduler: t.scheduler + (t.schedulerFlags?.length ? ` (${t.schedulerFlags.join(',')})` : '') + (t.persistence ? ` persistent ${t.persistence}s` : ''),
     rule: ev.rule,
     vantage: i.job.vantage,

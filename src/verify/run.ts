@@ -8,7 +8,8 @@
  */
 import type { Connection } from '../transport/types.ts';
 import type { VerifyRecord } from './types.ts';
-import { snapshotDirector, type DirectorSnapshot } from './director.ts';
+import { SNAPSHOT_TIMEOUT_MS, snapshotDirector, type DirectorSnapshot } from './director.ts';
+import { connEntriesScript, parseConnEntries, type ConnEntry, type ConnQuery } from './conn-entries.ts';
 import { probeScript, type ProbeConfig } from './probe-program.ts';
 import { parseProbeOutput, type ProbeRun } from './probe-output.ts';
 import { buildRecord, vipMoves } from './record.ts';
@@ -55,6 +56,7 @@ function probeConfigFor(job: VerifyJob): ProbeConfig {
     host: job.target.vip,
     port: job.target.port,
     http: job.http,
+    ...(job.udp ? { udp: true, ...(job.target.udpPayload ? { payload: job.target.udpPayload.hex, dnsId: job.target.udpPayload.dns } : {}) } : {}),
     path: job.check.path,
     count: job.check.probes,
     intervalMs: 0,
@@ -73,6 +75,29 @@ async function snapshots(hosts: string[], o: VerifyRunOptions, unreachable: Map<
         out.set(h, await snapshotDirector(h, await o.connect(h), keepalived));
       } catch (e) {
         unreachable.set(h, (e as Error).message);
+      }
+    }),
+  );
+  return out;
+}
+
+/** The connection entries of `jobs`' answered probes on each of their directors (conn-entries.ts). */
+async function connEntriesOf(jobs: readonly VerifyJob[], runs: ReadonlyMap<VerifyJob, ProbeRun>, o: VerifyRunOptions, unreachable: Map<string, string>, log: (l: string) => void): Promise<Map<string, ConnEntry[]>> {
+  const queries = new Map<string, ConnQuery[]>();
+  for (const job of jobs) {
+    const t = job.target;
+    const clientPorts = (runs.get(job)?.probes ?? []).filter((p) => p.ok && p.port !== undefined).map((p) => p.port!);
+    if (!clientPorts.length) continue;
+    for (const h of t.directors) if (!unreachable.has(h)) queries.set(h, [...(queries.get(h) ?? []), { protocol: t.protocol, vip: t.vip, port: t.port, clientPorts }]);
+  }
+  const out = new Map<string, ConnEntry[]>();
+  await Promise.all(
+    [...queries].map(async ([h, qs]) => {
+      try {
+        const r = await (await o.connect(h)).exec(connEntriesScript(qs), { timeoutMs: SNAPSHOT_TIMEOUT_MS });
+        out.set(h, parseConnEntries(r.stdout));
+      } catch (e) {
+        log(`verify: ${h}: the IPVS connection entries could not be read: ${(e as Error).message}`);
       }
     }),
   );
@@ -193,7 +218,7 @@ export async function runVerification(plan: VerifyPlan, o: VerifyRunOptions): Pr
   const runs = new Map<VerifyJob, ProbeRun>();
   for (const job of plan.jobs) {
     const cfg = probeConfigFor(job);
-    log(`verify: ${job.target.name} (${hostPort(job.target.vip, job.target.port)}): ${cfg.count} ${job.http ? 'HTTP' : 'TCP'} probes from ${job.vantage}`);
+    log(`verify: ${job.target.name} (${hostPort(job.target.vip, job.target.port)}): ${cfg.count} ${job.udp ? 'UDP' : job.http ? 'HTTP' : 'TCP'} probes from ${job.vantage}`);
     try {
       const conn = await o.connect(job.vantage);
       const r = await conn.exec(probeScript(cfg), { timeoutMs: cfg.maxMs + PROBE_EXEC_GRACE_MS });
@@ -231,9 +256,13 @@ export async function runVerification(plan: VerifyPlan, o: VerifyRunOptions): Pr
   const moved = plan.jobs.some((j) => vipMoves(j.target.directors, j.target.vip, before, after).length > 0);
   if (!dump && (moved || (!o.settle && needsKeepalivedState(plan.jobs, runs, after)))) after = await snapshots(directors, o, unreachable, true);
 
+  // still short: which answered probes have an IPVS connection entry on a director (one exec per director involved)
+  const short = plan.jobs.filter((job) => (buildRecord({ job, run: runs.get(job)!, before, after, unreachable }).reasons ?? []).some((r) => r.startsWith('cross-check:')));
+  const entries = short.length ? await connEntriesOf(short, runs, o, unreachable, log) : undefined;
+
   const records: VerifyRecord[] = [];
   for (const job of plan.jobs) {
-    const rec = buildRecord({ job, run: runs.get(job)!, before, after, unreachable });
+    const rec = buildRecord({ job, run: runs.get(job)!, before, after, unreachable, ...(entries ? { entries } : {}) });
     records.push(rec);
     o.onRecord?.(rec);
   }

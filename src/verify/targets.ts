@@ -3,6 +3,8 @@
  * cluster model (src/cluster/cluster.ts), before any host is touched. Pure.
  */
 import type { Inventory } from '../inventory/types.ts';
+import { udpProbePayload } from './udp-payload.ts';
+import type { HealthCheck } from '../cluster/health-checks.ts';
 import type { Playbook } from '../engine/types.ts';
 import { ValidationError } from '../errors.ts';
 import { selectHosts, hostsOfGroup } from '../inventory/index.ts';
@@ -34,6 +36,8 @@ export interface ServiceTarget {
   port: number;
   protocol: 'TCP' | 'UDP';
   scheduler: string;
+  /** UDP: the datagram the probes send (udp-payload.ts: what the health check sends), when not the text line */
+  udpPayload?: { hex: string; dns: boolean };
   /** keepalived's scheduler flags (sh-port, mh-port, …); absent when none */
   schedulerFlags?: string[];
   persistence?: number;
@@ -47,6 +51,8 @@ export interface VerifyJob {
   target: ServiceTarget;
   vantage: string;
   http: boolean;
+  /** UDP datagrams, the backend named in each reply (http is false) */
+  udp?: boolean;
   check: ServicesCheck;
 }
 
@@ -75,6 +81,11 @@ function directorsOf(inv: Inventory, name: string, vip: string): string[] {
   return [...inv.hosts.keys()].filter((h) => !rs.has(h) && servicesOfDirector(inv, h, LB_KINDS).some((s) => s.name === name && s.vip === vip));
 }
 
+function udpPayloadOf(protocol: 'TCP' | 'UDP', check: HealthCheck): { udpPayload?: { hex: string; dns: boolean } } {
+  const p = protocol === 'UDP' ? udpProbePayload(check) : undefined;
+  return p ? { udpPayload: p } : {};
+}
+
 /** Every virtual service of the inventory: lvs_services (NAT/DR/TUN) and node-svc services. */
 export function serviceTargets(inv: Inventory): ServiceTarget[] {
   const out: ServiceTarget[] = [];
@@ -92,6 +103,7 @@ export function serviceTargets(inv: Inventory): ServiceTarget[] {
       ...(s.scheduler_flags.length ? { schedulerFlags: [...s.scheduler_flags] } : {}),
       ...(s.persistence_timeout !== undefined ? { persistence: s.persistence_timeout } : {}),
       healthCheck: s.health_check.type,
+      ...udpPayloadOf(s.protocol, s.health_check),
       backends: r.realServers.map((b) => ({ label: b.host, host: b.host, address: b.address, port: b.port, weight: b.weight })),
       directors,
     });
@@ -113,6 +125,7 @@ export function serviceTargets(inv: Inventory): ServiceTarget[] {
         ...(s.scheduler_flags.length ? { schedulerFlags: [...s.scheduler_flags] } : {}),
         ...(s.persistence_timeout !== undefined ? { persistence: s.persistence_timeout } : {}),
         healthCheck: s.health_check.type,
+      ...udpPayloadOf(s.protocol, s.health_check),
         backends,
         directors: [node],
       });
@@ -174,15 +187,13 @@ export function planVerification(pb: Playbook, inv: Inventory, opts: PlanOptions
     }
     for (const t of targets) {
       if (check.only && !check.only.includes(t.name)) continue;
-      if (t.protocol === 'UDP') {
-        notes.push(`${t.name}: UDP services are not probed`);
-        continue;
-      }
       if (t.backends.length === 0) {
         notes.push(`${t.name}: no resolvable real server in the inventory; not probed`);
         continue;
       }
-      jobs.push({ target: t, vantage, http: isHttp(t, check), check });
+      // a UDP service: datagrams, each answered with the backend's name (roles/web-backend's UDP responder)
+      if (t.protocol === 'UDP') jobs.push({ target: t, vantage, http: false, udp: true, check });
+      else jobs.push({ target: t, vantage, http: isHttp(t, check), check });
     }
   });
   if (pb.verify === undefined && jobs.length === 0) notes.push('no verification: the inventory defines no virtual service');

@@ -17,6 +17,8 @@ export interface VerifyRecord {
   vip?: string;
   /** address family of the service (its VIP's): 4 or 6 */
   family: 4 | 6;
+  /** the service's protocol (a UDP service is probed with datagrams) */
+  protocol?: 'TCP' | 'UDP';
   scheduler?: string;
   /** the statistical rule applied: shares (chi-square), sticky, reach-all */
   rule?: 'shares' | 'sticky' | 'reach-all';

@@ -19,11 +19,11 @@ test('the reference inventory: 8 hosts, mgmt/front/back nets, jump on 127.0.0.1:
   const dir1 = tp.hosts.find((h) => h.name === 'dir1')!;
   t.deepEqual(dir1.nics.map((n) => [n.name, n.net, n.addresses]), [
     ['eth0', 'mgmt', ['198.19.0.11/24']],
-    ['eth1', 'front', ['198.18.0.11/24']],
-    ['eth2', 'back', ['198.18.1.11/24']],
+    ['eth1', 'front', ['198.18.0.11/24', 'fd00:18::11/64']],
+    ['eth2', 'back', ['198.18.1.11/24', 'fd00:18:1::11/64']],
   ]);
   t.true(dir1.needsIpvs);
-  t.is(tp.hosts.find((h) => h.name === 'nat1')!.gateway, '198.18.1.1');
+  t.deepEqual(tp.hosts.find((h) => h.name === 'nat1')!.gateways, ['198.18.1.1', 'fd00:18:1::1']);
   t.false(tp.hosts.find((h) => h.name === 'client')!.needsIpvs);
 });
 
@@ -69,6 +69,18 @@ test('refuses addresses outside the lab range, duplicates and gateways off-link'
   invalid(t, [host('a b', { ansible_host: '198.19.0.2' })], /cannot name a lab namespace/);
   invalid(t, [host('a', { ansible_host: '198.19.0.2', lab_writable_usr: 'yes' })], /lab_writable_usr must be true or false/, 'lab_writable_usr');
   invalid(t, [host('a', { ansible_host: '198.19.0.2', lab_init: 'openrc' })], /lab_init must be plain or systemd, got "openrc"/, 'lab_init');
+});
+
+test('lab_gateway of a dual-stack host: one default route per family (IPv6 as ::/0), off-link or two of a family refused', (t) => {
+  const nics = [{ name: 'eth1', net: 'back', addresses: ['198.18.1.31/24', 'fd00:18:1::31/64'] }];
+  const topo = topologyFromHosts([host('n', { ansible_host: '198.19.0.31', lab_gateway: ['FD00:18:1::1', '198.18.1.1'], lab_nics: nics })], 'x.yaml');
+  t.deepEqual(topo.hosts[0]!.gateways, ['198.18.1.1', 'fd00:18:1::1']);
+  const script = upScript(topo, 't6', { pidsFile: '/p', hostsDir: '/h', binDir: '/b', sshDir: '/s', jumpListen: '127.0.0.1', jumpPort: 2299, jumpReady: '/r', logFile: '/l', readyTimeout: 30 });
+  t.regex(script, /route add default via 198\.18\.1\.1\nroute add ::\/0 via fd00:18:1::1\n/);
+  invalid(t, [host('n', { ansible_host: '198.19.0.31', lab_gateway: ['198.18.1.1', 'fd00:18:2::1'], lab_nics: nics })], /lab_gateway fd00:18:2::1 is not on/, 'lab_gateway');
+  invalid(t, [host('n', { ansible_host: '198.19.0.31', lab_gateway: ['fd00:18:1::1', 'fd00:18:1::2'], lab_nics: nics })], /one default route per address family/, 'lab_gateway');
+  // an IPv6 gateway needs an IPv6 address on the NIC (an IPv4 subnet does not make it on-link)
+  invalid(t, [host('n', { ansible_host: '198.19.0.31', lab_gateway: 'fd00:18:1::1', lab_nics: [{ name: 'eth1', net: 'back', address: '198.18.1.31/24' }] })], /lab_gateway fd00:18:1::1 is not on/);
 });
 
 test('IPv6 lab addresses: ULA (fd00::/8) with a prefix, added without DAD; anything else refused', (t) => {

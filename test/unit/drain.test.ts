@@ -56,20 +56,23 @@ test('targets: every director of every service whose pool holds the host; --serv
   t.deepEqual(all.map((x) => [x.service, x.real, x.weight, x.directors.join('+')]), [
     ['web-dr', '198.18.0.21:80', 1, 'dir1+dir2'],
     ['web-tun', '198.18.0.21:80', 1, 'dir2+dir1'],
+    ['web6-dr', '[fd00:18::21]:80', 1, 'dir1+dir2'],
+    ['web6-tun', '[fd00:18::21]:80', 1, 'dir2+dir1'],
+    ['echo-udp', '198.18.0.21:5353', 1, 'dir1+dir2'],
     ['web', '198.18.0.21:80', 1, 'node1'],
   ]);
   t.deepEqual([...byDirector(all).keys()].sort(), ['dir1', 'dir2', 'node1']);
   const dr = planDrain(inv, ['rs1'], { command: 'drain', services: ['web-dr'] });
   t.deepEqual([...byDirector(dr).keys()], ['dir1', 'dir2']);
-  t.deepEqual(planDrain(inv, ['nat1'], { command: 'undrain' }).map((x) => [x.service, x.real]), [['web-nat', '198.18.1.31:8080']]);
+  t.deepEqual(planDrain(inv, ['nat1'], { command: 'undrain' }).map((x) => [x.service, x.real]), [['web-nat', '198.18.1.31:8080'], ['web6-nat', '[fd00:18:1::31]:8080']]);
 });
 
 test('targets: unknown host or service, a host that is no real server, a service that does not hold it, a narrow --limit: usage errors naming it and the fix', (t) => {
   const err = (hosts: string[], o: { services?: string[]; limit?: string[] } = {}) => t.throws(() => planDrain(inv, hosts, { command: 'drain', ...o }))!.message;
   t.regex(err(['rs9']), /drain: no host "rs9" in the inventory .*\(real servers: nat1, nat2, rs1, rs2\)/);
   t.regex(err(['dir1']), /drain: dir1 is not a real server of any service \(real servers: nat1, nat2, rs1, rs2\)/);
-  t.regex(err(['rs1'], { services: ['web-xx'] }), /drain: no service "web-xx" in the inventory \(services: web-nat, web-dr, web-tun, web\): fix --service/);
-  t.regex(err(['rs1'], { services: ['web-nat'] }), /drain: rs1 is not a real server of web-nat \(its pool: nat1, nat2; rs1 serves web-dr, web-tun, web\)/);
+  t.regex(err(['rs1'], { services: ['web-xx'] }), /drain: no service "web-xx" in the inventory \(services: web-nat, web-dr, web-tun, web6-nat, web6-dr, web6-tun, echo-udp, web\): fix --service/);
+  t.regex(err(['rs1'], { services: ['web-nat'] }), /drain: rs1 is not a real server of web-nat \(its pool: nat1, nat2; rs1 serves web-dr, web-tun, web6-dr, web6-tun, echo-udp, web\)/);
   t.regex(err(['rs1'], { services: ['web-dr'], limit: ['dir1', 'rs1'] }), /--limit leaves out dir2, director\(s\) of web-dr: a drain changes every director of a service at once \(widen --limit\)/);
   t.regex(err([]), /drain: name the real server\(s\) to drain/);
 });
@@ -110,6 +113,21 @@ test('the director step: drain changes state, config and table at once; a second
   ]);
   // a director that does not declare the service (not converged): a plan error, so the command changes nothing
   t.throws(() => planWith(step, facts(step, { config: '# empty\n', weight: 1 })), { message: /^no keepalived config .* declares real server 198\.18\.0\.21:80 of virtual_server 198\.18\.0\.100 80 \(web-dr\)/ });
+});
+
+test('an IPv6 real server: the config edit and ipvsadm -e name it bracketed ([fd00:18::21]:80), as ipvsadm writes it', (t) => {
+  const [target] = planDrain(inv, ['rs1'], { command: 'drain', services: ['web6-dr'] });
+  t.like(target, { service: 'web6-dr', vip: 'fd00:18::100', real: '[fd00:18::21]:80' });
+  const config = renderDirectorConfig('director-dr-ha', directorConfig(inv, 'dir1', KINDS, {}));
+  const edited = setConfigWeight(config, { protocol: 'TCP', vip: 'fd00:18::100', port: 80 }, '[fd00:18::21]:80', 0)!;
+  t.regex(edited, /virtual_server fd00:18::100 80 \{[^]*?real_server fd00:18::21 80 \{\n\s+weight 0\n/);
+  t.regex(edited, /virtual_server 198\.18\.0\.100 80 \{[^]*?real_server 198\.18\.0\.21 80 \{\n\s+weight 1\n/, 'the IPv4 service is untouched');
+  const step = drainStep([target!], { drain: true, now: T });
+  const raw = facts(step, { config, weight: 1 });
+  raw.ipvs = '@@rules\n-A -t [fd00:18::100]:80 -s rr\n-a -t [fd00:18::100]:80 -r [fd00:18::21]:80 -g -w 1\n@@timeouts\nTimeout (tcp tcpfin udp): 900 120 300\n';
+  const p = planWith(step, raw);
+  t.deepEqual(p.changes.map((c) => c.summary).slice(1), ['/etc/keepalived/keepalived.conf: web6-dr rs1 weight 0', 'web6-dr: [fd00:18::21]:80 weight 1 → 0 in the IPVS table']);
+  t.regex(p.changes[2]!.script, /ipvsadm -e -t '?\[fd00:18::100\]:80'? -r '?\[fd00:18::21\]:80'? -g -w 0/);
 });
 
 test('reload only after a config change, never a start of a stopped keepalived', (t) => {

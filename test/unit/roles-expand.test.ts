@@ -11,6 +11,7 @@ import { PredictedState } from '../../src/engine/predicted-state.ts';
 
 const inv = loadInventory(fileURLToPath(new URL('../fixtures/roles/cluster.yaml', import.meta.url)));
 const dual = loadInventory(fileURLToPath(new URL('../fixtures/roles/ipv6/cluster.yaml', import.meta.url)));
+const lab = loadInventory(fileURLToPath(new URL('../../inventory/lab.yaml', import.meta.url)));
 const misc = loadInventory(fileURLToPath(new URL('../fixtures/roles/misc-check.yaml', import.meta.url)));
 
 function expand(role: Role, host: string, inventory: Inventory = inv) {
@@ -203,6 +204,28 @@ test('realserver-nat: default route via the director DIP, NAT tuning only when a
   t.is(realserverNat({ gateway: '198.18.1.9' }).gatewayFor!(inv, 'nat1'), '198.18.1.9');
 });
 
+test('realserver-nat on a dual-stack NAT real server (inventory/lab.yaml): a default route per family, each via that family\'s DIP', (t) => {
+  const lab = loadInventory(fileURLToPath(new URL('../../inventory/lab.yaml', import.meta.url)));
+  const role = realserverNat();
+  t.is(role.gatewayFor!(lab, 'nat1', 4), '198.18.1.1');
+  t.is(role.gatewayFor!(lab, 'nat1', 6), 'fd00:18:1::1');
+  const e = expand(role, 'nat1', lab);
+  t.deepEqual(e.names, ['route default via 198.18.1.1', 'route ::/0 via fd00:18:1::1', 'rc.local realserver-nat']);
+  t.regex(planText(e.steps[2]!), /\+ip route replace default via 198\.18\.1\.1\n\+ip route replace ::\/0 via fd00:18:1::1\n/);
+  // client networks go via the gateway of their own family; a gateway option serves only its family
+  t.deepEqual(expand(realserverNat({ routes: ['198.18.0.0/24', 'fd00:18::/64'], persist: 'none' }), 'nat2', lab).names, ['route 198.18.0.0/24 via 198.18.1.1', 'route fd00:18::/64 via fd00:18:1::1']);
+  t.deepEqual(expand(realserverNat({ gateway: 'fd00:18:1::9', persist: 'none' }), 'nat2', lab).names, ['route default via 198.18.1.1', 'route ::/0 via fd00:18:1::9']);
+  // the directors: IPv6 forwarding for the IPv6 NAT service; both DIPs are VRRP VIPs (keepalived adds them)
+  const d = expand(directorDrHa({ kinds: ['NAT', 'DR', 'TUN'] }), 'dir1', lab);
+  t.false(d.names.some((n) => n.startsWith('address')), d.names.join('\n'));
+  t.regex(planText(d.steps.find((x) => x.name.startsWith('sysctl'))!), /net\.ipv6\.conf\.all\.forwarding = 1/);
+  // DIPs that are no VRRP VIP: one address step per family
+  const v = lab.hosts.get('dir1')!.vars;
+  const plain = { ...v, lvs_nat_dip: [{ address: '198.18.1.3/24', interface: 'eth2' }, { address: 'fd00:18:1::3/64', interface: 'eth2' }] };
+  const own = expandPlay({ hosts: 'dir1', roles: [directorNat()] }, { host: { ...hostInfo(lab, 'dir1'), vars: plain }, inventory: { ...lab, hosts: new Map([...lab.hosts, ['dir1', { ...lab.hosts.get('dir1')!, vars: plain }]]) }, playHosts: ['dir1'] });
+  t.deepEqual(own.steps.map((x) => x.step.name).filter((n) => n.startsWith('address')), ['address 198.18.1.3/24 dev eth2', 'address fd00:18:1::3/64 dev eth2']);
+});
+
 test('node-svc: dummy device with the VIPs, ipset, kube-proxy chains, vs.conntrack, keepalived conf.d', (t) => {
   const e = expand(nodeSvc(), 'node1');
   for (const n of [
@@ -232,14 +255,17 @@ test('node-svc: dummy device with the VIPs, ipset, kube-proxy chains, vs.conntra
   t.true(custom.names.includes('iptablesRule nat LVS-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000'));
 });
 
-test('web-backend: a busybox httpd per port the host serves (real server and sorry server ports)', (t) => {
+test('web-backend: a busybox httpd per TCP port the host serves (real server and sorry server ports), one UDP responder for its UDP ports', (t) => {
   t.deepEqual(expand(webBackend(), 'nat2').names, [
     'file /var/lib/lvsplay/www/index.html',
     'file /var/lib/lvsplay/www/healthz',
     'service lvsplay-httpd-8080 started',
   ]);
+  // a UDP service's real server: no httpd on its port (a TCP server says nothing to a UDP client), the responder
+  t.deepEqual(expand(webBackend(), 'dns2', misc).names.slice(2), ['file /usr/local/lib/lvsplay/udp-responder.js', 'file /usr/local/lib/lvsplay/udp-responder.json', 'service lvsplay-udp started']);
   t.deepEqual(expand(webBackend(), 'rs1').names.slice(2), ['service lvsplay-httpd-80 started']);
-  t.deepEqual(expand(webBackend(), 'dns2', misc).names.slice(2), ['service lvsplay-httpd-5353 started']);
+  // the reference lab's rs1: DR web on 80, echo-udp on UDP 5353
+  t.deepEqual(expand(webBackend(), 'rs1', lab).names.slice(2), ['service lvsplay-httpd-80 started', 'file /usr/local/lib/lvsplay/udp-responder.js', 'file /usr/local/lib/lvsplay/udp-responder.json', 'service lvsplay-udp started']);
 });
 
 test('tracking: each track_script body is written root-owned 0700 before the keepalived config, reloading keepalived', (t) => {

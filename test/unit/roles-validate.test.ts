@@ -94,6 +94,29 @@ for (const c of cases) {
   });
 }
 
+test('the lab cluster (inventory/lab.yaml, dual stack: IPv6 NAT and DR services, DIPs of both families, VI_1_v6 in a sync group with VI_1) has no problems with playbooks/site.ts', (t) => {
+  t.deepEqual(problems(fileURLToPath(new URL('../../inventory/lab.yaml', import.meta.url))), []);
+});
+
+test('lvs_nat_dip and lvs_nat_gateway: at most one address per family; an IPv6 NAT service on directors with only an IPv4 DIP names the DIP', (t) => {
+  const lab = () => loadInventory(fileURLToPath(new URL('../../inventory/lab.yaml', import.meta.url)));
+  const withVars = (inv: Inventory, hosts: string[], vars: Record<string, unknown>) => {
+    for (const h of hosts) inv.hosts.get(h)!.vars = { ...inv.hosts.get(h)!.vars, ...vars };
+    return inv;
+  };
+  const two = checkProblems(withVars(lab(), ['dir1', 'dir2'], { lvs_nat_dip: [{ address: '198.18.1.1/24', interface: 'eth2' }, { address: '198.18.1.2/24', interface: 'eth2' }] }), site);
+  t.true(two.length >= 1, JSON.stringify(two));
+  t.regex(two[0]!.message, /lvs_nat_dip lists more than one IPv4 address \(198\.18\.1\.1\/24, 198\.18\.1\.2\/24\): one per address family/);
+  t.is(two[0]!.field, 'lvs_nat_dip');
+  const gw = checkProblems(withVars(lab(), ['nat1'], { lvs_nat_gateway: ['fd00:18:1::1', 'fd00:18:1::2'] }), site);
+  t.regex(gw[0]!.message, /lvs_nat_gateway lists more than one IPv6 address/);
+  t.is(gw[0]!.host, 'nat1');
+  const v4only = checkProblems(withVars(lab(), ['dir1', 'dir2'], { lvs_nat_dip: { address: '198.18.1.1/24', interface: 'eth2' } }), site);
+  t.deepEqual(v4only.map((p) => [p.host, p.field]), [['dir1', 'lvs_nat_dip.address'], ['dir2', 'lvs_nat_dip.address']], 'the cause once per director, not a missing gateway per real server too');
+  t.regex(v4only[0]!.message, /NAT service web6-nat is IPv6 \(VIP fd00:18::110\) but dir1's inner address \(DIP\) 198\.18\.1\.1 is IPv4/);
+  t.regex(v4only[0]!.hint!, /a list, one per family/);
+});
+
 test('the dual-stack reference cluster (IPv6 DR and TUN services, IPv6 VRRP instances in sync groups) has no problems', (t) => {
   t.deepEqual(problems(fixture('ipv6/cluster.yaml')), []);
 });

@@ -139,3 +139,63 @@ test('parseProbeLine: URI-encoded answers, junk is not a probe', (t) => {
   t.is(run.prober, 'none');
   t.regex(run.unavailable!, /no node/);
 });
+
+test('UDP probes: a datagram from a new socket each, the backend named in the reply (web-backend\'s responder on loopback), a closed port refused', async (t) => {
+  const { UDP_RESPONDER_PROGRAM } = await import('../../roles/web-backend/udp-responder.ts');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dgram = await import('node:dgram');
+  const dir = mkdtempSync(join(tmpdir(), 'lvsplay-udp-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // a free UDP port on loopback
+  const probeSock = dgram.createSocket('udp4');
+  await new Promise<void>((r) => probeSock.bind(0, '127.0.0.1', r));
+  const port = probeSock.address().port;
+  await new Promise<void>((r) => probeSock.close(() => r()));
+  writeFileSync(join(dir, 'r.js'), UDP_RESPONDER_PROGRAM);
+  writeFileSync(join(dir, 'r.json'), JSON.stringify({ name: 'rs1', ports: [port], addresses: ['127.0.0.1', '::1'] }));
+  const responder = spawn(process.execPath, [join(dir, 'r.js'), join(dir, 'r.json')], { stdio: 'ignore' });
+  t.teardown(() => responder.kill('SIGKILL'));
+  await new Promise((r) => setTimeout(r, 500));
+  const cfg: ProbeConfig = { host: '127.0.0.1', port, http: false, udp: true, path: '/', count: 20, intervalMs: 0, timeoutMs: 2000, concurrency: 1, maxMs: 30_000 };
+  const r = parseProbeOutput((await sh(probeScript(cfg)).done).stdout);
+  t.is(r.prober, 'node');
+  t.is(r.probes.length, 20);
+  t.true(r.probes.every((p) => p.ok && p.info === 'rs1'), JSON.stringify(r.probes.slice(0, 3)));
+  t.is(new Set(r.probes.map((p) => p.port)).size, 20, 'a new client port per probe');
+  // IPv6: the responder's own socket on ::1 answers (the reply's source is the address the datagram was sent to)
+  const v6 = parseProbeOutput((await sh(probeScript({ ...cfg, host: '::1', count: 5 })).done).stdout);
+  t.deepEqual(v6.probes.map((p) => `${p.ok} ${p.info}`), Array(5).fill('true rs1'));
+  responder.kill('SIGKILL');
+  await new Promise((res) => setTimeout(res, 300));
+  const refused = parseProbeOutput((await sh(probeScript({ ...cfg, count: 3 })).done).stdout);
+  t.deepEqual(refused.probes.map((p) => `${p.ok} ${p.info}`), ['false ECONNREFUSED', 'false ECONNREFUSED', 'false ECONNREFUSED']);
+});
+
+test('UDP probes of a DNS service send its DNS_CHECK query (a fresh id each) and count any reply as an answer', async (t) => {
+  const { dnsQueryHex, udpProbePayload } = await import('../../src/verify/udp-payload.ts');
+  // RFC 1035: header (id 0, RD), QDCOUNT 1, QNAME 7example3org0, QTYPE A, QCLASS IN
+  t.is(dnsQueryHex('example.org', 'A'), '000001000001000000000000' + '076578616d706c65036f726700' + '00010001');
+  t.is(dnsQueryHex('.', 'SOA'), '000001000001000000000000' + '00' + '00060001');
+  t.deepEqual(udpProbePayload({ type: 'UDP_CHECK', payload: 'e3 00 06 ec' } as never), { hex: 'e30006ec', dns: false });
+  t.is(udpProbePayload({ type: 'UDP_CHECK' } as never), undefined, 'no payload: the text line (web-backend answers anything)');
+  const dgram = await import('node:dgram');
+  const ids: number[] = [];
+  const srv = dgram.createSocket('udp4');
+  srv.on('message', (m, r) => {
+    ids.push(m.readUInt16BE(0));
+    // a reply: the query with QR set (binary: names no backend)
+    const reply = Buffer.from(m);
+    reply[2] = reply[2]! | 0x80;
+    srv.send(reply, r.port, r.address);
+  });
+  await new Promise<void>((r) => srv.bind(0, '127.0.0.1', r));
+  t.teardown(() => srv.close());
+  const port = srv.address().port;
+  const p = udpProbePayload({ type: 'DNS_CHECK', name: 'example.org', query_type: 'A' } as never)!;
+  const cfg: ProbeConfig = { host: '127.0.0.1', port, http: false, udp: true, payload: p.hex, dnsId: p.dns, path: '/', count: 10, intervalMs: 0, timeoutMs: 2000, concurrency: 1, maxMs: 30_000 };
+  const r = parseProbeOutput((await sh(probeScript(cfg)).done).stdout);
+  t.is(r.probes.filter((x) => x.ok).length, 10, JSON.stringify(r.probes.slice(0, 2)));
+  t.deepEqual(ids, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'each query its own id');
+});

@@ -8,6 +8,8 @@ import { parseNodeProbeOutput } from '../../src/verify/probe-output.ts';
 import { services } from '../../src/verify/spec.ts';
 import type { VerifyJob } from '../../src/verify/targets.ts';
 import { formatVerifyRecord, verifySummary } from '../../src/verify/table.ts';
+import { connEntriesFilter, parseConnEntries } from '../../src/verify/conn-entries.ts';
+import { execFileSync } from 'node:child_process';
 
 const VIP = '198.18.0.100';
 const job = (o: Partial<VerifyJob['target']> = {}): VerifyJob => ({
@@ -33,16 +35,16 @@ function addrJson(holdsVip: boolean, own: string): string {
   ]);
 }
 
-function snapshot(host: string, o: { holds: boolean; reals: Array<[string, number, number]>; scheduler?: string; active?: number; dump?: string; drained?: string }) {
+function snapshot(host: string, o: { holds: boolean; reals: Array<[string, number, number]>; scheduler?: string; active?: number; dump?: string; drained?: string; protocol?: 'TCP' | 'UDP' }) {
   const list = o.reals.map(([rs, w]) => `  -> ${rs.padEnd(28)} Route   ${w}      ${o.active ?? 0}          0`).join('\n');
   const stats = o.reals.map(([rs, , c]) => `  -> ${rs.padEnd(28)} ${String(c).padStart(8)}       0        0        0        0`).join('\n');
   const total = o.reals.reduce((a, [, , c]) => a + c, 0);
   const out = [
     '@@addr', addrJson(o.holds, host === 'dir1' ? '198.18.0.11' : '198.18.0.12'),
     '@@list', 'IP Virtual Server version 1.2.1 (size=4096)', 'Prot LocalAddress:Port Scheduler Flags', '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn',
-    `TCP  ${VIP}:80 ${o.scheduler ?? 'rr'}`, list,
+    `${o.protocol ?? 'TCP'}  ${VIP}:80 ${o.scheduler ?? 'rr'}`, list,
     '@@stats', 'IP Virtual Server version 1.2.1 (size=4096)', 'Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes', '  -> RemoteAddress:Port',
-    `TCP  ${VIP}:80 ${String(total).padStart(10)}        0        0        0        0`, stats,
+    `${o.protocol ?? 'TCP'}  ${VIP}:80 ${String(total).padStart(10)}        0        0        0        0`, stats,
     ...(o.dump ? [o.dump] : []),
     ...(o.drained ? ['@@drained', o.drained] : []),
   ].join('\n');
@@ -175,7 +177,7 @@ test('split brain and traffic that bypasses the active director are failures', (
   const r = buildRecord({ job: job(), run: run(alternating(100)), before, after });
   t.false(r.pass);
   t.regex(r.reasons!.join('\n'), /split brain: dir1 and dir2 all hold 198\.18\.0\.100/);
-  t.regex(r.reasons!.join('\n'), /cross-check: dir1\+dir2 counted 10 new connections to rs1, the probes saw 50/);
+  t.regex(r.reasons!.join('\n'), /cross-check: dir1\+dir2 counted 10 new connections to rs1 \(dir1 10, dir2 0\), the probes saw 50/);
 });
 
 test('TCP services are counted from the director deltas; no director reachable is said', (t) => {
@@ -368,5 +370,69 @@ test('a real server entry re-created during the window (counter restarted): no f
   );
   const h = buildRecord({ job: job(), run: run(alternating(100)), ...half });
   t.false(h.pass);
-  t.regex(h.reasons!.join('\n'), /cross-check: dir1\+dir2 counted 10 new connections to rs2, the probes saw 50/);
+  t.regex(h.reasons!.join('\n'), /cross-check: dir1\+dir2 counted 10 new connections to rs2 \(dir1 10, dir2 0\), the probes saw 50/);
+});
+
+test('a shortfall of counted connections: probes that reused an IPVS entry of their client port are found in the connection tables (note), probes with no entry anywhere bypassed the directors (FAIL)', (t) => {
+  // seen on the VM lab (IPv6 lab, rs1 failing its check): dir1+dir2 counted 94 new connections to rs2 for 100 answers
+  const rs2Only: Array<[string, number, number]> = [['198.18.0.22:80', 1, 0]];
+  const { before, after } = snaps(
+    [snapshot('dir1', { holds: true, reals: rs2Only }), snapshot('dir2', { holds: false, reals: rs2Only })],
+    [snapshot('dir1', { holds: true, reals: [['198.18.0.22:80', 1, 94]] }), snapshot('dir2', { holds: false, reals: rs2Only })],
+  );
+  const lines = ['START 1000 42', ...Array.from({ length: 100 }, (_, i) => `P ${i + 1} ${1000 + i} 1 ok rs2 ${40000 + 2 * i}`), 'END 2000'];
+  const probes = parseNodeProbeOutput(lines.join('\n'));
+  const j = job({ backends: [job().target.backends[1]!] });
+  const entry = (port: number, dest = '198.18.0.22:80') => `TCP 01:58  FIN_WAIT    198.18.0.50:${port}  198.18.0.100:80    ${dest}`;
+  const table = (ports: number[]) => parseConnEntries(['IPVS connection entries', 'pro expire state       source             virtual            destination', ...ports.map((p) => entry(p))].join('\n'));
+  const all = Array.from({ length: 100 }, (_, i) => 40000 + 2 * i);
+  // without the tables: FAIL, with the count per director
+  const bare = buildRecord({ job: j, run: probes, before, after });
+  t.false(bare.pass);
+  t.regex(bare.reasons!.join('\n'), /cross-check: dir1\+dir2 counted 94 new connections to rs2 \(dir1 94, dir2 0\), the probes saw 100 answers from it/);
+  // every answer has its entry (on dir1 or dir2): the 6 reused an entry, PASS with a note
+  const reused = buildRecord({ job: j, run: probes, before, after, entries: new Map([['dir1', table(all.slice(0, 97))], ['dir2', table(all.slice(97))]]) });
+  t.true(reused.pass, reused.reasons?.join('; '));
+  t.regex(reused.notes!.join('\n'), /the directors' connection tables hold 100 of them, so 6 reused an IPVS entry of the same client port/);
+  // 6 answers have no entry on any director: they bypassed the directors, FAIL naming them
+  const bypass = buildRecord({ job: j, run: probes, before, after, entries: new Map([['dir1', table(all.slice(6))], ['dir2', []]]) });
+  t.false(bypass.pass);
+  t.regex(bypass.reasons!.join('\n'), /cross-check: .*the probes saw 100 answers from it; 6 of the 100 answers with a known client port have no IPVS connection entry on any director \(traffic bypassed the directors/);
+  // an entry forwarding to another real server does not vouch for an answer from rs2
+  const wrongDest = parseConnEntries(all.map((p) => entry(p, '198.18.0.21:80')).join('\n'));
+  t.false(buildRecord({ job: j, run: probes, before, after, entries: new Map([['dir1', wrongDest]]) }).pass);
+});
+
+test('the connection-entry filter keeps only the queried services and client ports (real awk on ipvsadm -Lnc text)', (t) => {
+  const text = [
+    'IPVS connection entries',
+    'pro expire state       source             virtual            destination',
+    'TCP 01:58  FIN_WAIT    198.18.0.50:40000  198.18.0.100:80    198.18.0.22:80',
+    'TCP 01:58  FIN_WAIT    198.18.0.50:40002  198.18.0.100:80    198.18.0.21:80',
+    'TCP 14:59  ESTABLISHED 198.18.0.50:40004  198.18.0.101:80    198.18.0.21:80',
+    'UDP 04:59  UDP         198.18.0.50:40000  198.18.0.100:80    198.18.0.22:80',
+    'TCP 01:00  TIME_WAIT   [fd00:18::50]:40006 [fd00:18::100]:80  [fd00:18::22]:80',
+  ].join('\n') + '\n';
+  const filter = connEntriesFilter([{ protocol: 'TCP', vip: '198.18.0.100', port: 80, clientPorts: [40000, 40004] }, { protocol: 'TCP', vip: 'fd00:18::100', port: 80, clientPorts: [40006] }]);
+  const out = execFileSync('sh', ['-c', filter], { input: text, encoding: 'utf8' });
+  const got = parseConnEntries(out);
+  t.deepEqual(got.map((e) => `${e.protocol} ${e.client}:${e.clientPort} ${e.virtual} ${e.dest} ${e.state}`), [
+    'TCP 198.18.0.50:40000 198.18.0.100:80 198.18.0.22:80 FIN_WAIT',
+    'TCP fd00:18::50:40006 [fd00:18::100]:80 [fd00:18::22]:80 TIME_WAIT',
+  ]);
+});
+
+test('a UDP service whose replies name no real server (a real DNS server) is counted by the directors, like TCP', (t) => {
+  const reals = (a: number, b: number): Array<[string, number, number]> => [['198.18.0.21:80', 1, a], ['198.18.0.22:80', 1, b]];
+  const { before, after } = snaps([snapshot('dir1', { holds: true, reals: reals(0, 0), protocol: 'UDP' })], [snapshot('dir1', { holds: true, reals: reals(50, 50), protocol: 'UDP' })]);
+  const j: VerifyJob = { ...job({ protocol: 'UDP', healthCheck: 'DNS_CHECK' }), http: false, udp: true };
+  const r = buildRecord({ job: j, run: run(Array(100).fill('%85%00%01')), before, after });
+  t.true(r.pass, r.reasons?.join('; '));
+  t.deepEqual(r.observed, { rs1: 0.5, rs2: 0.5 });
+  t.regex(r.notes!.join('\n'), /the UDP replies name no real server .*counted by the directors' counters/);
+  t.is(r.protocol, 'UDP');
+  // replies that do name them (web-backend's responder) are counted per reply, as HTTP answers are
+  const named = buildRecord({ job: j, run: run(alternating(100)), before, after });
+  t.true(named.pass, named.reasons?.join('; '));
+  t.notRegex((named.notes ?? []).join('\n'), /name no real server/);
 });

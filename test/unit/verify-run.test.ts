@@ -156,12 +156,14 @@ test('planVerification: default entries from clients, only/from validated before
   t.deepEqual(none.jobs, []);
   t.regex(none.notes[0]!, /builds no virtual service/);
   const p = planVerification(builds, i);
-  t.deepEqual(p.jobs.map((j) => [j.target.name, j.vantage, j.http, j.target.directors.join(',')]), [
-    ['web', 'c1', true, 'd1,d2'],
-    ['db', 'c1', false, 'd1,d2'],
+  t.deepEqual(p.jobs.map((j) => [j.target.name, j.vantage, j.http, !!j.udp, j.target.directors.join(',')]), [
+    ['web', 'c1', true, false, 'd1,d2'],
+    // UDP: probed with datagrams, the backend named in each reply
+    ['dns', 'c1', false, true, 'd1,d2'],
+    ['db', 'c1', false, false, 'd1,d2'],
   ]);
   t.deepEqual(p.jobs[0]!.target.backends.map((b) => `${b.label} ${b.address}:${b.port} w${b.weight}`), ['rs1 198.18.0.21:80 w1', 'rs2 198.18.0.22:80 w2']);
-  t.deepEqual(p.notes, ['dns: UDP services are not probed']);
+  t.deepEqual(p.notes, []);
   const only = planVerification({ name: 'x', plays: [], verify: [services({ only: ['db'], from: 'c1', probes: 10, mode: 'http' })] }, i);
   t.deepEqual(only.jobs.map((j) => [j.target.name, j.http, j.check.probes]), [['db', true, 10]]);
   t.throws(() => planVerification({ name: 'x', plays: [], verify: [services({ only: ['nope'] })] }, i), { message: /no service "nope"/ });

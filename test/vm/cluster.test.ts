@@ -37,7 +37,7 @@ if (why) {
     const script = [
       `for u in ${urls.join(' ')}; do`,
       `  i=0; while [ $i -lt ${rounds} ]; do i=$((i + 1))`,
-      `    b=$(curl -s --max-time 10 -H 'Connection: close' "$u" || echo FAIL); echo "$u $b"`,
+      `    b=$(curl -s -g --max-time 10 -H 'Connection: close' "$u" || echo FAIL); echo "$u $b"`,
       `  done`,
       `done`,
     ].join('\n');
@@ -73,11 +73,20 @@ if (why) {
     }
     const recapEv = jsonLines(readFileSync(json('run.json'), 'utf8')).find((e) => e.event === 'recap')!;
     const byName = Object.fromEntries(recapEv.verify.map((v: any) => [v.service, v]));
-    t.deepEqual(Object.keys(byName).sort(), ['web', 'web-dr', 'web-nat', 'web-tun']);
+    t.deepEqual(Object.keys(byName).sort(), ['echo-udp', 'web', 'web-dr', 'web-nat', 'web-tun', 'web6-dr', 'web6-nat', 'web6-tun']);
     for (const v of recapEv.verify) t.true(v.pass, `${v.service}: ${v.detail}`);
     t.is(byName['web-dr'].master, 'dir1');
     t.is(byName['web-nat'].master, 'dir1');
     t.is(byName['web-tun'].master, 'dir2');
+    // issue 12: the IPv6 services, held by VI_1_v6 (sync group G_1 with VI_1), records of family 6
+    for (const n of ['web6-dr', 'web6-nat']) t.like(byName[n], { master: 'dir1', family: 6 }, JSON.stringify(byName[n]));
+    // IPv6 TUN (IPv6-in-IPv6 to ip6tnl0 on the real servers), held by VI_2_v6 (sync group G_2 with VI_2), wrr 1:2
+    t.like(byName['web6-tun'], { master: 'dir2', family: 6 }, JSON.stringify(byName['web6-tun']));
+    t.true(byName['web6-tun'].observed.rs2 > byName['web6-tun'].observed.rs1, JSON.stringify(byName['web6-tun'].observed));
+    t.is(byName['web-dr'].family, 4);
+    // issue 12: the UDP service, probed with datagrams, each answered by one real server (rr: about half each)
+    t.like(byName['echo-udp'], { protocol: 'UDP', master: 'dir1', failed: 0 }, JSON.stringify(byName['echo-udp']));
+    t.true(byName['echo-udp'].observed.rs1 > 0.25 && byName['echo-udp'].observed.rs2 > 0.25, JSON.stringify(byName['echo-udp'].observed));
     t.is(byName['web-dr'].failed, 0);
     // wrr 1:2 observed within the chi-square rule
     t.true(byName['web-tun'].observed.rs2 > byName['web-tun'].observed.rs1);
@@ -105,6 +114,9 @@ if (why) {
       'http://198.18.0.100/': ['rs1', 'rs2'],
       'http://198.18.0.101/': ['rs1', 'rs2'],
       'http://198.18.0.120/': ['rs1', 'rs2'],
+      // issue 12: the IPv6 services (curlFrom passes -g: no globbing of the brackets)
+      'http://[fd00:18::110]/': ['nat1', 'nat2'],
+      'http://[fd00:18::100]/': ['rs1', 'rs2'],
     };
     // health checks may still be settling: retry for a while, then report what was seen. 4 new connections per
     // VIP reach every backend: rr over 2 and wrr 1:2 go round in at most 3 (a curl costs ~0.6 s under TCG)
@@ -137,6 +149,23 @@ if (why) {
   });
 
   // Issue 15 point 5: a drain persists until undrain (keepalived reload, a later run) and verify accepts it
+  // Issue 15 point 6 on the VM lab: a VRRP change that would reach one member of the pair alone is refused before
+  // anything is touched (mismatched members are the classic split-brain cause)
+  test.serial('a VRRP change limited to dir1 is refused (exit 4, naming VI_1 and dir2); nothing changes on dir1', async (t) => {
+    t.timeout(10 * 60_000);
+    const vrrp = structuredClone(loadInventory(inventory()).hosts.get('dir1')!.vars.lvs_vrrp as any);
+    vrrp.instances.find((i: any) => i.name === 'VI_1').advert_int = 2;
+    const ev = json('vrrp-change.json');
+    writeFileSync(ev, JSON.stringify({ lvs_vrrp: vrrp }));
+    const sum = async () => (await lab().ssh('dir1', 'md5sum /etc/keepalived/keepalived.conf')).stdout;
+    const before = await sum();
+    const r = await lvsplay(['run', SITE, '-i', inventory(), '--limit', 'dir1', '-e', `@${ev}`, '--no-verify'], { timeoutMs: 10 * 60_000 });
+    t.is(r.code, 4, r.stdout + r.stderr);
+    t.regex(r.stderr, /VRRP instance VI_1 \(members dir1, dir2\) would change on dir1 but not reach every member \(dir2: not in this run/);
+    t.regex(r.stderr, /--allow-partial-vrrp/);
+    t.is(await sum(), before, "dir1's keepalived.conf untouched");
+  });
+
   test.serial('lvsplay drain rs1 --service web-dr: weight 0 on dir1 and dir2, waits for the active connections, verify DEGRADED naming the drain, a run keeps it with 0 changed, undrain gives it back and verify passes', async (t) => {
     t.timeout(12 * 60_000);
     const weight = async (host: string) => /198\.18\.0\.21:80 +Route +(\d+) +(\d+)/.exec((await lab().ssh(host, 'ipvsadm -Ln -t 198.18.0.100:80')).stdout);
@@ -176,7 +205,7 @@ if (why) {
     t.deepEqual(drained['web-dr'].observed, { rs1: 0, rs2: 1 });
     t.is(drained['web-tun'].verdict, 'PASS', 'rs1 still serves web-tun (--service web-dr)');
     t.regex(v.stdout, /DEGRADED: rs1 \(198\.18\.0\.21:80\) drained by lvsplay drain since \S+Z \(weight 0 on dir1/);
-    t.regex(v.stdout, /verify: 3 of 4 services passed, 1 degraded \(web-dr: rs1 drained\)/);
+    t.regex(v.stdout, /verify: 7 of 8 services passed, 1 degraded \(web-dr: rs1 drained\)/);
     // a later run neither undoes it nor reports it
     const run = await lvsplay(['run', SITE, '-i', inventory(), '--limit', 'directors', '--no-verify', '--json', json('drained-run.jsonl')], { timeoutMs: 10 * 60_000 });
     t.is(run.code, 0, run.stdout.slice(-2000));
@@ -190,7 +219,7 @@ if (why) {
     t.is(Number((await weight('dir2'))?.[1]), 1);
     const pass = await lvsplay(['verify', SITE, '-i', inventory(), '--json', json('undrained.jsonl')], { timeoutMs: 10 * 60_000 });
     t.is(pass.code, 0, pass.stdout);
-    t.deepEqual(Object.values(rec('undrained.jsonl')).map((r: any) => r.verdict), ['PASS', 'PASS', 'PASS', 'PASS']);
+    t.deepEqual(Object.values(rec('undrained.jsonl')).map((r: any) => r.verdict), ['PASS', 'PASS', 'PASS', 'PASS', 'PASS', 'PASS', 'PASS', 'PASS']);
   });
 
   // Issue 11: drift that keepalived does not repair is repaired by the run; --check shows it and touches nothing.
@@ -247,7 +276,7 @@ if (why) {
         await new Promise((r) => setTimeout(r, 2000));
       }
     };
-    const block = await lab().ssh('rs1', 'iptables -I INPUT -p tcp --dport 80 -j REJECT');
+    const block = await lab().ssh('rs1', 'iptables -I INPUT -p tcp --dport 80 -j REJECT && ip6tables -I INPUT -p tcp --dport 80 -j REJECT');
     t.is(block.code, 0, block.stderr);
     try {
       await until(async () => !(await inTable('dir1', '198.18.0.100')) && !(await inTable('dir2', '198.18.0.101')), 'the checkers remove rs1');
@@ -261,18 +290,51 @@ if (why) {
       const d = await lvsplay(['verify', SITE, '-i', inventory(), '--allow-down', 'rs1', '--json', json('degraded.jsonl')], { timeoutMs: 10 * 60_000 });
       t.is(d.code, 0, d.stdout);
       const recs = Object.fromEntries(jsonLines(readFileSync(json('degraded.jsonl'), 'utf8')).filter((e) => e.event === 'verify').map((e) => [e.result.service, e.result]));
-      t.deepEqual(Object.fromEntries(Object.entries(recs).map(([k, r]: [string, any]) => [k, r.verdict])), { 'web-nat': 'PASS', 'web-dr': 'DEGRADED', 'web-tun': 'DEGRADED', web: 'DEGRADED' });
+      t.deepEqual(Object.fromEntries(Object.entries(recs).map(([k, r]: [string, any]) => [k, r.verdict])), { 'web-nat': 'PASS', 'web-dr': 'DEGRADED', 'web-tun': 'DEGRADED', 'web6-nat': 'PASS', 'web6-dr': 'DEGRADED', 'web6-tun': 'DEGRADED', 'echo-udp': 'PASS', web: 'DEGRADED' });
       t.deepEqual(recs['web-dr'].observed, { rs1: 0, rs2: 1 });
-      t.regex(d.stdout, /verify: 1 of 4 services passed, 3 degraded/);
+      t.regex(d.stdout, /verify: 3 of 8 services passed, 5 degraded/);
       const run = await lvsplay(['run', SITE, '-i', inventory(), '--limit', 'directors', '--no-verify', '--json', json('failing.jsonl')], { timeoutMs: 10 * 60_000 });
       t.is(run.code, 0, run.stdout);
       t.is(recap(json('failing.jsonl')).dir1?.changed, 0);
       t.regex(run.stdout, /198\.18\.0\.21:80 of tcp 198\.18\.0\.100:80 fails its health check \(HTTP_GET http:\/\/198\.18\.0\.21:80\/healthz\): not re-added/);
       t.false(await inTable('dir1', '198.18.0.100'), 'rs1 was not re-added');
     } finally {
-      await lab().ssh('rs1', 'iptables -D INPUT -p tcp --dport 80 -j REJECT');
+      await lab().ssh('rs1', 'iptables -D INPUT -p tcp --dport 80 -j REJECT; ip6tables -D INPUT -p tcp --dport 80 -j REJECT');
     }
     await until(async () => (await inTable('dir1', '198.18.0.100')) && (await inTable('dir2', '198.18.0.101')), 'rs1 back in the tables');
+  });
+
+  // Issue 12 points 3 and 4 on real IPVS: the UDP service's UDP_CHECK (a reply required) removes a real server whose
+  // responder went silent, the verification (over UDP) names the check, and re-adds it once it answers again
+  test.serial('echo-udp: a silent UDP responder is removed by UDP_CHECK (verify FAIL naming it), a run starts it again and the checker re-adds it', async (t) => {
+    t.timeout(15 * 60_000);
+    const inTable = async (host: string) => (await lab().ssh(host, 'ipvsadm -Ln -u 198.18.0.100:5353')).stdout.includes('198.18.0.21:5353');
+    const until = async (ok: () => Promise<boolean>, what: string) => {
+      const deadline = Date.now() + 120_000;
+      while (!(await ok())) {
+        if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    };
+    t.true(await inTable('dir1'), 'rs1 serves echo-udp before');
+    const stop = await lab().ssh('rs1', 'kill $(cat /run/lvsplay-udp.pid)');
+    t.is(stop.code, 0, stop.stderr);
+    await until(async () => !(await inTable('dir1')), 'UDP_CHECK removes rs1 from echo-udp on dir1');
+    const only = 'test/fixtures/playbooks/verify-echo-udp.ts';
+    const v = await lvsplay(['verify', only, '-i', inventory(), '--json', json('udp-down.jsonl')], { timeoutMs: 10 * 60_000 });
+    t.log(v.stdout);
+    t.is(v.code, 2, v.stdout);
+    t.regex(v.stdout, /VERIFY echo-udp \(198\.18\.0\.100:5353, UDP, rr, .*\): FAIL/);
+    t.regex(v.stdout, /FAIL: rs1 \(198\.18\.0\.21:5353\) fails its health check on dir1: UDP_CHECK/);
+    const down = jsonLines(readFileSync(json('udp-down.jsonl'), 'utf8')).find((e) => e.event === 'verify')!.result;
+    t.deepEqual(down.observed, { rs1: 0, rs2: 1 }, 'every datagram answered by rs2');
+    // the web-backend role's service step starts the responder again; the checker puts rs1 back
+    const run = await lvsplay(['run', SITE, '-i', inventory(), '--limit', 'rs1', '--no-verify'], { timeoutMs: 10 * 60_000 });
+    t.is(run.code, 0, run.stdout.slice(-2000));
+    await until(() => inTable('dir1'), 'UDP_CHECK re-adds rs1');
+    const back = await lvsplay(['verify', only, '-i', inventory()], { timeoutMs: 10 * 60_000 });
+    t.is(back.code, 0, back.stdout);
+    t.regex(back.stdout, /VERIFY echo-udp .*: PASS/);
   });
 
   // Issue 11: no false failures after a reload. Runs alternate wrr 3:1 ↔ 1:2 (web-tun) and the NAT real-server
@@ -290,7 +352,7 @@ if (why) {
       const v = readAlternatingRun(r.stdout, json(`alt-${i}.jsonl`));
       t.log(`run ${i + 1} (${variantLabel(i)}): ${((performance.now() - t0) / 1000).toFixed(0)} s, ${v.settled}; web-tun ${JSON.stringify(v.tunObserved)}`);
       t.is(r.code, 0, r.stdout.slice(-3000));
-      t.deepEqual(Object.keys(v.verdicts).sort(), ['web', 'web-dr', 'web-nat', 'web-tun']);
+      t.deepEqual(Object.keys(v.verdicts).sort(), ['echo-udp', 'web', 'web-dr', 'web-nat', 'web-tun', 'web6-dr', 'web6-nat', 'web6-tun']);
       t.regex(v.settled, /^settled in /, 'every run changed something: the verification first waits until the cluster settled');
       for (const [service, verdict] of Object.entries(v.verdicts)) t.is(verdict, 'PASS', `run ${i + 1} ${service}: ${v.details[service]}`);
       t.true(Math.abs(v.tunExpected.rs1! - tunShareRs1(i)) < 1e-9, JSON.stringify(v.tunExpected));

@@ -16,7 +16,7 @@ import { lvsplay, outputMatches } from '../helpers/cli.ts';
 
 const SITE = 'playbooks/site.ts';
 const ROUNDS = Number(process.env.LVSPLAY_HANDOVER_ROUNDS ?? 0);
-/** LVSPLAY_VM_DRILLS=1: the interrupt tests below, with or without handover rounds */
+/** LVSPLAY_VM_DRILLS=1: the interrupt tests (drill realservers, drill failover) and the DIP tracking test below */
 const INTERRUPTS = process.env.LVSPLAY_VM_DRILLS === '1';
 const why = ROUNDS > 0 || INTERRUPTS ? await vmUnavailable() : 'set LVSPLAY_HANDOVER_ROUNDS=N (N rounds of handover drills) and/or LVSPLAY_VM_DRILLS=1 (a signal in each drill phase)';
 
@@ -99,6 +99,65 @@ if (why) {
         t.is(await rs1Back(60_000), 'dir1: back; dir2: back', 'rs1 back in both tables at weight 1');
       });
     }
+    /** dir1 alone holds the DR VIP (after a drill the pair may still be settling): within 90 s */
+    const dir1HoldsAlone = async (): Promise<boolean> => {
+      for (let i = 0; i < 45; i++) {
+        const [a, b] = await Promise.all([lab().ssh('dir1', 'ip -4 -o addr show dev eth1'), lab().ssh('dir2', 'ip -4 -o addr show dev eth1')]);
+        if (a.stdout.includes('198.18.0.100/32') && !b.stdout.includes('198.18.0.100/32')) return true;
+        await new Promise((res) => setTimeout(res, 2000));
+      }
+      return false;
+    };
+    // the failover drill's phases on real IPVS and the directors' real keepalived (tier 1 has the same tests on a
+    // bare VRRP pair): a signal after the fault restores it (handover file removed, keepalived started), exit 130
+    for (const [mode, sig, restoredLine] of [
+      ['handover', 'SIGINT', /restored: dir1's priority for VI_1 \(handover file removed\)/],
+      ['stop', 'SIGTERM', /restored: keepalived started on dir1/],
+    ] as const) {
+      test.serial(`${sig} during drill failover --mode ${mode} --only VI_1, after the fault: restored, exit 130, dir1 takes the VIP back`, async (t) => {
+        t.timeout(8 * 60_000);
+        t.true(await dir1HoldsAlone(), 'dir1 holds the VIP before the drill');
+        const r = await lvsplay(['drill', 'failover', SITE, '-i', inventory(), '--only', 'VI_1', '--mode', mode, '--max-takeover', '20s', '--max-lost', '1000', '--probe-timeout', '3s'], {
+          timeoutMs: 6 * 60_000,
+          during: async (pid, out) => {
+            await outputMatches(out, /dir2 holds 198\.18\.0\.100 \d+ ms after the fault/, 5 * 60_000);
+            process.kill(pid, sig);
+          },
+        });
+        t.log(r.stdout + r.stderr);
+        t.is(r.code, 130, r.stdout + r.stderr);
+        t.regex(r.stderr, new RegExp(`${sig} received: stopping the drill and restoring`));
+        t.regex(r.stdout, restoredLine);
+        t.notRegex(r.stdout + r.stderr, /RESTORE FAILED on/);
+        t.is((await lab().ssh('dir1', 'pidof keepalived >/dev/null && echo running; ls /etc/keepalived/handover | wc -l')).stdout, 'running\n0\n');
+        t.true(await dir1HoldsAlone(), 'dir1 took the VIP back');
+      });
+    }
+    // Issue 15 point 4 on the VM: VI_1 tracks the interfaces that carry its VIPs (vip_interfaces, the default), so
+    // dir1 losing its inner interface (eth2: the NAT DIP 198.18.1.1) gives VI_1, and with it G_1, to dir2
+    test.serial('dir1 loses its NAT inner interface: VI_1 (tracking eth2) fails over to dir2 with the DIP; link up, dir1 takes it back', async (t) => {
+      t.timeout(6 * 60_000);
+      t.true(await dir1HoldsAlone());
+      const holds = async (h: string, re: RegExp) => re.test((await lab().ssh(h, 'ip -o addr show')).stdout);
+      const until = async (ok: () => Promise<boolean>) => {
+        for (let i = 0; i < 45; i++) {
+          if (await ok()) return true;
+          await new Promise((res) => setTimeout(res, 2000));
+        }
+        return false;
+      };
+      const down = await lab().ssh('dir1', 'ip link set dev eth2 down');
+      t.is(down.code, 0, down.stderr);
+      try {
+        t.true(await until(async () => (await holds('dir2', /198\.18\.1\.1\/24/)) && (await holds('dir2', /198\.18\.0\.100\/32/)) && (await holds('dir2', /fd00:18::100\/128/))), 'dir2 holds the DIP, the DR VIP and (sync group) the IPv6 VIP');
+        t.false(await holds('dir1', /198\.18\.0\.100\/32/), 'dir1 gave up the DR VIP');
+      } finally {
+        // a link down drops the interface's IPv6 addresses (keep_addr_on_down is 0): the lab's own one comes back by hand
+        await lab().ssh('dir1', 'ip link set dev eth2 up; ip -6 addr add fd00:18:1::11/64 dev eth2 nodad 2>/dev/null; true');
+      }
+      t.true(await until(async () => (await holds('dir1', /198\.18\.1\.1\/24/)) && !(await holds('dir2', /198\.18\.1\.1\/24/))), 'dir1 takes VI_1 back once eth2 is up');
+      t.true(await dir1HoldsAlone());
+    });
     test.serial('after the interrupted drills every service verifies', async (t) => {
       t.timeout(10 * 60_000);
       const v = await lvsplay(['verify', SITE, '-i', inventory()], { timeoutMs: 10 * 60_000 });
@@ -113,7 +172,7 @@ if (why) {
     for (let round = 1; round <= ROUNDS; round++) {
       const out = file(`handover-${round}.json`);
       // --probe-timeout 3s: under TCG a connection through IPVS can take over a second (cluster.test.ts does the same)
-      const r = await lvsplay(['drill', 'failover', SITE, '-i', inventory(), '--max-takeover', '20s', '--probe-timeout', '3s', '--json', out], { timeoutMs: 10 * 60_000 });
+      const r = await lvsplay(['drill', 'failover', SITE, '-i', inventory(), '--only', 'VI_1,VI_2', '--max-takeover', '20s', '--probe-timeout', '3s', '--json', out], { timeoutMs: 10 * 60_000 });
       // a drill that lost probes exits 2 (--max-lost 0) but still writes its figures: judged after the last round
       if (r.code !== 0) lossy.push(`round ${round}: exit ${r.code}: ${(r.stdout + r.stderr).slice(-1500)}`);
       const doc = JSON.parse(readFileSync(out, 'utf8'));

@@ -4,7 +4,7 @@
  * VRRP instance per family (its adverts are IPv4 or IPv6 packets): an IPv6 VIP sits in an instance of its own,
  * kept together with its IPv4 sibling by a sync group, as keepalived's maintainers advise.
  */
-import { hostNatDip, hostVrrp, natGatewayOf, resolveService, serviceFamily } from '../cluster.ts';
+import { hostNatDips, hostVrrp, serviceFamily } from '../cluster.ts';
 import { type Family, ipFamily } from '../../facts/netaddr.ts';
 import { parseVrrpVip, type VrrpInstance } from '../schema.ts';
 import { add, directorUsages, serviceIndex, type RuleContext } from './context.ts';
@@ -29,24 +29,20 @@ export function checkServiceFamilies(c: RuleContext): void {
   }
 }
 
-/** A NAT director's DIP, and the gateway its real servers route through, are of the NAT service's family. */
+/**
+ * A NAT director has an inner address (DIP) of each NAT service's family. (A real server's gateway is looked up per
+ * family, natGatewayOf: an lvs_nat_gateway of one family never serves the other.)
+ */
 export function checkNatFamilies(c: RuleContext): void {
   for (const d of directorUsages(c)) {
-    const dip = hostNatDip(c.inv, d.host);
+    const dips = hostNatDips(c.inv, d.host);
     for (const s of d.services) {
       if (s.lb_kind !== 'NAT') continue;
       const fam = serviceFamily(s);
-      const dipAddress = dip?.address.split('/')[0];
-      if (dipAddress && ipFamily(dipAddress) !== fam) {
-        add(c, d.host, 'lvs_nat_dip.address', `NAT service ${s.name} is ${familyName(fam)} (VIP ${s.vip}) but ${d.host}'s inner address (DIP) ${dipAddress} is ${familyName(ipFamily(dipAddress)!)}: its real servers' replies could not route back through it`,
-          `give ${d.host} an ${familyName(fam)} lvs_nat_dip (e.g. ${fam === 6 ? 'fd00:1::1/64' : '198.18.1.1/24'}), or serve ${s.name} from directors whose DIP is ${familyName(fam)}`, 'lvs_nat_dip');
-      }
-      for (const rs of resolveService(c.inv, s, d.host).realServers) {
-        const gw = natGatewayOf(c.inv, rs.host).gateway;
-        if (gw && ipFamily(gw) !== fam && (!dipAddress || ipFamily(dipAddress) === fam)) {
-          add(c, rs.host, 'lvs_nat_gateway', `NAT real server ${rs.host} of ${familyName(fam)} service ${s.name} routes back through ${familyName(ipFamily(gw)!)} gateway ${gw}`,
-            `route through the director's ${familyName(fam)} inner address: set lvs_nat_gateway of ${rs.host} to it (or remove lvs_nat_gateway to use the director's lvs_nat_dip)`, 'lvs_nat_gateway');
-        }
+      const others = dips.map((x) => x.address.split('/')[0]!).filter((a) => ipFamily(a) !== fam);
+      if (dips.length > 0 && others.length === dips.length) {
+        add(c, d.host, 'lvs_nat_dip.address', `NAT service ${s.name} is ${familyName(fam)} (VIP ${s.vip}) but ${d.host}'s inner address (DIP) ${others.join(', ')} is ${familyName(ipFamily(others[0]!)!)}: its real servers' replies could not route back through it`,
+          `give ${d.host} an ${familyName(fam)} lvs_nat_dip too (a list, one per family: [{address: ${dips[0]!.address}, interface: ${dips[0]!.interface}}, {address: ${fam === 6 ? 'fd00:18:1::1/64' : '198.18.1.1/24'}, interface: ${dips[0]!.interface}}]), or serve ${s.name} from directors whose DIP is ${familyName(fam)}`, 'lvs_nat_dip');
       }
     }
   }

@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import type { ExpandContext, Step } from '../../src/engine/types.ts';
-import { address, file, ipvs, ipvsKeepalived, sysctl } from '../../src/steps/index.ts';
-import { serviceFamily, hostIpvsSysctls, hostIpvsTimeouts, hostNatDips, hostNics, hostVrrp, resolveService, servicesOfDirector, trackScriptPath, vrrpInstancesOf } from '../../src/cluster/cluster.ts';
+import { address, file, iptablesRule, ipvs, ipvsKeepalived, sysctl } from '../../src/steps/index.ts';
+import { serviceFamily, servicePorts, hostIpvsSysctls, hostIpvsTimeouts, hostNatDips, hostNics, hostVrrp, resolveService, servicesOfDirector, trackScriptPath, vrrpInstancesOf } from '../../src/cluster/cluster.ts';
 import { parseCidr } from '../../src/facts/netaddr.ts';
 import type { LvsRole } from '../../src/cluster/registry.ts';
 import { CLUSTER_CHECKS } from '../../src/cluster/rules/index.ts';
@@ -20,6 +20,7 @@ import { ipvsSysctlsSchema, ipvsTimeoutsSchema, type LbKind, natDipSchema } from
 import { installSteps, ipvsModuleSteps, ipvsSysctls, keepalivedConfigFile, keepalivedHandlers, keepalivedRunning, RELOAD_KEEPALIVED, roleOptions } from './steps.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 import type { IpvsServiceSpec } from '../../src/steps/index.ts';
+import type { Service } from '../../src/cluster/schema.ts';
 import { hostPort } from '../../src/facts/netaddr.ts';
 
 const METHOD = { NAT: 'nat', DR: 'dr', TUN: 'tun' } as const;
@@ -28,11 +29,12 @@ const METHOD = { NAT: 'nat', DR: 'dr', TUN: 'tun' } as const;
 export function keepalivedTable(config: KeepalivedConfig): { services: IpvsServiceSpec[]; sorry: Record<string, string> } {
   const sorry: Record<string, string> = {};
   const services = config.services.map(({ service: s, realServers, sorry: sr }): IpvsServiceSpec => {
-    if (sr) sorry[`${s.protocol.toLowerCase()}:${hostPort(s.vip, s.port)}`] = hostPort(sr.address, sr.port);
+    const family = serviceFamily(s);
+    // the ids of the ipvs fact (facts/ipvs.ts serviceId): 'tcp:198.18.0.100:80', 'fwmark:4:1'
+    if (sr) sorry[s.fwmark !== undefined ? `fwmark:${family}:${s.fwmark}` : `${s.protocol.toLowerCase()}:${hostPort(s.vip, s.port)}`] = hostPort(sr.address, sr.port);
     return {
-      protocol: s.protocol.toLowerCase() as 'tcp' | 'udp',
-      address: s.vip,
-      port: s.port,
+      // a fwmark service is named by its mark; its real servers have port 0 (resolveService)
+      ...(s.fwmark !== undefined ? { fwmark: s.fwmark, family } : { protocol: s.protocol.toLowerCase() as 'tcp' | 'udp', address: s.vip, port: s.port }),
       scheduler: s.scheduler,
       ...(s.persistence_timeout ? { persistent: s.persistence_timeout } : {}),
       // keepalived sets these from the same keywords: the drift step must expect them, or it would undo them
@@ -41,7 +43,7 @@ export function keepalivedTable(config: KeepalivedConfig): { services: IpvsServi
       // DR/TUN cannot map ports: the role's validation refuses such a server with its own message (file:line, fix);
       // building this step must not pre-empt that with the step's generic one, so the impossible entry is left out
       realServers: realServers
-        .filter((r) => s.lb_kind === 'NAT' || r.port === s.port)
+        .filter((r) => s.lb_kind === 'NAT' || s.fwmark !== undefined || r.port === s.port)
         .map((r) => ({ address: r.address, port: r.port, method: METHOD[s.lb_kind], weight: r.weight })),
     };
   });
@@ -128,11 +130,14 @@ export function directorSteps(
       if (!asVip && !own) nat.push(address(dip.interface, `${c.address}/${c.prefix}`));
     }
   }
+  const marked = config.services.filter((s) => s.service.fwmark !== undefined);
   return [
-    ...(o.install ? installSteps(['keepalived', 'ipvsadm']) : []),
+    ...(o.install ? installSteps(['keepalived', 'ipvsadm', ...(marked.length ? ['iptables'] : [])]) : []),
     ...ipvsModuleSteps(schedulers, o.modules),
     sysctl(`90-lvs-${role}`, { ...forwarding, ...ipvsSysctls(o.ipvsSysctls ?? hostIpvsSysctls(inv, host)) }),
     ...nat,
+    // fwmark services: the packets are marked before keepalived's virtual_server fwmark N can balance them
+    ...marked.map((s) => fwmarkRule(s.service)),
     // keepalived owns the IPVS table of a director; only the timeouts are set here (prune: false keeps its services)
     ...(timeouts ? [ipvs({ services: [], prune: false, timeouts, name: `ipvs timeouts tcp ${timeouts.tcp} tcpfin ${timeouts.tcpfin} udp ${timeouts.udp}` })] : []),
     ...trackScriptFiles(config),
@@ -143,6 +148,20 @@ export function directorSteps(
     // what keepalived itself would not repair (a weight set behind its back, a stray entry): from the live table
     withDrainState((d) => ipvsKeepalived({ ...keepalivedTable(drainedConfig(config, d)), configPath: o.configPath })),
   ];
+}
+
+/**
+ * The mark of a fwmark service: packets to its VIP on its ports get the mark in mangle PREROUTING, before IPVS sees
+ * them (IPVS matches a fwmark service by the packet's mark). One rule per service, found again by its comment.
+ */
+export function fwmarkRule(s: Service): Step {
+  const family = serviceFamily(s);
+  const ports = servicePorts(s);
+  const match = ports.length > 1 ? ['-m', 'multiport', '--dports', ports.join(',')] : ['--dport', String(ports[0])];
+  return iptablesRule('mangle', 'PREROUTING', ['-d', `${s.vip}/${family === 6 ? 128 : 32}`, '-p', s.protocol.toLowerCase(), ...match, '-j', 'MARK', '--set-mark', String(s.fwmark)], {
+    family,
+    comment: `lvsplay fwmark ${s.fwmark}: service ${s.name}`,
+  });
 }
 
 /** The track_script bodies, root-owned and 0700 (enable_script_security runs only such scripts), before the config. */

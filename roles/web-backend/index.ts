@@ -34,8 +34,10 @@ export function backendPorts(inv: Inventory, host: string, protocol: 'TCP' | 'UD
   for (const h of inv.hosts.keys()) services.push(...((hostNodeSvc(inv, h)?.services ?? []) as typeof services));
   for (const s of services) {
     if ((s.protocol ?? 'TCP') !== protocol) continue;
-    for (const rs of s.real_servers) if (rs.host === host) ports.add(rs.port ?? s.port);
-    if (s.sorry_server?.host === host) ports.add(s.sorry_server.port ?? s.port);
+    // a fwmark service reaches its servers on each of its ports (the packet's port is kept)
+    const own = (p: number | undefined) => (p !== undefined ? [p] : s.ports ?? [s.port]);
+    for (const rs of s.real_servers) if (rs.host === host) for (const p of own(rs.port)) ports.add(p);
+    if (s.sorry_server?.host === host) for (const p of own(s.sorry_server.port)) ports.add(p);
   }
   return [...ports].sort((a, b) => a - b);
 }

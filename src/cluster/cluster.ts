@@ -150,18 +150,31 @@ export interface ResolvedService {
   sorry?: { address: string; port: number; inhibit: boolean };
 }
 
+/**
+ * The port of a real server's IPVS entry: its own, else the service's. A fwmark service's entries have port 0:
+ * IPVS then keeps each packet's destination port (80 stays 80, 443 stays 443, also through NAT).
+ */
+export function realServerPort(s: Pick<Service, 'port' | 'fwmark'>, own: number | undefined): number {
+  return s.fwmark !== undefined ? 0 : own ?? s.port;
+}
+
+/** The ports a service receives on its VIP: its `ports` (a fwmark service), else its port. */
+export function servicePorts(s: Pick<Service, 'port' | 'ports'>): number[] {
+  return s.ports ?? [s.port];
+}
+
 /** Real servers of a service with addresses as seen from `director`; unresolvable ones are left out (validated). */
 export function resolveService(inv: Inventory, s: Service, director?: string): ResolvedService {
   const family = serviceFamily(s);
   const realServers = s.real_servers.flatMap((rs) => {
     if (!rs.address && !inv.hosts.has(rs.host)) return [];
     const address = realServerAddress(inv, rs.host, rs.address, director, family);
-    return address ? [{ host: rs.host, address, port: rs.port ?? s.port, weight: rs.weight }] : [];
+    return address ? [{ host: rs.host, address, port: realServerPort(s, rs.port), weight: rs.weight }] : [];
   });
   let sorry: ResolvedService['sorry'];
   if (s.sorry_server) {
     const a = s.sorry_server.address ?? (s.sorry_server.host && inv.hosts.has(s.sorry_server.host) ? realServerAddress(inv, s.sorry_server.host, undefined, director, family) : undefined);
-    if (a) sorry = { address: a, port: s.sorry_server.port ?? s.port, inhibit: s.sorry_server.inhibit };
+    if (a) sorry = { address: a, port: realServerPort(s, s.sorry_server.port), inhibit: s.sorry_server.inhibit };
   }
   return { service: s, realServers, ...(sorry ? { sorry } : {}) };
 }

@@ -73,14 +73,16 @@ export function applyDrain(s: ResolvedService, entries: readonly DrainEntry[]): 
  * `virtual_server VIP PORT` (protocol `protocol`) set to `weight`: the same bytes the roles render for that weight.
  * undefined when the config does not declare that real server with a weight line.
  */
-export function setConfigWeight(text: string, service: { protocol: string; vip: string; port: number }, real: string, weight: number): string | undefined {
+export function setConfigWeight(text: string, service: { protocol: string; vip: string; port: number; fwmark?: number | undefined }, real: string, weight: number): string | undefined {
   const lines = text.split('\n');
   // 'ADDR:PORT' or '[IPv6]:PORT' (hostPort) as keepalived.conf writes it: `real_server ADDR PORT`
   const realServerLine = real.replace(/^\[?(.*?)\]?:(\d+)$/, '$1 $2');
   const body = (l: string) => l.replace(/[#!].*$/, '').trim();
   const opens = (l: string) => (body(l).match(/\{/g)?.length ?? 0) - (body(l).match(/\}/g)?.length ?? 0);
   for (let i = 0; i < lines.length; i++) {
-    if (body(lines[i]!) !== `virtual_server ${service.vip} ${service.port} {`) continue;
+    // a fwmark service's block names its mark (and no protocol: the mark rule has it)
+    const head = service.fwmark !== undefined ? `virtual_server fwmark ${service.fwmark} {` : `virtual_server ${service.vip} ${service.port} {`;
+    if (body(lines[i]!) !== head) continue;
     // the block's extent, its protocol (keepalived's default TCP) and the real server's weight line inside it
     let depth = 1;
     let end = i + 1;
@@ -98,7 +100,7 @@ export function setConfigWeight(text: string, service: { protocol: string; vip: 
       d += opens(l);
       if (d <= 1) inReal = false;
     });
-    if (protocol !== service.protocol.toUpperCase() || weightLine === undefined) continue;
+    if ((service.fwmark === undefined && protocol !== service.protocol.toUpperCase()) || weightLine === undefined) continue;
     const out = [...lines];
     out[weightLine] = lines[weightLine]!.replace(/weight\s+\d+/, `weight ${weight}`);
     return out.join('\n');

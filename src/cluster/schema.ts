@@ -77,10 +77,26 @@ export const sorryServerSchema = z
   })
   .refine((s) => (s.host === undefined) !== (s.address === undefined), { error: 'sorry_server needs exactly one of host or address' });
 
+/** A firewall mark (iptables `MARK --set-mark`, IPVS `-f`): 1 to 2^32-1. */
+export const fwmark = z
+  .number({ error: (i) => `${JSON.stringify(i.input)} is not a firewall mark (an integer 1-4294967295)` })
+  .int({ error: 'a firewall mark is an integer 1-4294967295' })
+  .min(1, { error: 'a firewall mark is an integer 1-4294967295 (0 means unmarked)' })
+  .max(0xffffffff, { error: 'a firewall mark is an integer 1-4294967295' });
+
 const serviceObject = z.strictObject({
   name: objName,
   vip: ipAddress,
-  port,
+  /** the virtual port; a fwmark service has `ports` instead */
+  port: port.optional(),
+  /**
+   * A firewall-mark service: the directors mark packets to `vip` on every port of `ports` with this mark (iptables
+   * mangle PREROUTING, written by the director role) and keepalived balances the mark (`virtual_server fwmark N`):
+   * the ports share one real-server pool and one persistence (a client's 80 and 443 reach the same server).
+   */
+  fwmark: fwmark.optional(),
+  /** the ports of a fwmark service (the first is the one health checks connect to, unless connect_port says otherwise) */
+  ports: z.array(port).min(1, { error: 'list at least one port' }).optional(),
   protocol: z.enum(['TCP', 'UDP'], { error: 'protocol must be TCP or UDP' }).default('TCP'),
   lb_kind: lbKind,
   scheduler: scheduler.default('rr'),
@@ -97,7 +113,23 @@ const serviceObject = z.strictObject({
 /** A service without health_check gets the default check of its protocol. */
 const withDefaultCheck = <T extends { protocol: 'TCP' | 'UDP'; health_check?: z.output<typeof healthCheckSchema> }>(s: T) =>
   ({ ...s, health_check: s.health_check ?? defaultHealthCheck(s.protocol) });
-export const serviceSchema = serviceObject.transform(withDefaultCheck);
+
+/** `port`, or (a fwmark service) `fwmark` with `ports`: one of the two shapes, each port once. */
+function checkPorts(s: { port?: number; fwmark?: number; ports?: number[] }, ctx: z.RefinementCtx): void {
+  if (s.fwmark === undefined) {
+    if (s.ports !== undefined) ctx.addIssue({ code: 'custom', path: ['ports'], message: 'ports (several ports, one pool) needs a firewall mark: add fwmark: N (a number no other service uses), or give one port' });
+    else if (s.port === undefined) ctx.addIssue({ code: 'custom', path: ['port'], message: 'a service needs a port (or fwmark: N with ports: [80, 443] for several ports sharing one pool)' });
+    return;
+  }
+  if (s.port !== undefined) ctx.addIssue({ code: 'custom', path: ['port'], message: 'a fwmark service lists its ports in ports: [...], not port (write ports: [' + s.port + '])' });
+  if (s.ports === undefined) ctx.addIssue({ code: 'custom', path: ['ports'], message: 'a fwmark service needs the ports it marks: ports: [80, 443]' });
+  const dup = (s.ports ?? []).filter((p, i, a) => a.indexOf(p) !== i);
+  if (dup.length) ctx.addIssue({ code: 'custom', path: ['ports'], message: `port ${dup[0]} is listed twice in ports` });
+}
+/** `port` of a fwmark service: its first port (health checks, probes, reports). */
+const withPort = <T extends { port?: number; ports?: number[] }>(s: T) => ({ ...s, port: (s.port ?? s.ports?.[0])! });
+
+export const serviceSchema = serviceObject.superRefine(checkPorts).transform((s) => withPort(withDefaultCheck(s)));
 export type Service = z.output<typeof serviceSchema> & { lb_kind: LbKind; scheduler: Scheduler };
 
 /** A VRRP VIP: `ADDRESS[/PREFIX] [dev IFACE]` → {address, prefix, family, dev?} (a bare address: /32 or /128). */
@@ -181,7 +213,8 @@ export const vrrpSchema = z.strictObject({
 });
 export type Vrrp = z.output<typeof vrrpSchema>;
 
-export const nodeServiceSchema = serviceObject.omit({ lb_kind: true, directors: true, sorry_server: true }).extend({
+export const nodeServiceSchema = serviceObject.omit({ lb_kind: true, directors: true, sorry_server: true, port: true, fwmark: true, ports: true }).extend({
+  port,
   lb_kind: z.literal('NAT', { error: 'node-svc services are NAT (port mapping through the node)' }).default('NAT'),
 }).transform(withDefaultCheck);
 

@@ -24,6 +24,8 @@ export interface DrainTarget extends DrainPair {
   protocol: 'TCP' | 'UDP';
   vip: string;
   port: number;
+  /** a fwmark service's mark (its IPVS entries and its config block are named by it) */
+  fwmark?: number;
   /** 'ADDR:PORT' as the directors' tables name it */
   real: string;
   /** the inventory's weight (what undrain gives back) */
@@ -58,7 +60,7 @@ export function planDrain(inv: Inventory, hosts: readonly string[], o: { command
       const b = t.backends.find((x) => x.label === h)!;
       // node-svc targets of a name used twice are called NODE/NAME; the node's own config names the service NAME
       const service = t.kind === 'node-svc' && t.name.includes('/') ? t.name.slice(t.name.indexOf('/') + 1) : t.name;
-      out.push({ service, host: h, kind: t.kind, protocol: t.protocol, vip: t.vip, port: t.port, real: hostPort(b.address, b.port), weight: b.weight, directors: t.directors });
+      out.push({ service, host: h, kind: t.kind, protocol: t.protocol, vip: t.vip, port: t.port, ...(t.fwmark !== undefined ? { fwmark: t.fwmark } : {}), real: hostPort(b.address, b.port), weight: b.weight, directors: t.directors });
     }
   }
   if (o.limit) {
@@ -112,7 +114,7 @@ export function drainStep(targets: readonly DrainTarget[], o: { drain: boolean; 
       const texts = new Map<string, { was: string; text: string; what: string[] }>();
       for (const t of targets) {
         const want = o.drain ? 0 : t.weight;
-        const svc = { protocol: t.protocol, vip: t.vip, port: t.port };
+        const svc = { protocol: t.protocol, vip: t.vip, port: t.port, fwmark: t.fwmark };
         const c = configs.find((x) => { const s = ctx.fact(x.fact); return contentOf(s) !== undefined && setConfigWeight(contentOf(s)!, svc, t.real, want) !== undefined; });
         if (!c) throw new PlanError(`no keepalived config (${configPaths([t]).join(', ')}) declares real server ${t.real} of virtual_server ${t.vip} ${t.port} (${t.service})`, 'converge the director with lvsplay run first');
         const cur = texts.get(c.path) ?? { was: contentOf(ctx.fact(c.fact))!, text: contentOf(ctx.fact(c.fact))!, what: [] };
@@ -150,7 +152,7 @@ function contentOf(f: FileState): string | undefined {
 /** Active connections (ActiveConn) of each target on a director, from `ipvsadm -Ln --exact`; a missing row is 0. */
 export function activeConnections(listing: string, targets: readonly DrainTarget[]): Map<DrainTarget, number> {
   const table = parseIpvsList(listing);
-  return new Map(targets.map((t) => [t, table.get(serviceKey(t.protocol, t.vip, t.port))?.reals.get(t.real)?.active ?? 0]));
+  return new Map(targets.map((t) => [t, table.get(serviceKey(t))?.reals.get(t.real)?.active ?? 0]));
 }
 
 /**

@@ -115,7 +115,13 @@ export function startFromSavedScript(pidfile: string, saved: string): string {
 }
 
 export function planRealservers(inv: Inventory, o: Pick<RealserversOptions, 'only' | 'serial' | 'from'>): { targets: ServiceTarget[]; vantage: string } {
-  let targets = serviceTargets(inv).filter((t) => t.kind !== 'node-svc' && t.protocol === 'TCP');
+  const all = serviceTargets(inv).filter((t) => t.kind !== 'node-svc' && t.protocol === 'TCP');
+  // a fwmark service's real server runs one server per port: the drill stops and restarts one (by its port's pidfile)
+  const fwmark = all.filter((t) => t.fwmark !== undefined);
+  for (const t of fwmark) {
+    if (o.only?.includes(t.name)) throw new UsageError(`drill realservers: ${t.name} is a fwmark service (ports ${t.ports!.join(', ')}): the drill cycles one server per real server and port, which a fwmark service does not have; drill its real servers with lvsplay drain / undrain`);
+  }
+  let targets = all.filter((t) => t.fwmark === undefined);
   if (o.only) {
     for (const n of o.only) if (!targets.some((t) => t.name === n)) throw new UsageError(`drill realservers: no TCP LVS service "${n}" (services: ${targets.map((t) => t.name).join(', ') || 'none'})`);
     targets = targets.filter((t) => o.only!.includes(t.name));
@@ -169,7 +175,7 @@ async function runOn(conn: Connection, script: string, what: string): Promise<st
 async function cycle(t: ServiceTarget, b: BackendTarget, batch: number, stream: ProbeStream | undefined, http: boolean, o: RealserversOptions): Promise<RealserverRow> {
   const log = o.log ?? (() => {});
   const row: RealserverRow = { service: t.name, backend: b.label, batch, pass: false, reasons: [], notes: [] };
-  const key = serviceKey(t.protocol, t.vip, t.port);
+  const key = serviceKey(t);
   const rsKey = hostPort(b.address, b.port);
   const rsConn = await o.connect(b.host);
   const pidfile = o.pidfile.replace(/\{port\}/g, String(b.port));

@@ -91,11 +91,12 @@ function parseCheckerDump(text: string): { virtuals: KeepalivedVirtual[]; checke
   const virtuals: KeepalivedVirtual[] = [];
   const checkers: KeepalivedChecker[] = [];
   let part: 'none' | 'lvs' | 'checkers' = 'none';
-  let vs: (KeepalivedVirtual & { vip: string; vport: number; proto: string }) | undefined;
+  let vs: (KeepalivedVirtual & { vip: string; vport: number; proto: string; fwmark?: number; v6?: boolean }) | undefined;
   let rs: KeepalivedReal | undefined;
   let ck: KeepalivedChecker | undefined;
   const flushVs = () => {
-    if (vs) virtuals.push({ key: `${vs.proto} ${hostPort(vs.vip, vs.vport)}`, scheduler: vs.scheduler, reals: vs.reals });
+    // a fwmark service as ipvsadm -Ln names it: FWM 1, FWM 2 IPv6
+    if (vs) virtuals.push({ key: vs.fwmark !== undefined ? `FWM ${vs.fwmark}${vs.v6 ? ' IPv6' : ''}` : `${vs.proto} ${hostPort(vs.vip, vs.vport)}`, scheduler: vs.scheduler, reals: vs.reals });
     vs = undefined;
     rs = undefined;
   };
@@ -110,6 +111,12 @@ function parseCheckerDump(text: string): { virtuals: KeepalivedVirtual[]; checke
         vs = { key: '', vip: v[1]!, vport: Number(v[2]), proto: 'TCP', scheduler: '', reals: [] };
         continue;
       }
+      const fw = /^\s*VS FWMARK = (\d+)/.exec(line);
+      if (fw) {
+        flushVs();
+        vs = { key: '', vip: '', vport: 0, proto: 'TCP', fwmark: Number(fw[1]), scheduler: '', reals: [] };
+        continue;
+      }
       if (!vs) continue;
       const r = /^\s*RIP = (\S+), RPORT = (\d+), WEIGHT = (\d+)(?: EFF WEIGHT = (-?\d+))?/.exec(line);
       if (r) {
@@ -122,15 +129,17 @@ function parseCheckerDump(text: string): { virtuals: KeepalivedVirtual[]; checke
         if (sched !== undefined) vs.scheduler = sched;
         const proto = kv(line, 'protocol');
         if (proto !== undefined) vs.proto = proto.toUpperCase();
+        if (/^\s*Address family = inet6/.test(line)) vs.v6 = true;
         continue;
       }
       const alive = kv(line, 'alive');
       if (alive !== undefined) rs.alive = alive === '1' || alive === 'yes';
       if (/Inhibit on failure is ON/.test(line)) rs.inhibitOnFailure = true;
     } else if (part === 'checkers') {
-      const h = /^\s*\[([^\]]+)\]:(\w+):(\d+) -> \[([^\]]+)\]:\w+:(\d+)/.exec(line);
+      // `[198.18.0.100]:tcp:80 -> [198.18.0.21]:tcp:80`; a fwmark service's `FWM 1 -> [198.18.0.21]:tcp:0`
+      const h = /^\s*(?:\[([^\]]+)\]:(\w+):(\d+)|(FWM \d+(?: IPv6)?)) -> \[([^\]]+)\]:\w+:(\d+)/.exec(line);
       if (h) {
-        ck = { service: `${h[2]!.toUpperCase()} ${h[1]}:${h[3]}`, real: `${h[4]}:${h[5]}`, up: false, hasRun: false, method: '' };
+        ck = { service: h[4] ?? `${h[2]!.toUpperCase()} ${h[1]}:${h[3]}`, real: `${h[5]}:${h[6]}`, up: false, hasRun: false, method: '' };
         checkers.push(ck);
         continue;
       }

@@ -50,7 +50,7 @@ async function verifyBlock(r: ReportVerifyRecord, draw: Draw): Promise<Block> {
   return {
     title: `${r.service}${r.vip ? ` — ${r.vip}` : ''}`,
     verdict: v,
-    facts: [`IPv${r.family ?? 4}`, r.scheduler && `scheduler ${r.scheduler}`, r.rule && `rule ${r.rule}${r.rule === 'shares' ? ' (chi-square, fails below p = 0.001)' : ''}`, r.vantage && `probed from ${r.vantage}`].filter((x): x is string => !!x),
+    facts: [`IPv${r.family ?? 4}`, r.protocol === 'UDP' && 'UDP', r.fwmark !== undefined && `fwmark ${r.fwmark}`, r.scheduler && `scheduler ${r.scheduler}`, r.rule && `rule ${r.rule}${r.rule === 'shares' ? ' (chi-square, fails below p = 0.001)' : ''}`, r.vantage && `probed from ${r.vantage}`].filter((x): x is string => !!x),
     cards,
     reasons: [...reasonsOf(v, why), ...(failedNote ? [{ tone: 'neutral', text: failedNote }] : [])],
     svg: await draw(verifyChart(r)),
@@ -61,6 +61,14 @@ async function verifyBlock(r: ReportVerifyRecord, draw: Draw): Promise<Block> {
         rows: verifyRows(r).map((x) => [x.backend, pct(x.expected), pct(x.observed), x.count === undefined ? '—' : String(x.count), (x as { director?: number }).director === undefined ? '—' : String((x as { director?: number }).director), x.verdict || '—']),
         tones: verifyRows(r).map((x) => ({ 'observed, as expected': 'pass', 'observed, off the expected share': 'fail' } as Record<string, string>)[shareKey(x.verdict)] ?? ''),
       },
+      // a fwmark service: what each of its ports saw (every port must answer; persistence: one server on all)
+      ...(r.ports?.length
+        ? [{
+            head: ['port', 'probes', 'failed', 'answered by'],
+            rows: r.ports.map((p) => [String(p.port), String(p.probes), String(p.failed), Object.entries(p.backends).map(([b, n]) => `${b} ${n}`).join(', ') || '—']),
+            tones: r.ports.map((p) => (p.probes > 0 && p.failed === p.probes ? 'fail' : p.failed ? '' : 'pass')),
+          }]
+        : []),
     ],
     notes: r.notes.filter((n) => n !== failedNote && !verdictNotes.includes(n)),
   };

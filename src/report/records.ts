@@ -23,6 +23,11 @@ const verifyRecordSchema = z.looseObject({
   /** 4 or 6 (records of older runs have none: IPv4) */
   family: opt(z.union([z.literal(4), z.literal(6)])),
   scheduler: opt(z.string()),
+  /** TCP or UDP (newer records) */
+  protocol: opt(z.string()),
+  /** a fwmark service's mark, and its probes per port */
+  fwmark: opt(num),
+  ports: opt(z.array(z.looseObject({ port: num, probes: num, failed: num, backends: z.record(z.string(), num).default({}) }))),
   rule: opt(z.string()),
   vantage: opt(z.string()),
   master: opt(z.string().nullable()),

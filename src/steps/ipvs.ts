@@ -285,8 +285,8 @@ const keepalivedSchema = z.strictObject({
 
 export type IpvsKeepalivedOptions = z.input<typeof keepalivedSchema> & StepOptions;
 
-/** 'TCP 198.18.0.100:80' (keepalived's and ipvsadm -Ln's name of a service) from a service of the ipvs fact. */
-const listKey = (s: IpvsService) => `${s.protocol.toUpperCase()} ${hostPort(s.address!, s.port!)}`;
+/** 'TCP 198.18.0.100:80', 'FWM 1', 'FWM 2 IPv6' (keepalived's and ipvsadm -Ln's name of a service) from a service of the ipvs fact. */
+const listKey = (s: IpvsService) => (s.protocol === 'fwmark' ? `FWM ${s.fwmark}${s.family === 6 ? ' IPv6' : ''}` : `${s.protocol.toUpperCase()} ${hostPort(s.address!, s.port!)}`);
 
 /**
  * Drift on a keepalived-managed director: keepalived owns the IPVS table but only the parts it changed (a weight

@@ -26,7 +26,8 @@ export interface ConnEntry {
 export interface ConnQuery {
   protocol: string;
   vip: string;
-  port: number;
+  /** the VIP's ports probed (a fwmark service: several) */
+  ports: number[];
   /** the probes' client ports */
   clientPorts: number[];
 }
@@ -38,7 +39,7 @@ export function connEntriesScript(queries: readonly ConnQuery[]): string {
 
 /** The awk filter of connEntriesScript: `ipvsadm -Lnc` on stdin, the queried entries on stdout. */
 export function connEntriesFilter(queries: readonly ConnQuery[]): string {
-  const want = queries.flatMap((c) => c.clientPorts.map((p) => `${c.protocol.toUpperCase()}|${hostPort(c.vip, c.port)}|${p}`));
+  const want = queries.flatMap((c) => c.ports.flatMap((vp) => c.clientPorts.map((p) => `${c.protocol.toUpperCase()}|${hostPort(c.vip, vp)}|${p}`)));
   const awk = `BEGIN { n = split(want, a, " "); for (i = 1; i <= n; i++) w[a[i]] = 1 } NR > 2 { p = $4; sub(/.*:/, "", p); if (($1 "|" $5 "|" p) in w) print }`;
   return `awk -v want=${q(want.join(' '))} ${q(awk)}`;
 }
@@ -57,12 +58,15 @@ export function parseConnEntries(text: string): ConnEntry[] {
 }
 
 /**
- * Of `ports` (answered probes' client ports), how many have an entry for `virtual` forwarding to `dest` on some
- * director. A port matched by another client's entry would be over-counted: the vantage's address is not known to
- * the snapshot, and such a collision within minutes is rare.
+ * Of `ports` (answered probes' client ports), how many have an entry for one of `virtuals` forwarding to `dest` on
+ * some director. A port matched by another client's entry would be over-counted: the vantage's address is not known
+ * to the snapshot, and such a collision within minutes is rare. A fwmark service's real server is `ADDR:0` in the
+ * table; its entries name the port the packet kept.
  */
-export function throughDirectors(ports: readonly number[], virtual: string, dest: string, entries: Iterable<readonly ConnEntry[]>): number {
+export function throughDirectors(ports: readonly number[], virtuals: readonly string[], dest: string, entries: Iterable<readonly ConnEntry[]>): number {
   const have = new Set<number>();
-  for (const list of entries) for (const e of list) if (e.virtual === virtual && e.dest === dest) have.add(e.clientPort);
+  const anyPort = dest.endsWith(':0') ? dest.slice(0, -2) : undefined;
+  const to = (d: string) => d === dest || (anyPort !== undefined && d.replace(/:\d+$/, '') === anyPort);
+  for (const list of entries) for (const e of list) if (virtuals.includes(e.virtual) && to(e.dest)) have.add(e.clientPort);
   return ports.filter((p) => have.has(p)).length;
 }

@@ -21,8 +21,22 @@ export interface IpvsListService {
   reals: Map<string, IpvsListReal>;
 }
 
-export function serviceKey(protocol: string, vip: string, port: number): string {
-  return `${protocol.toUpperCase()} ${hostPort(vip, port)}`;
+/** The key of a service: `TCP 198.18.0.100:80`, `UDP [fd00:18::100]:53`, a fwmark service `FWM 1` (`FWM 2 IPv6`). */
+export function serviceKey(s: { protocol: string; vip: string; port: number; fwmark?: number | undefined }): string {
+  if (s.fwmark !== undefined) return fwmarkKey(s.fwmark, s.vip.includes(':') ? 6 : 4);
+  return `${s.protocol.toUpperCase()} ${hostPort(s.vip, s.port)}`;
+}
+
+/** ipvsadm -Ln's name of a fwmark service: `FWM 1`, `FWM 2 IPv6`. */
+export function fwmarkKey(mark: number, family: 4 | 6): string {
+  return `FWM ${mark}${family === 6 ? ' IPv6' : ''}`;
+}
+
+/** A service line's key and the words after it (ipvsadm prints `FWM  2 IPv6 rr` for an IPv6 fwmark service). */
+function lineKey(s: RegExpExecArray): { key: string; rest: string[] } {
+  const rest = s[3]!.trim().split(/\s+/).filter(Boolean);
+  if (s[1] === 'FWM' && rest[0] === 'IPv6') return { key: `FWM ${s[2]} IPv6`, rest: rest.slice(1) };
+  return { key: `${s[1]} ${s[2]}`, rest };
 }
 
 const SERVICE_LINE = /^(TCP|UDP|SCTP|FWM)\s+(\S+)\s*(.*)$/;
@@ -36,10 +50,10 @@ export function parseIpvsList(text: string): Map<string, IpvsListService> {
     if (!line.trim() || /^IP Virtual Server/.test(line) || /^Prot /.test(line) || /->\s+RemoteAddress/.test(line)) continue;
     const s = SERVICE_LINE.exec(line);
     if (s) {
-      const rest = s[3]!.trim().split(/\s+/).filter(Boolean);
+      const { key, rest } = lineKey(s);
       const pIdx = rest.indexOf('persistent');
       cur = {
-        key: `${s[1]} ${s[2]}`,
+        key,
         scheduler: rest[0] ?? '',
         ...(pIdx >= 0 && rest[pIdx + 1] !== undefined ? { persistent: Number(rest[pIdx + 1]) } : {}),
         reals: new Map(),
@@ -88,9 +102,9 @@ export function parseIpvsStats(text: string): Map<string, IpvsStatsService> {
     if (!line.trim() || /^IP Virtual Server/.test(line) || /^Prot /.test(line) || /->\s+RemoteAddress/.test(line)) continue;
     const s = SERVICE_LINE.exec(line);
     if (s) {
-      const fields = s[3]!.trim().split(/\s+/);
-      // FWM services print the mark then the counters
-      cur = { key: `${s[1]} ${s[2]}`, total: counters(fields, line), reals: new Map() };
+      // FWM services print the mark (and IPv6) then the counters
+      const { key, rest } = lineKey(s);
+      cur = { key, total: counters(rest, line), reals: new Map() };
       out.set(cur.key, cur);
       continue;
     }

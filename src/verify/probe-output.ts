@@ -10,6 +10,8 @@ export interface Probe {
   info: string;
   /** the client's (vantage host's) source port, when the prober knows it */
   port?: number;
+  /** the VIP port probed, when the run probed several (a fwmark service) */
+  dport?: number;
 }
 
 export interface ProbeRun {
@@ -27,7 +29,7 @@ export interface ProbeRun {
 
 /** Parse one `P …` line; undefined for any other line. */
 export function parseProbeLine(line: string): Probe | undefined {
-  const m = /^P (\d+) (\d+) (\d+) (ok|fail) (\S+)(?: (\d+|-))?$/.exec(line.trim());
+  const m = /^P (\d+) (\d+) (\d+) (ok|fail) (\S+)(?: (\d+|-))?(?: (\d+))?$/.exec(line.trim());
   if (!m) return undefined;
   let info = m[5]!;
   try {
@@ -35,7 +37,7 @@ export function parseProbeLine(line: string): Probe | undefined {
   } catch {
     /* keep it encoded */
   }
-  return { seq: Number(m[1]), t: Number(m[2]), ms: Number(m[3]), ok: m[4] === 'ok', info, ...(m[6] && m[6] !== '-' ? { port: Number(m[6]) } : {}) };
+  return { seq: Number(m[1]), t: Number(m[2]), ms: Number(m[3]), ok: m[4] === 'ok', info, ...(m[6] && m[6] !== '-' ? { port: Number(m[6]) } : {}), ...(m[7] ? { dport: Number(m[7]) } : {}) };
 }
 
 /** Incremental parser for a stream arriving in chunks (drills): feed chunks, get complete lines' probes. */

@@ -7,7 +7,8 @@
  * With node on the vantage host: a dependency-free CommonJS program, fed to `node -` through a heredoc, config as
  * one JSON argument. Output lines (parsed by probe-output.ts):
  *   START <epochMs> <pid>
- *   P <seq> <startEpochMs> <durationMs> ok|fail <backend|error, URI-encoded> <client port, or - if unknown>
+ *   P <seq> <startEpochMs> <durationMs> ok|fail <backend|error, URI-encoded> <client port, or - if unknown> [<VIP port>]
+ *   (the VIP port only when probing several ports: a fwmark service)
  *   END <epochMs> <sent> <ok> <failed>
  * Without node (batch HTTP only): one curl with a URL glob [1-N] and `-w` delimiters:
  *   @@LVSPLAY_CURL <http_code> <exitcode> <time_total>   after each body.
@@ -18,6 +19,8 @@ import { hostPort } from '../facts/netaddr.ts';
 export interface ProbeConfig {
   host: string;
   port: number;
+  /** a fwmark service: probe these ports in turn (probe N goes to ports[(N-1) % length]); each P line ends with it */
+  ports?: number[];
   /** HTTP GET (backend from the body) or a bare TCP connect */
   http: boolean;
   /** a UDP datagram instead (backend from the reply: the web-backend role's responder answers its host name) */
@@ -50,6 +53,8 @@ process.on('SIGTERM', () => { stopping = true; });
 process.on('SIGINT', () => { stopping = true; });
 out('START ' + t0 + ' ' + process.pid);
 function label(s) { return encodeURIComponent(String(s).slice(0, 120)) || '-'; }
+const portOf = (seq) => (cfg.ports ? cfg.ports[(seq - 1) % cfg.ports.length] : cfg.port);
+const line = (seq, start, ok, info, lport) => out('P ' + seq + ' ' + start + ' ' + (Date.now() - start) + ' ' + (ok ? 'ok ' : 'fail ') + label(info) + ' ' + (lport || '-') + (cfg.ports ? ' ' + portOf(seq) : ''));
 // UDP: one datagram from a new socket (a new client port: a new IPVS connection entry), the backend's name in the
 // reply; a connected socket hears an ICMP port-unreachable as ECONNREFUSED
 function probeUdp(seq) {
@@ -64,13 +69,13 @@ function probeUdp(seq) {
       try { lport = lport || sock.address().port; } catch (e) {}
       try { sock.close(); } catch (e) {}
       if (ok) okN++; else failN++;
-      out('P ' + seq + ' ' + start + ' ' + (Date.now() - start) + ' ' + (ok ? 'ok ' : 'fail ') + label(info) + ' ' + (lport || '-'));
+      line(seq, start, ok, info, lport);
       resolve();
     };
     const timer = setTimeout(() => finish(false, 'timeout'), cfg.timeoutMs);
     sock.on('error', (e) => finish(false, e.code || 'error'));
     sock.on('message', (m) => finish(true, m.toString('utf8').split('\n').map((l) => l.trim()).find((l) => l) || '-'));
-    sock.connect(cfg.port, cfg.host, () => {
+    sock.connect(portOf(seq), cfg.host, () => {
       try { lport = sock.address().port; } catch (e) {}
       let msg = Buffer.from('lvsplay-probe ' + seq + '\n');
       if (cfg.payload) { msg = Buffer.from(cfg.payload, 'hex'); if (cfg.dnsId && msg.length >= 2) msg.writeUInt16BE(seq & 0xffff, 0); }
@@ -83,7 +88,7 @@ function probe(seq) {
   return new Promise((resolve) => {
     const start = Date.now();
     let done = false, buf = Buffer.alloc(0);
-    const sock = net.connect({ host: cfg.host, port: cfg.port });
+    const sock = net.connect({ host: cfg.host, port: portOf(seq) });
     // the client port, to match a failed probe with an old IPVS connection entry (ipvsadm -Lnc): connect() runs in a
     // nextTick queued by net.connect for an IP address, so the port is bound when this one runs; a refused
     // connection's socket is closed before its error event, so it has to be read here
@@ -96,7 +101,7 @@ function probe(seq) {
       sock.destroy();
       if (ok) okN++; else failN++;
       lport = lport || sock.localPort;
-      out('P ' + seq + ' ' + start + ' ' + (Date.now() - start) + ' ' + (ok ? 'ok ' : 'fail ') + label(info) + ' ' + (lport || '-'));
+      line(seq, start, ok, info, lport);
       resolve();
     };
     const timer = setTimeout(() => finish(false, 'timeout'), cfg.timeoutMs);
@@ -164,6 +169,6 @@ export function curlProbeScript(o: ProbeConfig): string {
  * stream needs node (says so with `NOPROBER`).
  */
 export function probeScript(o: ProbeConfig): string {
-  const fallback = o.http && !o.udp && o.count > 0 ? curlProbeScript(o) : `echo "NOPROBER the vantage host has no node (needed for ${o.udp ? 'UDP probes' : o.http ? 'a probe stream' : 'TCP probes'})"`;
+  const fallback = o.http && !o.udp && !o.ports && o.count > 0 ? curlProbeScript(o) : `echo "NOPROBER the vantage host has no node (needed for ${o.udp ? 'UDP probes' : o.ports ? 'probing several ports' : o.http ? 'a probe stream' : 'TCP probes'})"`;
   return [`if command -v node >/dev/null 2>&1; then`, nodeProbeScript(o), `else`, fallback, `fi`].join('\n');
 }

@@ -22,6 +22,38 @@ export function matchBackend(info: string, backends: readonly BackendTarget[]): 
   return text || '-';
 }
 
+/** `VIP:PORT` of a service, a fwmark service's `VIP:80,443` (as the records, tables and logs name it). */
+export function targetAddress(t: Pick<ServiceTarget, 'vip' | 'port' | 'ports'>): string {
+  return t.ports ? `${hostPort(t.vip, t.ports[0]!)}${t.ports.slice(1).map((p) => `,${p}`).join('')}` : hostPort(t.vip, t.port);
+}
+
+/**
+ * A fwmark service's probes per VIP port: every port must answer (a port without its mark rule reaches no real
+ * server), and with persistence one client reaches one real server across the ports (IPVS keeps one persistence
+ * template per client and mark). `named`: the answers name their backend.
+ */
+function portBreakdown(t: ServiceTarget, probes: ProbeRun['probes'], named: boolean, maxFailed: number): { ports: NonNullable<VerifyRecord['ports']>; reasons: string[]; notes: string[] } {
+  const ports = (t.ports ?? []).map((port) => {
+    const mine = probes.filter((p) => p.dport === port);
+    const backends: Record<string, number> = {};
+    if (named) for (const p of mine) if (p.ok) { const l = matchBackend(p.info, t.backends); backends[l] = (backends[l] ?? 0) + 1; }
+    return { port, probes: mine.length, failed: mine.filter((p) => !p.ok).length, backends };
+  });
+  const reasons: string[] = [];
+  const notes: string[] = [];
+  for (const p of ports) {
+    if (p.probes > 0 && p.failed === p.probes && p.failed > maxFailed) reasons.push(`fwmark ${t.fwmark}: none of the ${p.probes} probes to port ${p.port} was answered (its packets are not marked ${t.fwmark} on the director holding ${t.vip}, or no real server listens on ${p.port})`);
+  }
+  const say = (p: (typeof ports)[number]) => `${p.port}: ${Object.entries(p.backends).map(([b, n]) => `${b} ${n}`).join(', ') || `${p.probes - p.failed} answered`}${p.failed ? `, ${p.failed} failed` : ''}`;
+  notes.push(`fwmark ${t.fwmark}, ports ${ports.map(say).join('; ')}`);
+  if (t.persistence && named) {
+    const per = ports.map((p) => Object.keys(p.backends));
+    const all = new Set(per.flat());
+    if (all.size > 1 && per.every((b) => b.length > 0)) reasons.push(`persistence ${t.persistence}s does not span the ports of fwmark ${t.fwmark}: ${ports.map((p) => `port ${p.port} → ${Object.keys(p.backends).join('+')}`).join(', ')} (one client must reach one real server on every port)`);
+  }
+  return { ports, reasons, notes };
+}
+
 /** The client ports of the probes `b` answered (a probe whose port the prober did not know is left out). */
 function answeredPorts(probes: ProbeRun['probes'], b: BackendTarget, backends: readonly BackendTarget[]): number[] {
   return probes.filter((p) => p.ok && p.port !== undefined && matchBackend(p.info, backends) === b.label).map((p) => p.port!);
@@ -131,7 +163,7 @@ export function buildRecord(i: RecordInput): VerifyRecord {
   const t = i.job.target;
   const reasons: string[] = [];
   const notes: string[] = [];
-  const key = serviceKey(t.protocol, t.vip, t.port);
+  const key = serviceKey(t);
 
   // who holds the VIP
   for (const [h, e] of i.unreachable ?? []) if (t.directors.includes(h)) notes.push(`director ${h} unreachable: ${e}`);
@@ -249,7 +281,7 @@ export function buildRecord(i: RecordInput): VerifyRecord {
         const per = [...perDirector].map(([h, d]) => `${h} ${d.get(rsKey(b)) ?? 0}`).join(', ');
         const counted = `${dirs} counted ${deltaOf(b)} new connections to ${b.label} (${per}), the probes saw ${seen} answers from it`;
         const ports = i.entries ? answeredPorts(run.probes, b, t.backends) : [];
-        const through = i.entries ? throughDirectors(ports, hostPort(t.vip, t.port), rsKey(b), i.entries.values()) : 0;
+        const through = i.entries ? throughDirectors(ports, (t.ports ?? [t.port]).map((p) => hostPort(t.vip, p)), rsKey(b), i.entries.values()) : 0;
         if (i.entries && ports.length === seen && through >= seen - crossCheckTolerance(seen)) {
           // every answer has its connection entry on a director: the uncounted ones reused an entry of their client port
           notes.push(`${counted}: the directors' connection tables hold ${through} of them, so ${seen - deltaOf(b)} reused an IPVS entry of the same client port (forwarded on it, not counted as new)`);
@@ -301,6 +333,13 @@ export function buildRecord(i: RecordInput): VerifyRecord {
     notes.push(`failed probes: ${[...why].map(([k, n]) => `${n}× ${k}`).join(', ')}`);
   }
 
+  // a fwmark service: what each of its ports saw
+  const byPort = t.ports ? portBreakdown(t, run.probes, named, i.job.check.maxFailed) : undefined;
+  if (byPort) {
+    reasons.push(...byPort.reasons);
+    notes.push(...byPort.notes);
+  }
+
   const rows = ev.rows.map((r) => {
     const b = t.backends.find((x) => x.label === r.backend);
     return { ...r, ...(b && haveStats ? { director: deltaOf(b) } : {}) };
@@ -317,9 +356,11 @@ export function buildRecord(i: RecordInput): VerifyRecord {
     ...(downRecords.length ? { down: downRecords } : {}),
     ...(drained.size ? { drained: [...drained] } : {}),
     detail: all.length ? all.join('; ') : `${verdict === 'DEGRADED' ? `DEGRADED (${downRecords.map((d) => `${d.backend} ${drained.has(d.backend) ? 'drained' : 'down'}`).join(', ')}, accepted), ` : ''}${ev.rule}${ev.chiSquare ? ` p=${ev.chiSquare.p.toPrecision(3)}` : ''}, ${ev.probes} probes from ${i.job.vantage}, master ${master ?? '-'}`,
-    vip: hostPort(t.vip, t.port),
+    vip: targetAddress(t),
     family: ipFamily(t.vip) ?? 4,
     protocol: t.protocol,
+    ...(t.fwmark !== undefined ? { fwmark: t.fwmark } : {}),
+    ...(byPort ? { ports: byPort.ports } : {}),
     scheduler: t.scheduler + (t.schedulerFlags?.length ? ` (${t.schedulerFlags.join(',')})` : '') + (t.persistence ? ` persistent ${t.persistence}s` : ''),
     rule: ev.rule,
     vantage: i.job.vantage,

@@ -12,7 +12,7 @@ import { SNAPSHOT_TIMEOUT_MS, snapshotDirector, type DirectorSnapshot } from './
 import { connEntriesScript, parseConnEntries, type ConnEntry, type ConnQuery } from './conn-entries.ts';
 import { probeScript, type ProbeConfig } from './probe-program.ts';
 import { parseProbeOutput, type ProbeRun } from './probe-output.ts';
-import { buildRecord, vipMoves } from './record.ts';
+import { buildRecord, targetAddress, vipMoves } from './record.ts';
 import { connDeltas, restartedCounters, serviceKey } from './ipvsadm.ts';
 import { vipInterface } from './director.ts';
 import type { VerifyJob, VerifyPlan } from './targets.ts';
@@ -55,6 +55,7 @@ function probeConfigFor(job: VerifyJob): ProbeConfig {
   return {
     host: job.target.vip,
     port: job.target.port,
+    ...(job.target.ports ? { ports: job.target.ports } : {}),
     http: job.http,
     ...(job.udp ? { udp: true, ...(job.target.udpPayload ? { payload: job.target.udpPayload.hex, dnsId: job.target.udpPayload.dns } : {}) } : {}),
     path: job.check.path,
@@ -88,7 +89,7 @@ async function connEntriesOf(jobs: readonly VerifyJob[], runs: ReadonlyMap<Verif
     const t = job.target;
     const clientPorts = (runs.get(job)?.probes ?? []).filter((p) => p.ok && p.port !== undefined).map((p) => p.port!);
     if (!clientPorts.length) continue;
-    for (const h of t.directors) if (!unreachable.has(h)) queries.set(h, [...(queries.get(h) ?? []), { protocol: t.protocol, vip: t.vip, port: t.port, clientPorts }]);
+    for (const h of t.directors) if (!unreachable.has(h)) queries.set(h, [...(queries.get(h) ?? []), { protocol: t.protocol, vip: t.vip, ports: t.ports ?? [t.port], clientPorts }]);
   }
   const out = new Map<string, ConnEntry[]>();
   await Promise.all(
@@ -115,7 +116,7 @@ export function needsKeepalivedState(jobs: readonly VerifyJob[], runs: ReadonlyM
     return t.directors.some((h) => {
       const s = before.get(h);
       if (!s?.list || !vipInterface(s.addrs, t.vip)) return false;
-      const row = s.list.get(serviceKey(t.protocol, t.vip, t.port));
+      const row = s.list.get(serviceKey(t));
       return !row || t.backends.some((b) => b.weight > 0 && !((row.reals.get(hostPort(b.address, b.port))?.weight ?? 0) > 0));
     });
   });
@@ -125,7 +126,7 @@ export function needsKeepalivedState(jobs: readonly VerifyJob[], runs: ReadonlyM
 function countersCaughtUp(jobs: VerifyJob[], runs: Map<VerifyJob, ProbeRun>, before: Map<string, DirectorSnapshot>, after: Map<string, DirectorSnapshot>): boolean {
   for (const job of jobs) {
     const t = job.target;
-    const key = serviceKey(t.protocol, t.vip, t.port);
+    const key = serviceKey(t);
     let sum = 0;
     let read = false;
     let restarted = false;
@@ -152,7 +153,7 @@ function countersCaughtUp(jobs: VerifyJob[], runs: Map<VerifyJob, ProbeRun>, bef
 export function clusterUnsettled(jobs: readonly VerifyJob[], snaps: ReadonlyMap<string, DirectorSnapshot>, changedHosts: readonly string[] = []): string[] {
   const out: string[] = [];
   // a real server the run changed (its web service restarted, its addresses set) must pass its first check again
-  const changed = new Set(jobs.flatMap((j) => j.target.backends.filter((b) => changedHosts.includes(b.host)).map((b) => `${serviceKey(j.target.protocol, j.target.vip, j.target.port)} ${hostPort(b.address, b.port)}`)));
+  const changed = new Set(jobs.flatMap((j) => j.target.backends.filter((b) => changedHosts.includes(b.host)).map((b) => `${serviceKey(j.target)} ${hostPort(b.address, b.port)}`)));
   const masters = new Map<string, string[]>();
   for (const [h, s] of snaps) {
     const k = s.keepalived;
@@ -218,7 +219,7 @@ export async function runVerification(plan: VerifyPlan, o: VerifyRunOptions): Pr
   const runs = new Map<VerifyJob, ProbeRun>();
   for (const job of plan.jobs) {
     const cfg = probeConfigFor(job);
-    log(`verify: ${job.target.name} (${hostPort(job.target.vip, job.target.port)}): ${cfg.count} ${job.udp ? 'UDP' : job.http ? 'HTTP' : 'TCP'} probes from ${job.vantage}`);
+    log(`verify: ${job.target.name} (${targetAddress(job.target)}): ${cfg.count} ${job.udp ? 'UDP' : job.http ? 'HTTP' : 'TCP'} probes from ${job.vantage}`);
     try {
       const conn = await o.connect(job.vantage);
       const r = await conn.exec(probeScript(cfg), { timeoutMs: cfg.maxMs + PROBE_EXEC_GRACE_MS });

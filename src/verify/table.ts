@@ -5,7 +5,7 @@ const pct = (x: number | undefined) => (x === undefined ? '-' : `${(x * 100).toF
 
 export function formatVerifyRecord(v: VerifyRecord): string {
   const out: string[] = [];
-  const head = [v.vip, v.protocol === 'UDP' ? 'UDP' : undefined, v.family === 6 ? 'IPv6' : undefined, v.scheduler, v.rule, v.master !== undefined ? `master ${v.master ?? '(none)'}` : undefined, v.vantage ? `from ${v.vantage}` : undefined]
+  const head = [v.vip, v.fwmark !== undefined ? `fwmark ${v.fwmark}` : undefined, v.protocol === 'UDP' ? 'UDP' : undefined, v.family === 6 ? 'IPv6' : undefined, v.scheduler, v.rule, v.master !== undefined ? `master ${v.master ?? '(none)'}` : undefined, v.vantage ? `from ${v.vantage}` : undefined]
     .filter(Boolean)
     .join(', ');
   out.push(`VERIFY ${v.service}${head ? ` (${head})` : ''}: ${v.verdict ?? (v.pass ? 'PASS' : 'FAIL')}`);

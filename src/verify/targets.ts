@@ -13,6 +13,7 @@ import {
   hostNodeSvc,
   realServerAddress,
   resolveService,
+  servicePorts,
   servicesOfDirector,
   vrrpInstancesOf,
 } from '../cluster/cluster.ts';
@@ -33,7 +34,11 @@ export interface ServiceTarget {
   name: string;
   kind: 'NAT' | 'DR' | 'TUN' | 'node-svc';
   vip: string;
+  /** the port probed first (a fwmark service: its first port) */
   port: number;
+  /** a fwmark service: its mark, and every port it marks (each is probed) */
+  fwmark?: number;
+  ports?: number[];
   protocol: 'TCP' | 'UDP';
   scheduler: string;
   /** UDP: the datagram the probes send (udp-payload.ts: what the health check sends), when not the text line */
@@ -98,6 +103,7 @@ export function serviceTargets(inv: Inventory): ServiceTarget[] {
       kind: s.lb_kind,
       vip: s.vip,
       port: s.port,
+      ...(s.fwmark !== undefined ? { fwmark: s.fwmark, ports: servicePorts(s) } : {}),
       protocol: s.protocol,
       scheduler: s.scheduler,
       ...(s.scheduler_flags.length ? { schedulerFlags: [...s.scheduler_flags] } : {}),

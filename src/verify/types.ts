@@ -19,6 +19,10 @@ export interface VerifyRecord {
   family: 4 | 6;
   /** the service's protocol (a UDP service is probed with datagrams) */
   protocol?: 'TCP' | 'UDP';
+  /** a fwmark service's mark (its `vip` reads `VIP:80,443`) */
+  fwmark?: number;
+  /** a fwmark service: the probes of each of its ports, and which real servers answered them */
+  ports?: Array<{ port: number; probes: number; failed: number; backends: Record<string, number> }>;
   scheduler?: string;
   /** the statistical rule applied: shares (chi-square), sticky, reach-all */
   rule?: 'shares' | 'sticky' | 'reach-all';

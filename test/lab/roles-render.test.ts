@@ -26,6 +26,7 @@ const misc = loadInventory(here('../fixtures/roles/misc-check.yaml'));
 const tracking = loadInventory(here('../fixtures/roles/tracking.yaml'));
 const checks = loadInventory(here('../fixtures/roles/health-checks.yaml'));
 const dual = loadInventory(here('../fixtures/roles/ipv6/cluster.yaml'));
+const fwmark = loadInventory(here('../fixtures/roles/fwmark.yaml'));
 
 const nodeWeb = () => {
   const svc = hostNodeSvc(cluster, 'node1')!.services.find((s) => s.name === 'web')!;
@@ -50,6 +51,9 @@ const cases: Array<[string, () => string]> = [
   // instance per IPv4 one (unicast over IPv6), each pair in a vrrp_sync_group
   ['ipv6-dir1.conf', () => renderDirectorConfig('director-dr-ha', directorConfig(dual, 'dir1', ['NAT', 'DR', 'TUN'], {}))],
   ['ipv6-dir2.conf', () => renderDirectorConfig('director-dr-ha', directorConfig(dual, 'dir2', ['NAT', 'DR', 'TUN'], {}))],
+  // fwmark services: `virtual_server fwmark N` for IPv4 DR with persistence and IPv6 NAT (ip_family inet6), real
+  // servers at port 0 (each packet keeps its port), checks on the first port or connect_port
+  ['fwmark-f1.conf', () => renderDirectorConfig('director', directorConfig(fwmark, 'f1', ['NAT', 'DR', 'TUN'], {}))],
 ];
 
 // one namespace for the config tests, with the interfaces the configs name

@@ -49,6 +49,12 @@ test('the weight edit of a rendered config gives exactly what the role renders f
   t.is(setConfigWeight(plain, { protocol: 'TCP', vip: '198.18.0.100', port: 81 }, '198.18.0.21:80', 0), undefined);
   t.is(setConfigWeight(plain, { protocol: 'TCP', vip: '198.18.0.100', port: 80 }, '198.18.0.29:80', 0), undefined);
   t.is(setConfigWeight(plain, { protocol: 'UDP', vip: '198.18.0.100', port: 80 }, '198.18.0.21:80', 0), undefined);
+  // a fwmark service: its block is `virtual_server fwmark 1`, its real servers `real_server ADDR 0`
+  const fw = renderDirectorConfig('director-dr-ha', directorConfig(inv, 'dir1', ['NAT', 'DR', 'TUN'], {}));
+  const fwEdited = setConfigWeight(fw, { protocol: 'TCP', vip: '198.18.0.102', port: 80, fwmark: 1 }, '198.18.0.21:0', 0)!;
+  t.regex(fwEdited, /virtual_server fwmark 1 \{[^}]*real_server 198\.18\.0\.21 0 \{\n\s+weight 0\n/);
+  t.is(fwEdited.split('\n').filter((l, i) => l !== fw.split('\n')[i]).length, 1);
+  t.is(setConfigWeight(fw, { protocol: 'TCP', vip: '198.18.0.102', port: 80, fwmark: 2 }, '198.18.0.21:0', 0), undefined);
 });
 
 test('targets: every director of every service whose pool holds the host; --service narrows', (t) => {
@@ -59,6 +65,8 @@ test('targets: every director of every service whose pool holds the host; --serv
     ['web6-dr', '[fd00:18::21]:80', 1, 'dir1+dir2'],
     ['web6-tun', '[fd00:18::21]:80', 1, 'dir2+dir1'],
     ['echo-udp', '198.18.0.21:5353', 1, 'dir1+dir2'],
+    // a fwmark service's real server is ADDR:0 in the table (each packet keeps its port)
+    ['web-fwmark', '198.18.0.21:0', 1, 'dir1+dir2'],
     ['web', '198.18.0.21:80', 1, 'node1'],
   ]);
   t.deepEqual([...byDirector(all).keys()].sort(), ['dir1', 'dir2', 'node1']);
@@ -71,8 +79,8 @@ test('targets: unknown host or service, a host that is no real server, a service
   const err = (hosts: string[], o: { services?: string[]; limit?: string[] } = {}) => t.throws(() => planDrain(inv, hosts, { command: 'drain', ...o }))!.message;
   t.regex(err(['rs9']), /drain: no host "rs9" in the inventory .*\(real servers: nat1, nat2, rs1, rs2\)/);
   t.regex(err(['dir1']), /drain: dir1 is not a real server of any service \(real servers: nat1, nat2, rs1, rs2\)/);
-  t.regex(err(['rs1'], { services: ['web-xx'] }), /drain: no service "web-xx" in the inventory \(services: web-nat, web-dr, web-tun, web6-nat, web6-dr, web6-tun, echo-udp, web\): fix --service/);
-  t.regex(err(['rs1'], { services: ['web-nat'] }), /drain: rs1 is not a real server of web-nat \(its pool: nat1, nat2; rs1 serves web-dr, web-tun, web6-dr, web6-tun, echo-udp, web\)/);
+  t.regex(err(['rs1'], { services: ['web-xx'] }), /drain: no service "web-xx" in the inventory \(services: web-nat, web-dr, web-tun, web6-nat, web6-dr, web6-tun, echo-udp, web-fwmark, web\): fix --service/);
+  t.regex(err(['rs1'], { services: ['web-nat'] }), /drain: rs1 is not a real server of web-nat \(its pool: nat1, nat2; rs1 serves web-dr, web-tun, web6-dr, web6-tun, echo-udp, web-fwmark, web\)/);
   t.regex(err(['rs1'], { services: ['web-dr'], limit: ['dir1', 'rs1'] }), /--limit leaves out dir2, director\(s\) of web-dr: a drain changes every director of a service at once \(widen --limit\)/);
   t.regex(err([]), /drain: name the real server\(s\) to drain/);
 });

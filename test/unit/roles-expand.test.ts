@@ -264,8 +264,8 @@ test('web-backend: a busybox httpd per TCP port the host serves (real server and
   // a UDP service's real server: no httpd on its port (a TCP server says nothing to a UDP client), the responder
   t.deepEqual(expand(webBackend(), 'dns2', misc).names.slice(2), ['file /usr/local/lib/lvsplay/udp-responder.js', 'file /usr/local/lib/lvsplay/udp-responder.json', 'service lvsplay-udp started']);
   t.deepEqual(expand(webBackend(), 'rs1').names.slice(2), ['service lvsplay-httpd-80 started']);
-  // the reference lab's rs1: DR web on 80, echo-udp on UDP 5353
-  t.deepEqual(expand(webBackend(), 'rs1', lab).names.slice(2), ['service lvsplay-httpd-80 started', 'file /usr/local/lib/lvsplay/udp-responder.js', 'file /usr/local/lib/lvsplay/udp-responder.json', 'service lvsplay-udp started']);
+  // the reference lab's rs1: DR web on 80, web-fwmark on 80 and 443, echo-udp on UDP 5353
+  t.deepEqual(expand(webBackend(), 'rs1', lab).names.slice(2), ['service lvsplay-httpd-80 started', 'service lvsplay-httpd-443 started', 'file /usr/local/lib/lvsplay/udp-responder.js', 'file /usr/local/lib/lvsplay/udp-responder.json', 'service lvsplay-udp started']);
 });
 
 test('tracking: each track_script body is written root-owned 0700 before the keepalived config, reloading keepalived', (t) => {

@@ -56,6 +56,10 @@ const cases: Case[] = [
   { file: 'malformed-port', message: /lvs_services\[1\]\.port: a port is an integer 1-65535/, host: 'rs1', field: 'lvs_services[1].port', line: true },
   { file: 'unknown-key', message: /unknown key\(s\) "persistance_timeout"/, host: 'rs1', field: 'lvs_services[1]', line: true },
   { file: 'dr-no-realserver-role', message: /service web-dr \(DR\) uses rs2 as a real server, but no play applies the realserver-dr role to rs2/, host: 'rs2', field: 'lvs_services[1].real_servers[1]', role: 'realserver-dr', count: 2 },
+  // fwmark services (issue 12): real servers take every port of ports; a mark's ports and the mark are the service's alone
+  { file: 'fwmark-real-server-port', message: /service web-fwmark \(fwmark 1\): real server rs2 names port 8080, but a fwmark service forwards every port of ports/, host: 'dir1', field: 'lvs_services[3].real_servers[1].port', line: true },
+  { file: 'fwmark-port-overlap', message: /services web-dr and web-fwmark both receive TCP 198\.18\.0\.100:80 \(the fwmark 1 rule would take web-dr's packets\)/, host: 'dir1', field: 'lvs_services[3].ports', line: true },
+  { file: 'fwmark-reused', message: /services web-fwmark and mail-fwmark both use fwmark 1 IPv4: IPVS would balance both services' packets over one pool/, host: 'dir1', field: 'lvs_services[4].fwmark', line: true },
   { file: 'nat-no-route-back', message: /NAT real server nat2 routes through 198\.18\.1\.254, which is not an address of its directors dir1, dir2/, host: 'nat2', field: 'lvs_nat_gateway', line: true, role: 'realserver-nat' },
   // health checks and keepalived's LVS options (src/cluster/rules/checks.ts, src/cluster/health-checks.ts)
   { file: 'quorum-above-weights', message: /service web-tun: quorum 4 is more than the sum of its real servers' weights \(3\): the service never gains its quorum/, host: 'dir1', field: 'lvs_services[2].quorum', line: true },

@@ -33,7 +33,7 @@ TCP  198.18.0.100:80                   110      660        0    44440        0
 test('parseIpvsList: scheduler, persistence, weights and connections', (t) => {
   const m = parseIpvsList(LIST);
   t.deepEqual([...m.keys()], ['TCP 198.18.0.100:80', 'TCP 198.18.0.101:80', 'UDP 198.18.0.102:53', 'FWM 7']);
-  const s = m.get(serviceKey('tcp', '198.18.0.100', 80))!;
+  const s = m.get(serviceKey({ protocol: 'tcp', vip: '198.18.0.100', port: 80 }))!;
   t.is(s.scheduler, 'rr');
   t.is(s.persistent, undefined);
   t.deepEqual(s.reals.get('198.18.0.22:80'), { forward: 'Route', weight: 1, active: 2, inactive: 4 });
@@ -84,8 +84,8 @@ TCP  [fd00:18::100]:80                  12       72        0     4848        0
 
 test('parseIpvsList/parseIpvsStats: IPv6 services and real servers ([fd00::..]:port), keyed by serviceKey and hostPort', (t) => {
   const m = parseIpvsList(LIST6);
-  t.is(serviceKey('tcp', 'fd00:18::100', 80), 'TCP [fd00:18::100]:80');
-  const s = m.get(serviceKey('tcp', 'fd00:18::100', 80))!;
+  t.is(serviceKey({ protocol: 'tcp', vip: 'fd00:18::100', port: 80 }), 'TCP [fd00:18::100]:80');
+  const s = m.get(serviceKey({ protocol: 'tcp', vip: 'fd00:18::100', port: 80 }))!;
   t.is(s.scheduler, 'rr');
   t.deepEqual([...s.reals.keys()], ['[fd00:18::21]:80', '[fd00:18::22]:80']);
   t.deepEqual(s.reals.get('[fd00:18::22]:80'), { forward: 'Route', weight: 2, active: 1, inactive: 0 });

@@ -413,7 +413,7 @@ test('the connection-entry filter keeps only the queried services and client por
     'UDP 04:59  UDP         198.18.0.50:40000  198.18.0.100:80    198.18.0.22:80',
     'TCP 01:00  TIME_WAIT   [fd00:18::50]:40006 [fd00:18::100]:80  [fd00:18::22]:80',
   ].join('\n') + '\n';
-  const filter = connEntriesFilter([{ protocol: 'TCP', vip: '198.18.0.100', port: 80, clientPorts: [40000, 40004] }, { protocol: 'TCP', vip: 'fd00:18::100', port: 80, clientPorts: [40006] }]);
+  const filter = connEntriesFilter([{ protocol: 'TCP', vip: '198.18.0.100', ports: [80], clientPorts: [40000, 40004] }, { protocol: 'TCP', vip: 'fd00:18::100', ports: [80], clientPorts: [40006] }]);
   const out = execFileSync('sh', ['-c', filter], { input: text, encoding: 'utf8' });
   const got = parseConnEntries(out);
   t.deepEqual(got.map((e) => `${e.protocol} ${e.client}:${e.clientPort} ${e.virtual} ${e.dest} ${e.state}`), [

@@ -73,7 +73,7 @@ if (why) {
     }
     const recapEv = jsonLines(readFileSync(json('run.json'), 'utf8')).find((e) => e.event === 'recap')!;
     const byName = Object.fromEntries(recapEv.verify.map((v: any) => [v.service, v]));
-    t.deepEqual(Object.keys(byName).sort(), ['echo-udp', 'web', 'web-dr', 'web-nat', 'web-tun', 'web6-dr', 'web6-nat', 'web6-tun']);
+    t.deepEqual(Object.keys(byName).sort(), ['echo-udp', 'web', 'web-dr', 'web-fwmark', 'web-nat', 'web-tun', 'web6-dr', 'web6-nat', 'web6-tun']);
     for (const v of recapEv.verify) t.true(v.pass, `${v.service}: ${v.detail}`);
     t.is(byName['web-dr'].master, 'dir1');
     t.is(byName['web-nat'].master, 'dir1');
@@ -88,6 +88,11 @@ if (why) {
     t.like(byName['echo-udp'], { protocol: 'UDP', master: 'dir1', failed: 0 }, JSON.stringify(byName['echo-udp']));
     t.true(byName['echo-udp'].observed.rs1 > 0.25 && byName['echo-udp'].observed.rs2 > 0.25, JSON.stringify(byName['echo-udp'].observed));
     t.is(byName['web-dr'].failed, 0);
+    // issue 12: the fwmark service, probed on 80 and 443 in turn; persistence 300 s: one client, one real server on both
+    const fw = byName['web-fwmark'];
+    t.like(fw, { fwmark: 1, family: 4, protocol: 'TCP', vip: '198.18.0.102:80,443', rule: 'sticky', master: 'dir1', failed: 0 }, JSON.stringify(fw));
+    t.deepEqual(fw.ports.map((p: any) => [p.port, p.failed, Object.keys(p.backends).length]), [[80, 0, 1], [443, 0, 1]], JSON.stringify(fw.ports));
+    t.deepEqual(Object.keys(fw.ports[0].backends), Object.keys(fw.ports[1].backends), 'the same real server on both ports');
     // wrr 1:2 observed within the chi-square rule
     t.true(byName['web-tun'].observed.rs2 > byName['web-tun'].observed.rs1);
   });
@@ -103,7 +108,7 @@ if (why) {
       await new Promise((r) => setTimeout(r, 2000));
     }
     if (!d1.includes('198.18.0.100/32')) t.log((await lab().ssh('dir1', 'pgrep -a keepalived; ipvsadm -Ln; tail -20 /var/log/syslog 2>/dev/null')).stdout);
-    for (const a of ['198.18.0.100/32', '198.18.0.110/32', '198.18.1.1/24']) t.true(d1.includes(a), `dir1 lacks ${a}:\n${d1}`);
+    for (const a of ['198.18.0.100/32', '198.18.0.102/32', '198.18.0.110/32', '198.18.1.1/24']) t.true(d1.includes(a), `dir1 lacks ${a}:\n${d1}`);
     t.true(d2.includes('198.18.0.101/32'), `dir2 lacks the TUN VIP:\n${d2}`);
     t.false(d2.includes('198.18.0.100/32'), 'both directors hold the DR VIP (split brain)');
   });
@@ -146,6 +151,38 @@ if (why) {
     const hosts = recap(json);
     const changed = Object.entries(hosts).filter(([, h]) => h.changed !== 0);
     t.deepEqual(changed, [], JSON.stringify(hosts));
+  });
+
+  // Issue 12 point 2 on real IPVS: the fwmark service. dir1 marks 198.18.0.102:80,443 in mangle PREROUTING, keepalived
+  // balances FWM 1 (real servers at port 0: each packet keeps its port) with persistence; a client's curls to both
+  // ports reach one real server. A port whose packets are not marked any more (an ACCEPT before the mark rule: the
+  // packet ends at dir1 itself, where nothing listens on 443) makes verify FAIL naming that port.
+  test.serial('fwmark: dir1 marks both ports and IPVS balances FWM 1 with persistence; a client sticks to one real server on 80 and 443; an unmarked 443 fails verify naming the port', async (t) => {
+    t.timeout(10 * 60_000);
+    const dir1 = (await lab().ssh('dir1', 'iptables -w -t mangle -S PREROUTING; ipvsadm -Ln')).stdout;
+    t.regex(dir1, /-A PREROUTING -d 198\.18\.0\.102\/32 -p tcp -m multiport --dports 80,443 -m comment --comment "lvsplay fwmark 1: service web-fwmark" -j MARK --set-xmark 0x1\/0xffffffff/, dir1);
+    t.regex(dir1, /FWM  1 rr persistent 300\n\s+-> 198\.18\.0\.21:0 +Route +1 .*\n\s+-> 198\.18\.0\.22:0 +Route +1 /, dir1);
+    const seen = await curlFrom('client', ['http://198.18.0.102/', 'http://198.18.0.102:443/'], 3);
+    const all = [...seen.values()].flat();
+    t.is(all.length, 6);
+    t.is(new Set(all).size, 1, `one real server for both ports: ${JSON.stringify([...seen])}`);
+    t.true(['rs1', 'rs2'].includes(all[0]!), all.join(' '));
+    const unmark = 'iptables -w -t mangle -I PREROUTING 1 -d 198.18.0.102/32 -p tcp --dport 443 -j ACCEPT';
+    t.is((await lab().ssh('dir1', unmark)).code, 0);
+    try {
+      const v = await lvsplay(['verify', 'test/fixtures/playbooks/verify-web-fwmark.ts', '-i', inventory(), '--json', json('fwmark.jsonl')], { timeoutMs: 10 * 60_000 });
+      t.log(v.stdout.split('\n').filter((l) => /^VERIFY|FAIL|fwmark/.test(l)).join('\n'));
+      t.is(v.code, 2, v.stdout);
+      t.regex(v.stdout, /VERIFY web-fwmark \(198\.18\.0\.102:80,443, fwmark 1, rr persistent 300s, sticky, master dir1, from client\): FAIL/);
+      t.regex(v.stdout, /FAIL: fwmark 1: none of the \d+ probes to port 443 was answered/);
+      const rec = jsonLines(readFileSync(json('fwmark.jsonl'), 'utf8')).find((e) => e.event === 'verify')!.result;
+      t.like(rec.ports[0], { port: 80, failed: 0 });
+      t.is(rec.ports[1].failed, rec.ports[1].probes);
+    } finally {
+      await lab().ssh('dir1', unmark.replace(' -I PREROUTING 1 ', ' -D PREROUTING '));
+    }
+    const back = await lvsplay(['verify', 'test/fixtures/playbooks/verify-web-fwmark.ts', '-i', inventory()], { timeoutMs: 10 * 60_000 });
+    t.is(back.code, 0, back.stdout);
   });
 
   // Issue 15 point 5: a drain persists until undrain (keepalived reload, a later run) and verify accepts it
@@ -205,7 +242,7 @@ if (why) {
     t.deepEqual(drained['web-dr'].observed, { rs1: 0, rs2: 1 });
     t.is(drained['web-tun'].verdict, 'PASS', 'rs1 still serves web-tun (--service web-dr)');
     t.regex(v.stdout, /DEGRADED: rs1 \(198\.18\.0\.21:80\) drained by lvsplay drain since \S+Z \(weight 0 on dir1/);
-    t.regex(v.stdout, /verify: 7 of 8 services passed, 1 degraded \(web-dr: rs1 drained\)/);
+    t.regex(v.stdout, /verify: 8 of 9 services passed, 1 degraded \(web-dr: rs1 drained\)/);
     // a later run neither undoes it nor reports it
     const run = await lvsplay(['run', SITE, '-i', inventory(), '--limit', 'directors', '--no-verify', '--json', json('drained-run.jsonl')], { timeoutMs: 10 * 60_000 });
     t.is(run.code, 0, run.stdout.slice(-2000));
@@ -219,7 +256,7 @@ if (why) {
     t.is(Number((await weight('dir2'))?.[1]), 1);
     const pass = await lvsplay(['verify', SITE, '-i', inventory(), '--json', json('undrained.jsonl')], { timeoutMs: 10 * 60_000 });
     t.is(pass.code, 0, pass.stdout);
-    t.deepEqual(Object.values(rec('undrained.jsonl')).map((r: any) => r.verdict), ['PASS', 'PASS', 'PASS', 'PASS', 'PASS', 'PASS', 'PASS', 'PASS']);
+    t.deepEqual(Object.values(rec('undrained.jsonl')).map((r: any) => r.verdict), ['PASS', 'PASS', 'PASS', 'PASS', 'PASS', 'PASS', 'PASS', 'PASS', 'PASS']);
   });
 
   // Issue 11: drift that keepalived does not repair is repaired by the run; --check shows it and touches nothing.
@@ -290,9 +327,9 @@ if (why) {
       const d = await lvsplay(['verify', SITE, '-i', inventory(), '--allow-down', 'rs1', '--json', json('degraded.jsonl')], { timeoutMs: 10 * 60_000 });
       t.is(d.code, 0, d.stdout);
       const recs = Object.fromEntries(jsonLines(readFileSync(json('degraded.jsonl'), 'utf8')).filter((e) => e.event === 'verify').map((e) => [e.result.service, e.result]));
-      t.deepEqual(Object.fromEntries(Object.entries(recs).map(([k, r]: [string, any]) => [k, r.verdict])), { 'web-nat': 'PASS', 'web-dr': 'DEGRADED', 'web-tun': 'DEGRADED', 'web6-nat': 'PASS', 'web6-dr': 'DEGRADED', 'web6-tun': 'DEGRADED', 'echo-udp': 'PASS', web: 'DEGRADED' });
+      t.deepEqual(Object.fromEntries(Object.entries(recs).map(([k, r]: [string, any]) => [k, r.verdict])), { 'web-nat': 'PASS', 'web-dr': 'DEGRADED', 'web-tun': 'DEGRADED', 'web6-nat': 'PASS', 'web6-dr': 'DEGRADED', 'web6-tun': 'DEGRADED', 'echo-udp': 'PASS', 'web-fwmark': 'DEGRADED', web: 'DEGRADED' });
       t.deepEqual(recs['web-dr'].observed, { rs1: 0, rs2: 1 });
-      t.regex(d.stdout, /verify: 3 of 8 services passed, 5 degraded/);
+      t.regex(d.stdout, /verify: 3 of 9 services passed, 6 degraded/);
       const run = await lvsplay(['run', SITE, '-i', inventory(), '--limit', 'directors', '--no-verify', '--json', json('failing.jsonl')], { timeoutMs: 10 * 60_000 });
       t.is(run.code, 0, run.stdout);
       t.is(recap(json('failing.jsonl')).dir1?.changed, 0);
@@ -352,7 +389,7 @@ if (why) {
       const v = readAlternatingRun(r.stdout, json(`alt-${i}.jsonl`));
       t.log(`run ${i + 1} (${variantLabel(i)}): ${((performance.now() - t0) / 1000).toFixed(0)} s, ${v.settled}; web-tun ${JSON.stringify(v.tunObserved)}`);
       t.is(r.code, 0, r.stdout.slice(-3000));
-      t.deepEqual(Object.keys(v.verdicts).sort(), ['echo-udp', 'web', 'web-dr', 'web-nat', 'web-tun', 'web6-dr', 'web6-nat', 'web6-tun']);
+      t.deepEqual(Object.keys(v.verdicts).sort(), ['echo-udp', 'web', 'web-dr', 'web-fwmark', 'web-nat', 'web-tun', 'web6-dr', 'web6-nat', 'web6-tun']);
       t.regex(v.settled, /^settled in /, 'every run changed something: the verification first waits until the cluster settled');
       for (const [service, verdict] of Object.entries(v.verdicts)) t.is(verdict, 'PASS', `run ${i + 1} ${service}: ${v.details[service]}`);
       t.true(Math.abs(v.tunExpected.rs1! - tunShareRs1(i)) < 1e-9, JSON.stringify(v.tunExpected));

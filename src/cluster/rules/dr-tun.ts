@@ -6,10 +6,22 @@ import { hostAddresses } from '../cluster.ts';
 import { REAL_SERVER_ROLE } from '../registry.ts';
 import { add, directorsByService, directorUsages, realServerUsages, serviceIndex, type RuleContext } from './context.ts';
 
-/** DR and TUN forward the packet unchanged: the real server port must be the VIP's port. */
+/**
+ * DR and TUN forward the packet unchanged: the real server port must be the VIP's port. A fwmark service's real
+ * servers take each packet on the port it came to (port 0 in IPVS), whatever the method: they name no port.
+ */
 export function checkPortMapping(c: RuleContext): void {
   for (const d of directorUsages(c)) {
     for (const s of d.services) {
+      if (s.fwmark !== undefined) {
+        const f = `lvs_services[${serviceIndex(c.inv, d.host, s)}]`;
+        const fix = `drop the port: each packet keeps the port it came to (${(s.ports ?? []).join(', ')}), so every real server listens on all of them`;
+        s.real_servers.forEach((rs, j) => {
+          if (rs.port !== undefined) add(c, d.host, `${f}.real_servers[${j}].port`, `service ${s.name} (fwmark ${s.fwmark}): real server ${rs.host} names port ${rs.port}, but a fwmark service forwards every port of ports`, fix, 'lvs_services');
+        });
+        if (s.sorry_server?.port !== undefined) add(c, d.host, `${f}.sorry_server.port`, `service ${s.name} (fwmark ${s.fwmark}): the sorry server names port ${s.sorry_server.port}, but a fwmark service forwards every port of ports`, fix, 'lvs_services');
+        continue;
+      }
       if (s.lb_kind === 'NAT') continue;
       s.real_servers.forEach((rs, j) => {
         if (rs.port !== undefined && rs.port !== s.port) {

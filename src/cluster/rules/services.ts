@@ -1,5 +1,5 @@
 /** Services and their directors: references to inventory hosts, one virtual service per address, data for every director. */
-import { resolveService, serviceFamily } from '../cluster.ts';
+import { resolveService, serviceFamily, servicePorts } from '../cluster.ts';
 import { hostPort } from '../../facts/netaddr.ts';
 import { add, directorUsages, serviceIndex, type RuleContext } from './context.ts';
 
@@ -7,6 +7,7 @@ export function checkReferences(c: RuleContext): void {
   const known = (h: string) => c.inv.hosts.has(h);
   for (const d of directorUsages(c)) {
     const seenVs = new Map<string, string>();
+    const seenMarks = new Map<string, string>();
     for (const s of d.services) {
       const i = serviceIndex(c.inv, d.host, s);
       const f = `lvs_services[${i}]`;
@@ -18,12 +19,23 @@ export function checkReferences(c: RuleContext): void {
       if (s.sorry_server?.host && !known(s.sorry_server.host)) {
         add(c, d.host, `${f}.sorry_server.host`, `service ${s.name}: sorry server "${s.sorry_server.host}" is not a host of the inventory`, 'use an inventory host name or sorry_server.address', 'lvs_services');
       }
-      const key = `${s.protocol} ${hostPort(s.vip, s.port)}`;
-      const other = seenVs.get(key);
-      if (other !== undefined && other !== s.name) {
-        add(c, d.host, `${f}.vip`, `services ${other} and ${s.name} are both ${key}`, 'one virtual service per protocol, VIP and port', 'lvs_services');
+      // every protocol, VIP and port the service receives (a fwmark service: each of its ports) belongs to it alone
+      for (const p of servicePorts(s)) {
+        const key = `${s.protocol} ${hostPort(s.vip, p)}`;
+        const other = seenVs.get(key);
+        if (other !== undefined && other !== s.name) {
+          add(c, d.host, `${f}.${s.fwmark !== undefined ? 'ports' : 'vip'}`, `services ${other} and ${s.name} both receive ${key}${s.fwmark !== undefined ? ` (the fwmark ${s.fwmark} rule would take ${other}'s packets)` : ''}`, 'one virtual service per protocol, VIP and port: remove the port from one of them', 'lvs_services');
+        }
+        seenVs.set(key, s.name);
       }
-      seenVs.set(key, s.name);
+      if (s.fwmark !== undefined) {
+        const key = `fwmark ${s.fwmark} IPv${serviceFamily(s)}`;
+        const other = seenMarks.get(key);
+        if (other !== undefined && other !== s.name) {
+          add(c, d.host, `${f}.fwmark`, `services ${other} and ${s.name} both use ${key}: IPVS would balance both services' packets over one pool`, 'give each fwmark service a mark of its own', 'lvs_services');
+        }
+        seenMarks.set(key, s.name);
+      }
     }
   }
 }

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { ExpandContext, Step } from '../../src/engine/types.ts';
 import { address, file, iptablesRule, ipvs, ipvsKeepalived, sysctl } from '../../src/steps/index.ts';
-import { serviceFamily, servicePorts, hostIpvsSysctls, hostIpvsTimeouts, hostNatDips, hostNics, hostVrrp, resolveService, servicesOfDirector, trackScriptPath, vrrpInstancesOf } from '../../src/cluster/cluster.ts';
+import { serviceFamily, serviceMembers, servicePorts, hostIpvsSysctls, hostIpvsTimeouts, hostNatDips, hostNics, hostVrrp, resolveService, servicesOfDirector, trackScriptPath, vrrpInstancesOf } from '../../src/cluster/cluster.ts';
 import { parseCidr } from '../../src/facts/netaddr.ts';
 import type { LvsRole } from '../../src/cluster/registry.ts';
 import { CLUSTER_CHECKS } from '../../src/cluster/rules/index.ts';
@@ -28,13 +28,15 @@ const METHOD = { NAT: 'nat', DR: 'dr', TUN: 'tun' } as const;
 /** The IPVS table keepalived builds from a director's config: the reference the drift step compares with. */
 export function keepalivedTable(config: KeepalivedConfig): { services: IpvsServiceSpec[]; sorry: Record<string, string> } {
   const sorry: Record<string, string> = {};
-  const services = config.services.map(({ service: s, realServers, sorry: sr }): IpvsServiceSpec => {
+  // a virtual_server_group is one IPVS service per member, each with the group's real servers
+  const members = config.services.flatMap((r) => serviceMembers(r.service).map((m) => ({ ...r, member: m })));
+  const services = members.map(({ service: s, realServers, sorry: sr, member }): IpvsServiceSpec => {
     const family = serviceFamily(s);
     // the ids of the ipvs fact (facts/ipvs.ts serviceId): 'tcp:198.18.0.100:80', 'fwmark:4:1'
-    if (sr) sorry[s.fwmark !== undefined ? `fwmark:${family}:${s.fwmark}` : `${s.protocol.toLowerCase()}:${hostPort(s.vip, s.port)}`] = hostPort(sr.address, sr.port);
+    if (sr) sorry[s.fwmark !== undefined ? `fwmark:${family}:${s.fwmark}` : `${s.protocol.toLowerCase()}:${hostPort(member.vip, member.port)}`] = hostPort(sr.address, sr.port);
     return {
       // a fwmark service is named by its mark; its real servers have port 0 (resolveService)
-      ...(s.fwmark !== undefined ? { fwmark: s.fwmark, family } : { protocol: s.protocol.toLowerCase() as 'tcp' | 'udp', address: s.vip, port: s.port }),
+      ...(s.fwmark !== undefined ? { fwmark: s.fwmark, family } : { protocol: s.protocol.toLowerCase() as 'tcp' | 'udp', address: member.vip, port: member.port }),
       scheduler: s.scheduler,
       ...(s.persistence_timeout ? { persistent: s.persistence_timeout } : {}),
       // keepalived sets these from the same keywords: the drift step must expect them, or it would undo them
@@ -43,7 +45,7 @@ export function keepalivedTable(config: KeepalivedConfig): { services: IpvsServi
       // DR/TUN cannot map ports: the role's validation refuses such a server with its own message (file:line, fix);
       // building this step must not pre-empt that with the step's generic one, so the impossible entry is left out
       realServers: realServers
-        .filter((r) => s.lb_kind === 'NAT' || s.fwmark !== undefined || r.port === s.port)
+        .filter((r) => s.lb_kind === 'NAT' || s.fwmark !== undefined || r.port === member.port)
         .map((r) => ({ address: r.address, port: r.port, method: METHOD[s.lb_kind], weight: r.weight })),
     };
   });

@@ -163,6 +163,22 @@ export function servicePorts(s: Pick<Service, 'port' | 'ports'>): number[] {
   return s.ports ?? [s.port];
 }
 
+/** A VIP:port a service receives as its own IPVS service (a virtual_server_group has several). */
+export interface ServiceMember {
+  vip: string;
+  port: number;
+}
+
+/** The VIP:port pairs of a service: its virtual_server_group's members, else its VIP and port (fwmark: its first port). */
+export function serviceMembers(s: Pick<Service, 'vip' | 'port' | 'virtual_server_group'>): ServiceMember[] {
+  return s.virtual_server_group ?? [{ vip: s.vip, port: s.port }];
+}
+
+/** Every VIP of a service (a virtual_server_group: each member's, once). */
+export function serviceVips(s: Pick<Service, 'vip' | 'port' | 'virtual_server_group'>): string[] {
+  return [...new Set(serviceMembers(s).map((m) => m.vip))];
+}
+
 /** Real servers of a service with addresses as seen from `director`; unresolvable ones are left out (validated). */
 export function resolveService(inv: Inventory, s: Service, director?: string): ResolvedService {
   const family = serviceFamily(s);
@@ -298,7 +314,7 @@ export function directorAddresses(inv: Inventory, host: string): string[] {
 
 /** VIPs of services of `kind` that list `host` as a real server (any host's lvs_services). */
 export function realServerVips(inv: Inventory, host: string, kind: LbKind): string[] {
-  return [...new Set(allServices(inv).filter((s) => s.lb_kind === kind && s.real_servers.some((r) => r.host === host)).map((s) => s.vip))].sort();
+  return [...new Set(allServices(inv).filter((s) => s.lb_kind === kind && s.real_servers.some((r) => r.host === host)).flatMap(serviceVips))].sort();
 }
 
 /** The address families of the NAT services that list `host` as a real server. */

@@ -53,8 +53,10 @@ export type DrainPair = Pick<DrainEntry, 'service' | 'host'>;
 
 /** The state after draining `pairs` at `now`: an entry already there keeps its time. */
 export function withDrained(entries: readonly DrainEntry[], pairs: readonly DrainPair[], now: string): DrainEntry[] {
-  const added = pairs.filter((p) => !drainEntry(entries, p.service, p.host)).map((p) => ({ service: p.service, host: p.host, since: now }));
-  return [...entries, ...added];
+  const out = [...entries];
+  // a pair named twice (a virtual_server_group's members are one service) is one entry
+  for (const p of pairs) if (!drainEntry(out, p.service, p.host)) out.push({ service: p.service, host: p.host, since: now });
+  return out;
 }
 
 /** The state after giving `pairs` back. */
@@ -73,7 +75,7 @@ export function applyDrain(s: ResolvedService, entries: readonly DrainEntry[]): 
  * `virtual_server VIP PORT` (protocol `protocol`) set to `weight`: the same bytes the roles render for that weight.
  * undefined when the config does not declare that real server with a weight line.
  */
-export function setConfigWeight(text: string, service: { protocol: string; vip: string; port: number; fwmark?: number | undefined }, real: string, weight: number): string | undefined {
+export function setConfigWeight(text: string, service: { protocol: string; vip: string; port: number; fwmark?: number | undefined; group?: string | undefined }, real: string, weight: number): string | undefined {
   const lines = text.split('\n');
   // 'ADDR:PORT' or '[IPv6]:PORT' (hostPort) as keepalived.conf writes it: `real_server ADDR PORT`
   const realServerLine = real.replace(/^\[?(.*?)\]?:(\d+)$/, '$1 $2');
@@ -81,7 +83,8 @@ export function setConfigWeight(text: string, service: { protocol: string; vip: 
   const opens = (l: string) => (body(l).match(/\{/g)?.length ?? 0) - (body(l).match(/\}/g)?.length ?? 0);
   for (let i = 0; i < lines.length; i++) {
     // a fwmark service's block names its mark (and no protocol: the mark rule has it)
-    const head = service.fwmark !== undefined ? `virtual_server fwmark ${service.fwmark} {` : `virtual_server ${service.vip} ${service.port} {`;
+    // a virtual_server_group's block names the group (its members share the real servers)
+    const head = service.fwmark !== undefined ? `virtual_server fwmark ${service.fwmark} {` : service.group !== undefined ? `virtual_server group ${service.group} {` : `virtual_server ${service.vip} ${service.port} {`;
     if (body(lines[i]!) !== head) continue;
     // the block's extent, its protocol (keepalived's default TCP) and the real server's weight line inside it
     let depth = 1;

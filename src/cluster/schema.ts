@@ -84,9 +84,19 @@ export const fwmark = z
   .min(1, { error: 'a firewall mark is an integer 1-4294967295 (0 means unmarked)' })
   .max(0xffffffff, { error: 'a firewall mark is an integer 1-4294967295' });
 
+/** A member of a virtual_server_group: a VIP and its port (default: the service's `port`). */
+export const groupMemberSchema = z.strictObject({ vip: ipAddress, port: port.optional() });
+
 const serviceObject = z.strictObject({
   name: objName,
-  vip: ipAddress,
+  /** the virtual address; a virtual_server_group service lists its members in `virtual_server_group` instead */
+  vip: ipAddress.optional(),
+  /**
+   * keepalived's virtual_server_group: several VIP:port pairs that share one real-server pool and one set of health
+   * checks (`virtual_server group NAME`). IPVS keeps one service per member (each balances on its own, persistence
+   * included); keepalived adds and removes a real server in all of them at once.
+   */
+  virtual_server_group: z.array(groupMemberSchema).min(2, { error: 'a virtual_server_group lists at least two members ({vip, port}); one member is a plain service (vip, port)' }).optional(),
   /** the virtual port; a fwmark service has `ports` instead */
   port: port.optional(),
   /**
@@ -114,8 +124,29 @@ const serviceObject = z.strictObject({
 const withDefaultCheck = <T extends { protocol: 'TCP' | 'UDP'; health_check?: z.output<typeof healthCheckSchema> }>(s: T) =>
   ({ ...s, health_check: s.health_check ?? defaultHealthCheck(s.protocol) });
 
+type GroupMember = z.output<typeof groupMemberSchema>;
+
+/** `vip`, or `virtual_server_group` members (each with a port, its own or the service's), each member once. */
+function checkGroup(s: { vip?: string; port?: number; fwmark?: number; ports?: number[]; virtual_server_group?: GroupMember[] }, ctx: z.RefinementCtx): boolean {
+  const g = s.virtual_server_group;
+  if (!g) {
+    if (s.vip === undefined) ctx.addIssue({ code: 'custom', path: ['vip'], message: 'a service needs a vip (or virtual_server_group: [{vip, port}, ...] for several VIPs sharing one pool)' });
+    return false;
+  }
+  if (s.vip !== undefined) ctx.addIssue({ code: 'custom', path: ['vip'], message: 'a virtual_server_group service lists its VIPs in virtual_server_group, not vip (move ' + s.vip + ' into the list)' });
+  if (s.fwmark !== undefined || s.ports !== undefined) ctx.addIssue({ code: 'custom', path: ['virtual_server_group'], message: 'a virtual_server_group takes VIP:port members, not fwmark/ports (a fwmark service already spans several ports: give it one vip)' });
+  g.forEach((m, i) => {
+    if (m.port === undefined && s.port === undefined) ctx.addIssue({ code: 'custom', path: ['virtual_server_group', i, 'port'], message: `member ${m.vip} has no port: give it port: N, or give the service a port all members share` });
+  });
+  const keys = g.map((m) => `${m.vip} ${m.port ?? s.port}`);
+  const dup = keys.findIndex((k, i) => keys.indexOf(k) !== i);
+  if (dup >= 0) ctx.addIssue({ code: 'custom', path: ['virtual_server_group', dup], message: `member ${g[dup]!.vip} port ${g[dup]!.port ?? s.port} is listed twice` });
+  return true;
+}
+
 /** `port`, or (a fwmark service) `fwmark` with `ports`: one of the two shapes, each port once. */
-function checkPorts(s: { port?: number; fwmark?: number; ports?: number[] }, ctx: z.RefinementCtx): void {
+function checkPorts(s: { vip?: string; port?: number; fwmark?: number; ports?: number[]; virtual_server_group?: GroupMember[] }, ctx: z.RefinementCtx): void {
+  if (checkGroup(s, ctx)) return;
   if (s.fwmark === undefined) {
     if (s.ports !== undefined) ctx.addIssue({ code: 'custom', path: ['ports'], message: 'ports (several ports, one pool) needs a firewall mark: add fwmark: N (a number no other service uses), or give one port' });
     else if (s.port === undefined) ctx.addIssue({ code: 'custom', path: ['port'], message: 'a service needs a port (or fwmark: N with ports: [80, 443] for several ports sharing one pool)' });
@@ -128,8 +159,17 @@ function checkPorts(s: { port?: number; fwmark?: number; ports?: number[] }, ctx
 }
 /** `port` of a fwmark service: its first port (health checks, probes, reports). */
 const withPort = <T extends { port?: number; ports?: number[] }>(s: T) => ({ ...s, port: (s.port ?? s.ports?.[0])! });
+/**
+ * A virtual_server_group service: its members with their ports, and `vip`/`port` of its first member (the family,
+ * the VRRP instance and the health checks' port are the first member's; rules/ check the others against them).
+ */
+const withGroup = <T extends { vip?: string; port?: number; virtual_server_group?: GroupMember[] }>(s: T) => {
+  const g = s.virtual_server_group?.map((m) => ({ vip: m.vip, port: (m.port ?? s.port)! }));
+  const { virtual_server_group: _, ...rest } = s;
+  return { ...rest, vip: (s.vip ?? g?.[0]?.vip)!, ...(g ? { port: s.port ?? g[0]!.port, virtual_server_group: g } : {}) } as Omit<T, 'vip' | 'virtual_server_group'> & { vip: string; virtual_server_group?: Array<{ vip: string; port: number }> };
+};
 
-export const serviceSchema = serviceObject.superRefine(checkPorts).transform((s) => withPort(withDefaultCheck(s)));
+export const serviceSchema = serviceObject.superRefine(checkPorts).transform((s) => withPort(withDefaultCheck(withGroup(s))));
 export type Service = z.output<typeof serviceSchema> & { lb_kind: LbKind; scheduler: Scheduler };
 
 /** A VRRP VIP: `ADDRESS[/PREFIX] [dev IFACE]` → {address, prefix, family, dev?} (a bare address: /32 or /128). */
@@ -213,7 +253,8 @@ export const vrrpSchema = z.strictObject({
 });
 export type Vrrp = z.output<typeof vrrpSchema>;
 
-export const nodeServiceSchema = serviceObject.omit({ lb_kind: true, directors: true, sorry_server: true, port: true, fwmark: true, ports: true }).extend({
+export const nodeServiceSchema = serviceObject.omit({ lb_kind: true, directors: true, sorry_server: true, port: true, fwmark: true, ports: true, vip: true, virtual_server_group: true }).extend({
+  vip: ipAddress,
   port,
   lb_kind: z.literal('NAT', { error: 'node-svc services are NAT (port mapping through the node)' }).default('NAT'),
 }).transform(withDefaultCheck);

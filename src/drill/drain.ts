@@ -26,6 +26,8 @@ export interface DrainTarget extends DrainPair {
   port: number;
   /** a fwmark service's mark (its IPVS entries and its config block are named by it) */
   fwmark?: number;
+  /** a virtual_server_group member: the group (its config block is named by it; one target per member) */
+  group?: string;
   /** 'ADDR:PORT' as the directors' tables name it */
   real: string;
   /** the inventory's weight (what undrain gives back) */
@@ -43,7 +45,7 @@ export function planDrain(inv: Inventory, hosts: readonly string[], o: { command
   const realServers = [...new Set(targets.flatMap((t) => t.backends.map((b) => b.label)))].sort();
   if (hosts.length === 0) throw new UsageError(`${o.command}: name the real server(s) to ${o.command} (real servers: ${realServers.join(', ') || 'none'})`);
   for (const s of o.services ?? []) {
-    if (!targets.some((t) => t.name === s)) throw new UsageError(`${o.command}: no service "${s}" in the inventory (services: ${targets.map((t) => t.name).join(', ') || 'none'}): fix --service`);
+    if (!targets.some((t) => t.name === s)) throw new UsageError(`${o.command}: no service "${s}" in the inventory (services: ${[...new Set(targets.map((t) => t.name))].join(', ') || 'none'}): fix --service`);
   }
   const out: DrainTarget[] = [];
   for (const h of hosts) {
@@ -60,7 +62,7 @@ export function planDrain(inv: Inventory, hosts: readonly string[], o: { command
       const b = t.backends.find((x) => x.label === h)!;
       // node-svc targets of a name used twice are called NODE/NAME; the node's own config names the service NAME
       const service = t.kind === 'node-svc' && t.name.includes('/') ? t.name.slice(t.name.indexOf('/') + 1) : t.name;
-      out.push({ service, host: h, kind: t.kind, protocol: t.protocol, vip: t.vip, port: t.port, ...(t.fwmark !== undefined ? { fwmark: t.fwmark } : {}), real: hostPort(b.address, b.port), weight: b.weight, directors: t.directors });
+      out.push({ service, host: h, kind: t.kind, protocol: t.protocol, vip: t.vip, port: t.port, ...(t.fwmark !== undefined ? { fwmark: t.fwmark } : {}), ...(t.group !== undefined ? { group: t.group } : {}), real: hostPort(b.address, b.port), weight: b.weight, directors: t.directors });
     }
   }
   if (o.limit) {
@@ -114,7 +116,7 @@ export function drainStep(targets: readonly DrainTarget[], o: { drain: boolean; 
       const texts = new Map<string, { was: string; text: string; what: string[] }>();
       for (const t of targets) {
         const want = o.drain ? 0 : t.weight;
-        const svc = { protocol: t.protocol, vip: t.vip, port: t.port, fwmark: t.fwmark };
+        const svc = { protocol: t.protocol, vip: t.vip, port: t.port, fwmark: t.fwmark, group: t.group };
         const c = configs.find((x) => { const s = ctx.fact(x.fact); return contentOf(s) !== undefined && setConfigWeight(contentOf(s)!, svc, t.real, want) !== undefined; });
         if (!c) throw new PlanError(`no keepalived config (${configPaths([t]).join(', ')}) declares real server ${t.real} of virtual_server ${t.vip} ${t.port} (${t.service})`, 'converge the director with lvsplay run first');
         const cur = texts.get(c.path) ?? { was: contentOf(ctx.fact(c.fact))!, text: contentOf(ctx.fact(c.fact))!, what: [] };
@@ -132,13 +134,14 @@ export function drainStep(targets: readonly DrainTarget[], o: { drain: boolean; 
       if (!ipvs.tool || !ipvs.kernel) throw new PlanError(`no IPVS table to change (${!ipvs.tool ? 'ipvsadm is not installed' : ipvs.message})`, 'converge the director with lvsplay run first');
       for (const t of targets) {
         const want = o.drain ? 0 : t.weight;
-        const svc = ipvs.services.find((s) => s.protocol === t.protocol.toLowerCase() && s.address === t.vip && s.port === t.port);
+        const family = t.vip.includes(':') ? 6 : 4;
+        const svc = ipvs.services.find((s) => (t.fwmark !== undefined ? s.protocol === 'fwmark' && s.fwmark === t.fwmark && s.family === family : s.protocol === t.protocol.toLowerCase() && s.address === t.vip && s.port === t.port));
         const row = svc?.realServers.find((r) => hostPort(r.address, r.port) === t.real);
         // out of the table (its health check fails, or keepalived is not running): keepalived adds it back with
         // the config's weight, which the config change above already set
         if (!row || row.weight === want) continue;
         const flag = { dr: '-g', tun: '-i', nat: '-m' }[row.method];
-        changes.push({ summary: `${t.service}: ${t.real} weight ${row.weight} → ${want} in the IPVS table`, script: sh`ipvsadm -e ${t.protocol === 'TCP' ? '-t' : '-u'} ${hostPort(t.vip, t.port)} -r ${t.real} ${flag} -w ${want}` });
+        changes.push({ summary: `${t.service}: ${t.real} weight ${row.weight} → ${want} in the IPVS table`, script: sh`ipvsadm -e ${t.fwmark !== undefined ? ['-f', String(t.fwmark), ...(family === 6 ? ['-6'] : [])] : [t.protocol === 'TCP' ? '-t' : '-u', hostPort(t.vip, t.port)]} -r ${t.real} ${flag} -w ${want}` });
       }
       return { changes };
     },

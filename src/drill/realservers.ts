@@ -121,9 +121,14 @@ export function planRealservers(inv: Inventory, o: Pick<RealserversOptions, 'onl
   for (const t of fwmark) {
     if (o.only?.includes(t.name)) throw new UsageError(`drill realservers: ${t.name} is a fwmark service (ports ${t.ports!.join(', ')}): the drill cycles one server per real server and port, which a fwmark service does not have; drill its real servers with lvsplay drain / undrain`);
   }
-  let targets = all.filter((t) => t.fwmark === undefined);
+  // a virtual_server_group's real servers serve every member at once: cycling them per member would drain one
+  // member's IPVS service while the checker removes the server from all of them
+  for (const t of all.filter((x) => x.group !== undefined)) {
+    if (o.only?.includes(t.name)) throw new UsageError(`drill realservers: ${t.name} is a virtual_server_group (its members share one pool): the drill cycles a real server of one IPVS service; drill its real servers with lvsplay drain / undrain`);
+  }
+  let targets = all.filter((t) => t.fwmark === undefined && t.group === undefined);
   if (o.only) {
-    for (const n of o.only) if (!targets.some((t) => t.name === n)) throw new UsageError(`drill realservers: no TCP LVS service "${n}" (services: ${targets.map((t) => t.name).join(', ') || 'none'})`);
+    for (const n of o.only) if (!targets.some((t) => t.name === n)) throw new UsageError(`drill realservers: no TCP LVS service "${n}" (services: ${[...new Set(targets.map((t) => t.name))].join(', ') || 'none'})`);
     targets = targets.filter((t) => o.only!.includes(t.name));
   }
   if (targets.length === 0) throw new UsageError('drill realservers: the inventory has no TCP LVS service (lvs_services)');

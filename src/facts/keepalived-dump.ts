@@ -86,17 +86,30 @@ const kv = (line: string, name: string): string | undefined => {
 };
 const bracketed = (s: string) => s.replace(/^\[/, '').replace(/\]$/, '');
 
+/** keepalived names a checker's fwmark service `FWM N` whatever its family: ipvsadm's `FWM N IPv6` for an IPv6 real server. */
+const fwmarkName = (name: string, real: string) => (real.includes(':') && !name.endsWith(' IPv6') ? `${name} IPv6` : name);
+
 /** The LVS Topology and Health checkers parts of keepalived_check.data. */
 function parseCheckerDump(text: string): { virtuals: KeepalivedVirtual[]; checkers: KeepalivedChecker[] } {
   const virtuals: KeepalivedVirtual[] = [];
   const checkers: KeepalivedChecker[] = [];
   let part: 'none' | 'lvs' | 'checkers' = 'none';
-  let vs: (KeepalivedVirtual & { vip: string; vport: number; proto: string; fwmark?: number; v6?: boolean }) | undefined;
+  let vs: (KeepalivedVirtual & { vip: string; vport: number; proto: string; fwmark?: number; v6?: boolean; group?: string }) | undefined;
   let rs: KeepalivedReal | undefined;
-  let ck: KeepalivedChecker | undefined;
+  // the checker being read (a group's: one per member)
+  let cks: KeepalivedChecker[] = [];
+  // virtual_server_group NAME → its members (VIP, port), from the group dump before the virtual servers
+  const groups = new Map<string, Array<{ vip: string; port: number }>>();
+  let group: Array<{ vip: string; port: number }> | undefined;
+  // a group's protocol (from its virtual server), for the keys of its checkers
+  const groupProto = new Map<string, string>();
   const flushVs = () => {
-    // a fwmark service as ipvsadm -Ln names it: FWM 1, FWM 2 IPv6
-    if (vs) virtuals.push({ key: vs.fwmark !== undefined ? `FWM ${vs.fwmark}${vs.v6 ? ' IPv6' : ''}` : `${vs.proto} ${hostPort(vs.vip, vs.vport)}`, scheduler: vs.scheduler, reals: vs.reals });
+    // a fwmark service as ipvsadm -Ln names it: FWM 1, FWM 2 IPv6; a group: one virtual per member (IPVS has one
+    // service per member, with the same real servers and checkers)
+    if (vs?.group !== undefined) {
+      groupProto.set(vs.group, vs.proto);
+      for (const m of groups.get(vs.group) ?? []) virtuals.push({ key: `${vs.proto} ${hostPort(m.vip, m.port)}`, scheduler: vs.scheduler, reals: vs.reals });
+    } else if (vs) virtuals.push({ key: vs.fwmark !== undefined ? `FWM ${vs.fwmark}${vs.v6 ? ' IPv6' : ''}` : `${vs.proto} ${hostPort(vs.vip, vs.vport)}`, scheduler: vs.scheduler, reals: vs.reals });
     vs = undefined;
     rs = undefined;
   };
@@ -109,6 +122,24 @@ function parseCheckerDump(text: string): { virtuals: KeepalivedVirtual[]; checke
       if (v) {
         flushVs();
         vs = { key: '', vip: v[1]!, vport: Number(v[2]), proto: 'TCP', scheduler: '', reals: [] };
+        continue;
+      }
+      const g = /^\s*Virtual Server Group = ([^,\s]+)/.exec(line);
+      if (g) {
+        flushVs();
+        groups.set(g[1]!, (group = []));
+        continue;
+      }
+      const member = /^\s*VIP = (\S+), VPORT = (\d+)/.exec(line);
+      if (member && group && !vs) {
+        group.push({ vip: member[1]!, port: Number(member[2]) });
+        continue;
+      }
+      const vg = /^\s*VS GROUP = \[([^\]]+)\]/.exec(line);
+      if (vg) {
+        flushVs();
+        group = undefined;
+        vs = { key: '', vip: '', vport: 0, proto: 'TCP', group: vg[1]!, scheduler: '', reals: [] };
         continue;
       }
       const fw = /^\s*VS FWMARK = (\d+)/.exec(line);
@@ -137,25 +168,31 @@ function parseCheckerDump(text: string): { virtuals: KeepalivedVirtual[]; checke
       if (/Inhibit on failure is ON/.test(line)) rs.inhibitOnFailure = true;
     } else if (part === 'checkers') {
       // `[198.18.0.100]:tcp:80 -> [198.18.0.21]:tcp:80`; a fwmark service's `FWM 1 -> [198.18.0.21]:tcp:0`
-      const h = /^\s*(?:\[([^\]]+)\]:(\w+):(\d+)|(FWM \d+(?: IPv6)?)) -> \[([^\]]+)\]:\w+:(\d+)/.exec(line);
+      // a group's `[web-multi]:0 -> [198.18.0.21]:tcp:80`: one checker per member (they share it)
+      const h = /^\s*(?:\[([^\]]+)\]:(\w+):(\d+)|(FWM \d+(?: IPv6)?)|\[([^\]]+)\]:(\d+)) -> \[([^\]]+)\]:\w+:(\d+)/.exec(line);
       if (h) {
-        ck = { service: h[4] ?? `${h[2]!.toUpperCase()} ${h[1]}:${h[3]}`, real: `${h[5]}:${h[6]}`, up: false, hasRun: false, method: '' };
-        checkers.push(ck);
+        const real = hostPort(h[7]!, Number(h[8]));
+        const services = h[5] !== undefined
+          ? (groups.get(h[5]) ?? []).map((m) => `${groupProto.get(h[5]!) ?? 'TCP'} ${hostPort(m.vip, m.port)}`)
+          : [h[4] !== undefined ? fwmarkName(h[4], h[7]!) : `${h[2]!.toUpperCase()} ${hostPort(h[1]!, Number(h[3]))}`];
+        cks = services.map((service) => ({ service, real, up: false, hasRun: false, method: '' }));
+        checkers.push(...cks);
         continue;
       }
-      if (!ck) continue;
+      if (cks.length === 0) continue;
+      const set = (f: (c: KeepalivedChecker) => void) => { for (const c of cks) f(c); };
       const up = kv(line, 'Up');
-      if (up !== undefined) ck.up = up === 'yes';
+      if (up !== undefined) set((c) => { c.up = up === 'yes'; });
       const run = kv(line, 'Has run');
-      if (run !== undefined) ck.hasRun = run === 'yes';
+      if (run !== undefined) set((c) => { c.hasRun = run === 'yes'; });
       const method = kv(line, 'Keepalive method');
-      if (method !== undefined) ck.method = method.split(',')[0]!.trim();
+      if (method !== undefined) set((c) => { c.method = method.split(',')[0]!.trim(); });
       const url = kv(line, 'Checked url');
-      if (url !== undefined) ck.url = url;
+      if (url !== undefined) set((c) => { c.url = url; });
       const dest = kv(line, 'Dest');
-      if (dest !== undefined && ck.dest === undefined) {
+      if (dest !== undefined && cks[0]!.dest === undefined) {
         const m = /^\[([^\]]+)\]:(\d+)/.exec(dest);
-        ck.dest = m ? `${m[1]}:${m[2]}` : bracketed(dest);
+        set((c) => { c.dest = m ? `${m[1]}:${m[2]}` : bracketed(dest); });
       }
     }
   }

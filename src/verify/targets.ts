@@ -13,7 +13,9 @@ import {
   hostNodeSvc,
   realServerAddress,
   resolveService,
+  serviceMembers,
   servicePorts,
+  serviceVips,
   servicesOfDirector,
   vrrpInstancesOf,
 } from '../cluster/cluster.ts';
@@ -36,6 +38,11 @@ export interface ServiceTarget {
   vip: string;
   /** the port probed first (a fwmark service: its first port) */
   port: number;
+  /**
+   * A member of a virtual_server_group: the group's name (the service's). Each member is a target of its own, named
+   * by the service: IPVS balances every member as a service of its own, with the group's real servers.
+   */
+  group?: string;
   /** a fwmark service: its mark, and every port it marks (each is probed) */
   fwmark?: number;
   ports?: number[];
@@ -83,7 +90,7 @@ function directorsOf(inv: Inventory, name: string, vip: string): string[] {
   }
   if (vrrp.length) return [...new Set(vrrp.sort((a, b) => b.priority - a.priority).map((x) => x.host))];
   const rs = realServerHosts(inv);
-  return [...inv.hosts.keys()].filter((h) => !rs.has(h) && servicesOfDirector(inv, h, LB_KINDS).some((s) => s.name === name && s.vip === vip));
+  return [...inv.hosts.keys()].filter((h) => !rs.has(h) && servicesOfDirector(inv, h, LB_KINDS).some((s) => s.name === name && serviceVips(s).includes(vip)));
 }
 
 function udpPayloadOf(protocol: 'TCP' | 'UDP', check: HealthCheck): { udpPayload?: { hex: string; dns: boolean } } {
@@ -91,28 +98,39 @@ function udpPayloadOf(protocol: 'TCP' | 'UDP', check: HealthCheck): { udpPayload
   return p ? { udpPayload: p } : {};
 }
 
+/** How a service balances and is checked: the same fields for an LVS and a node-svc service. */
+function balancing(s: { protocol: 'TCP' | 'UDP'; scheduler: string; scheduler_flags: readonly string[]; persistence_timeout?: number | undefined; health_check: HealthCheck }) {
+  return {
+    protocol: s.protocol,
+    scheduler: s.scheduler,
+    ...(s.scheduler_flags.length ? { schedulerFlags: [...s.scheduler_flags] } : {}),
+    ...(s.persistence_timeout !== undefined ? { persistence: s.persistence_timeout } : {}),
+    healthCheck: s.health_check.type,
+    ...udpPayloadOf(s.protocol, s.health_check),
+  };
+}
+
 /** Every virtual service of the inventory: lvs_services (NAT/DR/TUN) and node-svc services. */
 export function serviceTargets(inv: Inventory): ServiceTarget[] {
   const out: ServiceTarget[] = [];
   for (const s of allServices(inv)) {
     if (out.some((t) => t.name === s.name)) continue;
-    const directors = directorsOf(inv, s.name, s.vip);
-    const r = resolveService(inv, s, directors[0]);
-    out.push({
-      name: s.name,
-      kind: s.lb_kind,
-      vip: s.vip,
-      port: s.port,
-      ...(s.fwmark !== undefined ? { fwmark: s.fwmark, ports: servicePorts(s) } : {}),
-      protocol: s.protocol,
-      scheduler: s.scheduler,
-      ...(s.scheduler_flags.length ? { schedulerFlags: [...s.scheduler_flags] } : {}),
-      ...(s.persistence_timeout !== undefined ? { persistence: s.persistence_timeout } : {}),
-      healthCheck: s.health_check.type,
-      ...udpPayloadOf(s.protocol, s.health_check),
-      backends: r.realServers.map((b) => ({ label: b.host, host: b.host, address: b.address, port: b.port, weight: b.weight })),
-      directors,
-    });
+    for (const m of serviceMembers(s)) {
+      // a group's members may sit in different VRRP instances (each VIP is held by its own)
+      const directors = directorsOf(inv, s.name, m.vip);
+      const r = resolveService(inv, s, directors[0]);
+      out.push({
+        name: s.name,
+        kind: s.lb_kind,
+        vip: m.vip,
+        port: m.port,
+        ...(s.virtual_server_group ? { group: s.name } : {}),
+        ...(s.fwmark !== undefined ? { fwmark: s.fwmark, ports: servicePorts(s) } : {}),
+        ...balancing(s),
+        backends: r.realServers.map((b) => ({ label: b.host, host: b.host, address: b.address, port: b.port, weight: b.weight })),
+        directors,
+      });
+    }
   }
   for (const node of inv.hosts.keys()) {
     for (const s of hostNodeSvc(inv, node)?.services ?? []) {
@@ -126,12 +144,7 @@ export function serviceTargets(inv: Inventory): ServiceTarget[] {
         kind: 'node-svc',
         vip: s.vip,
         port: s.port,
-        protocol: s.protocol,
-        scheduler: s.scheduler,
-        ...(s.scheduler_flags.length ? { schedulerFlags: [...s.scheduler_flags] } : {}),
-        ...(s.persistence_timeout !== undefined ? { persistence: s.persistence_timeout } : {}),
-        healthCheck: s.health_check.type,
-      ...udpPayloadOf(s.protocol, s.health_check),
+        ...balancing(s),
         backends,
         directors: [node],
       });
@@ -188,7 +201,7 @@ export function planVerification(pb: Playbook, inv: Inventory, opts: PlanOptions
     const vantage = sel.hosts[0]!;
     for (const name of check.only ?? []) {
       if (!targets.some((t) => t.name === name)) {
-        throw new ValidationError(`verify[${i}]: no service "${name}" in the inventory (services: ${targets.map((t) => t.name).join(', ') || 'none'})`, { file: inv.file }, 'fix the name in only: [...]');
+        throw new ValidationError(`verify[${i}]: no service "${name}" in the inventory (services: ${[...new Set(targets.map((t) => t.name))].join(', ') || 'none'})`, { file: inv.file }, 'fix the name in only: [...]');
       }
     }
     for (const t of targets) {

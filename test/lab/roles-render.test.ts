@@ -27,6 +27,7 @@ const tracking = loadInventory(here('../fixtures/roles/tracking.yaml'));
 const checks = loadInventory(here('../fixtures/roles/health-checks.yaml'));
 const dual = loadInventory(here('../fixtures/roles/ipv6/cluster.yaml'));
 const fwmark = loadInventory(here('../fixtures/roles/fwmark.yaml'));
+const vsg = loadInventory(here('../fixtures/roles/vsg.yaml'));
 
 const nodeWeb = () => {
   const svc = hostNodeSvc(cluster, 'node1')!.services.find((s) => s.name === 'web')!;
@@ -54,6 +55,9 @@ const cases: Array<[string, () => string]> = [
   // fwmark services: `virtual_server fwmark N` for IPv4 DR with persistence and IPv6 NAT (ip_family inet6), real
   // servers at port 0 (each packet keeps its port), checks on the first port or connect_port
   ['fwmark-f1.conf', () => renderDirectorConfig('director', directorConfig(fwmark, 'f1', ['NAT', 'DR', 'TUN'], {}))],
+  // virtual_server_group services: `virtual_server_group NAME { VIP PORT ... }` and `virtual_server group NAME`, an
+  // IPv4 NAT group of two ports sharing one pool and an IPv6 DR group of two VIPs with persistence
+  ['vsg-f1.conf', () => renderDirectorConfig('director', directorConfig(vsg, 'f1', ['NAT', 'DR', 'TUN'], {}))],
 ];
 
 // one namespace for the config tests, with the interfaces the configs name

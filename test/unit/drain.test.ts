@@ -72,14 +72,14 @@ test('targets: every director of every service whose pool holds the host; --serv
   t.deepEqual([...byDirector(all).keys()].sort(), ['dir1', 'dir2', 'node1']);
   const dr = planDrain(inv, ['rs1'], { command: 'drain', services: ['web-dr'] });
   t.deepEqual([...byDirector(dr).keys()], ['dir1', 'dir2']);
-  t.deepEqual(planDrain(inv, ['nat1'], { command: 'undrain' }).map((x) => [x.service, x.real]), [['web-nat', '198.18.1.31:8080'], ['web6-nat', '[fd00:18:1::31]:8080']]);
+  t.deepEqual(planDrain(inv, ['nat1'], { command: 'undrain' }).map((x) => [x.service, x.real]), [['web-nat', '198.18.1.31:8080'], ['web6-nat', '[fd00:18:1::31]:8080'], ['web-group', '198.18.1.31:8080'], ['web-group', '198.18.1.31:8080']]);
 });
 
 test('targets: unknown host or service, a host that is no real server, a service that does not hold it, a narrow --limit: usage errors naming it and the fix', (t) => {
   const err = (hosts: string[], o: { services?: string[]; limit?: string[] } = {}) => t.throws(() => planDrain(inv, hosts, { command: 'drain', ...o }))!.message;
   t.regex(err(['rs9']), /drain: no host "rs9" in the inventory .*\(real servers: nat1, nat2, rs1, rs2\)/);
   t.regex(err(['dir1']), /drain: dir1 is not a real server of any service \(real servers: nat1, nat2, rs1, rs2\)/);
-  t.regex(err(['rs1'], { services: ['web-xx'] }), /drain: no service "web-xx" in the inventory \(services: web-nat, web-dr, web-tun, web6-nat, web6-dr, web6-tun, echo-udp, web-fwmark, web\): fix --service/);
+  t.regex(err(['rs1'], { services: ['web-xx'] }), /drain: no service "web-xx" in the inventory \(services: web-nat, web-dr, web-tun, web6-nat, web6-dr, web6-tun, echo-udp, web-fwmark, web-group, web\): fix --service/);
   t.regex(err(['rs1'], { services: ['web-nat'] }), /drain: rs1 is not a real server of web-nat \(its pool: nat1, nat2; rs1 serves web-dr, web-tun, web6-dr, web6-tun, echo-udp, web-fwmark, web\)/);
   t.regex(err(['rs1'], { services: ['web-dr'], limit: ['dir1', 'rs1'] }), /--limit leaves out dir2, director\(s\) of web-dr: a drain changes every director of a service at once \(widen --limit\)/);
   t.regex(err([]), /drain: name the real server\(s\) to drain/);

@@ -75,9 +75,11 @@ test('names: ipvsadm prints FWM 1 / FWM 2 IPv6, keepalived dumps VS FWMARK = N a
   t.is(serviceKey({ protocol: 'TCP', vip: 'fd00:18::112', port: 80, fwmark: 2 }), 'FWM 2 IPv6');
   const dump = parseKeepalivedDump(['@@kcheck', '------< LVS Topology >------', ' VS FWMARK = 1', '   Address family = inet', '   lvs_sched = rr', '   RIP = 198.18.0.21, RPORT = 0, WEIGHT = 1', '     alive = yes',
     ' VS FWMARK = 2', '   Address family = inet6', '   lvs_sched = wrr', '   RIP = fd00:18:1::31, RPORT = 0, WEIGHT = 2', '     alive = no',
-    '------< Health checkers >------', ' FWM 1 -> [198.18.0.21]:tcp:0', '   Keepalive method = HTTP_GET', '   Up = yes', '   Has run = yes', '@@kvrrp'].join('\n'));
+    '------< Health checkers >------', ' FWM 1 -> [198.18.0.21]:tcp:0', '   Keepalive method = HTTP_GET', '   Up = yes', '   Has run = yes',
+    ' FWM 2 -> [fd00:18:1::31]:tcp:0', '   Keepalive method = TCP_CHECK', '   Up = no', '   Has run = yes', '@@kvrrp'].join('\n'));
   t.deepEqual(dump.virtuals.map((v) => [v.key, v.scheduler, v.reals.map((r) => `${r.address}:${r.port} ${r.alive}`)]), [['FWM 1', 'rr', ['198.18.0.21:0 true']], ['FWM 2 IPv6', 'wrr', ['fd00:18:1::31:0 false']]]);
-  t.deepEqual(dump.checkers.map((c) => [c.service, c.real, c.up, c.method]), [['FWM 1', '198.18.0.21:0', true, 'HTTP_GET']]);
+  // keepalived's checker header says FWM 2 for an IPv6 mark too: named as ipvsadm names it, the real server bracketed
+  t.deepEqual(dump.checkers.map((c) => [c.service, c.real, c.up, c.method]), [['FWM 1', '198.18.0.21:0', true, 'HTTP_GET'], ['FWM 2 IPv6', '[fd00:18:1::31]:0', false, 'TCP_CHECK']]);
 });
 
 test('targets: the lab\'s web-fwmark is probed on 80 and 443, its record names it VIP:80,443', (t) => {
@@ -166,6 +168,10 @@ test('record: a port whose packets are not marked (every probe refused) fails th
   const r = buildRecord({ job: fwJob(), run: fwRun((port, i) => (port === 443 ? null : Math.floor(i / 2) % 2 ? 'rs2' : 'rs1')), before, after });
   t.false(r.pass);
   t.regex(r.reasons!.join('\n'), /fwmark 1: none of the 20 probes to port 443 was answered \(its packets are not marked 1 on the director holding 198\.18\.0\.102/);
+  // one 443 probe reused a client port with an old IPVS entry of 443 (forwarded on it): the port still fails
+  const one = buildRecord({ job: fwJob(), run: fwRun((port, i) => (port === 443 ? (i === 1 ? 'rs2' : null) : Math.floor(i / 2) % 2 ? 'rs2' : 'rs1')), before, after });
+  t.false(one.pass);
+  t.regex(one.reasons!.join('\n'), /fwmark 1: only 1 of the 20 probes to port 443 were answered/);
 });
 
 test('record: persistence spans the ports (one client, one real server); a split across ports fails', (t) => {

@@ -60,6 +60,12 @@ const cases: Case[] = [
   { file: 'fwmark-real-server-port', message: /service web-fwmark \(fwmark 1\): real server rs2 names port 8080, but a fwmark service forwards every port of ports/, host: 'dir1', field: 'lvs_services[3].real_servers[1].port', line: true },
   { file: 'fwmark-port-overlap', message: /services web-dr and web-fwmark both receive TCP 198\.18\.0\.100:80 \(the fwmark 1 rule would take web-dr's packets\)/, host: 'dir1', field: 'lvs_services[3].ports', line: true },
   { file: 'fwmark-reused', message: /services web-fwmark and mail-fwmark both use fwmark 1 IPv4: IPVS would balance both services' packets over one pool/, host: 'dir1', field: 'lvs_services[4].fwmark', line: true },
+  // virtual_server_group services (issue 12): DR members share the real servers' port, every member VIP is held, a
+  // member is the service's alone, and vip or virtual_server_group, not both
+  { file: 'group-dr-ports', message: /service web-group \(lb_kind DR\): group member 198\.18\.0\.112 port 8080 differs from the first member's port 80; DR forwards each packet unchanged/, host: 'dir1', field: 'lvs_services[3].virtual_server_group[1].port', line: true },
+  { file: 'group-vip-not-held', message: /service web-group: VIP 198\.18\.0\.113 is not a VIP of any VRRP instance dir1 is a member of/, host: 'dir1', field: 'lvs_services[3].virtual_server_group', line: true, count: 2 },
+  { file: 'group-member-overlap', message: /services web-nat and web-group both receive TCP 198\.18\.0\.110:80/, host: 'dir1', field: 'lvs_services[3].virtual_server_group', line: true },
+  { file: 'group-and-vip', message: /a virtual_server_group service lists its VIPs in virtual_server_group, not vip \(move 198\.18\.0\.111 into the list\)/, host: 'rs1', field: 'lvs_services[3].vip', line: true },
   { file: 'nat-no-route-back', message: /NAT real server nat2 routes through 198\.18\.1\.254, which is not an address of its directors dir1, dir2/, host: 'nat2', field: 'lvs_nat_gateway', line: true, role: 'realserver-nat' },
   // health checks and keepalived's LVS options (src/cluster/rules/checks.ts, src/cluster/health-checks.ts)
   { file: 'quorum-above-weights', message: /service web-tun: quorum 4 is more than the sum of its real servers' weights \(3\): the service never gains its quorum/, host: 'dir1', field: 'lvs_services[2].quorum', line: true },

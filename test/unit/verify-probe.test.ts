@@ -157,7 +157,19 @@ test('UDP probes: a datagram from a new socket each, the backend named in the re
   writeFileSync(join(dir, 'r.json'), JSON.stringify({ name: 'rs1', ports: [port], addresses: ['127.0.0.1', '::1'] }));
   const responder = spawn(process.execPath, [join(dir, 'r.js'), join(dir, 'r.json')], { stdio: 'ignore' });
   t.teardown(() => responder.kill('SIGKILL'));
-  await new Promise((r) => setTimeout(r, 500));
+  // ready when it answers (a loaded machine starts node slowly: a fixed sleep made this test flaky)
+  for (let i = 0; i < 100; i++) {
+    const answered = await new Promise<boolean>((res) => {
+      const c = dgram.createSocket('udp4');
+      const done = (ok: boolean) => { clearTimeout(timer); c.close(); res(ok); };
+      const timer = setTimeout(() => done(false), 200);
+      c.on('message', () => done(true));
+      c.on('error', () => done(false));
+      c.send('ready?\n', port, '127.0.0.1');
+    });
+    if (answered) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const cfg: ProbeConfig = { host: '127.0.0.1', port, http: false, udp: true, path: '/', count: 20, intervalMs: 0, timeoutMs: 2000, concurrency: 1, maxMs: 30_000 };
   const r = parseProbeOutput((await sh(probeScript(cfg)).done).stdout);
   t.is(r.prober, 'node');

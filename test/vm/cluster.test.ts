@@ -73,7 +73,7 @@ if (why) {
     }
     const recapEv = jsonLines(readFileSync(json('run.json'), 'utf8')).find((e) => e.event === 'recap')!;
     const byName = Object.fromEntries(recapEv.verify.map((v: any) => [v.service, v]));
-    t.deepEqual(Object.keys(byName).sort(), ['echo-udp', 'web', 'web-dr', 'web-fwmark', 'web-nat', 'web-tun', 'web6-dr', 'web6-nat', 'web6-tun']);
+    t.deepEqual(Object.keys(byName).sort(), ['echo-udp', 'web', 'web-dr', 'web-fwmark', 'web-group', 'web-nat', 'web-tun', 'web6-dr', 'web6-nat', 'web6-tun']);
     for (const v of recapEv.verify) t.true(v.pass, `${v.service}: ${v.detail}`);
     t.is(byName['web-dr'].master, 'dir1');
     t.is(byName['web-nat'].master, 'dir1');
@@ -95,6 +95,10 @@ if (why) {
     t.deepEqual(Object.keys(fw.ports[0].backends), Object.keys(fw.ports[1].backends), 'the same real server on both ports');
     // wrr 1:2 observed within the chi-square rule
     t.true(byName['web-tun'].observed.rs2 > byName['web-tun'].observed.rs1);
+    // issue 12: the virtual_server_group, one record per member (each is an IPVS service of its own), NAT to :8080
+    const group = recapEv.verify.filter((v: any) => v.service === 'web-group');
+    t.deepEqual(group.map((v: any) => v.vip), ['198.18.0.111:80', '198.18.0.112:8080'], JSON.stringify(group));
+    for (const v of group) t.true(v.observed.nat1 > 0.25 && v.observed.nat2 > 0.25, JSON.stringify(v));
   });
 
   test.serial('VRRP: dir1 holds the DR and NAT VIPs and the NAT inner address, dir2 the TUN VIP', async (t) => {
@@ -108,7 +112,7 @@ if (why) {
       await new Promise((r) => setTimeout(r, 2000));
     }
     if (!d1.includes('198.18.0.100/32')) t.log((await lab().ssh('dir1', 'pgrep -a keepalived; ipvsadm -Ln; tail -20 /var/log/syslog 2>/dev/null')).stdout);
-    for (const a of ['198.18.0.100/32', '198.18.0.102/32', '198.18.0.110/32', '198.18.1.1/24']) t.true(d1.includes(a), `dir1 lacks ${a}:\n${d1}`);
+    for (const a of ['198.18.0.100/32', '198.18.0.102/32', '198.18.0.110/32', '198.18.0.111/32', '198.18.0.112/32', '198.18.1.1/24']) t.true(d1.includes(a), `dir1 lacks ${a}:\n${d1}`);
     t.true(d2.includes('198.18.0.101/32'), `dir2 lacks the TUN VIP:\n${d2}`);
     t.false(d2.includes('198.18.0.100/32'), 'both directors hold the DR VIP (split brain)');
   });
@@ -174,15 +178,47 @@ if (why) {
       t.log(v.stdout.split('\n').filter((l) => /^VERIFY|FAIL|fwmark/.test(l)).join('\n'));
       t.is(v.code, 2, v.stdout);
       t.regex(v.stdout, /VERIFY web-fwmark \(198\.18\.0\.102:80,443, fwmark 1, rr persistent 300s, sticky, master dir1, from client\): FAIL/);
-      t.regex(v.stdout, /FAIL: fwmark 1: none of the \d+ probes to port 443 was answered/);
+      t.regex(v.stdout, /FAIL: fwmark 1: (none|only \d+) of the \d+ probes to port 443 (was|were) answered/);
       const rec = jsonLines(readFileSync(json('fwmark.jsonl'), 'utf8')).find((e) => e.event === 'verify')!.result;
       t.like(rec.ports[0], { port: 80, failed: 0 });
-      t.is(rec.ports[1].failed, rec.ports[1].probes);
+      // most, not all: a probe reusing the client port of an old 443 entry is still forwarded on that entry
+      t.true(rec.ports[1].failed * 2 > rec.ports[1].probes, JSON.stringify(rec.ports[1]));
     } finally {
       await lab().ssh('dir1', unmark.replace(' -I PREROUTING 1 ', ' -D PREROUTING '));
     }
     const back = await lvsplay(['verify', 'test/fixtures/playbooks/verify-web-fwmark.ts', '-i', inventory()], { timeoutMs: 10 * 60_000 });
     t.is(back.code, 0, back.stdout);
+  });
+
+  // Issue 12 point 2 on real IPVS: the virtual_server_group. keepalived builds one IPVS service per member with the
+  // group's NAT pool; a drain of nat1 in web-group sets weight 0 in the group's block (one line: keepalived -t
+  // validates it) and in both members' IPVS services, and undrain gives both back.
+  test.serial('virtual_server_group: one IPVS service per member with the shared NAT pool; drain nat1 --service web-group sets weight 0 in both members, undrain gives it back', async (t) => {
+    t.timeout(10 * 60_000);
+    const tables = async () => (await lab().ssh('dir1', 'ipvsadm -Ln -t 198.18.0.111:80; ipvsadm -Ln -t 198.18.0.112:8080; grep -c "virtual_server group web-group" /etc/keepalived/keepalived.conf')).stdout;
+    const before = await tables();
+    t.regex(before, /TCP  198\.18\.0\.111:80 rr\n\s+-> RemoteAddress.*\n\s+-> 198\.18\.1\.31:8080 +Masq +1 .*\n\s+-> 198\.18\.1\.32:8080 +Masq +1 /, before);
+    t.regex(before, /TCP  198\.18\.0\.112:8080 rr\n\s+-> RemoteAddress.*\n\s+-> 198\.18\.1\.31:8080 +Masq +1 .*\n\s+-> 198\.18\.1\.32:8080 +Masq +1 /, before);
+    t.regex(before, /\n1\n$/, 'one virtual_server group block');
+    const d = await lvsplay(['drain', 'nat1', '--service', 'web-group', '-i', inventory(), '--wait', '30s'], { timeoutMs: 5 * 60_000 });
+    t.log(d.stdout);
+    try {
+      t.is(d.code, 0, d.stdout + d.stderr);
+      const drained = await tables();
+      t.regex(drained, /198\.18\.0\.111:80 rr\n.*\n\s+-> 198\.18\.1\.31:8080 +Masq +0 /, drained);
+      t.regex(drained, /198\.18\.0\.112:8080 rr\n.*\n\s+-> 198\.18\.1\.31:8080 +Masq +0 /, drained);
+      const v = await lvsplay(['verify', SITE, '-i', inventory(), '--json', json('group-drained.jsonl')], { timeoutMs: 10 * 60_000 });
+      t.is(v.code, 0, v.stdout);
+      const recs = jsonLines(readFileSync(json('group-drained.jsonl'), 'utf8')).filter((e) => e.event === 'verify' && e.result.service === 'web-group').map((e) => e.result);
+      t.deepEqual(recs.map((r: any) => [r.vip, r.verdict, r.observed.nat1]), [['198.18.0.111:80', 'DEGRADED', 0], ['198.18.0.112:8080', 'DEGRADED', 0]], JSON.stringify(recs));
+    } finally {
+      const u = await lvsplay(['undrain', 'nat1', '--service', 'web-group', '-i', inventory()], { timeoutMs: 5 * 60_000 });
+      t.is(u.code, 0, u.stdout + u.stderr);
+    }
+    const back = await tables();
+    t.regex(back, /198\.18\.0\.111:80 rr\n.*\n\s+-> 198\.18\.1\.31:8080 +Masq +1 /, back);
+    t.regex(back, /198\.18\.0\.112:8080 rr\n.*\n\s+-> 198\.18\.1\.31:8080 +Masq +1 /, back);
+    t.is((await lab().ssh('dir1', 'test -e /etc/keepalived/lvsplay-drained && cat /etc/keepalived/lvsplay-drained; true')).stdout.includes('web-group'), false, 'the drain state no longer lists web-group');
   });
 
   // Issue 15 point 5: a drain persists until undrain (keepalived reload, a later run) and verify accepts it
@@ -242,7 +278,7 @@ if (why) {
     t.deepEqual(drained['web-dr'].observed, { rs1: 0, rs2: 1 });
     t.is(drained['web-tun'].verdict, 'PASS', 'rs1 still serves web-tun (--service web-dr)');
     t.regex(v.stdout, /DEGRADED: rs1 \(198\.18\.0\.21:80\) drained by lvsplay drain since \S+Z \(weight 0 on dir1/);
-    t.regex(v.stdout, /verify: 8 of 9 services passed, 1 degraded \(web-dr: rs1 drained\)/);
+    t.regex(v.stdout, /verify: 10 of 11 services passed, 1 degraded \(web-dr: rs1 drained\)/);
     // a later run neither undoes it nor reports it
     const run = await lvsplay(['run', SITE, '-i', inventory(), '--limit', 'directors', '--no-verify', '--json', json('drained-run.jsonl')], { timeoutMs: 10 * 60_000 });
     t.is(run.code, 0, run.stdout.slice(-2000));
@@ -327,9 +363,9 @@ if (why) {
       const d = await lvsplay(['verify', SITE, '-i', inventory(), '--allow-down', 'rs1', '--json', json('degraded.jsonl')], { timeoutMs: 10 * 60_000 });
       t.is(d.code, 0, d.stdout);
       const recs = Object.fromEntries(jsonLines(readFileSync(json('degraded.jsonl'), 'utf8')).filter((e) => e.event === 'verify').map((e) => [e.result.service, e.result]));
-      t.deepEqual(Object.fromEntries(Object.entries(recs).map(([k, r]: [string, any]) => [k, r.verdict])), { 'web-nat': 'PASS', 'web-dr': 'DEGRADED', 'web-tun': 'DEGRADED', 'web6-nat': 'PASS', 'web6-dr': 'DEGRADED', 'web6-tun': 'DEGRADED', 'echo-udp': 'PASS', 'web-fwmark': 'DEGRADED', web: 'DEGRADED' });
+      t.deepEqual(Object.fromEntries(Object.entries(recs).map(([k, r]: [string, any]) => [k, r.verdict])), { 'web-nat': 'PASS', 'web-dr': 'DEGRADED', 'web-tun': 'DEGRADED', 'web6-nat': 'PASS', 'web6-dr': 'DEGRADED', 'web6-tun': 'DEGRADED', 'echo-udp': 'PASS', 'web-fwmark': 'DEGRADED', 'web-group': 'PASS', web: 'DEGRADED' });
       t.deepEqual(recs['web-dr'].observed, { rs1: 0, rs2: 1 });
-      t.regex(d.stdout, /verify: 3 of 9 services passed, 6 degraded/);
+      t.regex(d.stdout, /verify: 5 of 11 services passed, 6 degraded/);
       const run = await lvsplay(['run', SITE, '-i', inventory(), '--limit', 'directors', '--no-verify', '--json', json('failing.jsonl')], { timeoutMs: 10 * 60_000 });
       t.is(run.code, 0, run.stdout);
       t.is(recap(json('failing.jsonl')).dir1?.changed, 0);

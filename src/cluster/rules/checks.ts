@@ -6,7 +6,7 @@
  * The sync daemon rule is a warning: the plan is valid, it only syncs less than an operator may expect.
  */
 import type { Inventory } from '../../inventory/types.ts';
-import { directorAddresses, hostNodeSvc, resolveService, vrrpInstancesOf } from '../cluster.ts';
+import { directorAddresses, hostNodeSvc, resolveService, serviceVips, vrrpInstancesOf } from '../cluster.ts';
 import { TCP_ONLY_CHECKS } from '../health-checks.ts';
 import type { Service, Vrrp } from '../schema.ts';
 import { add, directorUsages, serviceIndex, type RuleContext } from './context.ts';
@@ -86,7 +86,7 @@ export function directorOwnRealServer(inv: Inventory, served: readonly ServedSer
       if (rs.host !== host && !(address && own.has(address))) return [];
       return [{
         host, field: `${field}.real_servers[${j}]`,
-        message: `service ${s.name} (${s.lb_kind}): director ${host} is listed as a real server of its own VIP ${s.vip}${rs.host !== host ? ` (${address} is ${host}'s address)` : ''}`,
+        message: `service ${s.name} (${s.lb_kind}): director ${host} is listed as a real server of its own VIP ${serviceVips(s).join(', ')}${rs.host !== host ? ` (${address} is ${host}'s address)` : ''}`,
         hint: `remove ${host} from the real servers, or serve the service from other directors (directors: [...]); a ${s.lb_kind} real server must be a separate host`,
       }];
     });

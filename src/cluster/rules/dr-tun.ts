@@ -2,7 +2,7 @@
  * DR and TUN: the director forwards the packet unchanged to a real server that holds the VIP itself, so ports cannot
  * be mapped, the VIP is never a director's own address, and every real server runs the real server role of its kind.
  */
-import { hostAddresses } from '../cluster.ts';
+import { hostAddresses, serviceVips } from '../cluster.ts';
 import { REAL_SERVER_ROLE } from '../registry.ts';
 import { add, directorsByService, directorUsages, realServerUsages, serviceIndex, type RuleContext } from './context.ts';
 
@@ -23,6 +23,16 @@ export function checkPortMapping(c: RuleContext): void {
         continue;
       }
       if (s.lb_kind === 'NAT') continue;
+      // a virtual_server_group: IPVS forwards each member unchanged, so every member has the real servers' port
+      const f = `lvs_services[${serviceIndex(c.inv, d.host, s)}]`;
+      const off = (s.virtual_server_group ?? []).findIndex((m) => m.port !== s.port);
+      if (off >= 0) {
+        const m = s.virtual_server_group![off]!;
+        add(c, d.host, `${f}.virtual_server_group[${off}].port`,
+          `service ${s.name} (lb_kind ${s.lb_kind}): group member ${m.vip} port ${m.port} differs from the first member's port ${s.port}; ${s.lb_kind} forwards each packet unchanged, so the real servers would need both ports`,
+          `give every member of the group port ${s.port}, or use lb_kind NAT (the only method that maps ports)`, 'lvs_services');
+        continue;
+      }
       s.real_servers.forEach((rs, j) => {
         if (rs.port !== undefined && rs.port !== s.port) {
           add(c, d.host, `lvs_services[${serviceIndex(c.inv, d.host, s)}].real_servers[${j}].port`,
@@ -39,9 +49,10 @@ export function checkDrVipOwnAddress(c: RuleContext): void {
   for (const d of directorUsages(c)) {
     const own = hostAddresses(c.inv, d.host);
     for (const s of d.services) {
-      if (s.lb_kind === 'DR' && own.includes(s.vip)) {
-        add(c, d.host, `lvs_services[${serviceIndex(c.inv, d.host, s)}].vip`,
-          `service ${s.name}: the DR VIP ${s.vip} is ${d.host}'s own address`,
+      const mine = s.lb_kind === 'DR' ? serviceVips(s).find((v) => own.includes(v)) : undefined;
+      if (mine) {
+        add(c, d.host, `lvs_services[${serviceIndex(c.inv, d.host, s)}].${s.virtual_server_group ? 'virtual_server_group' : 'vip'}`,
+          `service ${s.name}: the DR VIP ${mine} is ${d.host}'s own address`,
           'use a separate address as the VIP (held by keepalived as a VRRP VIP), never the director\'s primary address', 'lvs_services');
       }
     }
@@ -58,11 +69,12 @@ export function checkVipRealServers(c: RuleContext): void {
     s.real_servers.forEach((rs, j) => {
       if (!c.inv.hosts.has(rs.host)) return; // reported by checkReferences
       const uses = realServerUsages(c, s.lb_kind, rs.host);
-      if (!uses.some((u) => u.role.vipsFor?.(c.inv, rs.host).includes(s.vip))) {
+      const missing = serviceVips(s).filter((v) => !uses.some((u) => u.role.vipsFor?.(c.inv, rs.host).includes(v)));
+      if (missing.length) {
         add(c, rs.host, `${f}.real_servers[${j}]`,
           uses.length === 0
             ? `service ${s.name} (${s.lb_kind}) uses ${rs.host} as a real server, but no play applies the ${wanted} role to ${rs.host}`
-            : `service ${s.name} (${s.lb_kind}) uses ${rs.host} as a real server, but its ${wanted} role does not configure VIP ${s.vip}`,
+            : `service ${s.name} (${s.lb_kind}) uses ${rs.host} as a real server, but its ${wanted} role does not configure VIP ${missing.join(', ')}`,
           `apply ${wanted}() to ${rs.host} in the playbook (it takes the VIPs of the ${s.lb_kind} services listing the host), or remove the host from the service`,
           undefined, (r) => r.realServerOf === s.lb_kind);
       }

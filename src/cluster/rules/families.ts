@@ -21,6 +21,10 @@ export function checkServiceFamilies(c: RuleContext): void {
       const refuse = (field: string, what: string, a: string) =>
         add(c, d.host, `${f}.${field}`, `service ${s.name}: VIP ${s.vip} is ${familyName(fam)} but ${what} ${a} is ${familyName(ipFamily(a)!)}; a virtual service forwards only within its address family`,
           `use an ${familyName(fam)} address for ${what}, or make a separate ${familyName(ipFamily(a)!)} service (its own VIP) for it`, 'lvs_services');
+      (s.virtual_server_group ?? []).forEach((m, j) => {
+        if (other(m.vip)) add(c, d.host, `${f}.virtual_server_group[${j}].vip`, `service ${s.name}: group member ${m.vip} is ${familyName(ipFamily(m.vip)!)} but the first member ${s.vip} is ${familyName(fam)}; the members share the real servers, and IPVS forwards only within an address family`,
+          `make a separate ${familyName(ipFamily(m.vip)!)} service for ${m.vip}, with real servers of that family`, 'lvs_services');
+      });
       s.real_servers.forEach((rs, j) => { if (other(rs.address)) refuse(`real_servers[${j}].address`, `real server ${rs.host}`, rs.address!); });
       if (other(s.sorry_server?.address)) refuse('sorry_server.address', 'the sorry server', s.sorry_server!.address!);
       const hc = s.health_check as { connect_ip?: string };

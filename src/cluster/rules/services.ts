@@ -1,5 +1,5 @@
 /** Services and their directors: references to inventory hosts, one virtual service per address, data for every director. */
-import { resolveService, serviceFamily, servicePorts } from '../cluster.ts';
+import { resolveService, serviceFamily, serviceMembers, servicePorts } from '../cluster.ts';
 import { hostPort } from '../../facts/netaddr.ts';
 import { add, directorUsages, serviceIndex, type RuleContext } from './context.ts';
 
@@ -20,11 +20,12 @@ export function checkReferences(c: RuleContext): void {
         add(c, d.host, `${f}.sorry_server.host`, `service ${s.name}: sorry server "${s.sorry_server.host}" is not a host of the inventory`, 'use an inventory host name or sorry_server.address', 'lvs_services');
       }
       // every protocol, VIP and port the service receives (a fwmark service: each of its ports) belongs to it alone
-      for (const p of servicePorts(s)) {
-        const key = `${s.protocol} ${hostPort(s.vip, p)}`;
+      const received = s.virtual_server_group ? serviceMembers(s) : servicePorts(s).map((port) => ({ vip: s.vip, port }));
+      for (const { vip, port: p } of received) {
+        const key = `${s.protocol} ${hostPort(vip, p)}`;
         const other = seenVs.get(key);
         if (other !== undefined && other !== s.name) {
-          add(c, d.host, `${f}.${s.fwmark !== undefined ? 'ports' : 'vip'}`, `services ${other} and ${s.name} both receive ${key}${s.fwmark !== undefined ? ` (the fwmark ${s.fwmark} rule would take ${other}'s packets)` : ''}`, 'one virtual service per protocol, VIP and port: remove the port from one of them', 'lvs_services');
+          add(c, d.host, `${f}.${s.fwmark !== undefined ? 'ports' : s.virtual_server_group ? 'virtual_server_group' : 'vip'}`, `services ${other} and ${s.name} both receive ${key}${s.fwmark !== undefined ? ` (the fwmark ${s.fwmark} rule would take ${other}'s packets)` : ''}`, 'one virtual service per protocol, VIP and port: remove the port from one of them', 'lvs_services');
         }
         seenVs.set(key, s.name);
       }

@@ -1,5 +1,5 @@
 /** keepalived VRRP: every served VIP held by an instance, members that agree, unique VRIDs, elections that can move. */
-import { hostNics, hostVrrp, vrrpInstancesOf } from '../cluster.ts';
+import { hostNics, hostVrrp, serviceVips, vrrpInstancesOf } from '../cluster.ts';
 import { networkOf } from '../../facts/netaddr.ts';
 import { parseVrrpVip, type VrrpInstance } from '../schema.ts';
 import { add, directorUsages, serviceIndex, type RuleContext } from './context.ts';
@@ -9,10 +9,11 @@ export function checkVipsHeld(c: RuleContext): void {
   for (const d of directorUsages(c)) {
     const held = new Set(vrrpInstancesOf(c.inv, d.host).flatMap((i) => i.vips.map((v) => v.address)));
     for (const s of d.services) {
-      if (!held.has(s.vip)) {
-        add(c, d.host, `lvs_services[${serviceIndex(c.inv, d.host, s)}].vip`,
-          `service ${s.name}: VIP ${s.vip} is not a VIP of any VRRP instance ${d.host} is a member of`,
-          `add ${s.vip} to the vips of an lvs_vrrp instance whose priorities list ${d.host} (a single director may be an instance's only member)`, 'lvs_services');
+      for (const vip of serviceVips(s)) {
+        if (held.has(vip)) continue;
+        add(c, d.host, `lvs_services[${serviceIndex(c.inv, d.host, s)}].${s.virtual_server_group ? 'virtual_server_group' : 'vip'}`,
+          `service ${s.name}: VIP ${vip} is not a VIP of any VRRP instance ${d.host} is a member of`,
+          `add ${vip} to the vips of an lvs_vrrp instance whose priorities list ${d.host} (a single director may be an instance's only member)`, 'lvs_services');
       }
     }
   }

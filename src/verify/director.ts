@@ -20,6 +20,12 @@ export interface DirectorSnapshot {
   host: string;
   /** orchestrator clock (ms) when the output arrived */
   at: number;
+  /**
+   * the host's clock minus the orchestrator's (ms), to within the exec's start latency: the script reads the host's
+   * clock first. Converts the host's own times (keepalived's last transition) to the orchestrator clock; a VM lab
+   * under TCG drifts tens of seconds in half an hour, and hosts without NTP drift too
+   */
+  clockOffsetMs?: number;
   addrs: AddrEntry[];
   list?: Map<string, IpvsListService>;
   stats?: Map<string, IpvsStatsService>;
@@ -32,6 +38,8 @@ export interface DirectorSnapshot {
 }
 
 const IPVS_SNAPSHOT = [
+  // first, so the reading is close to the exec's start (GNU date; %N unsupported prints no digits: no offset)
+  `echo "@@clock $(date +%s%N 2>/dev/null)"`,
   `echo @@addr`,
   `ip -j addr show 2>/dev/null || echo '[]'`,
   `if ! command -v ipvsadm >/dev/null 2>&1; then echo '@@ipvserror ipvsadm is not installed'`,
@@ -58,10 +66,20 @@ export function vipInterface(addrs: readonly AddrEntry[], vip: string): string |
   return addrs.find((a) => a.address === vip && a.ifname !== 'lo' && !a.ifname.startsWith('tunl') && !a.ifname.startsWith('ip6tnl') && a.up)?.ifname;
 }
 
-export function parseSnapshot(host: string, stdout: string, at: number): DirectorSnapshot {
+/** The host's clock minus the orchestrator's (ms) from the `@@clock` line (ns since the epoch), read at `sentAt`. */
+export function clockOffset(arg: string | undefined, sentAt: number | undefined): number | undefined {
+  const ns = arg?.trim();
+  if (!ns || !/^\d{16,}$/.test(ns) || sentAt === undefined) return undefined;
+  return Math.round(Number(BigInt(ns) / 1000n) / 1000 - sentAt);
+}
+
+/** `sentAt`: orchestrator clock when the exec was sent (the clock offset needs it). */
+export function parseSnapshot(host: string, stdout: string, at: number, sentAt?: number): DirectorSnapshot {
   const s = splitSections(stdout);
   const addr = section(s, 'addr');
   const snap: DirectorSnapshot = { host, at, addrs: addr ? parseIpAddrJson(addr.lines.join('\n')) : [], drained: parseDrainState(section(s, 'drained')?.lines.join('\n')) };
+  const offset = clockOffset(section(s, 'clock')?.arg, sentAt);
+  if (offset !== undefined) snap.clockOffsetMs = offset;
   const err = section(s, 'ipvserror');
   if (err) snap.ipvsError = err.arg.trim() || 'ipvsadm failed';
   const list = section(s, 'list');
@@ -83,6 +101,7 @@ export function parseSnapshot(host: string, stdout: string, at: number): Directo
 export const SNAPSHOT_TIMEOUT_MS = 30_000;
 
 export async function snapshotDirector(host: string, conn: Connection, keepalived = false): Promise<DirectorSnapshot> {
+  const sentAt = Date.now();
   const r = await conn.exec(snapshotScript(keepalived), { timeoutMs: SNAPSHOT_TIMEOUT_MS });
-  return parseSnapshot(host, r.stdout, Date.now());
+  return parseSnapshot(host, r.stdout, Date.now(), sentAt);
 }

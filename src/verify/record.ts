@@ -109,8 +109,11 @@ export interface VipMove {
   to: string | null;
   /** orchestrator clock (UTC time of day) of the snapshots before and after the probes */
   between: [string, string];
-  /** when the new holder became MASTER of the VRRP instance carrying the VIP, from its keepalived dump */
-  became?: { host: string; instance: string; at: string };
+  /**
+   * when the new holder became MASTER of the VRRP instance carrying the VIP, from its keepalived dump, on the
+   * orchestrator clock (`clockOffsetMs`: the holder's clock minus the orchestrator's, already taken out of `at`)
+   */
+  became?: { host: string; instance: string; at: string; clockOffsetMs?: number };
 }
 
 const timeOfDay = (ms: number) => new Date(ms).toISOString().slice(11, 23);
@@ -118,8 +121,12 @@ const timeOfDay = (ms: number) => new Date(ms).toISOString().slice(11, 23);
 /** The VRRP instance of `host` that carries `vip` as MASTER, and since when (its keepalived dump, newest first). */
 function masterSince(host: string, vip: string, snaps: SnapshotsLike[]): VipMove['became'] {
   for (const m of snaps) {
-    const i = m.get(host)?.keepalived?.vrrp.find((x) => x.state === 'MASTER' && x.vips?.includes(vip));
-    if (i) return { host, instance: i.name, at: i.lastTransition !== undefined ? timeOfDay(i.lastTransition * 1000) : 'unknown' };
+    const snap = m.get(host);
+    const i = snap?.keepalived?.vrrp.find((x) => x.state === 'MASTER' && x.vips?.includes(vip));
+    if (!i) continue;
+    const off = snap!.clockOffsetMs;
+    const at = i.lastTransition !== undefined ? timeOfDay(i.lastTransition * 1000 - (off ?? 0)) : 'unknown';
+    return { host, instance: i.name, at, ...(off !== undefined ? { clockOffsetMs: off } : {}) };
   }
   return undefined;
 }
@@ -137,13 +144,19 @@ export function vipMoves(directors: readonly string[], vip: string, before: Snap
   return [{ from: a.join('+') || null, to: b.join('+') || null, between: [at(before), at(after)], ...(became ? { became } : {}) }];
 }
 
+/** A host clock more than a second off the orchestrator's is said: the time shown was corrected by that much. */
+function skewNote(host: string, offsetMs: number | undefined): string {
+  if (offsetMs === undefined || Math.abs(offsetMs) < 1000) return '';
+  return `; ${host}'s clock is ${(Math.abs(offsetMs) / 1000).toFixed(1)} s ${offsetMs < 0 ? 'behind' : 'ahead of'} this machine's, taken out`;
+}
+
 /** A VIP move said precisely: who held it, who holds it, since when, and where the probes' connections went. */
 export function describeMove(vip: string, m: VipMove, directorConns: Record<string, number>, failed: readonly { t: number }[]): string {
   const conns = Object.entries(directorConns).map(([h, n]) => `${h} ${n}`).join(', ');
   const ts = failed.map((p) => p.t);
   return [
     `${vip} moved from ${m.from ?? '(none)'} to ${m.to ?? '(none)'} during the probe window (between ${m.between[0]} and ${m.between[1]})`,
-    m.became ? `: ${m.became.host} became MASTER of ${m.became.instance} at ${m.became.at} (its keepalived)` : '',
+    m.became ? `: ${m.became.host} became MASTER of ${m.became.instance} at ${m.became.at} (its keepalived${skewNote(m.became.host, m.became.clockOffsetMs)})` : '',
     conns ? `; new connections per director: ${conns}` : '',
     ts.length ? `; ${ts.length} probe(s) failed between ${timeOfDay(Math.min(...ts))} and ${timeOfDay(Math.max(...ts))} (vantage clock)` : '',
   ].join('');

@@ -38,7 +38,7 @@ export interface VerifyRecord {
   /** new connections per director during the probe window (the cross-check sums them) */
   directorConns?: Record<string, number>;
   /** VIP holder changes seen during the probe window */
-  vipMoves?: Array<{ from: string | null; to: string | null; between: [string, string]; became?: { host: string; instance: string; at: string } }>;
+  vipMoves?: Array<{ from: string | null; to: string | null; between: [string, string]; became?: { host: string; instance: string; at: string; clockOffsetMs?: number } }>;
   reasons?: string[];
   notes?: string[];
 }

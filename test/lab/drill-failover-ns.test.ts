@@ -72,17 +72,28 @@ test.serial('graceful stop: the backup takes over in seconds, the master takes t
   t.regex(r.stdout, /VI_1 +198\.18\.0\.100 +stop +dir1→dir2 .*PASS/);
 });
 
-test.serial('planned handover (the default mode): the master lowers its priority through its tracked file, the backup takes the VIP, no probe is lost, the priority comes back', async (t) => {
+// No probe is lost to the handover itself: no gap without a holder, no probe refused or timed out. Only a probe
+// whose connection is in flight at one of the VIP's two moves (handover, preempt back) can be reset: here the
+// directors answer on the VIP themselves, with no IPVS behind it for the new holder to carry that connection on (CI
+// saw 1 in 178 probes, at the preempt back). test/vm/drills.test.ts proves 0 with mh and sloppy_tcp on real IPVS.
+test.serial('planned handover (the default mode): the master lowers its priority through its tracked file, the backup takes the VIP, no probe is lost but one in flight at a move, the priority comes back', async (t) => {
   await cluster();
   const json = join(dir, 'handover.json');
-  const r = await lvsplay(['drill', 'failover', playbook, '-i', lab().inventory, '--max-takeover', '10s', '--json', json], { timeoutMs: 240_000 });
+  const r = await lvsplay(['drill', 'failover', playbook, '-i', lab().inventory, '--max-takeover', '10s', '--max-lost', '2', '--json', json], { timeoutMs: 240_000 });
   t.log(r.stdout);
   t.is(r.code, 0, r.stderr + r.stdout);
   const doc = JSON.parse(readFileSync(json, 'utf8'));
   t.is(doc.mode, 'handover');
-  const a = doc.results[0].analysis;
+  const res = doc.results[0];
+  const a = res.analysis;
   t.is(a.newMaster, 'dir2');
-  t.is(a.lost, 0, JSON.stringify(a));
+  t.true(a.lost <= 2, JSON.stringify(a));
+  t.is(a.noHolderMs < 1000, true, `no holder for ${a.noHolderMs} ms`);
+  // every lost probe was in flight (±1 s of the watchers' SSH jitter) when a director took or gave up the VIP
+  const moves = (res.holds as Array<{ t: number }>).filter((e) => e.t >= res.faultAt).map((e) => e.t);
+  for (const p of (res.probeLog as Array<{ t: number; ms: number; ok: boolean; info: string }>).filter((x) => !x.ok && x.t >= res.faultAt)) {
+    t.true(moves.some((m) => m >= p.t - 1000 && m <= p.t + p.ms + 1000), `probe at ${p.t} (${p.info}) failed away from any move: ${JSON.stringify(moves)}`);
+  }
   t.true(a.fault.sent > 10 && a.baseline.failed === 0);
   t.truthy(a.fault.backends.dir2, 'dir2 answered after the handover');
   t.true(a.preemptBackMs >= 0 && a.preemptBackMs < 30_000, `preempt back ${a.preemptBackMs} ms`);

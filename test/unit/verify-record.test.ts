@@ -3,7 +3,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { buildRecord, matchBackend } from '../../src/verify/record.ts';
 import { clusterUnsettled, needsKeepalivedState } from '../../src/verify/run.ts';
-import { parseSnapshot, vipInterface, parseIpAddrJson } from '../../src/verify/director.ts';
+import { clockOffset, parseSnapshot, vipInterface, parseIpAddrJson } from '../../src/verify/director.ts';
 import { parseNodeProbeOutput } from '../../src/verify/probe-output.ts';
 import { services } from '../../src/verify/spec.ts';
 import type { VerifyJob } from '../../src/verify/targets.ts';
@@ -35,11 +35,12 @@ function addrJson(holdsVip: boolean, own: string): string {
   ]);
 }
 
-function snapshot(host: string, o: { holds: boolean; reals: Array<[string, number, number]>; scheduler?: string; active?: number; dump?: string; drained?: string; protocol?: 'TCP' | 'UDP' }) {
+function snapshot(host: string, o: { holds: boolean; reals: Array<[string, number, number]>; scheduler?: string; active?: number; dump?: string; drained?: string; protocol?: 'TCP' | 'UDP'; clock?: { ns: string; sentAt: number } }) {
   const list = o.reals.map(([rs, w]) => `  -> ${rs.padEnd(28)} Route   ${w}      ${o.active ?? 0}          0`).join('\n');
   const stats = o.reals.map(([rs, , c]) => `  -> ${rs.padEnd(28)} ${String(c).padStart(8)}       0        0        0        0`).join('\n');
   const total = o.reals.reduce((a, [, , c]) => a + c, 0);
   const out = [
+    ...(o.clock ? [`@@clock ${o.clock.ns}`] : []),
     '@@addr', addrJson(o.holds, host === 'dir1' ? '198.18.0.11' : '198.18.0.12'),
     '@@list', 'IP Virtual Server version 1.2.1 (size=4096)', 'Prot LocalAddress:Port Scheduler Flags', '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn',
     `${o.protocol ?? 'TCP'}  ${VIP}:80 ${o.scheduler ?? 'rr'}`, list,
@@ -48,7 +49,7 @@ function snapshot(host: string, o: { holds: boolean; reals: Array<[string, numbe
     ...(o.dump ? [o.dump] : []),
     ...(o.drained ? ['@@drained', o.drained] : []),
   ].join('\n');
-  return parseSnapshot(host, out + '\n', 0);
+  return parseSnapshot(host, out + '\n', 0, o.clock?.sentAt);
 }
 
 function run(seq: Array<string | null>): ReturnType<typeof parseNodeProbeOutput> {
@@ -298,6 +299,24 @@ test('cross-check across directors: connections through the backup count; a VIP 
   t.deepEqual(m.vipMoves![0]!.became, { host: 'dir2', instance: 'VI_1', at: '22:47:21.919' });
   t.regex(m.reasons![0]!, /^198\.18\.0\.100 moved from dir1 to dir2 during the probe window \(between \S+ and \S+\): dir2 became MASTER of VI_1 at 22:47:21\.919 \(its keepalived\); new connections per director: dir1 59, dir2 40; 1 probe\(s\) failed between 00:00:01\.059 and 00:00:01\.059 \(vantage clock\)$/);
   t.notRegex(m.reasons!.join('\n'), /cross-check/);
+  // the new holder's clock is off the orchestrator's (CI: a TCG VM 27 s behind after half an hour): keepalived's
+  // transition time is put on the orchestrator clock, and the reason says by how much it was corrected
+  const sentAt = Date.UTC(2026, 11, 1, 22, 47, 30);
+  const behind = snaps(
+    [snapshot('dir1', { holds: true, reals: r0 }), snapshot('dir2', { holds: false, reals: r0 })],
+    [snapshot('dir1', { holds: false, reals: r0 }), snapshot('dir2', { holds: true, reals: r0, dump, clock: { ns: String(BigInt(sentAt - 27_000) * 1_000_000n + 123_456n), sentAt } })],
+  );
+  const sk = buildRecord({ job: job(), run: run(alternating(100)), ...behind });
+  t.deepEqual(sk.vipMoves![0]!.became, { host: 'dir2', instance: 'VI_1', at: '22:47:48.919', clockOffsetMs: -27_000 });
+  t.regex(sk.reasons![0]!, /dir2 became MASTER of VI_1 at 22:47:48\.919 \(its keepalived; dir2's clock is 27\.0 s behind this machine's, taken out\)/);
+  // a clock within a second is not worth a word; a date without %N gives no offset
+  const near = snaps(
+    [snapshot('dir1', { holds: true, reals: r0 }), snapshot('dir2', { holds: false, reals: r0 })],
+    [snapshot('dir1', { holds: false, reals: r0 }), snapshot('dir2', { holds: true, reals: r0, dump, clock: { ns: String(BigInt(sentAt + 40) * 1_000_000n), sentAt } })],
+  );
+  t.regex(buildRecord({ job: job(), run: run(alternating(100)), ...near }).reasons![0]!, /at 22:47:21\.879 \(its keepalived\);/);
+  t.is(clockOffset('1796165241%N', 1), undefined);
+  t.is(clockOffset('', 1), undefined);
   // a graceful keepalived stop on dir1 removes its virtual servers: dir1's counters are gone (measured on the VM
   // lab: dir2 counted 385 of 399 answers, the other 14 went through dir1 before it stopped); said as that
   const stoppedDump = snaps(

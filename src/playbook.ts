@@ -6,6 +6,7 @@ import { register } from 'node:module';
 import { z } from 'zod';
 import { formatZodIssues, ValidationError } from './errors.ts';
 import type { Play, Playbook } from './engine/types.ts';
+import { importCachedPlaybook } from './playbook-cache.ts';
 
 const serialItem = z.union([z.number().int().positive(), z.string().regex(/^\s*\d+(\.\d+)?\s*%?\s*$/, 'a number or a percentage like "30%"')]);
 
@@ -39,6 +40,9 @@ export function play(p: Play): Play {
 
 let tsxRegistered = false;
 
+/** Running compiled (dist/): from the sources tsx is loaded already and a playbook needs nothing more. */
+const compiledCli = () => !import.meta.url.endsWith('.ts');
+
 /**
  * TypeScript loading, on demand: running from the sources (tsx already loaded this very module) there is nothing to
  * do; compiled (dist/), tsx is registered the first time a .ts playbook is loaded, so that the other commands never
@@ -51,7 +55,7 @@ let tsxRegistered = false;
  * too; should that registration be refused (another tsx version), its register() is used.
  */
 async function ensureTypeScriptLoader(file: string): Promise<void> {
-  if (tsxRegistered || import.meta.url.endsWith('.ts') || !/\.[cm]?tsx?$/.test(file)) return;
+  if (tsxRegistered || !compiledCli() || !/\.[cm]?tsx?$/.test(file)) return;
   await import('lvsplay');
   if (/['"]lvsplay\/roles['"]/.test(readFileSync(file, 'utf8'))) await import('lvsplay/roles');
   try {
@@ -63,14 +67,21 @@ async function ensureTypeScriptLoader(file: string): Promise<void> {
   tsxRegistered = true;
 }
 
-/** Load a .ts/.js playbook module and return its default export. */
+/**
+ * Load a .ts/.js playbook module and return its default export. Compiled, a .ts playbook comes from the compiled
+ * playbook cache (src/playbook-cache.ts) when it can, else through tsx.
+ */
 export async function loadPlaybook(file: string): Promise<Playbook> {
   const abs = resolve(file);
   if (!existsSync(abs)) throw new ValidationError(`playbook not found: ${abs}`, { file }, 'pass the path of a .ts playbook, e.g. playbooks/site.ts');
   let mod: { default?: unknown };
   try {
-    await ensureTypeScriptLoader(abs);
-    mod = await import(pathToFileURL(abs).href);
+    const cached = compiledCli() && /\.[cm]?ts$/.test(abs) ? await importCachedPlaybook(abs) : undefined;
+    if (cached) mod = cached.module;
+    else {
+      await ensureTypeScriptLoader(abs);
+      mod = await import(pathToFileURL(abs).href);
+    }
   } catch (e) {
     if (e instanceof ValidationError) throw new ValidationError(e.message, { file, ...e.location }, e.hint);
     const msg = (e as Error).message ?? String(e);

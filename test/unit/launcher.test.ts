@@ -55,7 +55,7 @@ test('a source file newer than the build makes the launcher use the sources', as
  * Every module a compiled CLI process loads: the ESM ones through a resolve hook, the CommonJS ones (what the
  * packages require, and what lvsplay loads lazily with createRequire) from the CommonJS cache at exit.
  */
-function loadedModules(t: ExecutionContext, args: string[]): { status: number | null; stderr: string; loaded: string[] } {
+function loadedModules(t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stderr: string; loaded: string[] } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lvsplay-launcher-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const hook = path.join(dir, 'hook.mjs');
@@ -66,7 +66,7 @@ function loadedModules(t: ExecutionContext, args: string[]): { status: number | 
     `import { register, createRequire } from 'node:module'; register(${JSON.stringify('file://' + hook)});\n` +
       "const cache = createRequire(import.meta.url).cache; process.on('exit', () => { for (const k of Object.keys(cache)) process._rawDebug('LOADED file://' + k); });\n",
   );
-  const r = spawnSync(process.execPath, ['--import', reg, path.join(ROOT, 'src/bin/lvsplay.js'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  const r = spawnSync(process.execPath, ['--import', reg, path.join(ROOT, 'src/bin/lvsplay.js'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: 'true', ...env } });
   const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7));
   return { status: r.status, stderr: r.stderr, loaded };
 }
@@ -92,12 +92,43 @@ test('the listing sees lazily required packages: an inventory with a template lo
   t.true(loaded.some((u) => /node_modules\/nunjucks\//.test(u)), 'nunjucks was loaded to render the template');
 });
 
-test('a compiled run of a .ts playbook: tsx hooks registered without tsx\'s API in the main thread, no listr2 when piped', (t) => {
-  const { status, stderr, loaded } = loadedModules(t, ['run', `${F}/noop.ts`, '-i', `${F}/inv.yaml`, '--no-verify']);
-  t.is(status, 3, stderr); // both hosts are 127.0.0.1:1 (connection refused): unreachable
-  t.true(loaded.some((u) => u.includes('/dist/src/cli.js')), 'the compiled CLI ran');
+test('a compiled run of a .ts playbook: compiled by esbuild into the playbook cache, then run from it without tsx or esbuild; no listr2 when piped', (t) => {
+  const cache = mkdtempSync(path.join(os.tmpdir(), 'lvsplay-launcher-cache-'));
+  t.teardown(() => rmSync(cache, { recursive: true, force: true }));
+  const args = ['run', `${F}/noop.ts`, '-i', `${F}/inv.yaml`, '--no-verify'];
+  const tsx = (l: string[]) => l.filter((u) => /node_modules\/tsx\//.test(u));
+  const esbuild = (l: string[]) => l.filter((u) => /node_modules\/esbuild\//.test(u));
+  const first = loadedModules(t, args, { LVSPLAY_CACHE_DIR: cache });
+  t.is(first.status, 3, first.stderr); // both hosts are 127.0.0.1:1 (connection refused): unreachable
+  t.true(first.loaded.some((u) => u.includes('/dist/src/cli.js')), 'the compiled CLI ran');
+  t.true(esbuild(first.loaded).length > 0, 'the first run compiled the playbook');
+  t.deepEqual(tsx(first.loaded), [], 'no tsx');
+  t.true(readdirSync(path.join(cache, 'playbooks')).some((f) => f.endsWith('.mjs')));
+  const again = loadedModules(t, args, { LVSPLAY_CACHE_DIR: cache });
+  t.is(again.status, 3, again.stderr);
+  t.deepEqual([...tsx(again.loaded), ...esbuild(again.loaded)], [], 'the second run imported the cached bundle alone');
+  t.true(again.loaded.some((u) => /\/playbooks\/[0-9a-f]+-[0-9a-f]+\.mjs$/.test(u)), 'from the cache');
+  t.true(again.loaded.some((u) => u.includes('/dist/src/index.js')), 'the bundle imports the CLI\'s own lvsplay');
+  t.deepEqual(again.loaded.filter((u) => /node_modules\/listr2\//.test(u)), [], 'listr2 is for terminals only');
+  t.true(again.loaded.some((u) => /node_modules\/ssh2\//.test(u)), 'the run did load the transport');
+});
+
+test('a compiled run with the playbook cache off (LVSPLAY_PLAYBOOK_CACHE=0): tsx hooks registered without tsx\'s API in the main thread', (t) => {
+  const { status, stderr, loaded } = loadedModules(t, ['run', `${F}/noop.ts`, '-i', `${F}/inv.yaml`, '--no-verify'], { LVSPLAY_PLAYBOOK_CACHE: '0' });
+  t.is(status, 3, stderr);
   t.true(loaded.some((u) => /node_modules\/tsx\/dist\/esm\/index\.mjs/.test(u)), 'tsx\'s ESM hooks were registered');
   t.deepEqual(loaded.filter((u) => /node_modules\/tsx\/dist\/esm\/api\//.test(u)), [], 'the fallback through tsx/esm/api was not needed');
-  t.deepEqual(loaded.filter((u) => /node_modules\/listr2\//.test(u)), [], 'listr2 is for terminals only');
-  t.true(loaded.some((u) => /node_modules\/ssh2\//.test(u)), 'the run did load the transport');
+});
+
+test('compiled, from the playbook cache: the playbook and the CLI share one copy of lvsplay', async (t) => {
+  const cache = mkdtempSync(path.join(os.tmpdir(), 'lvsplay-launcher-cache-'));
+  t.teardown(() => rmSync(cache, { recursive: true, force: true }));
+  for (const round of ['compiled', 'cached']) {
+    const r = await lvsplay(['run', `${F}/same-engine-cached.ts`, '-i', `${F}/inv.yaml`], { env: { LVSPLAY_CACHE_DIR: cache } });
+    t.is(r.code, 4, `${round}: ${r.stderr}`);
+    t.regex(r.stderr, /same-engine-cached probe/);
+    t.notRegex(r.stderr, /cannot load playbook/, `${round}: the CLI did not recognise the playbook's ValidationError: two copies of the engine`);
+    t.regex(r.stderr, /field probe/);
+  }
+  t.is(readdirSync(path.join(cache, 'playbooks')).filter((f) => f.endsWith('.mjs')).length, 1);
 });

@@ -82,6 +82,13 @@ async function snapshots(hosts: string[], o: VerifyRunOptions, unreachable: Map<
   return out;
 }
 
+/** Connection entries read at different times, per director. */
+function mergeEntries(parts: ReadonlyArray<ReadonlyMap<string, ConnEntry[]>>): Map<string, ConnEntry[]> {
+  const out = new Map<string, ConnEntry[]>();
+  for (const m of parts) for (const [h, list] of m) out.set(h, [...(out.get(h) ?? []), ...list]);
+  return out;
+}
+
 /** The connection entries of `jobs`' answered probes on each of their directors (conn-entries.ts). */
 async function connEntriesOf(jobs: readonly VerifyJob[], runs: ReadonlyMap<VerifyJob, ProbeRun>, o: VerifyRunOptions, unreachable: Map<string, string>, log: (l: string) => void): Promise<Map<string, ConnEntry[]>> {
   const queries = new Map<string, ConnQuery[]>();
@@ -217,6 +224,17 @@ export async function runVerification(plan: VerifyPlan, o: VerifyRunOptions): Pr
   }
 
   const runs = new Map<VerifyJob, ProbeRun>();
+  const isShort = (job: VerifyJob, after: Map<string, DirectorSnapshot>) =>
+    (buildRecord({ job, run: runs.get(job)!, before, after, unreachable }).reasons ?? []).some((r) => r.startsWith('cross-check:'));
+  // A job whose directors counted fewer new connections than its probes saw answers (probes that reused an old
+  // entry of their client port) is explained by the directors' connection entries; those expire tcpfin seconds
+  // after the probes (30 s in the lab), sooner than the other jobs' probes take. So right after each job's probes,
+  // while the next job probes, its directors' counters are read and, if short, its entries: in the background.
+  const early = new Map<VerifyJob, Promise<Map<string, ConnEntry[]> | undefined>>();
+  const captureIfShort = async (job: VerifyJob): Promise<Map<string, ConnEntry[]> | undefined> => {
+    const mid = await snapshots(job.target.directors.filter((h) => !unreachable.has(h)), o, new Map());
+    return isShort(job, mid) ? connEntriesOf([job], runs, o, unreachable, log) : undefined;
+  };
   for (const job of plan.jobs) {
     const cfg = probeConfigFor(job);
     log(`verify: ${job.target.name} (${targetAddress(job.target)}): ${cfg.count} ${job.udp ? 'UDP' : job.http ? 'HTTP' : 'TCP'} probes from ${job.vantage}`);
@@ -226,6 +244,7 @@ export async function runVerification(plan: VerifyPlan, o: VerifyRunOptions): Pr
       const run = parseProbeOutput(r.stdout);
       if (r.code !== 0 && run.probes.length === 0 && !run.unavailable) run.unavailable = `probe exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`;
       runs.set(job, run);
+      if (run.probes.some((p) => p.ok && p.port !== undefined)) early.set(job, captureIfShort(job).catch(() => undefined));
     } catch (e) {
       runs.set(job, { prober: 'none', probes: [], noise: [], unavailable: (e as Error).message });
     }
@@ -257,9 +276,17 @@ export async function runVerification(plan: VerifyPlan, o: VerifyRunOptions): Pr
   const moved = plan.jobs.some((j) => vipMoves(j.target.directors, j.target.vip, before, after).length > 0);
   if (!dump && (moved || (!o.settle && needsKeepalivedState(plan.jobs, runs, after)))) after = await snapshots(directors, o, unreachable, true);
 
-  // still short: which answered probes have an IPVS connection entry on a director (one exec per director involved)
-  const short = plan.jobs.filter((job) => (buildRecord({ job, run: runs.get(job)!, before, after, unreachable }).reasons ?? []).some((r) => r.startsWith('cross-check:')));
-  const entries = short.length ? await connEntriesOf(short, runs, o, unreachable, log) : undefined;
+  // still short: which answered probes have an IPVS connection entry on a director: read right after the job's
+  // probes (above) or, for a job that was not short then, now (one exec per director involved)
+  const short = plan.jobs.filter((job) => isShort(job, after));
+  const captured = new Map<VerifyJob, Map<string, ConnEntry[]>>();
+  for (const job of short) {
+    const e = await early.get(job);
+    if (e) captured.set(job, e);
+  }
+  await Promise.all(early.values()); // nothing left running behind the records
+  const late = short.filter((job) => !captured.has(job));
+  const entries = short.length ? mergeEntries([...captured.values(), ...(late.length ? [await connEntriesOf(late, runs, o, unreachable, log)] : [])]) : undefined;
 
   const records: VerifyRecord[] = [];
   for (const job of plan.jobs) {

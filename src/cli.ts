@@ -1,8 +1,7 @@
 /** lvsplay command line: option parsing, exit codes, and wiring of inventory → playbook → engine → output. */
 import { readFileSync } from 'node:fs';
 import { PACKAGE_ROOT } from './package-root.ts';
-import { EXIT, UsageError } from './errors.ts';
-import { reportError } from './commands/common.ts';
+import { EXIT, UsageError, reportError } from './errors.ts';
 import { maskText } from './secret-values.ts';
 
 // Each command's module is imported only when that command runs (`await import`): `--version`, `--help` and

@@ -85,3 +85,20 @@ export function formatZodIssues(err: z.ZodError, prefix = ''): string {
     })
     .join('; ');
 }
+/** Print an error the operator can act on and return its exit code. */
+export function reportError(e: unknown, err: (s: string) => void): number {
+  if (e instanceof ValidationErrors) {
+    err(`ERROR: ${e.errors.length} problems found; nothing was changed on any host:\n${e.errors.map((x) => `  - ${x.toString().replace(/\n/g, '\n    ')}`).join('\n')}\n`);
+    return EXIT.invalid;
+  }
+  if (e instanceof ValidationError) {
+    err(`ERROR: ${e.toString()}\nNothing was changed on any host.\n`);
+    return EXIT.invalid;
+  }
+  if (e instanceof UsageError) {
+    err(`ERROR: ${e.message}\n`);
+    return EXIT.usage;
+  }
+  err(`ERROR: ${(e as Error)?.stack ?? String(e)}\n`);
+  return 1;
+}

@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { register } from 'node:module';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatZodIssues, ValidationError } from './errors.ts';
 import type { Play, Playbook } from './engine/types.ts';
 import { importCachedPlaybook } from './playbook-cache.ts';

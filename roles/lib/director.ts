@@ -3,7 +3,7 @@
  * `kinds`): options, the keepalived config of a director, its steps. One keepalived runs per host, so a director
  * pair that serves NAT as well as DR/TUN services uses one role with `kinds: ['NAT', 'DR', 'TUN']`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ExpandContext, Step } from '../../src/engine/types.ts';
 import { address, file, iptablesRule, ipvs, ipvsKeepalived, sysctl } from '../../src/steps/index.ts';
 import { serviceFamily, serviceMembers, servicePorts, hostIpvsSysctls, hostIpvsTimeouts, hostNatDips, hostNics, hostVrrp, resolveService, servicesOfDirector, trackScriptPath, vrrpInstancesOf } from '../../src/cluster/cluster.ts';

@@ -1,5 +1,5 @@
 /** What the real server roles share: VIP selection, the facing NICs, option shapes. */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ExpandContext, Step } from '../../src/engine/types.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 import { hostNics, realServerVips } from '../../src/cluster/cluster.ts';

@@ -1,5 +1,5 @@
 /** Step sequences several LVS roles share: IPVS modules, the keepalived config/service/handlers, persistence. */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Step } from '../../src/engine/types.ts';
 import { kernelModule, lines, pkg, service, file, command } from '../../src/steps/index.ts';
 import { parseOptions } from '../../src/steps/common.ts';

@@ -7,7 +7,7 @@
  * health-checked NAT virtual_server file per service (port mapping allowed); SIGHUP on change.
  * Data: lvs_node_svc (see docs/roles.md).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ExpandContext, Step } from '../../src/engine/types.ts';
 import { address, ipset, iptablesChain, iptablesRule, kernelModule, link, sysctl } from '../../src/steps/index.ts';
 import { hostIpvsSysctls, hostNodeSvc, resolveService } from '../../src/cluster/cluster.ts';

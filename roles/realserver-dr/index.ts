@@ -6,7 +6,7 @@
  * no ARP sysctl has an IPv6 counterpart to set; duplicate address detection is off on lo (accept_dad=0,
  * dad_transmits=0) so the VIP every real server holds is never `dadfailed`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { address, sysctl } from '../../src/steps/index.ts';
 import { hostCidr, noDadSysctls, realServerShape, vipRealserverRole } from '../lib/realserver.ts';
 import type { LvsRole } from '../../src/cluster/registry.ts';

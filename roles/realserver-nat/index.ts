@@ -3,7 +3,7 @@
  * a default route (or routes to the client networks) via the director's inner address (DIP). NAT tuning as
  * options: tcp_timestamps=0 (many clients masqueraded behind one address), a short FIN timeout, tw_reuse.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ExpandContext, Step } from '../../src/engine/types.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 import { route, sysctl } from '../../src/steps/index.ts';

@@ -7,7 +7,7 @@
  * and at boot) and its fallback device ip6tnl0, up, hold them as /128, added without duplicate address detection
  * (nodad, and accept_dad=0 / dad_transmits=0 on ip6tnl0): every real server holds the same VIP.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { address, kernelModule, link, sysctl } from '../../src/steps/index.ts';
 import { hostCidr, noDadSysctls, realServerShape, vipRealserverRole } from '../lib/realserver.ts';
 import type { LvsRole } from '../../src/cluster/registry.ts';

@@ -5,7 +5,7 @@
  * port, a responder answering each datagram with the host name (udp-responder.ts; needs node on the host).
  * For lab and test clusters on hosts without systemd (it is started by pidfile, not by a unit).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ExpandContext, Step } from '../../src/engine/types.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 import { file, service } from '../../src/steps/index.ts';

@@ -78,7 +78,13 @@ async function lvsplayRun(lab: BenchLab, run: RunKind, forks: number): Promise<L
     if (run === 'second' && x.changed !== 0) throw new BenchError(`lvsplay second run changed ${x.changed} thing(s) on ${h}: not idempotent\n${tail(logFile)}`);
   }
   const p = recap.phases;
-  const phases: Phases = { startup_s: p.startupMs / 1000, connect_s: p.connectMs / 1000, facts_s: p.factsMs / 1000, apply_s: p.applyMs / 1000 };
+  const phases: Phases = {
+    startup_s: p.startupMs / 1000,
+    ...(p.startup ? { startup_modules_s: p.startup.modulesMs / 1000, startup_inventory_s: p.startup.inventoryMs / 1000, startup_playbook_s: p.startup.playbookMs / 1000, startup_plan_s: p.startup.planMs / 1000 } : {}),
+    connect_s: p.connectMs / 1000,
+    facts_s: p.factsMs / 1000,
+    apply_s: p.applyMs / 1000,
+  };
   return { wall_s: r.wall_s, cpu_s: r.cpu_s, peak_mb: r.peak_mb, roundTrips: Math.max(...lab.hosts.map((h) => recap.hosts[h]!.roundTrips)), phases };
 }
 

@@ -19,6 +19,11 @@ export interface Measured {
 /** lvsplay's own phase timings from its JSON recap (src/engine/phases.ts), seconds. */
 export interface Phases {
   startup_s: number;
+  /** start-up's parts (src/engine/phases.ts StartupTimes): Node and lvsplay's modules, inventory, playbook, plan */
+  startup_modules_s?: number;
+  startup_inventory_s?: number;
+  startup_playbook_s?: number;
+  startup_plan_s?: number;
   connect_s: number;
   facts_s: number;
   apply_s: number;
@@ -109,7 +114,7 @@ export function summarize(samples: RepSample[]): ResultRow[] {
       const ansible_s = r3(median(a));
       const ansible_mitogen_s = r3(median(m));
       const floor_s = r3(median(floor));
-      const phase = (k: keyof Phases) => r3(median(of((s) => s.lvsplay[run].phases[k])));
+      const phase = (k: keyof Phases) => r3(median(of((s) => s.lvsplay[run].phases[k] ?? 0)));
       rows.push({
         hosts: n,
         run,
@@ -129,7 +134,15 @@ export function summarize(samples: RepSample[]): ResultRow[] {
         lvsplay_mb: r1(median(of((s) => s.lvsplay[run].peak_mb))),
         ansible_mb: r1(median(of((s) => s.ansible[run].peak_mb))),
         ansible_mitogen_mb: r1(median(of((s) => s.ansible_mitogen[run].peak_mb))),
-        lvsplay_phases: { startup_s: phase('startup_s'), connect_s: phase('connect_s'), facts_s: phase('facts_s'), apply_s: phase('apply_s') },
+        lvsplay_phases: {
+          startup_s: phase('startup_s'),
+          ...(reps.every((x) => x.lvsplay[run].phases.startup_modules_s !== undefined)
+            ? { startup_modules_s: phase('startup_modules_s'), startup_inventory_s: phase('startup_inventory_s'), startup_playbook_s: phase('startup_playbook_s'), startup_plan_s: phase('startup_plan_s') }
+            : {}),
+          connect_s: phase('connect_s'),
+          facts_s: phase('facts_s'),
+          apply_s: phase('apply_s'),
+        },
         reps: reps.length,
         samples: {
           lvsplay_s: l.map(r3),

@@ -23,7 +23,7 @@ import {
   vrrpSchema,
   parseVrrpVip,
 } from './schema.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import { addSecret } from '../secret-values.ts';
 
 export interface Nic {

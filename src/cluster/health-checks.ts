@@ -4,7 +4,7 @@
  * VM lab runs): options only later versions know are refused with the reason instead of being rendered into a
  * config that `keepalived -t` would reject on the directors.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalIp, ipFamily } from '../facts/netaddr.ts';
 
 /** The keepalived version the roles render for (Debian 12 bookworm). */

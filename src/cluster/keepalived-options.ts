@@ -4,7 +4,7 @@
  * scheduling; a VRRP instance's preempt_delay and gratuitous ARP timing; lvs_vrrp's max_auto_priority and the sync
  * daemon's id and maxlen; the IPVS sysctl conn_reuse_mode.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const commandLine = z.string().regex(/^\/[^"\n\\]*$/, { error: 'must be a command starting with an absolute path, without " or newlines' });
 

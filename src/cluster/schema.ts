@@ -12,7 +12,7 @@
  *   lvs_nat_gateway realserver-nat: the director address to route through (a list: one per family)
  *   lvs_ipvs_timeouts {tcp, tcpfin, udp} for `ipvsadm --set`
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Family, parseCidr, parseCidrWithPrefix } from '../facts/netaddr.ts';
 // one list of schedulers for the inventory and the ipvs step
 import { SCHEDULERS, type Scheduler } from '../steps/ipvs.ts';

@@ -1,6 +1,6 @@
 /** What the commands share: option definitions and parsing, error reporting with exit codes. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { EXIT, UsageError, ValidationError, ValidationErrors } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import { VAULT_HELP, vaultOptions } from './vault-options.ts';
 import { loadInventory, parseCount, parseExtraVars, type Inventory } from '../inventory/index.ts';
 import type { AnsibleCfg } from '../config/ansible-cfg.ts';
@@ -107,21 +107,4 @@ export function poolOptions(o: { 'accept-new-host-keys'?: boolean; keepalive?: s
   return opts;
 }
 
-/** Print an error the operator can act on and return its exit code. */
-export function reportError(e: unknown, err: (s: string) => void): number {
-  if (e instanceof ValidationErrors) {
-    err(`ERROR: ${e.errors.length} problems found; nothing was changed on any host:\n${e.errors.map((x) => `  - ${x.toString().replace(/\n/g, '\n    ')}`).join('\n')}\n`);
-    return EXIT.invalid;
-  }
-  if (e instanceof ValidationError) {
-    err(`ERROR: ${e.toString()}\nNothing was changed on any host.\n`);
-    return EXIT.invalid;
-  }
-  if (e instanceof UsageError) {
-    err(`ERROR: ${e.message}\n`);
-    return EXIT.usage;
-  }
-  err(`ERROR: ${(e as Error)?.stack ?? String(e)}\n`);
-  return 1;
-}
 

@@ -52,6 +52,7 @@ export function exitCodeFor(failed: number, unreachable: number, verifyFailed: b
 }
 
 export async function runCommand(argv: string[], io: CommandIO): Promise<number> {
+  const command = performance.now();
   const { values: o, positionals } = parse(argv, options, 'run');
   if (o.help) {
     io.out(RUN_HELP + '\n');
@@ -64,7 +65,9 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
 
   await useVaultOptions(o); // before -e: an @file may be vault-encrypted
   const inv = loadCommandInventory(o, 'run', io, cfg);
+  const inventoryLoaded = performance.now();
   const pb = await loadPlaybook(positionals[0]);
+  const marks = { command, inventory: inventoryLoaded, playbook: performance.now() };
   inv.playbookDir = dirname(resolve(positionals[0]!)); // Jinja's playbook_dir
   const plays = prepare(pb, inv, { limit: o.limit, tags });
   // connection specs are validated before any host is touched, too
@@ -121,7 +124,7 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
           ...(reloaded.size || changedHosts.size ? { settle: { maxMs: SETTLE_MAX_MS, why: settleWhy(reloaded, changedHosts), changedHosts: [...changedHosts] } } : {}),
         })
       : [];
-    const phases = phaseTimes(engineStart, result.milestones, performance.now());
+    const phases = phaseTimes(engineStart, result.milestones, performance.now(), marks);
     reporter.event({ event: 'recap', hosts: result.recap, verify, elapsedMs: Date.now() - t0, check: !!o.check, phases, ...(trap.received ? { interrupted: trap.received } : {}) });
     code = trap.received ? EXIT.interrupted : exitCodeFor(result.failed.size, result.unreachable.size, verify.some((v) => !v.pass));
   } finally {

@@ -3,7 +3,7 @@
  * with loose schemas: only the fields a report shows are checked, extra fields and unknown events are ignored, and a
  * verdict may be any word (PASS, FAIL, DEGRADED…), so records from newer versions still render.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatZodIssues, ValidationError } from '../errors.ts';
 
 const num = z.number();

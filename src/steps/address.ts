@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Change, Step, StepOptions } from '../engine/types.ts';
 import { interfacesFact } from '../facts/ip.ts';
 import { formatCidr, parseCidr, type Cidr } from '../facts/netaddr.ts';

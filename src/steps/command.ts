@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Fact, Step, StepOptions } from '../engine/types.ts';
 import { commandExitFact, pathExistsFact } from '../facts/guard.ts';
 import { absolutePath, badArg, commonShape, makeStep, parseOptions } from './common.ts';

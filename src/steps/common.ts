@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../errors.ts';
 import type { Fact, Plan, PlanContext, Step, StepOptions } from '../engine/types.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Change, Step, StepOptions } from '../engine/types.ts';
 import { ipsetFact } from '../facts/ipset.ts';
 import { canonicalIp, ipFamily, parseCidr } from '../facts/netaddr.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Step, StepOptions } from '../engine/types.ts';
 import { iptablesCmd, iptablesRuleFact, iptablesTableFact } from '../facts/iptables.ts';
 import { raw, sh } from '../shell.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../errors.ts';
 import type { Change, Step, StepOptions } from '../engine/types.ts';
 import { fileFact } from '../facts/file.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Change, Step, StepOptions } from '../engine/types.ts';
 import { fileFact } from '../facts/file.ts';
 import { atomicWriteScript } from './atomic-write.ts';

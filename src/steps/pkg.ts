@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Step, StepOptions } from '../engine/types.ts';
 import { packagesFact } from '../facts/pkg.ts';
 import { sh } from '../shell.ts';

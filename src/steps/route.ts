@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Step, StepOptions } from '../engine/types.ts';
 import { routesFact, type Route } from '../facts/ip.ts';
 import { canonicalIp, formatCidr, ipFamily, isNetworkAddress, parseCidr, type Cidr } from '../facts/netaddr.ts';

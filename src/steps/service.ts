@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Change, Step, StepOptions } from '../engine/types.ts';
 import { serviceFact } from '../facts/service.ts';
 import { raw, sh } from '../shell.ts';

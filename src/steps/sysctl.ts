@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Change, Step, StepOptions } from '../engine/types.ts';
 import { fileFact } from '../facts/file.ts';
 import { toolsFact } from '../facts/host.ts';

@@ -7,7 +7,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'ssh2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { UsageError } from '../errors.ts';
 import { dial, DialError, hopLabel, type Hop } from './dial.ts';
 import { KnownHostsStore } from './host-keys.ts';

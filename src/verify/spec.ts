@@ -6,7 +6,7 @@
  * A playbook without `verify` checks every virtual service of the inventory from the first host of the `clients`
  * group (when the inventory has one).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatZodIssues, ValidationError } from '../errors.ts';
 
 export interface ServicesCheckOptions {

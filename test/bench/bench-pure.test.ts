@@ -166,6 +166,10 @@ test('lvsplay phases: consecutive milestones, adding up to the engine time', asy
   // a run where nothing reached a phase (no hosts, --check) never goes negative
   t.deepEqual(phaseTimes(100, { connected: 100, facts: 100, applied: 100 }, 100), { startupMs: 100, connectMs: 0, factsMs: 0, applyMs: 0, verifyMs: 0 });
   t.deepEqual(phaseTimes(100, { connected: 500, facts: 300, applied: 200 }, 600), { startupMs: 100, connectMs: 400, factsMs: 0, applyMs: 0, verifyMs: 100 });
+  // start-up's parts: consecutive differences of the command's marks, the last ending at the engine's start
+  t.deepEqual(phaseTimes(300, { connected: 400, facts: 600, applied: 900 }, 950, { command: 120.4, inventory: 160, playbook: 250 }).startup, { modulesMs: 120, inventoryMs: 40, playbookMs: 90, planMs: 50 });
+  const { startupSplit } = await import('../../src/engine/phases.ts');
+  t.deepEqual(startupSplit({ command: 100, inventory: 90, playbook: 200 }, 150), { modulesMs: 100, inventoryMs: 0, playbookMs: 110, planMs: 0 });
 });
 
 test('start-up benchmark: the generated inventory has exactly 1,000 lines and loads', async (t) => {

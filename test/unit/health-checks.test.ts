@@ -7,7 +7,7 @@ import { healthCheckSchema } from '../../src/cluster/health-checks.ts';
 import { ipvsSysctlsSchema, type Service, serviceSchema } from '../../src/cluster/schema.ts';
 import { fileCheckNameReused, syncDaemonActiveActive } from '../../src/cluster/rules/checks.ts';
 import { directorConfig, directorSteps, directorShape, keepalivedTable } from '../../roles/lib/director.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import { hostInfo } from '../../src/engine/expand.ts';
 import { planWith, rawAbsent, rawTools } from './steps-harness.ts';
 

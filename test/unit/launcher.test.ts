@@ -2,7 +2,7 @@
 // tsx; either way a playbook's `import 'lvsplay'` is the CLI's own copy of the engine (one module instance).
 import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { lvsplay, ROOT } from '../helpers/cli.ts';
@@ -71,16 +71,40 @@ function loadedModules(t: ExecutionContext, args: string[], env: NodeJS.ProcessE
   return { status: r.status, stderr: r.stderr, loaded };
 }
 
+/**
+ * What the loaded files hold: a file of the bundle (dist/, scripts/build-dist.js) stands for the sources and packages
+ * esbuild put in it (dist/meta.json), as `src/x.ts` or `node_modules/pkg/...`; any other file stands for itself.
+ */
+function loadedSources(loaded: string[]): string[] {
+  const meta = JSON.parse(readFileSync(path.join(ROOT, 'dist/meta.json'), 'utf8')) as { outputs: Record<string, { inputs: string[] }> };
+  const dist = `file://${path.join(ROOT, 'dist')}/`;
+  return loaded.flatMap((u) => (u.startsWith(dist) ? (meta.outputs[u.slice(dist.length)]?.inputs ?? [u]) : [u]));
+}
+
 test('the compiled --version and inventory load no ssh2, listr2, zod, tsx, roles, nunjucks, ansible-vault or ssh-config', (t) => {
   for (const args of [['--version'], ['--help'], ['inventory', '-i', `${F}/inv.yaml`, '--list']]) {
     const { status, stderr, loaded } = loadedModules(t, args);
     t.is(status, 0, stderr);
     t.true(loaded.some((u) => u.includes('/dist/src/cli.js')), `${args.join(' ')} ran the compiled CLI`);
-    t.true(loaded.length > 10, 'the listing saw the modules');
-    const heavy = loaded.filter((u) => /node_modules\/(ssh2|listr2|zod|tsx|ejs|p-queue|nunjucks|ansible-vault|ssh-config)\/|\/roles\/|\.ts$/.test(u));
+    const sources = loadedSources(loaded);
+    t.true(sources.includes('src/cli.ts') && sources.includes('src/errors.ts'), 'the listing saw the bundle\'s sources');
+    const heavy = sources.filter((u) => /node_modules\/(ssh2|listr2|zod|tsx|ejs|p-queue|nunjucks|ansible-vault|ssh-config)\/|^roles\/|\/roles\/|\/src\/.*\.ts$/.test(u));
     t.deepEqual(heavy, [], `${args.join(' ')} loaded ${heavy.join(', ')}`);
   }
-  t.true(readdirSync(path.join(ROOT, 'dist/src/commands')).includes('run.js'));
+});
+
+test('the bundle: a command\'s code is a chunk of its own, not in what the launcher loads for --version', (t) => {
+  const { loaded } = loadedModules(t, ['--version']);
+  const sources = loadedSources(loaded);
+  const meta = JSON.parse(readFileSync(path.join(ROOT, 'dist/meta.json'), 'utf8')) as { outputs: Record<string, { inputs: string[] }> };
+  const run = Object.entries(meta.outputs).filter(([, o]) => o.inputs.includes('src/commands/run.ts'));
+  t.is(run.length, 1, 'src/commands/run.ts is in exactly one output');
+  t.regex(run[0]![0], /^chunks\//);
+  t.false(sources.includes('src/commands/run.ts'));
+  // roles/ import 'lvsplay': the build resolves it to the sources, never to the dist/ of a build before
+  const foreign = Object.values(meta.outputs).flatMap((o) => o.inputs).filter((i) => !/^(src|roles|node_modules)\//.test(i) && !i.startsWith('<runtime>'));
+  t.deepEqual(foreign, [], 'every input of the bundle is a source or a package');
+  t.false(sources.some((u) => /node_modules\/yaml\//.test(u)), '--version parses no YAML');
 });
 
 test('the listing sees lazily required packages: an inventory with a template loads nunjucks', (t) => {
@@ -109,7 +133,8 @@ test('a compiled run of a .ts playbook: compiled by esbuild into the playbook ca
   t.deepEqual([...tsx(again.loaded), ...esbuild(again.loaded)], [], 'the second run imported the cached bundle alone');
   t.true(again.loaded.some((u) => /\/playbooks\/[0-9a-f]+-[0-9a-f]+\.mjs$/.test(u)), 'from the cache');
   t.true(again.loaded.some((u) => u.includes('/dist/src/index.js')), 'the bundle imports the CLI\'s own lvsplay');
-  t.deepEqual(again.loaded.filter((u) => /node_modules\/listr2\//.test(u)), [], 'listr2 is for terminals only');
+  t.deepEqual(loadedSources(again.loaded).filter((u) => /node_modules\/listr2\//.test(u)), [], 'listr2 is for terminals only');
+  t.true(loadedSources(again.loaded).some((u) => /node_modules\/zod\//.test(u)), 'the listing sees the packages inside the bundle');
   t.true(again.loaded.some((u) => /node_modules\/ssh2\//.test(u)), 'the run did load the transport');
 });
 

@@ -1,5 +1,5 @@
 /** Every variable of the data model parses: a malformed one is a problem naming host, field, file:line and a fix. */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   ipAddress,
   ipvsSysctlsSchema,

@@ -25,6 +25,7 @@ Options:
   -e, --extra-vars K=V     extra variables (repeatable)
       --json FILE          JSON Lines: one {"event":"verify","result":{...}} per service, then the recap
       --allow-down H[,H]   these real servers may be down: their services are DEGRADED (exit 0), not FAIL
+      --service NAME[,NAME]  only these services of the verify entries (repeatable; e.g. after lvsplay drain)
       --report FILE.html   an HTML report: per service, the shares per real server as a chart, the verdict, why
       --accept-new-host-keys  trust unknown SSH host keys and record them
       --keepalive S        a host whose SSH connection answers nothing for S seconds is unreachable (default 30)
@@ -34,7 +35,7 @@ Options:
 
 Exit codes: 0 every service passed (or is DEGRADED), 2 a service failed, 4 invalid inventory/playbook, 5 bad options.`;
 
-const options = { ...commonOptions, 'allow-down': { type: 'string', multiple: true }, report: { type: 'string' } } as const;
+const options = { ...commonOptions, 'allow-down': { type: 'string', multiple: true }, service: { type: 'string', multiple: true }, report: { type: 'string' } } as const;
 
 export async function verifyCommand(argv: string[], io: CommandIO): Promise<number> {
   const { values: o, positionals } = parse(argv, options, 'verify');
@@ -48,7 +49,8 @@ export async function verifyCommand(argv: string[], io: CommandIO): Promise<numb
   await useVaultOptions(o);
   const inv = loadCommandInventory(o, 'verify', io, cfg);
   const pb = await loadPlaybook(positionals[0]!);
-  const plan = planVerification(pb, inv, { allowDown: parseAllowDown(o['allow-down']) });
+  const services = o.service?.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
+  const plan = planVerification(pb, inv, { allowDown: parseAllowDown(o['allow-down']), ...(services?.length ? { services } : {}) });
   const hosts = new Set(plan.jobs.flatMap((j) => [j.vantage, ...j.target.directors]));
   const access = new HostAccess(inv, cfg, o['ssh-config']);
   const specs = new Map([...hosts].map((h) => [h, access.spec(h)]));

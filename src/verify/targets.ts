@@ -6,7 +6,7 @@ import type { Inventory } from '../inventory/types.ts';
 import { udpProbePayload } from './udp-payload.ts';
 import type { HealthCheck } from '../cluster/health-checks.ts';
 import type { Playbook } from '../engine/types.ts';
-import { ValidationError } from '../errors.ts';
+import { UsageError, ValidationError } from '../errors.ts';
 import { selectHosts, hostsOfGroup } from '../inventory/index.ts';
 import {
   allServices,
@@ -167,6 +167,28 @@ function buildsServices(pb: Playbook): boolean {
 export interface PlanOptions {
   /** `--allow-down HOST[,HOST]`: accepted as down in every entry */
   allowDown?: string[];
+  /** `verify --service NAME` (repeatable): only these services of the entries (each must be a service of the inventory) */
+  services?: string[];
+}
+
+/**
+ * `--service NAME`: each entry keeps only the named services (an entry without `only` checks every service, so it
+ * gets exactly those); an entry left with none is dropped. A name that is no service of the inventory, or that no
+ * entry checks, is an option error (UsageError: exit 5, nothing probed).
+ */
+function narrowToServices(entries: VerifyEntry[], services: readonly string[], targets: readonly ServiceTarget[]): VerifyEntry[] {
+  const known = [...new Set(targets.map((t) => t.name))];
+  for (const name of services) {
+    if (!known.includes(name)) throw new UsageError(`--service "${name}" is not a service of the inventory (services: ${known.join(', ') || 'none'})`);
+  }
+  const narrowed = entries.flatMap((e) => {
+    const only = (e.only ?? known).filter((n) => services.includes(n));
+    return only.length ? [{ ...e, only }] : [];
+  });
+  const checked = new Set(narrowed.flatMap((e) => e.only ?? []));
+  const unchecked = services.filter((n) => !checked.has(n));
+  if (unchecked.length) throw new UsageError(`--service ${unchecked.map((n) => `"${n}"`).join(', ')}: no verify entry of the playbook checks ${unchecked.length > 1 ? 'them' : 'it'} (its entries' only: lists leave ${unchecked.length > 1 ? 'them' : 'it'} out)`);
+  return narrowed;
 }
 
 /** The playbook's verify entries, or the default (every service from `clients`), as jobs. Throws ValidationError. */
@@ -187,6 +209,7 @@ export function planVerification(pb: Playbook, inv: Inventory, opts: PlanOptions
   }
   entries = entries.map((e) => withAllowDown(e, opts.allowDown ?? []));
   const targets = serviceTargets(inv);
+  if (opts.services) entries = narrowToServices(entries, opts.services, targets);
   const jobs: VerifyJob[] = [];
   entries.forEach((check, i) => {
     for (const h of check.allowDown ?? []) {

@@ -36,3 +36,29 @@ test('verify of a playbook that builds no service and has no verify entries: not
   t.regex(r.stdout, /no verification: the playbook has no verify entries and builds no virtual service/);
   t.regex(r.stdout, /0 of 0 services passed/);
 });
+
+test('verify --service: only the named services of the entries; an unknown or unchecked name is an option error before any host', async (t) => {
+  const { planVerification } = await import('../../src/verify/targets.ts');
+  const { loadInventory } = await import('../../src/inventory/index.ts');
+  const { services } = await import('../../src/verify/spec.ts');
+  const { UsageError } = await import('../../src/errors.ts');
+  const inv = loadInventory('inventory/lab.yaml');
+  const site = (await import('../../playbooks/site.ts')).default;
+  const names = (p: { jobs: { target: { name: string; vip: string; port: number } }[] }) => p.jobs.map((j) => `${j.target.name} ${j.target.vip}:${j.target.port}`);
+  const all = planVerification(site, inv);
+  t.true(all.jobs.length >= 11, names(all).join(', '));
+  // the default entry (every service) narrowed to two; a group's members both stay
+  t.deepEqual(names(planVerification(site, inv, { services: ['web-tun', 'web-dr'] })), ['web-dr 198.18.0.100:80', 'web-tun 198.18.0.101:80']);
+  t.deepEqual(names(planVerification(site, inv, { services: ['web-group'] })), ['web-group 198.18.0.111:80', 'web-group 198.18.0.112:8080']);
+  // entries with only: lists: intersected; an entry left with nothing is dropped
+  const pb = { ...site, verify: [services({ only: ['web-dr'], probes: 50 }), services({ only: ['web-nat', 'web-tun'] })] };
+  const narrowed = planVerification(pb, inv, { services: ['web-tun'] });
+  t.deepEqual(names(narrowed), ['web-tun 198.18.0.101:80']);
+  t.deepEqual(narrowed.jobs[0]!.check.only, ['web-tun']);
+  t.throws(() => planVerification(site, inv, { services: ['web-typo'] }), { instanceOf: UsageError, message: /--service "web-typo" is not a service of the inventory \(services: web-nat, web-dr, / });
+  t.throws(() => planVerification(pb, inv, { services: ['echo-udp'] }), { instanceOf: UsageError, message: /--service "echo-udp": no verify entry of the playbook checks it/ });
+  // through the CLI: exit 5, nothing reached (the lab's hosts are not up in the unit tier)
+  const r = await lvsplay(['verify', 'playbooks/site.ts', '-i', 'inventory/lab.yaml', '--service', 'nope']);
+  t.is(r.code, 5, r.stderr);
+  t.regex(r.stderr, /--service "nope" is not a service of the inventory/);
+});

@@ -356,8 +356,9 @@ if (why) {
     t.is(block.code, 0, block.stderr);
     try {
       await until(async () => !(await inTable('dir1', '198.18.0.100')) && !(await inTable('dir2', '198.18.0.101')), 'the checkers remove rs1');
-      // web-dr (the failing check) and web-nat (no rs1): the --allow-down verification below covers every service
-      const v = await lvsplay(['verify', SITE, '-i', inventory(), '--service', 'web-dr,web-nat'], { timeoutMs: 10 * 60_000 });
+      // web-dr (HTTP_GET on dir1, its MASTER), web-tun (TCP_CHECK on dir2, its MASTER) and web-nat (no rs1): the
+      // --allow-down verification below covers every service
+      const v = await lvsplay(['verify', SITE, '-i', inventory(), '--service', 'web-dr,web-tun,web-nat'], { timeoutMs: 10 * 60_000 });
       t.log(v.stdout.split('\n').filter((l) => /^VERIFY|FAIL|^verify/.test(l)).join('\n'));
       t.is(v.code, 2);
       t.regex(v.stdout, /VERIFY web-dr .*: FAIL/);

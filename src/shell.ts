@@ -62,3 +62,13 @@ export function b64(content: string | Buffer): string {
 export function printBytes(content: string | Buffer): RawShell {
   return raw(`printf '%s\\n' '${b64(content)}' | base64 -d`);
 }
+
+/**
+ * Shell that writes `content` to stdout, for a redirect: text (no NUL byte, valid UTF-8) as a quoted printf
+ * argument, with no process started (printf is a builtin); anything else through printBytes (base64 -d).
+ */
+export function printContent(content: string | Buffer): RawShell {
+  const text = typeof content === 'string' ? content : content.toString('utf8');
+  const isText = !text.includes('\0') && (typeof content === 'string' || Buffer.from(text, 'utf8').equals(content));
+  return isText ? raw(`printf '%s' ${q(text)}`) : printBytes(content);
+}

@@ -30,8 +30,9 @@ export const toolsFact: Fact<HostTools> = {
   key: 'host:tools',
   command: [
     sh`for c in ${TOOLS}; do if command -v "$c" >/dev/null 2>&1; then echo "$c"; fi; done`,
-    // one busybox process, not a busybox + grep pair per applet (every process counts: facts run on every host)
-    `if command -v busybox >/dev/null 2>&1; then bl=$(busybox --list 2>/dev/null); for a in modprobe sysctl; do`,
+    // steps fall back to busybox's applets only when the command itself is missing: busybox --list runs only then,
+    // and as one process, not a busybox + grep pair per applet (every process counts: facts run on every host)
+    `if command -v busybox >/dev/null 2>&1 && ! { command -v modprobe && command -v sysctl; } >/dev/null 2>&1; then bl=$(busybox --list 2>/dev/null); for a in modprobe sysctl; do`,
     `  case "
 $bl
 " in *"

@@ -141,7 +141,8 @@ export const interfacesFact: Fact<Interfaces> = {
   key: 'ip:interfaces',
   command: [
     `if ! command -v ip >/dev/null 2>&1; then echo @@noip`,
-    `elif ip -j link show lo >/dev/null 2>&1; then ip -j -d link show; echo @@addr; ip -j addr show`,
+    // no probe process: the JSON listing itself tells whether this iproute2 has -j (it prints a JSON array)
+    `elif lvs_links=$(ip -j -d link show 2>/dev/null) && [ "\${lvs_links#[}" != "$lvs_links" ]; then printf '%s\\n' "$lvs_links"; echo @@addr; ip -j addr show`,
     `else echo @@text; ip -o -d link show 2>/dev/null || ip -o link show; echo @@addr; ip -o addr show; fi`,
   ].join('\n'),
   parse(stdout, exitCode): Interfaces {
@@ -236,7 +237,8 @@ export const routesFact: Fact<Route[]> = {
   key: 'ip:routes',
   command: [
     `if ! command -v ip >/dev/null 2>&1; then echo @@noip`,
-    `elif ip -j link show lo >/dev/null 2>&1; then ip -j -4 route show table main; echo @@inet6; ip -j -6 route show table main`,
+    // as the interfaces fact: the JSON listing itself tells whether this iproute2 has -j
+    `elif lvs_r4=$(ip -j -4 route show table main 2>/dev/null) && [ "\${lvs_r4#[}" != "$lvs_r4" ]; then printf '%s\\n' "$lvs_r4"; echo @@inet6; ip -j -6 route show table main`,
     `else echo @@text; ip -4 route show table main; echo @@inet6; ip -6 route show table main 2>/dev/null; fi`,
   ].join('\n'),
   parse(stdout): Route[] {

@@ -38,7 +38,7 @@ export interface Interface {
   addresses: IpAddress[];
 }
 
-/** Interfaces by name, with their addresses (`ip -j -d link show` + `ip -j addr show`). */
+/** Interfaces by name, with their addresses (`ip -j -d addr show`, or `ip -j -d link show` + `ip -j addr show`). */
 export type Interfaces = Map<string, Interface>;
 
 interface RawLink {
@@ -141,13 +141,18 @@ export const interfacesFact: Fact<Interfaces> = {
   key: 'ip:interfaces',
   command: [
     `if ! command -v ip >/dev/null 2>&1; then echo @@noip`,
-    // no probe process: the JSON listing itself tells whether this iproute2 has -j (it prints a JSON array)
-    `elif lvs_links=$(ip -j -d link show 2>/dev/null) && [ "\${lvs_links#[}" != "$lvs_links" ]; then printf '%s\\n' "$lvs_links"; echo @@addr; ip -j addr show`,
+    // one process: `ip -d addr` lists every link with its kind (linkinfo) and its addresses; no probe either, the
+    // listing itself tells whether this iproute2 has -j (it prints a JSON array)
+    `elif lvs_ifs=$(ip -j -d addr show 2>/dev/null) && [ "\${lvs_ifs#[}" != "$lvs_ifs" ]; then echo @@links+addr; printf '%s\\n' "$lvs_ifs"`,
     `else echo @@text; ip -o -d link show 2>/dev/null || ip -o link show; echo @@addr; ip -o addr show; fi`,
   ].join('\n'),
   parse(stdout, exitCode): Interfaces {
     const key = 'ip:interfaces';
     if (stdout.trim() === '@@noip') throw new FactParseError(key, 'the `ip` command (iproute2) is not installed', stdout);
+    if (stdout.startsWith('@@links+addr\n')) {
+      const all = parseIpJson(key, stdout.slice(13), exitCode);
+      return parseInterfaces(key, all, all);
+    }
     const text = stdout.startsWith('@@text\n');
     const body = text ? stdout.slice(7) : stdout;
     const i = body.indexOf('\n@@addr\n');

@@ -110,6 +110,17 @@ test('interfacesFact and routesFact run for real with busybox ip (no JSON)', (t)
   t.deepEqual(brief(routesFact.parse(rr.stdout, 0)), brief(routesFact.parse(real.stdout, 0)));
 });
 
+test('interfacesFact runs for real with iproute2 JSON: one `ip -j -d addr show`, the same interfaces as link + addr listings', (t) => {
+  const r = spawnSync('sh', ['-c', `(\n${interfacesFact.command}\n) </dev/null`], { encoding: 'utf8' });
+  t.true(r.stdout.startsWith('@@links+addr\n['), r.stdout.slice(0, 80));
+  const one = interfacesFact.parse(r.stdout, r.status ?? 0);
+  t.true(one.get('lo')!.addresses.some((a) => a.address === '127.0.0.1' && a.prefix === 8));
+  t.is(one.get('lo')!.linkType, 'loopback');
+  // the former command's output format (link listing, @@addr, address listing) still parses, to the same result
+  const two = spawnSync('sh', ['-c', 'ip -j -d link show; echo @@addr; ip -j addr show'], { encoding: 'utf8' });
+  t.deepEqual([...interfacesFact.parse(two.stdout, 0)], [...one]);
+});
+
 test('routesFact text fallback', (t) => {
   const text = '@@text\ndefault via 10.9.0.254 dev veth0 \n10.9.0.0/24 dev veth0 proto kernel scope link src 10.9.0.1 linkdown \n10.20.0.0/16 via 10.9.0.2 dev veth0 linkdown \nunreachable 10.99.0.0/16 \n@@inet6\nfd00::/64 dev veth0 proto kernel metric 256 linkdown pref medium\nmulticast ff00::/8 dev veth0  metric 256 \n';
   const r = routesFact.parse(text, 0);

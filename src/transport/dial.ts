@@ -12,6 +12,7 @@ import { formatSeconds } from './errors.ts';
 import type { KnownHostsStore } from './host-keys.ts';
 import type { IdentityFile, KeyLoader } from './identity.ts';
 import type { HostKeyPolicy } from './types.ts';
+import { skipHostKeyProofs } from './ssh2-tuning.ts';
 
 const { Client } = ssh2;
 
@@ -250,6 +251,11 @@ export function dial(o: DialOptions): Promise<ClientType> {
         ),
       };
       client.connect(config);
+      skipHostKeyProofs(client);
+      // TCP_NODELAY on our own socket (a forwarded channel has none): without it, Nagle's algorithm holds each of our
+      // small packets that follows another until the server acknowledges the first, which it delays by 40 ms (login
+      // to the lab's jump: 84 → 46 ms; a command on a directly reached host: 47 → 3 ms)
+      if (!sock) client.setNoDelay(true);
     };
     start().catch((err: Error) => fail(err.message));
   });

@@ -9,6 +9,7 @@ import type { Client, ClientChannel } from 'ssh2';
 import { becomeCommand, becomeFailure, type BecomeCommand } from './become.ts';
 import { sh } from '../shell.ts';
 import { BecomeError, CommandTimeoutError } from './errors.ts';
+import { acknowledgeOutput } from './ssh2-tuning.ts';
 import { UnreachableError, type Connection, type ConnectionSpec, type ExecOptions, type ExecResult } from './types.ts';
 
 export interface SshConnectionOptions {
@@ -177,6 +178,7 @@ export class SshConnection implements Connection {
         let code: number | null = null;
         let signal: string | undefined;
         ch.on('data', (buf: Buffer) => {
+          acknowledgeOutput(this.client, ch);
           const s = out.write(buf);
           if (!s) return;
           stdout.push(s);
@@ -184,6 +186,7 @@ export class SshConnection implements Connection {
         });
         const dialog = bc.dialog;
         ch.stderr.on('data', (buf: Buffer) => {
+          acknowledgeOutput(this.client, ch);
           const text = errDec.write(buf);
           if (dialog && !dialog.ready) {
             // the password dialog: nothing of it reaches the result; the script is sent once the shell is ready

@@ -1,15 +1,21 @@
-/** Gather and apply for one host: one exec for all facts, one exec for all changes (stop at the first failure). */
-import { UnreachableError, type Connection } from '../transport/types.ts';
+/**
+ * Gather and apply for one host: one script for all facts, one for all changes (stop at the first failure), run
+ * on a connection or, one after the other, in one shell of it (run.ts).
+ */
+import { UnreachableError, type Shell } from '../transport/types.ts';
 import { buildBatch, newNonce, parseBatch, unfinishedSection } from './batch-script.ts';
 import type { HostPlan, PlannedStep, RawFact } from './plan.ts';
 import type { Fact } from './types.ts';
 
-export async function gatherFacts(conn: Connection, facts: readonly Fact[]): Promise<Map<string, RawFact>> {
+/** What runs the scripts: a Connection, or a Shell of one (then `more` keeps the shell for the changes). */
+type Runner = Pick<Shell, 'exec'>;
+
+export async function gatherFacts(conn: Runner, facts: readonly Fact[], opts: { more?: boolean } = {}): Promise<Map<string, RawFact>> {
   const raw = new Map<string, RawFact>();
   if (facts.length === 0) return raw;
   const nonce = newNonce();
   const script = buildBatch(facts.map((f) => ({ script: f.command })), nonce, { errexit: false, stopOnFailure: false, mergeStderr: false });
-  const res = await conn.exec(script);
+  const res = await conn.exec(script, opts.more ? { more: true } : {});
   for (const r of parseBatch(res.stdout, nonce)) raw.set(facts[r.index].key, { output: r.output, code: r.code });
   if (raw.size < facts.length) {
     const missing = facts.filter((f) => !raw.has(f.key)).map((f) => f.key);
@@ -28,7 +34,7 @@ export interface AppliedStep {
 }
 
 /** Run every change of the plan in one exec. Returns per-step results in plan order. */
-export async function applyPlan(conn: Connection, plan: HostPlan): Promise<AppliedStep[]> {
+export async function applyPlan(conn: Runner, plan: HostPlan): Promise<AppliedStep[]> {
   const owners: number[] = [];
   const sections: { script: string }[] = [];
   plan.steps.forEach((p, i) => {

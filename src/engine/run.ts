@@ -1,10 +1,11 @@
 /**
  * Run a prepared playbook: plays in order, rolling batches (serial), hosts of a batch concurrently (p-queue,
- * --forks). Per host and play: one exec gathers facts, planning is pure, one exec applies (none with --check).
+ * --forks). Per host and play: one script gathers facts, planning is pure, one script applies (none with --check),
+ * both in one remote shell (Connection.shell).
  */
 import PQueue from 'p-queue';
-import type { Connection } from '../transport/types.ts';
-import { UnreachableError } from '../transport/types.ts';
+import type { Connection, Shell } from '../transport/types.ts';
+import { shellOf, UnreachableError } from '../transport/types.ts';
 import type { HostRecap, Reporter, RunEvent } from '../output/events.ts';
 import { ApplyLostError, applyPlan, gatherFacts, type AppliedStep } from './apply.ts';
 import { collectFacts, planHost, statusOf, type HostPlan, type RawFact } from './plan.ts';
@@ -173,38 +174,44 @@ export async function runPlays(plays: PreparedPlay[], inv: Inventory, opts: RunO
       return done('unreachable');
     }
     const facts = collectFacts([...exp.steps.map((s) => s.step), ...exp.handlers.values()]);
-    let plan: HostPlan;
+    // facts and changes in one remote shell: one session and one process start on the host instead of two
+    const shell: Shell = shellOf(conn);
     try {
-      const tf = Date.now();
-      const cached = touched.has(host) ? undefined : early.get(pp)?.get(host);
-      const raw = cached ?? (await gatherFacts(conn, facts));
-      emit({ event: 'facts', play: pp.name, host, facts: facts.length, ms: Date.now() - tf });
-      reached('facts');
-      plan = planHost(hostInfo(inv, host), exp.steps, exp.handlers, raw);
-    } catch (e) {
-      return failHost(e, 'gathering facts');
-    }
-    if (opts.signal?.aborted) {
-      stopHost(host, 'stopped before its changes');
-      return done('interrupted');
-    }
-    let applied: AppliedStep[];
-    if (opts.check) {
-      applied = plan.steps.map((p) => ({ planned: p, output: '', notRun: false }));
-    } else {
+      let plan: HostPlan;
       try {
-        touched.add(host);
-        applied = await applyPlan(conn, plan);
+        const tf = Date.now();
+        const cached = touched.has(host) ? undefined : early.get(pp)?.get(host);
+        const raw = cached ?? (await gatherFacts(shell, facts, { more: !opts.check }));
+        emit({ event: 'facts', play: pp.name, host, facts: facts.length, ms: Date.now() - tf });
+        reached('facts');
+        plan = planHost(hostInfo(inv, host), exp.steps, exp.handlers, raw);
       } catch (e) {
-        // what the host is known to have applied before its connection died is reported as such
-        if (e instanceof ApplyLostError) report(e.results);
-        return failHost(e, 'applying changes');
+        return failHost(e, 'gathering facts');
       }
+      if (opts.signal?.aborted) {
+        stopHost(host, 'stopped before its changes');
+        return done('interrupted');
+      }
+      let applied: AppliedStep[];
+      if (opts.check) {
+        applied = plan.steps.map((p) => ({ planned: p, output: '', notRun: false }));
+      } else {
+        try {
+          touched.add(host);
+          applied = await applyPlan(shell, plan);
+        } catch (e) {
+          // what the host is known to have applied before its connection died is reported as such
+          if (e instanceof ApplyLostError) report(e.results);
+          return failHost(e, 'applying changes');
+        }
+      }
+      reached('applied');
+      const hostFailed = report(applied);
+      if (hostFailed) failed.add(host);
+      return done(hostFailed ? 'failed' : 'ok');
+    } finally {
+      shell.release();
     }
-    reached('applied');
-    const hostFailed = report(applied);
-    if (hostFailed) failed.add(host);
-    return done(hostFailed ? 'failed' : 'ok');
 
     /** Emit a step event per step that ran; true when one failed. */
     function report(applied: AppliedStep[]): boolean {

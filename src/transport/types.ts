@@ -58,6 +58,28 @@ export interface ExecOptions {
   onStdout?: (chunk: string) => void;
 }
 
+/** Options of a script run in a Shell. */
+export interface ShellExecOptions extends ExecOptions {
+  /**
+   * Another script follows in the same shell: the shell reports this one's end with a marker and waits for the next
+   * one. Without it the script is the shell's last (its stdin ends after it; its result is the channel's exit).
+   */
+  more?: boolean;
+}
+
+/**
+ * One remote shell for a sequence of scripts (facts, then the changes planned from them): one channel and one
+ * process start on the host instead of one per script; each script is still one round trip. Scripts run one
+ * after another; the shell's variables and working directory carry over between them (lvsplay's batch scripts
+ * set only their own). A script that ends the shell (`exit`) gives its result as exec does; the next one starts
+ * a new shell.
+ */
+export interface Shell {
+  exec(script: string, opts?: ShellExecOptions): Promise<ExecResult>;
+  /** End the shell (EOF on its stdin when it still waits for a script); the connection stays open. */
+  release(): void;
+}
+
 export interface ExecResult {
   /** exit status; 128 + signal number when the command was killed by a signal */
   code: number;
@@ -72,9 +94,16 @@ export interface Connection {
   readonly spec: ConnectionSpec;
   /** Run a POSIX sh script (sent on stdin to `sh -s`, through sudo or su when become). */
   exec(script: string, opts?: ExecOptions): Promise<ExecResult>;
-  /** execs so far on this connection */
+  /** A shell kept between scripts (see Shell); connections without one run each script as its own exec. */
+  shell?(opts?: { become?: boolean }): Shell;
+  /** scripts run so far on this connection (round trips) */
   readonly roundTrips: number;
   close(): Promise<void>;
+}
+
+/** The connection's own shell, or one that runs each script as a separate exec (same results, one more process start). */
+export function shellOf(conn: Connection): Shell {
+  return conn.shell?.() ?? { exec: (script, opts) => conn.exec(script, opts), release: () => undefined };
 }
 
 /** The host could not be reached (connect, auth, host key, timeout). */

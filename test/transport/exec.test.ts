@@ -234,3 +234,81 @@ test('become: missing sudo and a sudo that wants a password give clear errors', 
     t.is((await conn.exec('echo plain', { become: false })).stdout, 'plain\n');
   }
 });
+
+// Connection.shell: one remote shell for a sequence of scripts (the engine's facts, then changes)
+
+test('a shell runs several scripts in one remote sh, each with its own exact result, one round trip each', async (t) => {
+  const conn = await pool().connect(spec());
+  const sh = conn.shell!();
+  const a = await sh.exec('echo $$; printf "no newline"; echo err >&2; false', { more: true });
+  t.is(a.code, 1);
+  t.is(a.stderr, 'err\n');
+  const [pid, rest] = a.stdout.split('\n');
+  t.regex(pid!, /^\d+$/);
+  t.is(rest, 'no newline', 'output ends where the script ended, without the end marker');
+  const b = await sh.exec(`echo $$; printf '%s\\n' "a'b" 'c"d' '$x\\y'; echo e2 >&2`, { more: true });
+  t.is(b.stdout, `${pid}\na'b\nc"d\n$x\\y\n`, 'same shell process, the script verbatim');
+  t.is(b.stderr, 'e2\n');
+  const c = await sh.exec('echo $$; exit 4');
+  t.deepEqual(c, { code: 4, stdout: `${pid}\n`, stderr: '' }, 'the last script: its result is the channel exit');
+  sh.release();
+  t.is(conn.roundTrips, 3);
+});
+
+test('a shell script that does not parse fails with its own error instead of hanging the shell', async (t) => {
+  const conn = await pool().connect(spec());
+  const sh = conn.shell!();
+  const started = Date.now();
+  const r = await sh.exec("echo 'unclosed", { more: true, timeoutMs: 10_000 });
+  t.not(r.code, 0);
+  t.regex(r.stderr, /unterminated|Syntax error|EOF/i);
+  t.true(Date.now() - started < 5000);
+  // the next script gets a fresh shell
+  t.is((await sh.exec('echo next')).stdout, 'next\n');
+  sh.release();
+});
+
+test('a shell script that exits ends that shell; the next script starts a new one', async (t) => {
+  const conn = await pool().connect(spec());
+  const sh = conn.shell!();
+  const a = await sh.exec('echo $$; exit 5', { more: true });
+  t.is(a.code, 5);
+  const b = await sh.exec('echo $$', { more: true });
+  t.is(b.code, 0);
+  t.not(b.stdout, a.stdout, 'another shell process');
+  sh.release();
+});
+
+test('a shell script past its timeout is killed; the shell goes on in a new process', async (t) => {
+  const conn = await pool().connect(spec());
+  const sh = conn.shell!();
+  const marker = `sleep 32.${process.pid}`;
+  await t.throwsAsync(sh.exec(`${marker} & wait`, { more: true, timeoutMs: 400 }), { instanceOf: CommandTimeoutError });
+  const left = () => execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.startsWith(marker));
+  for (let i = 0; i < 40 && left().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+  t.deepEqual(left(), []);
+  t.is((await sh.exec('echo alive', { more: true })).stdout, 'alive\n');
+  sh.release();
+});
+
+test('a released shell frees its channel: with one channel per host, the next exec is not held up', async (t) => {
+  const conn = await pool({ maxChannelsPerHost: 1 }).connect(spec());
+  const sh = conn.shell!();
+  await sh.exec('true', { more: true });
+  const waiting = conn.exec('echo after');
+  const early = await Promise.race([waiting.then(() => 'ran'), new Promise((r) => setTimeout(() => r('held'), 500))]);
+  t.is(early, 'held', 'the open shell holds the only channel');
+  sh.release();
+  t.is((await waiting).stdout, 'after\n');
+  await t.throwsAsync(sh.exec('true'), { message: /released/ });
+});
+
+test('a shell with become runs every script as the become user', async (t) => {
+  const conn = await pool().connect(spec({ become: true, becomeUser: 'root' }));
+  const sh = conn.shell!();
+  const a = await sh.exec('id -un; echo $$', { more: true });
+  const b = await sh.exec('id -un; echo $$');
+  t.is(a.stdout.split('\n')[0], 'root');
+  t.is(b.stdout, a.stdout);
+  sh.release();
+});

@@ -114,3 +114,25 @@ test('su with the target user\'s password (ansible_become_method: su)', async (t
   const err = await t.throwsAsync(bad.exec('id -un'), { instanceOf: BecomeError });
   t.regex(err!.message, /become lvtarget failed for lvtest: su: Authentication failure/);
 });
+
+test('a shell through sudo and su with a password: the dialog runs once, every script runs as the target', async (t) => {
+  for (const [over, user] of [
+    [{ becomePassword: new Secret(PASSWORD) }, 'root'],
+    [{ becomeMethod: 'su' as const, becomeUser: 'lvtarget', becomePassword: new Secret(TARGET_PASSWORD) }, 'lvtarget'],
+  ] as const) {
+    const conn = await pool().connect(spec(pwSshd, { become: true, ...over }));
+    const sh = conn.shell!();
+    const a = await sh.exec('id -un; echo $$; echo e1 >&2', { more: true });
+    t.is(a.stdout.split('\n')[0], user);
+    t.is(a.stderr, 'e1\n', 'no prompt, no ready mark in the first result');
+    const b = await sh.exec('id -un; echo $$');
+    t.is(b.stdout, a.stdout, 'the same shell, as the target user');
+    t.is(b.stderr, '');
+    sh.release();
+  }
+  // a wrong password: the first script fails with the BecomeError, the shell is ended
+  const bad = await pool().connect(spec(pwSshd, { become: true, becomePassword: new Secret('bad-Become-1') }));
+  const sh = bad.shell!();
+  await t.throwsAsync(sh.exec('id -u', { more: true, timeoutMs: 20_000 }), { instanceOf: BecomeError });
+  sh.release();
+});

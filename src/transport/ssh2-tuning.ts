@@ -58,17 +58,26 @@ export function sendIgnore(client: Client): boolean {
 
 /**
  * Answer a command's output at once with an empty window adjust on its channel (measured in the tier-1 lab: `sh -s`
- * through the jump, 48 → 5 ms per command: the exit status no longer waits behind the last output). Only while
+ * through the jump, 48 → 5 ms per command: the exit status no longer waits behind the last output). One answer
+ * per channel for all the output that arrived in one read (a microtask after it): each answer is an encrypted
+ * packet and a socket write, and a burst of small writes by the remote shell used to get one each. Only while
  * the channel is open or half-closed by us: a message after our close could reach a channel the server has freed,
  * which OpenSSH treats as a protocol error.
  */
+const answering = new WeakSet<ClientChannel>();
+
 export function acknowledgeOutput(client: Client, ch: ClientChannel): void {
-  const c = ch as unknown as { outgoing?: { id?: number; state?: string } };
-  const proto = protocolOf(client);
-  const state = c.outgoing?.state;
-  if ((state === 'open' || state === 'eof') && typeof c.outgoing?.id === 'number' && typeof proto?.channelWindowAdjust === 'function') {
-    proto.channelWindowAdjust(c.outgoing.id, 0);
-  }
+  if (answering.has(ch)) return;
+  answering.add(ch);
+  queueMicrotask(() => {
+    answering.delete(ch);
+    const c = ch as unknown as { outgoing?: { id?: number; state?: string } };
+    const proto = protocolOf(client);
+    const state = c.outgoing?.state;
+    if ((state === 'open' || state === 'eof') && typeof c.outgoing?.id === 'number' && typeof proto?.channelWindowAdjust === 'function') {
+      proto.channelWindowAdjust(c.outgoing.id, 0);
+    }
+  });
 }
 
 /**

@@ -14,14 +14,52 @@ export async function gatherFacts(conn: Runner, facts: readonly Fact[], opts: { 
   const raw = new Map<string, RawFact>();
   if (facts.length === 0) return raw;
   const nonce = newNonce();
-  const script = buildBatch(facts.map((f) => ({ script: f.command })), nonce, { errexit: false, stopOnFailure: false, mergeStderr: false });
+  const sections = factSections(facts);
+  const script = buildBatch(sections.map((s) => ({ script: s.command })), nonce, { errexit: false, stopOnFailure: false, mergeStderr: false });
   const res = await conn.exec(script, opts.more ? { more: true } : {});
-  for (const r of parseBatch(res.stdout, nonce)) raw.set(facts[r.index].key, { output: r.output, code: r.code });
+  for (const r of parseBatch(res.stdout, nonce)) {
+    const s = sections[r.index];
+    if (s.facts.length === 1) raw.set(s.facts[0].key, { output: r.output, code: r.code });
+    else s.split(r.output).forEach((output, i) => raw.set(s.facts[i].key, { output, code: r.code }));
+  }
   if (raw.size < facts.length) {
     const missing = facts.filter((f) => !raw.has(f.key)).map((f) => f.key);
     throw new Error(`fact gathering ended early (exit ${res.code}); missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}${res.stderr ? `\n${res.stderr.trim()}` : ''}`);
   }
   return raw;
+}
+
+interface FactSection {
+  command: string;
+  facts: Fact[];
+  split(output: string): string[];
+}
+
+/** One section per fact, except facts of one batch kind (two or more): one section for all of them. */
+export function factSections(facts: readonly Fact[]): FactSection[] {
+  const sections: FactSection[] = [];
+  const byKind = new Map<string, Fact[]>();
+  for (const f of facts) {
+    if (f.batch) {
+      const group = byKind.get(f.batch.kind);
+      if (group) {
+        group.push(f);
+        continue;
+      }
+      byKind.set(f.batch.kind, [f]);
+    }
+    sections.push({ command: f.command, facts: [f], split: (o) => [o] });
+  }
+  for (const s of sections) {
+    const group = s.facts[0].batch ? byKind.get(s.facts[0].batch.kind)! : undefined;
+    if (!group || group.length < 2) continue;
+    const batch = group[0].batch!;
+    const args = group.map((f) => f.batch!.arg);
+    s.facts = group;
+    s.command = batch.command(args);
+    s.split = (o) => batch.split(o, args);
+  }
+  return sections;
 }
 
 export interface AppliedStep {

@@ -12,6 +12,22 @@ export interface Fact<T = unknown> {
   /** POSIX sh snippet, read-only on the host; runs as the connection user (or become) */
   readonly command: string;
   parse(stdout: string, exitCode: number): T;
+  /**
+   * Set on facts that one command can gather for several arguments at once (fewer processes on the host: a file
+   * fact per managed file would start a stat each). gatherFacts runs one command for all facts of a host with the
+   * same `batch.kind` and gives each fact the output its own `command` would have printed.
+   */
+  readonly batch?: FactBatch;
+}
+
+export interface FactBatch {
+  kind: string;
+  /** this fact's argument (a path) */
+  arg: string;
+  /** one command for these args (in this order) */
+  command(args: readonly string[]): string;
+  /** that command's output → each arg's output, in order, as the fact's own command prints it */
+  split(stdout: string, args: readonly string[]): string[];
 }
 
 /** The host a step or role is expanded/planned for. */

@@ -1,7 +1,8 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
+import { factSections } from '../../src/engine/apply.ts';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -366,4 +367,36 @@ test('splitSections', (t) => {
     { name: 'a', arg: '1', lines: ['x'] },
     { name: 'b', arg: '', lines: [] },
   ]);
+});
+
+test('file facts of several paths share one section (one stat): each parses exactly as its own command (dash and busybox)', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsplay-files-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const p = (n: string) => join(dir, n);
+  writeFileSync(p("we ird'name.conf"), 'a = 1\nb = 2\n');
+  chmodSync(p("we ird'name.conf"), 0o640);
+  writeFileSync(p('empty'), '');
+  writeFileSync(p('binary'), Buffer.from([0, 1, 2, 255, 10, 0]));
+  writeFileSync(p('big'), Buffer.alloc(1024 * 1024 + 1, 'y'));
+  writeFileSync(p('$HOME `x` \\n'), 'dollar\n');
+  symlinkSync(p('empty'), p('link'));
+  symlinkSync(p('nowhere'), p('dangling'));
+  mkdirSync(p('sub'));
+  const paths = ["we ird'name.conf", 'empty', 'binary', 'big', '$HOME `x` \\n', 'link', 'dangling', 'sub', 'absent'].map(p);
+  const facts = paths.map(fileFact);
+  const sections = factSections(facts);
+  t.is(sections.length, 1, 'one section for all of them');
+  for (const shell of [['sh', '-c'], ['busybox', 'sh', '-c']]) {
+    const r = spawnSync(shell[0]!, [...shell.slice(1), `(\n${sections[0]!.command}\n) </dev/null`], { encoding: 'utf8' });
+    const parts = sections[0]!.split(r.stdout);
+    t.is(parts.length, paths.length);
+    facts.forEach((f, i) => t.deepEqual(f.parse(parts[i]!, r.status ?? -1), runFact(f), `${shell[0]}: ${paths[i]}`));
+  }
+  // one file fact alone keeps its own command; a path the batch cannot match (space at an end) keeps its own too
+  t.is(factSections([fileFact(p('empty'))])[0]!.command, fileFact(p('empty')).command);
+  const odd = factSections([fileFact(p('empty')), fileFact(p('big')), fileFact(p('trailing '))]);
+  t.is(odd.length, 2);
+  t.is(odd[1]!.command, fileFact(p('trailing ')).command);
+  // a truncated output: the parts before the cut only
+  t.is(sections[0]!.split('@@@file 0\n@@absent\n@@@file 2\n@@absent\n').length, 1);
 });

@@ -1,7 +1,7 @@
 /** keepalived configuration rendered from the ejs templates under roles/NAME/templates/ (pure: inventory → text). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import ejs from 'ejs';
+import { renderEjs } from '../../src/ejs.ts';
 import { PACKAGE_ROOT } from '../../src/package-root.ts';
 import { handoverFile, handoverTracker } from '../../src/cluster/handover.ts';
 import { trackScriptPath, type HostVrrpInstance, type ResolvedService } from '../../src/cluster/cluster.ts';
@@ -24,7 +24,7 @@ export interface KeepalivedConfig {
 /** Render roles/ROLE/templates/TEMPLATE with `data`; templates include shared pieces from roles/lib/templates. */
 export function renderTemplate(role: string, template: string, data: Record<string, unknown>): string {
   const filename = join(ROLES_DIR, role, 'templates', template);
-  const text = ejs.render(readFileSync(filename, 'utf8'), data, { filename, escape: (s: unknown) => String(s) });
+  const text = renderEjs(readFileSync(filename, 'utf8'), data, { filename, escape: (s: unknown) => String(s) });
   // collapse blank-line runs the template logic leaves behind, end with one newline
   return `${text.replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
 }

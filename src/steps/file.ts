@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import ejs from 'ejs';
+import { renderEjs } from '../ejs.ts';
 import * as z from 'zod';
 import { ValidationError } from '../errors.ts';
 import type { Change, Step, StepOptions } from '../engine/types.ts';
@@ -60,7 +60,7 @@ function renderContent(label: string, o: z.output<typeof schema>): string {
     }
   }
   try {
-    return ejs.render(source!, o.vars ?? {}, { async: false, ...(filename ? { filename } : {}) });
+    return renderEjs(source!, o.vars ?? {}, filename ? { filename } : {});
   } catch (e) {
     throw new ValidationError(`${label}: template error: ${(e as Error).message}`, { field: filename ? 'templateFile' : 'template', ...(filename ? { file: filename } : {}) }, 'check the template and that every variable it uses is in vars');
   }

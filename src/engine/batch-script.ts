@@ -30,8 +30,16 @@ export function newNonce(): string {
   return randomBytes(6).toString('hex');
 }
 
+const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 export function buildBatch(sections: readonly Section[], nonce: string, opts: BatchOptions): string {
-  const lines: string[] = ['# lvsplay batch', 'LC_ALL=C; export LC_ALL', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH; export PATH'];
+  const lines: string[] = [
+    '# lvsplay batch',
+    'LC_ALL=C; export LC_ALL',
+    // the system directories first, once: a PATH that already starts with them (sshd's default for root) is left
+    // as it is, since every command lookup tries each entry in turn (a missing tool costs a stat per entry)
+    `case "$PATH:" in ${SYSTEM_PATH}:*) ;; :) PATH=${SYSTEM_PATH} ;; *) PATH=${SYSTEM_PATH}:$PATH ;; esac; export PATH`,
+  ];
   sections.forEach((s, i) => {
     lines.push(sh`printf ${`\\n@@${nonce}:B:${i}@@\\n`}`);
     lines.push(`(${opts.errexit ? ' set -e;' : ''}`);

@@ -2,8 +2,7 @@ import { posix } from 'node:path';
 import * as z from 'zod';
 import type { Change, Step, StepOptions } from '../engine/types.ts';
 import { fileFact } from '../facts/file.ts';
-import { toolsFact } from '../facts/host.ts';
-import { normalizeSysctlValue, sysctlFact } from '../facts/sysctl.ts';
+import { normalizeSysctlValue, sysctlFact, sysctlPath } from '../facts/sysctl.ts';
 import { sh } from '../shell.ts';
 import { atomicWriteScript } from './atomic-write.ts';
 import { badArg, commonShape, makeStep, parseOptions, PlanError } from './common.ts';
@@ -33,10 +32,10 @@ function interfaceOfKey(key: string): string | undefined {
 const MODULE_LINKS: Record<string, string> = { tunl0: 'ipip', gre0: 'ip_gre', sit0: 'sit', ip6tnl0: 'ip6_tunnel' };
 
 /**
- * Kernel parameters kept in one file (`/etc/sysctl.d/NAME.conf`; a bare name is put there) and live. Both converge;
- * `sysctl -p FILE` applies the file only when the file or a live value differs. A key the running kernel lacks is
- * skipped with a warning and never written (it would make `sysctl -p` fail), unless an earlier step of this run
- * creates it: kernelModule ip_vs for `net.ipv4.vs.*`, link/kernelModule for `net.ipv4.conf.IFACE.*`.
+ * Kernel parameters kept in one file (`/etc/sysctl.d/NAME.conf`; a bare name is put there) and live. Both converge:
+ * the file is rewritten when it differs, and the live values that differ are written to /proc/sys, in file order
+ * (what `sysctl -p FILE` does, without starting sysctl). A key the running kernel lacks is skipped with a warning
+ * and never written, unless an earlier step of this run creates it: kernelModule ip_vs for `net.ipv4.vs.*`, link/kernelModule for `net.ipv4.conf.IFACE.*`.
  */
 export function sysctl(file: string, values: Record<string, string | number | boolean>, options: SysctlOptions = {}): Step {
   const path = typeof file === 'string' && !file.includes('/') ? `/etc/sysctl.d/${file.endsWith('.conf') ? file : `${file}.conf`}` : file;
@@ -54,7 +53,7 @@ export function sysctl(file: string, values: Record<string, string | number | bo
   const o = parseOptions(schema, options, label);
   const live = sysctlFact([...desired.keys()]);
   const fFact = fileFact(path);
-  return makeStep('sysctl', label, [live, fFact, toolsFact], o, (ctx) => {
+  return makeStep('sysctl', label, [live, fFact], o, (ctx) => {
     const values = ctx.fact(live);
     const warnings: string[] = [];
     const keep: Array<[string, string]> = [];
@@ -89,16 +88,15 @@ export function sysctl(file: string, values: Record<string, string | number | bo
     const content = `# managed by lvsplay: changes here are overwritten\n${keep.map(([k, v]) => `${k} = ${v}\n`).join('')}`;
     const fileDiffers = !f.exists || f.content !== content;
     if (!fileDiffers && !liveDiffers) return { changes, warnings };
-    const tools = ctx.fact(toolsFact);
-    const sysctlCmd = tools.has('sysctl') ? ['sysctl'] : tools.has('busybox-sysctl') ? ['busybox', 'sysctl'] : undefined;
-    if (!sysctlCmd) throw new PlanError(`${label}: no sysctl command on the host`, 'install procps (or busybox)');
+    const changed = keep.filter(([k, v]) => values.get(k) !== v);
     const script = [
       ...(fileDiffers ? [atomicWriteScript({ path, content, mode: f.exists ? f.mode : 0o644 })] : []),
-      sh`${sysctlCmd} -p ${path} >/dev/null`,
+      // the live values written straight to /proc/sys (as `sysctl -p` does, in file order): shell builtins, no
+      // sysctl process on the host and no procps needed
+      ...changed.map(([k, v]) => sh`printf '%s\\n' ${v} > ${sysctlPath(k)} || { echo ${`cannot set ${k} = ${v}`} >&2; exit 1; }`),
     ].join('\n');
-    const changed = keep.filter(([k, v]) => values.get(k) !== v).map(([k, v]) => `${k}=${v}`);
     changes.push({
-      summary: `${fileDiffers ? `write ${posix.basename(path)} and ` : ''}apply${changed.length ? ` (${changed.join(', ')})` : ''}`,
+      summary: [fileDiffers ? `write ${posix.basename(path)}` : '', changed.length ? `apply (${changed.map(([k, v]) => `${k}=${v}`).join(', ')})` : ''].filter(Boolean).join(' and '),
       script,
       ...(fileDiffers ? { diff: unifiedDiff(f.exists ? (f.content ?? '') : '', content, f.exists ? path : '/dev/null', path) } : {}),
     });

@@ -35,3 +35,19 @@ test('markers from another run are not confused with ours', (t) => {
   const out = '\n@@other:B:0@@\nzzz\n@@other:E:0:0@@\n\n@@me:B:0@@\nmine\n@@me:E:0:0@@\n';
   t.deepEqual(parseBatch(out, 'me'), [{ index: 0, output: 'mine', code: 0 }]);
 });
+
+test('a batch puts the system directories first on PATH once: not again when PATH starts with them, no empty entry', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const sys = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  const pathAfter = (path: string, batches = 1) => {
+    const script = Array.from({ length: batches }, () => buildBatch([{ script: 'echo "$PATH"' }], 'n0', { errexit: false, stopOnFailure: false, mergeStderr: false })).join('');
+    const r = spawnSync('/bin/sh', ['-s'], { input: script, env: { PATH: path }, encoding: 'utf8' });
+    return parseBatch(r.stdout, 'n0').map((x) => x.output.trim());
+  };
+  t.deepEqual(pathAfter(sys), [sys]);
+  t.deepEqual(pathAfter(`${sys}:/opt/bin`), [`${sys}:/opt/bin`]);
+  t.deepEqual(pathAfter('/opt/bin:/usr/bin'), [`${sys}:/opt/bin:/usr/bin`]);
+  t.deepEqual(pathAfter(''), [sys]);
+  // the facts and the changes of a host run in one shell: the second batch adds nothing
+  t.deepEqual(pathAfter('/opt/bin', 2), [`${sys}:/opt/bin`, `${sys}:/opt/bin`]);
+});

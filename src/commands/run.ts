@@ -14,8 +14,6 @@ import { PlainReporter } from '../output/plain.ts';
 import { Reporters, type Reporter, type RunEvent } from '../output/events.ts';
 import type { CommandIO } from './io.ts';
 import { trapInterrupts } from './interrupt.ts';
-import { planVerification } from '../verify/targets.ts';
-import { runVerification } from '../verify/run.ts';
 
 const options = {
   ...commonOptions,
@@ -80,7 +78,8 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   const fdProblem = fdShortfall(socketsNeeded(specs.values(), sshOptions.jumpChannels), openFilesLimit());
   if (fdProblem) throw new UsageError(`run: ${fdProblem}`);
   // the verification is planned (and its entries validated) before any host is touched
-  const verifyPlan = o.check || o['no-verify'] ? undefined : planVerification(pb, inv, { allowDown: parseAllowDown(o['allow-down']) });
+  // the verification's code (and the cluster model it reads) is loaded only for a run that verifies
+  const verifyPlan = o.check || o['no-verify'] ? undefined : (await import('../verify/targets.ts')).planVerification(pb, inv, { allowDown: parseAllowDown(o['allow-down']) });
 
   const t0 = Date.now();
   const engineStart = performance.now();
@@ -115,7 +114,7 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
       signal: trap.signal,
     });
     const verify: Extract<RunEvent, { event: 'recap' }>['verify'] = verifyPlan && !trap.received
-      ? await runVerification(verifyPlan, {
+      ? await (await import('../verify/run.ts')).runVerification(verifyPlan, {
           connect: (h) => pool.connect(specs.get(h) ?? access.spec(h)),
           onRecord: (r) => reporter.event({ event: 'verify', result: r }),
           onNote: (n) => io.out(`verify: ${n}\n`),

@@ -131,6 +131,29 @@ function masterSince(host: string, vip: string, snaps: SnapshotsLike[]): VipMove
   return undefined;
 }
 
+/**
+ * What each holder's keepalived says about the instance carrying `vip` (its data dump, when the snapshots read it):
+ * two MASTERs means neither accepts the other's adverts; a BACKUP or stopped keepalived means the address stayed
+ * behind without it. Empty without a dump.
+ */
+export function splitBrainView(holders: readonly string[], vip: string, snaps: SnapshotsLike[]): string {
+  const views: string[] = [];
+  for (const host of holders) {
+    const snap = snaps.map((m) => m.get(host)).find((s) => s?.keepalived !== undefined);
+    const k = snap?.keepalived;
+    if (!k) continue;
+    if (!k.running) { views.push(`${host}'s keepalived is not running`); continue; }
+    const i = k.vrrp.find((x) => x.vips?.includes(vip));
+    if (!i) { views.push(`${host}'s keepalived has no instance with ${vip}`); continue; }
+    const off = snap!.clockOffsetMs ?? 0;
+    views.push(`${host}'s keepalived: ${i.name} ${i.state}${i.lastTransition !== undefined ? ` since ${timeOfDay(i.lastTransition * 1000 - off)}` : ''}`);
+  }
+  if (!views.length) return '';
+  const masters = views.filter((v) => / MASTER( |$)/.test(v)).length;
+  const why = masters === holders.length && masters > 1 ? ' (each is MASTER: neither accepts the other\'s VRRP adverts)' : '';
+  return ` (${views.join('; ')})${why}`;
+}
+
 /** Holder changes of `vip` between two snapshots of the service's directors (split brain is reported elsewhere). */
 export function vipMoves(directors: readonly string[], vip: string, before: SnapshotsLike, after: SnapshotsLike): VipMove[] {
   const holder = (m: SnapshotsLike) => directors.filter((h) => { const s = m.get(h); return s !== undefined && vipInterface(s.addrs, vip) !== undefined; });
@@ -186,7 +209,7 @@ export function buildRecord(i: RecordInput): VerifyRecord {
     return s !== undefined && vipInterface(s.addrs, t.vip) !== undefined;
   });
   let master: string | null = holders[0] ?? null;
-  if (holders.length > 1) reasons.push(`split brain: ${holders.join(' and ')} all hold ${t.vip}`);
+  if (holders.length > 1) reasons.push(`split brain: ${holders.join(' and ')} ${holders.length === 2 ? 'both' : 'all'} hold ${t.vip}${splitBrainView(holders, t.vip, [i.after, i.before])}`);
   if (holders.length === 0 && t.directors.some((h) => i.after.has(h) || i.before.has(h))) {
     reasons.push(`no director holds ${t.vip} (checked ${t.directors.filter((h) => i.after.has(h) || i.before.has(h)).join(', ')})`);
   }

@@ -274,7 +274,9 @@ export async function runVerification(plan: VerifyPlan, o: VerifyRunOptions): Pr
   // a server the checkers removed, or a VIP that moved, while the probes ran: read the dump now, so the record names
   // the failing check or when the new holder became MASTER
   const moved = plan.jobs.some((j) => vipMoves(j.target.directors, j.target.vip, before, after).length > 0);
-  if (!dump && (moved || (!o.settle && needsKeepalivedState(plan.jobs, runs, after)))) after = await snapshots(directors, o, unreachable, true);
+  // two holders of a VIP: the dump says whether both keepalived are MASTER or an address stayed behind
+  const splitBrain = plan.jobs.some((j) => j.target.directors.filter((h) => { const s = after.get(h); return s !== undefined && vipInterface(s.addrs, j.target.vip) !== undefined; }).length > 1);
+  if (!dump && (moved || splitBrain || (!o.settle && needsKeepalivedState(plan.jobs, runs, after)))) after = await snapshots(directors, o, unreachable, true);
 
   // still short: which answered probes have an IPVS connection entry on a director: read right after the job's
   // probes (above) or, for a job that was not short then, now (one exec per director involved)

@@ -177,8 +177,29 @@ test('split brain and traffic that bypasses the active director are failures', (
   );
   const r = buildRecord({ job: job(), run: run(alternating(100)), before, after });
   t.false(r.pass);
-  t.regex(r.reasons!.join('\n'), /split brain: dir1 and dir2 all hold 198\.18\.0\.100/);
+  t.regex(r.reasons!.join('\n'), /split brain: dir1 and dir2 both hold 198\.18\.0\.100$/m, 'no keepalived dump read: nothing more said');
   t.regex(r.reasons!.join('\n'), /cross-check: dir1\+dir2 counted 10 new connections to rs1 \(dir1 10, dir2 0\), the probes saw 50/);
+});
+
+// Why two directors hold one VIP, from each one's keepalived dump: two MASTERs (neither accepts the other's adverts)
+// or an address that stayed behind on a BACKUP or without keepalived
+test('split brain says what each holder\'s keepalived thinks of the instance carrying the VIP', (t) => {
+  const reals: Array<[string, number, number]> = [['198.18.0.21:80', 1, 0], ['198.18.0.22:80', 1, 0]];
+  const counted: Array<[string, number, number]> = [['198.18.0.21:80', 1, 50], ['198.18.0.22:80', 1, 50]];
+  // dir2's VI_1 in the same state as dir1's, 3 s later
+  const dir2Master = dump.replace('1796165241.919704 (Tue Dec  1 22:47:21.919704 2026)', '1796165244.919704 (Tue Dec  1 22:47:24.919704 2026)');
+  const dir2Backup = dump.replace(/(VRRP Instance = VI_1\n(?:.*\n)*?\s+State = )MASTER/, '$1BACKUP');
+  t.not(dir2Backup, dump);
+  const reason = (dir2Dump: string) => {
+    const { before, after } = snaps(
+      [snapshot('dir1', { holds: true, reals }), snapshot('dir2', { holds: true, reals })],
+      [snapshot('dir1', { holds: true, reals: counted, dump }), snapshot('dir2', { holds: true, reals, dump: dir2Dump })],
+    );
+    return buildRecord({ job: job(), run: run(alternating(100)), before, after }).reasons!.find((x) => x.startsWith('split brain'))!;
+  };
+  t.is(reason(dir2Master), "split brain: dir1 and dir2 both hold 198.18.0.100 (dir1's keepalived: VI_1 MASTER since 22:47:21.919; dir2's keepalived: VI_1 MASTER since 22:47:24.919) (each is MASTER: neither accepts the other's VRRP adverts)");
+  t.is(reason(dir2Backup), "split brain: dir1 and dir2 both hold 198.18.0.100 (dir1's keepalived: VI_1 MASTER since 22:47:21.919; dir2's keepalived: VI_1 BACKUP since 22:47:21.919)");
+  t.is(reason('@@kdown'), "split brain: dir1 and dir2 both hold 198.18.0.100 (dir1's keepalived: VI_1 MASTER since 22:47:21.919; dir2's keepalived is not running)");
 });
 
 test('TCP services are counted from the director deltas; no director reachable is said', (t) => {
